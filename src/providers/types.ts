@@ -3,6 +3,7 @@ export type SignatureMethod = 'HMAC-SHA1' | 'HMAC-SHA256' | 'RSA-SHA1' | 'PLAINT
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
 /** Where OAuth 1.0a protocol parameters travel on signed requests (RFC 5849 §3.5). */
 export type OAuth1ParameterPlacement = 'header' | 'query' | 'body';
+export type ProviderProtocol = 'oauth1' | 'oauth2';
 
 interface ProviderBase {
   /** Catalogue or user-chosen name, used in `/api/callback/{name}`. */
@@ -14,12 +15,23 @@ interface ProviderBase {
   clientSecret?: string;
   /** Key Vault secret name that holds the client secret. */
   clientSecretName?: string;
+  /**
+   * Values for `{name}` placeholders in the URL fields (catalogue entries such as Shopify or Okta
+   * need `{subdomain}`). Resolved definitions already have them substituted.
+   */
+  templateValues?: Record<string, string>;
+  /**
+   * Placeholders still unresolved in the URL fields. Present only on unconfigured catalogue
+   * entries: such a provider resolves by name but cannot be used until `templateValues` names them.
+   */
+  templateVariables?: string[];
 }
 
 export interface OAuth2ProviderDefinition extends ProviderBase {
   protocol: 'oauth2';
   authorizationUrl: string;
   tokenUrl: string;
+  /** RFC 7009 endpoint; absent when the provider has none (revocation then only erases locally). */
   revocationUrl?: string;
   defaultScopes: string[];
   scopeSeparator: string;
@@ -27,6 +39,10 @@ export interface OAuth2ProviderDefinition extends ProviderBase {
   clientAuthMethod: ClientAuthMethod;
   authorizationParams: Record<string, string>;
   tokenParams: Record<string, string>;
+  /** False when the provider issues no refresh tokens (its tokens are long-lived). Default true. */
+  refreshable?: boolean;
+  /** Lifetime to assume when a token response omits `expires_in` (e.g. Salesforce). */
+  expiresInFallbackSeconds?: number;
 }
 
 export interface OAuth1ProviderDefinition extends ProviderBase {
@@ -40,6 +56,8 @@ export interface OAuth1ProviderDefinition extends ProviderBase {
   privateKey?: string;
   /** Key Vault secret name holding the PEM, for RSA-SHA1. */
   privateKeyName?: string;
+  /** Extra query parameters for the resource-owner authorization URL (e.g. Trello `expiration`). */
+  authorizationParams?: Record<string, string>;
 }
 
 export type ProviderDefinition = OAuth2ProviderDefinition | OAuth1ProviderDefinition;

@@ -1,0 +1,225 @@
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { BrokerError } from '../domain/errors';
+import { CATALOGUE } from '../providers/catalogue';
+import { buildProviderRegistry, type ProviderRegistry, type ProviderSource } from '../providers/registry';
+import { type ClientKeyEntry, findClientByKey, keyMatches, parseClientKeys, parseKeyDigest } from './api-keys';
+import { isReturnUrlAllowed } from './return-urls';
+import { endpointUrlProblem, parseAbsoluteUrl } from './url-rules';
+
+export { isReturnUrlAllowed } from './return-urls';
+export type { ClientKeyEntry } from './api-keys';
+
+/** Where a client app hears about status changes of its connections. */
+export interface WebhookTarget {
+  url: string;
+  /** HMAC key for signing deliveries to this client. */
+  secret: string;
+}
+
+/** The broker's settings, read once from the environment and validated (design.md, "Settings"). */
+export interface BrokerConfig {
+  /** AzureWebJobsStorage. */
+  storageConnectionString: string;
+  /** BROKER_BASE_URL without trailing slash. */
+  baseUrl: string;
+  providers: ProviderRegistry;
+  /** KEY_VAULT_URL: when set, secrets named by `*Name` fields and the encryption key come from Key Vault. */
+  keyVaultUrl?: string;
+  /** BROKER_ENCRYPTION_KEY (32 bytes); used only without Key Vault. */
+  encryptionKey?: Buffer;
+  /** BROKER_PREVIOUS_ENCRYPTION_KEYS: older local keys, still accepted for decryption after a rotation. */
+  previousEncryptionKeys: Buffer[];
+  /** BROKER_ENCRYPTION_KEY_NAME: the Key Vault secret holding the key (its versions are the key ids). */
+  encryptionKeySecretName: string;
+  clientKeys: ClientKeyEntry[];
+  /** SHA-256 of BROKER_OPERATOR_KEY; undefined disables operator routes. */
+  operatorKeyHash?: Buffer;
+  allowedReturnUrls: URL[];
+  authorizationTimeoutSeconds: number;
+  /** BROKER_WEBHOOK_URLS + BROKER_WEBHOOK_SECRETS, by client id. */
+  webhooks: ReadonlyMap<string, WebhookTarget>;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface LoadConfigOptions {
+  /** Reads BROKER_PROVIDERS_FILE; replaceable in tests. */
+  readFile?: (path: string) => string;
+}
+
+const DEFAULT_BASE_URL = 'http://localhost:7071';
+const DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS = 600;
+const DEFAULT_ENCRYPTION_KEY_SECRET_NAME = 'broker-encryption-key';
+const ENCRYPTION_KEY_BYTES = 32;
+
+function invalid(setting: string, problem: string): BrokerError {
+  return new BrokerError('CONFIG_INVALID', `${setting} ${problem}`, { details: { setting } });
+}
+
+/** local.settings.json carries empty strings for unset values; treat them as unset. */
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function parseBaseUrl(value: string | undefined): string {
+  if (value === undefined) return DEFAULT_BASE_URL;
+  const url = parseAbsoluteUrl(value);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.hash || url.username) {
+    throw invalid('BROKER_BASE_URL', 'must be an absolute http(s) URL without query, fragment or credentials');
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function parseKeyVaultUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const url = parseAbsoluteUrl(value);
+  if (!url || url.protocol !== 'https:') throw invalid('KEY_VAULT_URL', 'must be an https URL (e.g. https://my-vault.vault.azure.net)');
+  return value.replace(/\/+$/, '');
+}
+
+function parseEncryptionKey(value: string, setting: string): Buffer {
+  const key = Buffer.from(value, 'base64');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || key.length !== ENCRYPTION_KEY_BYTES) {
+    throw invalid(setting, `must be the base64 encoding of exactly ${ENCRYPTION_KEY_BYTES} bytes`);
+  }
+  return key;
+}
+
+function parsePositiveInteger(value: string | undefined, setting: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number <= 0) throw invalid(setting, 'must be a positive integer');
+  return number;
+}
+
+function parseUrlList(value: string | undefined, setting: string): URL[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
+    .map((item, index) => {
+      const url = parseAbsoluteUrl(item);
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw invalid(setting, `entry ${index + 1} must be an absolute http(s) URL`);
+      return url;
+    });
+}
+
+/** `client=value,client=value`; values may contain "=" but not ",". */
+function parseClientMap(value: string | undefined, setting: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const item of (value ?? '').split(',').map((i) => i.trim()).filter((i) => i !== '')) {
+    const eq = item.indexOf('=');
+    if (eq <= 0 || eq === item.length - 1) throw invalid(setting, 'entries must look like "clientId=value"');
+    map.set(item.slice(0, eq), item.slice(eq + 1));
+  }
+  return map;
+}
+
+function parseWebhooks(env: Env, clientKeys: readonly ClientKeyEntry[]): Map<string, WebhookTarget> {
+  const urls = parseClientMap(read(env, 'BROKER_WEBHOOK_URLS'), 'BROKER_WEBHOOK_URLS');
+  const secrets = parseClientMap(read(env, 'BROKER_WEBHOOK_SECRETS'), 'BROKER_WEBHOOK_SECRETS');
+  const webhooks = new Map<string, WebhookTarget>();
+  for (const [clientId, url] of urls) {
+    if (!clientKeys.some((k) => k.clientId === clientId)) throw invalid('BROKER_WEBHOOK_URLS', `names client "${clientId}", which BROKER_CLIENT_KEYS does not define`);
+    const problem = endpointUrlProblem(url);
+    if (problem) throw invalid('BROKER_WEBHOOK_URLS', `URL of client "${clientId}" ${problem}`);
+    const secret = secrets.get(clientId);
+    if (secret === undefined) throw invalid('BROKER_WEBHOOK_SECRETS', `needs a secret for client "${clientId}"`);
+    webhooks.set(clientId, { url, secret });
+  }
+  return webhooks;
+}
+
+function parseJsonSetting(text: string, setting: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalid(setting, 'is not valid JSON');
+  }
+}
+
+function providerSources(env: Env, readFile: (path: string) => string): ProviderSource[] {
+  const sources: ProviderSource[] = [];
+  const file = read(env, 'BROKER_PROVIDERS_FILE');
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFile(resolvePath(file));
+    } catch (error) {
+      throw new BrokerError('CONFIG_INVALID', `BROKER_PROVIDERS_FILE: cannot read "${file}"`, { cause: error, details: { setting: 'BROKER_PROVIDERS_FILE' } });
+    }
+    sources.push({ source: `BROKER_PROVIDERS_FILE ${file}`, json: parseJsonSetting(text, 'BROKER_PROVIDERS_FILE') });
+  }
+  const inline = read(env, 'BROKER_PROVIDERS');
+  if (inline !== undefined) sources.push({ source: 'BROKER_PROVIDERS', json: parseJsonSetting(inline, 'BROKER_PROVIDERS') });
+  return sources;
+}
+
+/**
+ * Reads and validates the settings. Pure apart from reading BROKER_PROVIDERS_FILE.
+ *
+ * @throws BrokerError CONFIG_INVALID naming the setting, or PROVIDER_INVALID naming provider and field.
+ */
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): BrokerConfig {
+  const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
+  const encryptionKey = read(env, 'BROKER_ENCRYPTION_KEY');
+  const clientKeys = parseClientKeys(read(env, 'BROKER_CLIENT_KEYS') ?? '');
+  const operatorKey = read(env, 'BROKER_OPERATOR_KEY');
+  return {
+    storageConnectionString: read(env, 'AzureWebJobsStorage') ?? 'UseDevelopmentStorage=true',
+    baseUrl: parseBaseUrl(read(env, 'BROKER_BASE_URL')),
+    providers: buildProviderRegistry(CATALOGUE, providerSources(env, readFile)),
+    keyVaultUrl: parseKeyVaultUrl(read(env, 'KEY_VAULT_URL')),
+    encryptionKey: encryptionKey === undefined ? undefined : parseEncryptionKey(encryptionKey, 'BROKER_ENCRYPTION_KEY'),
+    previousEncryptionKeys: (read(env, 'BROKER_PREVIOUS_ENCRYPTION_KEYS') ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter((k) => k !== '')
+      .map((k) => parseEncryptionKey(k, 'BROKER_PREVIOUS_ENCRYPTION_KEYS')),
+    encryptionKeySecretName: read(env, 'BROKER_ENCRYPTION_KEY_NAME') ?? DEFAULT_ENCRYPTION_KEY_SECRET_NAME,
+    clientKeys,
+    operatorKeyHash: operatorKey === undefined ? undefined : parseKeyDigest(operatorKey),
+    allowedReturnUrls: parseUrlList(read(env, 'BROKER_ALLOWED_RETURN_URLS'), 'BROKER_ALLOWED_RETURN_URLS'),
+    authorizationTimeoutSeconds: parsePositiveInteger(
+      read(env, 'BROKER_AUTHORIZATION_TIMEOUT_SECONDS'),
+      'BROKER_AUTHORIZATION_TIMEOUT_SECONDS',
+      DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS,
+    ),
+    webhooks: parseWebhooks(env, clientKeys),
+  };
+}
+
+let cached: BrokerConfig | undefined;
+
+/** The settings of this process, loaded from `process.env` on first use. */
+export function getConfig(): BrokerConfig {
+  cached ??= loadConfig(process.env);
+  return cached;
+}
+
+/** Forgets the loaded settings, so the next {@link getConfig} reads the environment again. */
+export function clearConfigCache(): void {
+  cached = undefined;
+}
+
+/** The client app owning `presentedKey` (from `Authorization: Bearer` or `x-api-key`), or undefined. */
+export function authenticateClient(presentedKey: string | undefined, config: BrokerConfig = getConfig()): string | undefined {
+  return findClientByKey(config.clientKeys, presentedKey);
+}
+
+/** True when `presentedKey` is the operator key (constant-time comparison of digests). */
+export function isOperatorKey(presentedKey: string | undefined, config: BrokerConfig = getConfig()): boolean {
+  return keyMatches(config.operatorKeyHash, presentedKey);
+}
+
+/** `returnTo` check against BROKER_ALLOWED_RETURN_URLS. */
+export function isAllowedReturnUrl(candidate: string, config: BrokerConfig = getConfig()): boolean {
+  return isReturnUrlAllowed(candidate, config.allowedReturnUrls);
+}
+
+/** `{BROKER_BASE_URL}/api/callback/{provider}`, the redirect URI / oauth_callback sent to providers. */
+export function callbackUrl(providerName: string, config: BrokerConfig = getConfig()): string {
+  return `${config.baseUrl}/api/callback/${encodeURIComponent(providerName)}`;
+}

@@ -1,0 +1,75 @@
+/** The connection as the broker's domain sees it (storage rows are mapped in src/storage only). */
+export const CONNECTION_STATUSES = [
+  'awaiting_callback',
+  'connected',
+  'refreshing',
+  'reauth_required',
+  'denied',
+  'expired',
+  'revoked',
+  'failed',
+] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+
+export type Protocol = 'oauth1' | 'oauth2';
+
+export interface ConnectionError {
+  code: string;
+  message: string;
+  /** Provider's RFC 6749 `error`, when the provider gave one. */
+  providerError?: string;
+  at: string;
+}
+
+export interface Connection {
+  connectionId: string;
+  clientId: string;
+  provider: string;
+  protocol: Protocol;
+  status: ConnectionStatus;
+  scopes: string[];
+  endUserId?: string;
+  metadata?: Record<string, unknown>;
+  returnTo?: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Access-token expiry; null when the provider's token does not expire. */
+  expiresAt: string | null;
+  lastRefreshedAt: string | null;
+  authorizationExpiresAt?: string;
+  /** Hash reference of the authorization attempt in progress (never the state itself). */
+  authorizationId?: string;
+  credentialsVersion: number;
+  error?: ConnectionError;
+}
+
+/** Statuses in which a client may read or use credentials. */
+export function isUsable(status: ConnectionStatus): boolean {
+  return status === 'connected' || status === 'refreshing';
+}
+
+/** Statuses from which no orchestration will move the connection on by itself. */
+export function isSettled(status: ConnectionStatus): boolean {
+  return status !== 'awaiting_callback' && status !== 'refreshing';
+}
+
+/** The client-facing JSON view (public contract: GET /connections/{id}). */
+export function toConnectionView(connection: Connection) {
+  return {
+    connectionId: connection.connectionId,
+    provider: connection.provider,
+    protocol: connection.protocol,
+    status: connection.status,
+    scopes: connection.scopes,
+    endUserId: connection.endUserId ?? null,
+    metadata: connection.metadata ?? null,
+    createdAt: connection.createdAt,
+    updatedAt: connection.updatedAt,
+    expiresAt: connection.expiresAt,
+    lastRefreshedAt: connection.lastRefreshedAt,
+    ...(connection.status === 'awaiting_callback' && connection.authorizationExpiresAt
+      ? { authorizationExpiresAt: connection.authorizationExpiresAt }
+      : {}),
+    ...(connection.error ? { error: { code: connection.error.code, message: connection.error.message } } : {}),
+  };
+}

@@ -1,0 +1,22 @@
+/** Durable function and event names, shared by registrations, orchestrations and HTTP functions. */
+export const Orchestrations = {
+  Connection: 'connectionOrchestrator',
+  WebhookDelivery: 'webhookDeliveryOrchestrator',
+} as const;
+
+export const Activities = {
+  Exchange: 'exchangeCredentials',
+  Refresh: 'refreshCredentials',
+  Revoke: 'revokeConnection',
+  MarkOutcome: 'markConnectionOutcome',
+  EnqueueWebhook: 'enqueueWebhook',
+  DeliverWebhook: 'deliverWebhook',
+} as const;
+
+/** External events raised on a connection's orchestration. Payloads carry references only. */
+export const Events = {
+  Callback: 'callback',
+  Refresh: 'refresh',
+  Revoke: 'revoke',
+  Reauthorize: 'reauthorize',
+} as const;

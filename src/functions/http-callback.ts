@@ -1,0 +1,42 @@
+/** GET /api/callback/{provider}: where providers send the end user's browser back. */
+import { app } from '@azure/functions';
+import * as df from 'durable-functions';
+import { isBrokerError } from '../domain/errors';
+import { errorResponse } from '../http/errors';
+import { anonymousRoute } from '../http/handler';
+import { htmlPage } from '../http/pages';
+import { handleCallback } from '../services/callback';
+
+const TITLES: Record<string, string> = {
+  connected: 'Connected',
+  denied: 'Authorization denied',
+  failed: 'Connection failed',
+  expired: 'Authorization expired',
+};
+
+app.http('oauthCallback', {
+  route: 'callback/{provider}',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  extraInputs: [df.input.durableClient()],
+  handler: anonymousRoute(async ({ request, runtime, durable, invocation }) => {
+    try {
+      const answer = await handleCallback(runtime, durable, request.params.provider ?? '', request.query);
+      if (answer.kind === 'redirect') {
+        return { status: 302, headers: { location: answer.location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } };
+      }
+      const status = answer.status ?? 'failed';
+      const title = TITLES[status] ?? 'Authorization received';
+      return htmlPage(200, title, [
+        status === 'connected' ? 'You can close this window and return to the application.' : `The connection is ${status}.`,
+      ], { 'connection-id': answer.connectionId ?? '', status });
+    } catch (error) {
+      // Browser-facing: the same stable code as the JSON API, on a readable page.
+      const { status = 500 } = errorResponse(error);
+      const code = isBrokerError(error) ? error.code : 'INTERNAL';
+      const message = isBrokerError(error) ? error.message : 'internal error';
+      invocation.warn(JSON.stringify({ level: 'warn', route: 'callback', code, status, invocationId: invocation.invocationId }));
+      return htmlPage(status, 'This authorization link cannot be used', [message, `Error code: ${code}`], { 'error-code': code });
+    }
+  }),
+});

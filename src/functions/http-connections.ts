@@ -1,0 +1,37 @@
+/** POST /api/connections (start) and GET /api/connections (list). */
+import { app } from '@azure/functions';
+import * as df from 'durable-functions';
+import { isAllowedReturnUrl } from '../config';
+import { toConnectionView } from '../domain/connection';
+import { BrokerError } from '../domain/errors';
+import { clientRoute, json } from '../http/handler';
+import { readJsonBody } from '../http/request';
+import { parseListQuery, parseStartConnectionBody } from '../http/validate';
+import { startConnection } from '../services/start-connection';
+
+app.http('startConnection', {
+  route: 'connections',
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  extraInputs: [df.input.durableClient()],
+  handler: clientRoute(async ({ request, clientId, runtime, durable }) => {
+    const body = parseStartConnectionBody(await readJsonBody(request));
+    if (body.returnTo !== undefined && !isAllowedReturnUrl(body.returnTo)) {
+      throw new BrokerError('RETURN_URL_NOT_ALLOWED', '"returnTo" is not an allowed return URL', { details: { field: 'returnTo' } });
+    }
+    const started = await startConnection(runtime, durable, clientId, body);
+    return json(201, started, { location: `/api/connections/${started.connectionId}` });
+  }),
+});
+
+app.http('listConnections', {
+  route: 'connections',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  extraInputs: [df.input.durableClient()],
+  handler: clientRoute(async ({ request, clientId, runtime }) => {
+    const query = parseListQuery(request.query);
+    const page = await runtime.connections.list(clientId, query, query.top, query.continuation);
+    return json(200, { items: page.items.map(toConnectionView), ...(page.continuation ? { continuation: page.continuation } : {}) });
+  }),
+});

@@ -1,0 +1,30 @@
+/** GET /api/providers (client) and GET /api/health (anonymous). */
+import { app } from '@azure/functions';
+import { BrokerError } from '../domain/errors';
+import { anonymousRoute, clientRoute, json } from '../http/handler';
+import { pingStorage } from '../storage/tables';
+
+app.http('listProviders', {
+  route: 'providers',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: clientRoute(async ({ runtime }) =>
+    json(200, {
+      items: runtime.configuredProviders().map((p) => ({ name: p.name, protocol: p.protocol, displayName: p.displayName })),
+    }),
+  ),
+});
+
+app.http('health', {
+  route: 'health',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: anonymousRoute(async () => {
+    try {
+      await pingStorage();
+    } catch (error) {
+      throw new BrokerError('STORAGE_UNAVAILABLE', 'storage is not reachable yet', { cause: error, transient: true });
+    }
+    return json(200, { status: 'ok' });
+  }),
+});

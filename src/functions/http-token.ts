@@ -1,0 +1,27 @@
+/** GET /api/connections/{id}/token and POST /api/connections/{id}/refresh. */
+import { app } from '@azure/functions';
+import * as df from 'durable-functions';
+import { toConnectionView } from '../domain/connection';
+import { clientRoute, json } from '../http/handler';
+import { connectionIdParam } from '../http/request';
+import { forceRefresh, getToken } from '../services/token';
+
+app.http('getToken', {
+  route: 'connections/{id}/token',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  extraInputs: [df.input.durableClient()],
+  handler: clientRoute(async ({ request, clientId, runtime, durable }) =>
+    json(200, await getToken(runtime, durable, clientId, connectionIdParam(request))),
+  ),
+});
+
+app.http('refreshConnection', {
+  route: 'connections/{id}/refresh',
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  extraInputs: [df.input.durableClient()],
+  handler: clientRoute(async ({ request, clientId, runtime, durable }) =>
+    json(200, toConnectionView(await forceRefresh(runtime, durable, clientId, connectionIdParam(request)))),
+  ),
+});

@@ -1,0 +1,86 @@
+/**
+ * Wraps route handlers: authentication, the one error mapping, and a log line per failure that
+ * names the invocation and never carries secrets.
+ */
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { authenticateClient, getConfig, isOperatorKey } from '../config';
+import { BrokerError, isBrokerError } from '../domain/errors';
+import { redactText } from '../logging/redact';
+import type { DurableClientLike } from '../services/durable';
+import { getRuntime } from '../runtime';
+import type { Runtime } from '../services/runtime';
+import { errorResponse } from './errors';
+import { presentedKey } from './request';
+
+export interface RouteContext {
+  request: HttpRequest;
+  invocation: InvocationContext;
+  runtime: Runtime;
+  durable: DurableClientLike;
+}
+
+export interface ClientRouteContext extends RouteContext {
+  clientId: string;
+}
+
+export function durableClientOf(invocation: InvocationContext): DurableClientLike {
+  return df.getClient(invocation) as unknown as DurableClientLike;
+}
+
+function logFailure(invocation: InvocationContext, error: unknown): void {
+  const code = isBrokerError(error) ? error.code : 'INTERNAL';
+  const status = isBrokerError(error) ? errorResponse(error).status ?? 500 : 500;
+  const message = error instanceof Error ? error.message : String(error);
+  const line = JSON.stringify({ level: status >= 500 ? 'error' : 'warn', code, status, message: redactText(message), invocationId: invocation.invocationId });
+  if (status >= 500) invocation.error(line);
+  else invocation.warn(line);
+  if (!isBrokerError(error) && error instanceof Error && error.stack) invocation.error(redactText(error.stack));
+}
+
+async function run(invocation: InvocationContext, body: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
+  try {
+    return await body();
+  } catch (error) {
+    logFailure(invocation, error);
+    return errorResponse(error);
+  }
+}
+
+/** Anonymous routes (health, callback, public pages). */
+export function anonymousRoute(handler: (ctx: RouteContext) => Promise<HttpResponseInit>): HttpHandler {
+  return (request, invocation) =>
+    run(invocation, async () => handler({ request, invocation, runtime: await getRuntime(), durable: durableClientOf(invocation) }));
+}
+
+/** Client routes: a client API key is required; the handler sees only that client's id. */
+export function clientRoute(handler: (ctx: ClientRouteContext) => Promise<HttpResponseInit>): HttpHandler {
+  return (request, invocation) =>
+    run(invocation, async () => {
+      const clientId = authenticateClient(presentedKey(request));
+      if (!clientId) throw new BrokerError('UNAUTHORIZED', 'a valid client API key is required');
+      return handler({ request, invocation, clientId, runtime: await getRuntime(), durable: durableClientOf(invocation) });
+    });
+}
+
+/** Operator routes: the operator key; a client key is recognised and refused with 403. */
+export function operatorRoute(handler: (ctx: RouteContext) => Promise<HttpResponseInit>): HttpHandler {
+  return (request, invocation) =>
+    run(invocation, async () => {
+      const key = presentedKey(request);
+      if (!isOperatorKey(key)) {
+        if (authenticateClient(key)) throw new BrokerError('FORBIDDEN', 'this route needs the operator key');
+        throw new BrokerError('UNAUTHORIZED', 'the operator key is required');
+      }
+      return handler({ request, invocation, runtime: await getRuntime(), durable: durableClientOf(invocation) });
+    });
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
+  return { status, jsonBody: body, headers: { 'cache-control': 'no-store', ...headers } };
+}
+
+/** Settings are validated on first use; a bad setting fails loudly at start-up instead. */
+export function validateSettingsAtStartup(): void {
+  getConfig();
+}

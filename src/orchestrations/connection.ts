@@ -1,0 +1,224 @@
+/**
+ * One orchestration per connection (instance id = connection id). Pure and deterministic: only
+ * `context.df.*`, time from `currentUtcDateTime`. Phases:
+ *  - authorize: wait for the callback event, raced against the authorization deadline; exchange.
+ *  - maintain: wait for the refresh time (or a refresh/revoke/reauthorize event), refresh, continueAsNew.
+ */
+import * as df from 'durable-functions';
+import { Activities, Events } from '../durable/names';
+import { refreshDueAtMs, refreshRetryDelayMs } from '../domain/refresh-policy';
+import type {
+  AuthorizePhaseInput,
+  CallbackEvent,
+  ConnectionOrchestrationInput,
+  ConnectionRef,
+  ExchangeResult,
+  MaintainPhaseInput,
+  MarkOutcomeInput,
+  NotifyWebhookInput,
+  ReauthorizeEvent,
+  RefreshEvent,
+  RefreshResult,
+  WebhookEventType,
+} from './connection-types';
+
+type Context = df.OrchestrationContext;
+type Gen = Generator<df.Task, unknown, unknown>;
+
+/** Transient exchange failures (provider 5xx, 429, timeouts) are retried before the attempt fails. */
+export const EXCHANGE_RETRY = { firstRetryIntervalMs: 1_000, maxAttempts: 4, backoffCoefficient: 2 } as const;
+
+export function* connectionOrchestrator(context: Context): Gen {
+  const input = context.df.getInput() as ConnectionOrchestrationInput;
+  if (input.phase === 'authorize') return yield* authorizePhase(context, input);
+  return yield* maintainPhase(context, input);
+}
+
+function ref(input: ConnectionRef): ConnectionRef {
+  return { connectionId: input.connectionId, clientId: input.clientId, provider: input.provider, protocol: input.protocol };
+}
+
+function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
+  context.df.setCustomStatus({ status: 'awaiting_callback', authorizationId: input.authorizationId, deadline: input.deadline });
+
+  const callback = context.df.waitForExternalEvent(Events.Callback);
+  const revoke = context.df.waitForExternalEvent(Events.Revoke);
+  const reauthorize = context.df.waitForExternalEvent(Events.Reauthorize);
+  const timeout = context.df.createTimer(new Date(input.deadline));
+  const winner = yield context.df.Task.any([callback, revoke, reauthorize, timeout]);
+  if (winner !== timeout) timeout.cancel();
+
+  if (winner === timeout) {
+    yield* markOutcome(context, input, 'expired');
+    return { status: 'expired' };
+  }
+  if (winner === revoke) return yield* revokeConnection(context, input);
+  if (winner === reauthorize) {
+    const event = reauthorize.result as ReauthorizeEvent;
+    context.df.continueAsNew({ ...ref(input), phase: 'authorize', authorizationId: event.authorizationId, deadline: event.deadline });
+    return undefined;
+  }
+
+  const event = callback.result as CallbackEvent;
+  if (event.authorizationId !== input.authorizationId) {
+    // A late callback of an older attempt: keep waiting for the current one.
+    context.df.continueAsNew(input);
+    return undefined;
+  }
+  if (event.outcome === 'denied') {
+    yield* markOutcome(context, input, 'denied');
+    return { status: 'denied' };
+  }
+
+  let exchange: ExchangeResult;
+  try {
+    exchange = (yield context.df.callActivityWithRetry(Activities.Exchange, exchangeRetryOptions(), {
+      ...ref(input),
+      authorizationId: input.authorizationId,
+    })) as ExchangeResult;
+  } catch (error) {
+    yield* markOutcome(context, input, 'failed', 'PROVIDER_UNAVAILABLE', errorSummary(error));
+    return { status: 'failed' };
+  }
+  if (exchange.outcome === 'stale') return { status: 'stale' };
+  if (exchange.outcome === 'failed') return { status: 'failed' };
+
+  yield* notify(context, input, 'connection.connected');
+  if (!exchange.refreshable || exchange.expiresAt === null) {
+    context.df.setCustomStatus({ status: 'connected', credentialsVersion: exchange.credentialsVersion });
+    return { status: 'connected' };
+  }
+  context.df.continueAsNew(maintainInput(input, exchange.credentialsVersion, exchange.issuedAt, exchange.expiresAt, 0));
+  return undefined;
+}
+
+function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
+  const dueAt = input.retryAt
+    ? new Date(input.retryAt)
+    : new Date(refreshDueAtMs(Date.parse(input.issuedAt), Date.parse(input.expiresAt), jitterFraction(context, input)));
+  context.df.setCustomStatus({
+    status: 'connected',
+    credentialsVersion: input.credentialsVersion,
+    nextRefreshAt: dueAt.toISOString(),
+    failures: input.failures,
+  });
+
+  const refresh = context.df.waitForExternalEvent(Events.Refresh);
+  const revoke = context.df.waitForExternalEvent(Events.Revoke);
+  const reauthorize = context.df.waitForExternalEvent(Events.Reauthorize);
+  const timer = context.df.createTimer(dueAt);
+  const winner = yield context.df.Task.any([refresh, revoke, reauthorize, timer]);
+  if (winner !== timer) timer.cancel();
+
+  if (winner === revoke) return yield* revokeConnection(context, input);
+  if (winner === reauthorize) {
+    const event = reauthorize.result as ReauthorizeEvent;
+    context.df.continueAsNew({ ...ref(input), phase: 'authorize', authorizationId: event.authorizationId, deadline: event.deadline });
+    return undefined;
+  }
+  if (winner === refresh) {
+    const event = (refresh.result ?? {}) as RefreshEvent;
+    if (typeof event.seenVersion === 'number' && event.seenVersion < input.credentialsVersion) {
+      // The requester saw credentials that have been replaced since: nothing to do.
+      context.df.continueAsNew({ ...input, cycle: input.cycle + 1 });
+      return undefined;
+    }
+  }
+
+  const result = (yield context.df.callActivity(Activities.Refresh, {
+    ...ref(input),
+    expectedVersion: input.credentialsVersion,
+  })) as RefreshResult;
+  const now = context.df.currentUtcDateTime;
+
+  switch (result.outcome) {
+    case 'refreshed':
+      if (!result.refreshable || result.expiresAt === null) {
+        context.df.setCustomStatus({ status: 'connected', credentialsVersion: result.credentialsVersion });
+        return { status: 'connected' };
+      }
+      context.df.continueAsNew(maintainInput(input, result.credentialsVersion, result.issuedAt, result.expiresAt, input.cycle + 1));
+      return undefined;
+    case 'transient': {
+      const failures = input.failures + 1;
+      if (failures === 1) yield* notify(context, input, 'connection.refresh_failed', result.errorCode);
+      const retryAt = new Date(now.getTime() + refreshRetryDelayMs(failures, result.retryAfterSeconds)).toISOString();
+      context.df.continueAsNew({ ...input, failures, retryAt, cycle: input.cycle + 1 });
+      return undefined;
+    }
+    case 'reauth_required':
+      yield* notify(context, input, 'connection.reauth_required', result.errorCode);
+      return { status: 'reauth_required' };
+    case 'failed':
+      yield* notify(context, input, 'connection.refresh_failed', result.errorCode);
+      return { status: 'failed' };
+    case 'gone':
+      return { status: 'gone' };
+  }
+}
+
+function exchangeRetryOptions(): df.RetryOptions {
+  const options = new df.RetryOptions(EXCHANGE_RETRY.firstRetryIntervalMs, EXCHANGE_RETRY.maxAttempts);
+  options.backoffCoefficient = EXCHANGE_RETRY.backoffCoefficient;
+  return options;
+}
+
+function maintainInput(
+  from: ConnectionRef,
+  credentialsVersion: number,
+  issuedAt: string,
+  expiresAt: string,
+  cycle: number,
+): MaintainPhaseInput {
+  return { ...ref(from), phase: 'maintain', credentialsVersion, issuedAt, expiresAt, failures: 0, cycle };
+}
+
+function* revokeConnection(context: Context, input: ConnectionRef): Gen {
+  yield context.df.callActivity(Activities.Revoke, ref(input));
+  yield* notify(context, input, 'connection.revoked');
+  context.df.setCustomStatus({ status: 'revoked' });
+  return { status: 'revoked' };
+}
+
+function* markOutcome(
+  context: Context,
+  input: AuthorizePhaseInput,
+  status: MarkOutcomeInput['status'],
+  errorCode?: string,
+  errorMessage?: string,
+): Gen {
+  const outcome: MarkOutcomeInput = { ...ref(input), authorizationId: input.authorizationId, status, errorCode, errorMessage };
+  yield context.df.callActivity(Activities.MarkOutcome, outcome);
+  context.df.setCustomStatus({ status });
+  return undefined;
+}
+
+function* notify(context: Context, input: ConnectionRef, type: WebhookEventType, errorCode?: string): Gen {
+  const event: NotifyWebhookInput = {
+    ...ref(input),
+    type,
+    eventId: context.df.newGuid(`${input.connectionId}:${type}:${context.df.currentUtcDateTime.toISOString()}`),
+    occurredAt: context.df.currentUtcDateTime.toISOString(),
+    ...(errorCode ? { error: { code: errorCode, message: `refresh failed: ${errorCode}` } } : {}),
+  };
+  try {
+    // Enqueue only: delivery (with its retries) runs in its own orchestration, so a slow receiver
+    // never delays this connection's refreshes.
+    yield context.df.callActivity(Activities.EnqueueWebhook, event);
+  } catch {
+    // Losing a notification must not stop the connection's life cycle; the activity logged why.
+  }
+  return undefined;
+}
+
+/** Deterministic jitter in [0, 1) per connection and cycle, replay-safe via newGuid. */
+function jitterFraction(context: Context, input: MaintainPhaseInput): number {
+  const guid = context.df.newGuid(`${input.connectionId}:jitter:${input.cycle}`);
+  return parseInt(guid.replace(/-/g, '').slice(0, 8), 16) / 0x1_0000_0000;
+}
+
+/** Durable history keeps exception messages, so only the first line (our own, secret-free) is kept. */
+function errorSummary(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0].slice(0, 300);
+}

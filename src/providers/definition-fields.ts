@@ -1,0 +1,169 @@
+import { BrokerError } from '../domain/errors';
+import type { ClientAuthMethod, OAuth1ParameterPlacement, ProviderProtocol, SignatureMethod } from './types';
+
+/**
+ * The fields a provider definition may carry, as a user writes them (BROKER_PROVIDERS,
+ * BROKER_PROVIDERS_FILE) and as the catalogue stores them. Every field is optional here:
+ * completeness is checked after the layers are merged (./resolve-definition.ts).
+ */
+export interface ProviderInput {
+  protocol?: ProviderProtocol;
+  displayName?: string;
+  authorizationUrl?: string;
+  tokenUrl?: string;
+  revocationUrl?: string;
+  apiBaseUrl?: string;
+  defaultScopes?: string[];
+  scopeSeparator?: string;
+  pkce?: boolean;
+  clientAuthMethod?: ClientAuthMethod;
+  clientId?: string;
+  clientSecret?: string;
+  clientSecretName?: string;
+  authorizationParams?: Record<string, string>;
+  tokenParams?: Record<string, string>;
+  requestTokenUrl?: string;
+  accessTokenUrl?: string;
+  signatureMethod?: SignatureMethod;
+  parameterPlacement?: OAuth1ParameterPlacement;
+  privateKey?: string;
+  privateKeyName?: string;
+  templateValues?: Record<string, string>;
+  refreshable?: boolean;
+  expiresInFallbackSeconds?: number;
+}
+
+export type ProviderField = keyof ProviderInput;
+
+/** One user layer: `null` removes the value inherited from the layers below (catalogue, file). */
+export type ProviderLayer = { [K in ProviderField]?: ProviderInput[K] | null };
+
+/** A catalogue entry: protocol facts only, never credentials. */
+export type CatalogueEntry = Omit<ProviderInput, 'clientId' | 'clientSecret' | 'clientSecretName' | 'privateKey' | 'privateKeyName'> & {
+  protocol: ProviderProtocol;
+};
+
+type FieldType =
+  | { kind: 'string' }
+  | { kind: 'url' }
+  | { kind: 'secretName' }
+  | { kind: 'boolean' }
+  | { kind: 'positiveInteger' }
+  | { kind: 'stringList' }
+  | { kind: 'stringMap' }
+  | { kind: 'oneOf'; values: readonly string[] };
+
+interface FieldSpec {
+  type: FieldType;
+  /** Protocols the field applies to. */
+  protocols: readonly ProviderProtocol[];
+}
+
+const BOTH = ['oauth1', 'oauth2'] as const;
+const OAUTH1 = ['oauth1'] as const;
+const OAUTH2 = ['oauth2'] as const;
+
+export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
+  protocol: { type: { kind: 'oneOf', values: ['oauth1', 'oauth2'] }, protocols: BOTH },
+  displayName: { type: { kind: 'string' }, protocols: BOTH },
+  authorizationUrl: { type: { kind: 'url' }, protocols: BOTH },
+  tokenUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
+  revocationUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
+  apiBaseUrl: { type: { kind: 'url' }, protocols: BOTH },
+  defaultScopes: { type: { kind: 'stringList' }, protocols: OAUTH2 },
+  scopeSeparator: { type: { kind: 'string' }, protocols: OAUTH2 },
+  pkce: { type: { kind: 'boolean' }, protocols: OAUTH2 },
+  clientAuthMethod: { type: { kind: 'oneOf', values: ['client_secret_basic', 'client_secret_post'] }, protocols: OAUTH2 },
+  clientId: { type: { kind: 'string' }, protocols: BOTH },
+  clientSecret: { type: { kind: 'string' }, protocols: BOTH },
+  clientSecretName: { type: { kind: 'secretName' }, protocols: BOTH },
+  authorizationParams: { type: { kind: 'stringMap' }, protocols: BOTH },
+  tokenParams: { type: { kind: 'stringMap' }, protocols: OAUTH2 },
+  requestTokenUrl: { type: { kind: 'url' }, protocols: OAUTH1 },
+  accessTokenUrl: { type: { kind: 'url' }, protocols: OAUTH1 },
+  signatureMethod: { type: { kind: 'oneOf', values: ['HMAC-SHA1', 'HMAC-SHA256', 'RSA-SHA1', 'PLAINTEXT'] }, protocols: OAUTH1 },
+  parameterPlacement: { type: { kind: 'oneOf', values: ['header', 'query', 'body'] }, protocols: OAUTH1 },
+  privateKey: { type: { kind: 'string' }, protocols: OAUTH1 },
+  privateKeyName: { type: { kind: 'secretName' }, protocols: OAUTH1 },
+  templateValues: { type: { kind: 'stringMap' }, protocols: BOTH },
+  refreshable: { type: { kind: 'boolean' }, protocols: OAUTH2 },
+  expiresInFallbackSeconds: { type: { kind: 'positiveInteger' }, protocols: OAUTH2 },
+};
+
+/** Provider names appear in `/api/callback/{name}`, so they stay URL-path safe. */
+export const PROVIDER_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** Key Vault secret names are `[0-9a-zA-Z-]`; settings names add `_`. */
+const SECRET_NAME_PATTERN = /^[A-Za-z0-9_-]{1,127}$/;
+
+/** Error for a provider definition, naming provider and field (never the value). */
+export function providerInvalid(provider: string, field: string | undefined, problem: string, source?: string): BrokerError {
+  const where = field === undefined ? `provider "${provider}"` : `provider "${provider}": field "${field}"`;
+  return new BrokerError('PROVIDER_INVALID', `${where} ${problem}${source ? ` (${source})` : ''}`, {
+    details: { provider, ...(field === undefined ? {} : { field }) },
+  });
+}
+
+function typeProblem(type: FieldType, value: unknown): string | undefined {
+  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  switch (type.kind) {
+    case 'string':
+    case 'url':
+      return typeof value === 'string' && value.trim() !== '' ? undefined : 'must be a non-empty string';
+    case 'secretName':
+      return typeof value === 'string' && SECRET_NAME_PATTERN.test(value)
+        ? undefined
+        : 'must be a secret name (letters, digits, "-" or "_", at most 127)';
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : 'must be true or false';
+    case 'positiveInteger':
+      return Number.isSafeInteger(value) && (value as number) > 0 ? undefined : 'must be a positive integer';
+    case 'stringList':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '')
+        ? undefined
+        : 'must be an array of non-empty strings';
+    case 'stringMap':
+      return isRecord(value) && Object.values(value).every((v) => typeof v === 'string')
+        ? undefined
+        : 'must be an object whose values are strings';
+    case 'oneOf':
+      return typeof value === 'string' && type.values.includes(value) ? undefined : `must be one of ${type.values.join(', ')}`;
+  }
+}
+
+/** Pairs of fields that name the same credential two ways; a layer setting one replaces both. */
+export const EXCLUSIVE_PAIRS: ReadonlyArray<readonly [ProviderField, ProviderField]> = [
+  ['clientSecret', 'clientSecretName'],
+  ['privateKey', 'privateKeyName'],
+];
+
+/**
+ * Checks one layer of user definitions (the parsed JSON of BROKER_PROVIDERS or
+ * BROKER_PROVIDERS_FILE): an object of provider name → definition with known fields of the right
+ * types. URLs and completeness are checked later, on the merged definition.
+ */
+export function parseProviderLayer(json: unknown, source: string): Map<string, ProviderLayer> {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new BrokerError('PROVIDER_INVALID', `${source} must be a JSON object of provider name → definition`);
+  }
+  const layer = new Map<string, ProviderLayer>();
+  for (const [name, definition] of Object.entries(json)) {
+    if (!PROVIDER_NAME_PATTERN.test(name)) {
+      throw providerInvalid(name, undefined, 'has an invalid name (lowercase letters, digits, "-" and "_", starting with a letter or digit)', source);
+    }
+    if (typeof definition !== 'object' || definition === null || Array.isArray(definition)) {
+      throw providerInvalid(name, undefined, 'must be a JSON object', source);
+    }
+    for (const [field, value] of Object.entries(definition)) {
+      if (!Object.prototype.hasOwnProperty.call(PROVIDER_FIELDS, field)) throw providerInvalid(name, field, 'is not a known field', source);
+      if (value === null) continue;
+      const problem = typeProblem(PROVIDER_FIELDS[field as ProviderField].type, value);
+      if (problem) throw providerInvalid(name, field, problem, source);
+    }
+    for (const [a, b] of EXCLUSIVE_PAIRS) {
+      const record = definition as Record<string, unknown>;
+      if (record[a] != null && record[b] != null) throw providerInvalid(name, b, `cannot be set together with "${a}"`, source);
+    }
+    layer.set(name, definition as ProviderLayer);
+  }
+  return layer;
+}

@@ -1,0 +1,30 @@
+/** Turns a provider definition plus its resolved secrets into the plain inputs the OAuth modules take. */
+import { BrokerError } from '../domain/errors';
+import type { OAuth1ClientConfig } from '../oauth/oauth1/signed-request';
+import type { ClientAuthentication } from '../oauth/oauth2/token-request';
+import type { OAuth1ProviderDefinition, OAuth2ProviderDefinition } from '../providers/types';
+import type { Runtime } from './runtime';
+
+export async function oauth2Client(runtime: Runtime, provider: OAuth2ProviderDefinition): Promise<ClientAuthentication> {
+  if (!provider.clientId) throw notConfigured(provider.name, 'clientId');
+  const clientSecret = await runtime.clientSecret(provider);
+  if (!clientSecret) throw notConfigured(provider.name, 'clientSecret');
+  return { clientId: provider.clientId, clientSecret, clientAuthMethod: provider.clientAuthMethod };
+}
+
+export async function oauth1Client(runtime: Runtime, provider: OAuth1ProviderDefinition): Promise<OAuth1ClientConfig> {
+  if (!provider.clientId) throw notConfigured(provider.name, 'clientId');
+  const base = { consumerKey: provider.clientId, signatureMethod: provider.signatureMethod, placement: provider.parameterPlacement };
+  if (provider.signatureMethod === 'RSA-SHA1') {
+    const privateKey = await runtime.privateKey(provider);
+    if (!privateKey) throw notConfigured(provider.name, 'privateKey');
+    return { ...base, privateKey };
+  }
+  const consumerSecret = await runtime.clientSecret(provider);
+  if (consumerSecret === undefined) throw notConfigured(provider.name, 'clientSecret');
+  return { ...base, consumerSecret };
+}
+
+function notConfigured(provider: string, field: string): BrokerError {
+  return new BrokerError('PROVIDER_INVALID', `provider "${provider}": field "${field}" is not configured`);
+}

@@ -1,0 +1,64 @@
+/**
+ * Revocation: RFC 7009 at the provider where it has an endpoint (the refresh token, or without one
+ * the access token, with the token endpoint's client authentication), then the credentials are
+ * erased and the status is `revoked`. A provider that cannot be reached does not keep the
+ * credentials alive: the local erase always happens and the provider's failure is reported in `error`.
+ */
+import type { Connection } from '../domain/connection';
+import { BrokerError, isBrokerError } from '../domain/errors';
+import { revokeToken } from '../oauth/oauth2/client';
+import { oauth2Client } from './provider-clients';
+import type { Runtime } from './runtime';
+import { saveWithRetry } from './save';
+
+export interface RevokeInput {
+  connectionId: string;
+  clientId: string;
+}
+
+const REVOCATION_ATTEMPTS = 3;
+
+export async function revokeConnection(runtime: Runtime, input: RevokeInput): Promise<{ status: 'revoked' }> {
+  const stored = await runtime.connections.get(input.clientId, input.connectionId);
+  if (!stored || stored.connection.status === 'revoked') return { status: 'revoked' };
+
+  let providerFailure: BrokerError | undefined;
+  const credentials = await runtime.connections.openCredentials(stored).catch(() => undefined);
+  const provider = runtime.provider(stored.connection.provider);
+  if (credentials?.protocol === 'oauth2' && provider.protocol === 'oauth2' && provider.revocationUrl) {
+    const token = credentials.refreshToken ?? credentials.accessToken;
+    const tokenTypeHint = credentials.refreshToken ? 'refresh_token' : 'access_token';
+    for (let attempt = 1; attempt <= REVOCATION_ATTEMPTS; attempt++) {
+      try {
+        await revokeToken({ ...(await oauth2Client(runtime, provider)), revocationUrl: provider.revocationUrl, token, tokenTypeHint });
+        providerFailure = undefined;
+        break;
+      } catch (error) {
+        providerFailure = isBrokerError(error) ? error : new BrokerError('PROVIDER_UNAVAILABLE', 'revocation failed');
+        if (!providerFailure.transient) break;
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      }
+    }
+  }
+
+  const at = runtime.now().toISOString();
+  await saveWithRetry(runtime, stored, (connection: Connection) =>
+    connection.status === 'revoked'
+      ? undefined
+      : {
+          next: {
+            ...connection,
+            status: 'revoked',
+            updatedAt: at,
+            expiresAt: null,
+            authorizationId: undefined,
+            authorizationExpiresAt: undefined,
+            error: providerFailure
+              ? { code: providerFailure.code, message: `provider revocation failed: ${providerFailure.message}`, at }
+              : undefined,
+          },
+          change: { credentials: null, issuedAt: null },
+        },
+  );
+  return { status: 'revoked' };
+}

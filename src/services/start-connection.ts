@@ -1,0 +1,106 @@
+/**
+ * POST /connections: records the connection, begins the authorization right here (so the URL is
+ * answered without waiting for an orchestration round trip), then starts the connection's
+ * orchestration with instance id = connection id.
+ */
+import { randomToken } from '../crypto/tokens';
+import type { Connection } from '../domain/connection';
+import { BrokerError } from '../domain/errors';
+import { Orchestrations } from '../durable/names';
+import type { AuthorizePhaseInput } from '../orchestrations/connection-types';
+import { beginAuthorization } from './begin-authorization';
+import type { DurableClientLike } from './durable';
+import type { Runtime } from './runtime';
+
+export interface StartConnectionRequest {
+  provider: string;
+  scopes?: string[];
+  connectionId?: string;
+  endUserId?: string;
+  returnTo?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface StartedConnection {
+  connectionId: string;
+  provider: string;
+  status: 'awaiting_callback';
+  authorizationUrl: string;
+  authorizationExpiresAt: string;
+}
+
+/** 16 random bytes = 128 bits, base64url. */
+export function newConnectionId(): string {
+  return randomToken(16);
+}
+
+export async function startConnection(
+  runtime: Runtime,
+  durable: DurableClientLike,
+  clientId: string,
+  request: StartConnectionRequest,
+): Promise<StartedConnection> {
+  const provider = runtime.provider(request.provider);
+  if (!runtime.configuredProviders().some((p) => p.name === provider.name)) {
+    throw new BrokerError('UNKNOWN_PROVIDER', `provider "${request.provider}" is not configured`);
+  }
+  const now = runtime.now();
+  const connection: Connection = {
+    connectionId: request.connectionId ?? newConnectionId(),
+    clientId,
+    provider: provider.name,
+    protocol: provider.protocol,
+    status: 'awaiting_callback',
+    scopes: request.scopes ?? (provider.protocol === 'oauth2' ? provider.defaultScopes : []),
+    endUserId: request.endUserId,
+    metadata: request.metadata,
+    returnTo: request.returnTo,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    expiresAt: null,
+    lastRefreshedAt: null,
+    credentialsVersion: 0,
+  };
+  const etag = await runtime.connections.create(connection);
+
+  let attempt;
+  try {
+    attempt = await beginAuthorization(runtime, provider, connection, connection.scopes, now);
+  } catch (error) {
+    // Nothing was handed out: free the id so the client can retry with it.
+    await runtime.connections.delete(clientId, connection.connectionId);
+    throw error;
+  }
+
+  const awaiting: Connection = {
+    ...connection,
+    authorizationId: attempt.authorizationId,
+    authorizationExpiresAt: attempt.expiresAt,
+  };
+  await runtime.connections.save({ connection, etag, issuedAt: null }, awaiting);
+
+  const input: AuthorizePhaseInput = {
+    phase: 'authorize',
+    connectionId: connection.connectionId,
+    clientId,
+    provider: provider.name,
+    protocol: provider.protocol,
+    authorizationId: attempt.authorizationId,
+    deadline: attempt.expiresAt,
+  };
+  try {
+    await durable.startNew(Orchestrations.Connection, { instanceId: connection.connectionId, input });
+  } catch (error) {
+    await runtime.connections.delete(clientId, connection.connectionId);
+    await runtime.authorizations.delete(attempt.authorizationId);
+    throw new BrokerError('STORAGE_UNAVAILABLE', 'could not start the connection orchestration', { cause: error, transient: true });
+  }
+
+  return {
+    connectionId: connection.connectionId,
+    provider: provider.name,
+    status: 'awaiting_callback',
+    authorizationUrl: attempt.authorizationUrl,
+    authorizationExpiresAt: attempt.expiresAt,
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * Pending authorization rows, one per attempt. PartitionKey = authorization id = SHA-256 of the state
+ * (OAuth 2.0) or of the request token (OAuth 1.0a), so the callback finds the row from what the
+ * browser brings while the row never holds the state itself. Secrets (PKCE verifier, request-token
+ * secret, the authorization URL, the code) are sealed, bound to the connection id.
+ */
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { BrokerError } from '../domain/errors';
+import type { Protocol } from '../domain/connection';
+import type { AuthorizationSecrets, CallbackSecrets } from './credentials';
+import type { Sealer } from './sealer';
+import { isStatus } from './tables';
+
+const ROW_KEY = 'attempt';
+
+interface AuthorizationEntity {
+  partitionKey: string;
+  rowKey: string;
+  connectionId: string;
+  clientId: string;
+  provider: string;
+  protocol: string;
+  createdAt: string;
+  expiresAt: string;
+  returnTo?: string;
+  secrets: string;
+  callbackOutcome?: string;
+  callbackFingerprint?: string;
+  callbackSecrets?: string;
+  callbackError?: string;
+  callbackErrorDescription?: string;
+  callbackReceivedAt?: string;
+  exchangedAt?: string;
+}
+
+export interface AuthorizationAttempt {
+  authorizationId: string;
+  connectionId: string;
+  clientId: string;
+  provider: string;
+  protocol: Protocol;
+  createdAt: string;
+  expiresAt: string;
+  returnTo?: string;
+  callback?: {
+    outcome: 'code' | 'denied';
+    /** SHA-256 of the code/verifier received, to tell a duplicate from a replay. */
+    fingerprint: string;
+    error?: string;
+    errorDescription?: string;
+    receivedAt: string;
+  };
+  exchangedAt?: string;
+  etag: string;
+  sealedSecrets: string;
+  sealedCallback?: string;
+}
+
+export class AuthorizationsRepository {
+  constructor(private readonly table: TableClient, private readonly sealer: Sealer) {}
+
+  async create(
+    attempt: Omit<AuthorizationAttempt, 'etag' | 'sealedSecrets' | 'callback' | 'exchangedAt' | 'sealedCallback'>,
+    secrets: AuthorizationSecrets,
+  ): Promise<void> {
+    const { envelope } = await this.sealer.seal(secrets, attempt.connectionId);
+    const entity: AuthorizationEntity = {
+      partitionKey: attempt.authorizationId,
+      rowKey: ROW_KEY,
+      connectionId: attempt.connectionId,
+      clientId: attempt.clientId,
+      provider: attempt.provider,
+      protocol: attempt.protocol,
+      createdAt: attempt.createdAt,
+      expiresAt: attempt.expiresAt,
+      secrets: envelope,
+      ...(attempt.returnTo ? { returnTo: attempt.returnTo } : {}),
+    };
+    try {
+      await this.table.createEntity(entity);
+    } catch (error) {
+      throw new BrokerError('STORAGE_UNAVAILABLE', 'could not store the authorization attempt', { cause: error, transient: true });
+    }
+  }
+
+  async get(authorizationId: string): Promise<AuthorizationAttempt | undefined> {
+    try {
+      return fromEntity(await this.table.getEntity<AuthorizationEntity>(authorizationId, ROW_KEY));
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw new BrokerError('STORAGE_UNAVAILABLE', 'could not read the authorization attempt', { cause: error, transient: true });
+    }
+  }
+
+  openSecrets(attempt: AuthorizationAttempt): Promise<AuthorizationSecrets> {
+    return this.sealer.open<AuthorizationSecrets>(attempt.sealedSecrets, attempt.connectionId);
+  }
+
+  async openCallback(attempt: AuthorizationAttempt): Promise<CallbackSecrets | undefined> {
+    if (!attempt.sealedCallback) return undefined;
+    return this.sealer.open<CallbackSecrets>(attempt.sealedCallback, attempt.connectionId);
+  }
+
+  /**
+   * Records the callback once. Returns 'recorded' for the first writer, or 'exists' when a callback
+   * was already recorded (the caller compares fingerprints to tell a duplicate from a replay).
+   */
+  async recordCallback(
+    attempt: AuthorizationAttempt,
+    callback: NonNullable<AuthorizationAttempt['callback']>,
+    secrets: CallbackSecrets | undefined,
+  ): Promise<'recorded' | 'exists'> {
+    const patch: Partial<AuthorizationEntity> & { partitionKey: string; rowKey: string } = {
+      partitionKey: attempt.authorizationId,
+      rowKey: ROW_KEY,
+      callbackOutcome: callback.outcome,
+      callbackFingerprint: callback.fingerprint,
+      callbackReceivedAt: callback.receivedAt,
+    };
+    if (callback.error) patch.callbackError = callback.error;
+    if (callback.errorDescription) patch.callbackErrorDescription = callback.errorDescription;
+    if (secrets) patch.callbackSecrets = (await this.sealer.seal(secrets, attempt.connectionId)).envelope;
+    try {
+      await this.table.updateEntity(patch, 'Merge', { etag: attempt.etag });
+      return 'recorded';
+    } catch (error) {
+      if (isStatus(error, 412)) return 'exists';
+      throw new BrokerError('STORAGE_UNAVAILABLE', 'could not record the callback', { cause: error, transient: true });
+    }
+  }
+
+  /** Marks the code as used and drops the sealed code so it is never kept longer than needed. */
+  async markExchanged(attempt: AuthorizationAttempt, at: string): Promise<void> {
+    try {
+      await this.table.updateEntity(
+        { partitionKey: attempt.authorizationId, rowKey: ROW_KEY, exchangedAt: at, callbackSecrets: '' },
+        'Merge',
+      );
+    } catch (error) {
+      if (!isStatus(error, 404)) {
+        throw new BrokerError('STORAGE_UNAVAILABLE', 'could not update the authorization attempt', { cause: error, transient: true });
+      }
+    }
+  }
+
+  async delete(authorizationId: string): Promise<void> {
+    try {
+      await this.table.deleteEntity(authorizationId, ROW_KEY);
+    } catch (error) {
+      if (!isStatus(error, 404)) throw new BrokerError('STORAGE_UNAVAILABLE', 'could not delete the authorization attempt', { cause: error, transient: true });
+    }
+  }
+}
+
+function fromEntity(entity: TableEntityResult<AuthorizationEntity>): AuthorizationAttempt {
+  return {
+    authorizationId: entity.partitionKey,
+    connectionId: entity.connectionId,
+    clientId: entity.clientId,
+    provider: entity.provider,
+    protocol: entity.protocol as Protocol,
+    createdAt: entity.createdAt,
+    expiresAt: entity.expiresAt,
+    returnTo: entity.returnTo,
+    callback: entity.callbackOutcome
+      ? {
+          outcome: entity.callbackOutcome as 'code' | 'denied',
+          fingerprint: entity.callbackFingerprint ?? '',
+          error: entity.callbackError,
+          errorDescription: entity.callbackErrorDescription,
+          receivedAt: entity.callbackReceivedAt ?? '',
+        }
+      : undefined,
+    exchangedAt: entity.exchangedAt,
+    etag: entity.etag,
+    sealedSecrets: entity.secrets,
+    sealedCallback: entity.callbackSecrets || undefined,
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * Connection rows: PartitionKey = client id (a client lists only its own partition), RowKey =
+ * connection id. Credentials are a sealed property bound to the connection id, so a row copied to
+ * another id cannot be opened.
+ */
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { odata } from '@azure/data-tables';
+import type { Connection, ConnectionError, ConnectionStatus, Protocol } from '../domain/connection';
+import { BrokerError } from '../domain/errors';
+import type { Credentials } from './credentials';
+import type { Sealer } from './sealer';
+import { isStatus } from './tables';
+
+interface ConnectionEntity {
+  partitionKey: string;
+  rowKey: string;
+  provider: string;
+  protocol: string;
+  status: string;
+  scopes: string;
+  endUserId?: string;
+  metadata?: string;
+  returnTo?: string;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt?: string;
+  issuedAt?: string;
+  lastRefreshedAt?: string;
+  authorizationExpiresAt?: string;
+  authorizationId?: string;
+  credentialsVersion: number;
+  credentials?: string;
+  credentialsKeyId?: string;
+  error?: string;
+}
+
+export interface StoredConnection {
+  connection: Connection;
+  /** When the current access token was issued (refresh policy input). */
+  issuedAt: string | null;
+  etag: string;
+  sealedCredentials?: string;
+  credentialsKeyId?: string;
+}
+
+export interface ListFilters {
+  provider?: string;
+  status?: string;
+  endUserId?: string;
+}
+
+export class ConnectionsRepository {
+  constructor(private readonly table: TableClient, private readonly sealer: Sealer) {}
+
+  async create(connection: Connection): Promise<string> {
+    try {
+      const result = await this.table.createEntity(toEntity(connection, null));
+      return result.etag ?? '';
+    } catch (error) {
+      if (isStatus(error, 409)) {
+        throw new BrokerError('CONNECTION_EXISTS', `connection "${connection.connectionId}" already exists`);
+      }
+      throw storageError(error);
+    }
+  }
+
+  async get(clientId: string, connectionId: string): Promise<StoredConnection | undefined> {
+    try {
+      const entity = await this.table.getEntity<ConnectionEntity>(clientId, connectionId);
+      return fromEntity(entity);
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw storageError(error);
+    }
+  }
+
+  async require(clientId: string, connectionId: string): Promise<StoredConnection> {
+    const stored = await this.get(clientId, connectionId);
+    if (!stored) throw new BrokerError('CONNECTION_NOT_FOUND', `connection "${connectionId}" not found`);
+    return stored;
+  }
+
+  /** Operator lookup without the client id (a cross-partition query; operators are rare callers). */
+  async findById(connectionId: string): Promise<StoredConnection | undefined> {
+    const pages = this.table
+      .listEntities<ConnectionEntity>({ queryOptions: { filter: odata`RowKey eq ${connectionId}` } })
+      .byPage({ maxPageSize: 1 });
+    for await (const page of pages) {
+      if (page.length > 0) return fromEntity(page[0]);
+    }
+    return undefined;
+  }
+
+  async list(
+    clientId: string,
+    filters: ListFilters,
+    top: number,
+    continuationToken?: string,
+  ): Promise<{ items: Connection[]; continuation?: string }> {
+    const clauses = [odata`PartitionKey eq ${clientId}`];
+    if (filters.provider) clauses.push(odata`provider eq ${filters.provider}`);
+    if (filters.status) clauses.push(odata`status eq ${filters.status}`);
+    if (filters.endUserId) clauses.push(odata`endUserId eq ${filters.endUserId}`);
+    const iterator = this.table
+      .listEntities<ConnectionEntity>({ queryOptions: { filter: clauses.join(' and ') } })
+      .byPage({ maxPageSize: top, continuationToken });
+    try {
+      const page = await iterator.next();
+      if (page.done) return { items: [] };
+      return {
+        items: page.value.map((entity) => fromEntity(entity).connection),
+        continuation: page.value.continuationToken,
+      };
+    } catch (error) {
+      if (isStatus(error, 400)) throw new BrokerError('INVALID_REQUEST', 'continuation token is not valid');
+      throw storageError(error);
+    }
+  }
+
+  /**
+   * Writes `next` over `stored` if the row is unchanged since it was read (ETag). Credentials: a value
+   * replaces them, `null` erases them, undefined keeps the sealed ones as they are. Returns the new
+   * etag, or undefined when someone else changed (or deleted) the row first.
+   */
+  async save(
+    stored: StoredConnection,
+    next: Connection,
+    change: { credentials?: Credentials | null; issuedAt?: string | null } = {},
+  ): Promise<string | undefined> {
+    let sealed: { envelope: string; keyId: string } | null = null;
+    if (change.credentials) sealed = await this.sealer.seal(change.credentials, next.connectionId);
+    else if (change.credentials === undefined && stored.sealedCredentials) {
+      sealed = { envelope: stored.sealedCredentials, keyId: stored.credentialsKeyId ?? '' };
+    }
+    const issuedAt = change.issuedAt === undefined ? stored.issuedAt : change.issuedAt;
+    const entity = toEntity(next, sealed, issuedAt);
+    try {
+      const result = await this.table.updateEntity(entity, 'Replace', { etag: stored.etag });
+      return result.etag ?? '';
+    } catch (error) {
+      if (isStatus(error, 412) || isStatus(error, 404)) return undefined;
+      throw storageError(error);
+    }
+  }
+
+  async openCredentials(stored: StoredConnection): Promise<Credentials | undefined> {
+    if (!stored.sealedCredentials) return undefined;
+    return this.sealer.open<Credentials>(stored.sealedCredentials, stored.connection.connectionId);
+  }
+
+  async delete(clientId: string, connectionId: string): Promise<void> {
+    try {
+      await this.table.deleteEntity(clientId, connectionId);
+    } catch (error) {
+      if (!isStatus(error, 404)) throw storageError(error);
+    }
+  }
+}
+
+function toEntity(connection: Connection, sealed: { envelope: string; keyId: string } | null, issuedAt: string | null = null): ConnectionEntity {
+  const entity: ConnectionEntity = {
+    partitionKey: connection.clientId,
+    rowKey: connection.connectionId,
+    provider: connection.provider,
+    protocol: connection.protocol,
+    status: connection.status,
+    scopes: JSON.stringify(connection.scopes),
+    createdAt: connection.createdAt,
+    updatedAt: connection.updatedAt,
+    credentialsVersion: connection.credentialsVersion,
+  };
+  if (connection.endUserId !== undefined) entity.endUserId = connection.endUserId;
+  if (connection.metadata !== undefined) entity.metadata = JSON.stringify(connection.metadata);
+  if (connection.returnTo !== undefined) entity.returnTo = connection.returnTo;
+  if (connection.expiresAt) entity.expiresAt = connection.expiresAt;
+  if (issuedAt) entity.issuedAt = issuedAt;
+  if (connection.lastRefreshedAt) entity.lastRefreshedAt = connection.lastRefreshedAt;
+  if (connection.authorizationExpiresAt) entity.authorizationExpiresAt = connection.authorizationExpiresAt;
+  if (connection.authorizationId) entity.authorizationId = connection.authorizationId;
+  if (connection.error) entity.error = JSON.stringify(connection.error);
+  if (sealed) {
+    entity.credentials = sealed.envelope;
+    if (sealed.keyId) entity.credentialsKeyId = sealed.keyId;
+  }
+  return entity;
+}
+
+function fromEntity(entity: TableEntityResult<ConnectionEntity>): StoredConnection {
+  const connection: Connection = {
+    connectionId: entity.rowKey,
+    clientId: entity.partitionKey,
+    provider: entity.provider,
+    protocol: entity.protocol as Protocol,
+    status: entity.status as ConnectionStatus,
+    scopes: parseJson<string[]>(entity.scopes) ?? [],
+    endUserId: entity.endUserId,
+    metadata: parseJson<Record<string, unknown>>(entity.metadata),
+    returnTo: entity.returnTo,
+    createdAt: entity.createdAt,
+    updatedAt: entity.updatedAt,
+    expiresAt: entity.expiresAt ?? null,
+    lastRefreshedAt: entity.lastRefreshedAt ?? null,
+    authorizationExpiresAt: entity.authorizationExpiresAt,
+    authorizationId: entity.authorizationId,
+    credentialsVersion: Number(entity.credentialsVersion ?? 0),
+    error: parseJson<ConnectionError>(entity.error),
+  };
+  return {
+    connection,
+    issuedAt: entity.issuedAt ?? null,
+    etag: entity.etag,
+    sealedCredentials: entity.credentials,
+    credentialsKeyId: entity.credentialsKeyId,
+  };
+}
+
+function parseJson<T>(value: string | undefined): T | undefined {
+  if (value === undefined || value === '') return undefined;
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function storageError(error: unknown): BrokerError {
+  return new BrokerError('STORAGE_UNAVAILABLE', 'table storage request failed', { cause: error, transient: true });
+}

@@ -1,0 +1,68 @@
+/**
+ * Table clients for the broker's own tables in the `AzureWebJobsStorage` account. The only place that
+ * builds `TableClient`s; tables are created once per process on first use.
+ */
+import { TableClient, TableServiceClient } from '@azure/data-tables';
+import { DefaultAzureCredential } from '@azure/identity';
+import { BrokerError } from '../domain/errors';
+
+export const TableNames = {
+  Connections: 'BrokerConnections',
+  Authorizations: 'BrokerAuthorizations',
+} as const;
+export type TableName = (typeof TableNames)[keyof typeof TableNames];
+
+const clients = new Map<string, Promise<TableClient>>();
+
+/**
+ * Accepts a connection string (incl. `UseDevelopmentStorage=true`) or, as on Azure with managed
+ * identity, `AzureWebJobsStorage__accountName` (identity-based connections).
+ */
+function createClient(tableName: string, env: NodeJS.ProcessEnv): TableClient {
+  const connectionString = env.AzureWebJobsStorage;
+  if (connectionString) {
+    const insecure = /UseDevelopmentStorage=true/i.test(connectionString) || /Endpoint=http:/i.test(connectionString);
+    return TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: insecure });
+  }
+  const accountName = env.AzureWebJobsStorage__accountName;
+  if (accountName) {
+    const endpoint = env.AzureWebJobsStorage__tableServiceUri ?? `https://${accountName}.table.core.windows.net`;
+    return new TableClient(endpoint, tableName, new DefaultAzureCredential());
+  }
+  throw new BrokerError('CONFIG_INVALID', 'setting "AzureWebJobsStorage" is not set');
+}
+
+export function getTableClient(tableName: TableName, env: NodeJS.ProcessEnv = process.env): Promise<TableClient> {
+  let client = clients.get(tableName);
+  if (!client) {
+    client = (async () => {
+      const table = createClient(tableName, env);
+      try {
+        await table.createTable();
+      } catch (error) {
+        clients.delete(tableName);
+        throw new BrokerError('STORAGE_UNAVAILABLE', `table storage is not reachable (${tableName})`, { cause: error, transient: true });
+      }
+      return table;
+    })();
+    clients.set(tableName, client);
+  }
+  return client;
+}
+
+/** A cheap round trip proving the storage account answers (used by GET /api/health). */
+export async function pingStorage(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const connectionString = env.AzureWebJobsStorage;
+  if (!connectionString) {
+    await getTableClient(TableNames.Connections, env);
+    return;
+  }
+  const insecure = /UseDevelopmentStorage=true/i.test(connectionString) || /Endpoint=http:/i.test(connectionString);
+  const service = TableServiceClient.fromConnectionString(connectionString, { allowInsecureConnection: insecure });
+  const tables = service.listTables().byPage({ maxPageSize: 1 });
+  await tables.next();
+}
+
+export function isStatus(error: unknown, status: number): boolean {
+  return typeof error === 'object' && error !== null && (error as { statusCode?: number }).statusCode === status;
+}

@@ -1,0 +1,159 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** A client registered at the test provider (oidc-provider client metadata, snake_case). */
+export interface OidcTestClient {
+  client_id: string;
+  client_secret: string;
+  token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post';
+  redirect_uris: string[];
+  grant_types?: string[];
+  response_types?: string[];
+}
+
+export interface OidcProviderOptions {
+  clients: OidcTestClient[];
+  accessTokenTtlSeconds?: number;
+  refreshTokenTtlSeconds?: number;
+  rotateRefreshToken?: boolean;
+  scopes?: string[];
+}
+
+/** One token-endpoint request as the provider saw it; tokens only as 16-hex SHA-256 fingerprints. */
+export interface TokenLogEntry {
+  at: string;
+  outcome: string;
+  status?: number;
+  clientId?: string;
+  grantType?: string;
+  refreshTokenFingerprint?: string;
+  issuedRefreshTokenFingerprint?: string;
+  accessTokenFingerprint?: string;
+}
+
+export interface RevocationLogEntry {
+  at: string;
+  outcome: string;
+  status?: number;
+  clientId?: string;
+  tokenFingerprint?: string;
+  tokenTypeHint?: string;
+}
+
+export interface ResourceLogEntry {
+  at: string;
+  method: string;
+  path: string;
+  authorized: boolean;
+  tokenFingerprint?: string;
+}
+
+/** A fault served instead of the endpoint's answer, `times` times (default 1); `null` clears it. */
+export interface EndpointFault {
+  status?: number;
+  times?: number;
+  /** Never answer (until the client gives up or the server stops). */
+  hang?: boolean;
+  /** Sent as the Retry-After header value, verbatim. */
+  retryAfter?: string | number;
+  body?: string;
+  contentType?: string;
+}
+
+export interface OidcProviderHandle {
+  issuer: string;
+  port: number;
+  url(pathname: string): string;
+  stop(): Promise<void>;
+  tokenLog(): Promise<TokenLogEntry[]>;
+  revocationLog(): Promise<RevocationLogEntry[]>;
+  resourceLog(): Promise<ResourceLogEntry[]>;
+  clearLog(): Promise<void>;
+  setFault(faults: { token?: EndpointFault | null; revocation?: EndpointFault | null }): Promise<void>;
+}
+
+const SERVER_SCRIPT = path.join(__dirname, 'oidc-server.mjs');
+const START_TIMEOUT_MS = 20_000;
+
+/** Same fingerprint the server logs, so tests can match a token they hold against the log. */
+export function tokenFingerprint(token: string): string {
+  return require('node:crypto').createHash('sha256').update(token).digest('hex').slice(0, 16);
+}
+
+/**
+ * Starts panva/oidc-provider in a child process on a free loopback port and resolves once it listens.
+ * The caller must `stop()` it (afterAll).
+ */
+export async function startOidcProvider(options: OidcProviderOptions): Promise<OidcProviderHandle> {
+  const child = spawn(process.execPath, [SERVER_SCRIPT, JSON.stringify(options)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+  });
+
+  const { port, issuer } = await readStartLine(child, () => stderr);
+  const url = (pathname: string) => new URL(pathname, issuer).toString();
+  const getLog = async () => {
+    const response = await fetch(url('/__log'));
+    return (await response.json()) as { token: TokenLogEntry[]; revocation: RevocationLogEntry[]; resource: ResourceLogEntry[] };
+  };
+
+  return {
+    issuer,
+    port,
+    url,
+    stop: () => stopChild(child),
+    tokenLog: async () => (await getLog()).token,
+    revocationLog: async () => (await getLog()).revocation,
+    resourceLog: async () => (await getLog()).resource,
+    clearLog: async () => {
+      await fetch(url('/__log'), { method: 'DELETE' });
+    },
+    setFault: async (faults) => {
+      const response = await fetch(url('/__faults'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(faults),
+      });
+      if (response.status !== 200) throw new Error(`setFault answered ${response.status}`);
+    },
+  };
+}
+
+function readStartLine(child: ChildProcess, stderr: () => string): Promise<{ port: number; issuer: string }> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => fail(new Error('oidc-provider did not start in time')), START_TIMEOUT_MS);
+    const onExit = (code: number | null) => fail(new Error(`oidc-provider exited (${code}) before listening: ${stderr()}`));
+    function fail(error: Error) {
+      clearTimeout(timer);
+      lines.close();
+      child.kill('SIGKILL');
+      reject(error);
+    }
+    child.once('exit', onExit);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      lines.close();
+      // Keep draining stdout so the child never blocks on a full pipe.
+      child.stdout?.resume();
+      resolve(JSON.parse(line) as { port: number; issuer: string });
+    });
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

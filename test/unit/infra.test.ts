@@ -1,0 +1,257 @@
+/**
+ * Structural invariants of the deployment (infra/, azure.yaml) that a careless edit could break
+ * without any Bicep compiler noticing here: the settings the broker reads, secrets only as Key
+ * Vault references, Key Vault in RBAC mode, and the names azd relies on.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+const infraDir = join(root, 'infra');
+const read = (path: string): string => readFileSync(join(root, path), 'utf8');
+
+const ensureSecrets = require('../../infra/hooks/ensure-secrets.js') as {
+  BROKER_SECRETS: { name: string; create: () => string }[];
+};
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+/** Text between the braces that open at the end of `opener` and their matching close. */
+function braceBlock(text: string, opener: string): string {
+  const start = text.indexOf(opener);
+  if (start < 0) throw new Error(`"${opener}" not found`);
+  let depth = 0;
+  for (let i = start + opener.length - 1; i < text.length; i += 1) {
+    if (text[i] === '{') depth += 1;
+    if (text[i] === '}') depth -= 1;
+    if (depth === 0) return text.slice(start + opener.length, i);
+  }
+  throw new Error(`"${opener}" is not closed`);
+}
+
+/** Top-level `name: value` pairs of a Bicep object body (values as written). */
+function bicepObjectEntries(body: string): Map<string, string> {
+  const entries = new Map<string, string>();
+  let depth = 0;
+  for (const line of body.split('\n')) {
+    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)$/.exec(line);
+    if (depth === 0 && match && !line.trim().startsWith('//')) entries.set(match[1], match[2].trim());
+    depth += (line.match(/{/g) ?? []).length - (line.match(/}/g) ?? []).length;
+  }
+  return entries;
+}
+
+/** Minimal reader for azure.yaml's nested mappings (`key: value`, two-space indents). */
+function readYamlMappings(text: string): Record<string, unknown> {
+  const top: Record<string, unknown> = {};
+  const stack: { indent: number; map: Record<string, unknown> }[] = [{ indent: -1, map: top }];
+  for (const line of text.split('\n')) {
+    if (!line.trim() || line.trim().startsWith('#')) continue;
+    const indent = line.length - line.trimStart().length;
+    const match = /^\s*([^:#]+):\s*(.*?)\s*$/.exec(line);
+    if (!match) continue;
+    while (stack[stack.length - 1].indent >= indent) stack.pop();
+    const parent = stack[stack.length - 1].map;
+    if (match[2] === '') {
+      const child: Record<string, unknown> = {};
+      parent[match[1]] = child;
+      stack.push({ indent, map: child });
+    } else {
+      parent[match[1]] = match[2];
+    }
+  }
+  return top;
+}
+
+const apiBicep = read('infra/app/api.bicep');
+const appSettings = bicepObjectEntries(braceBlock(apiBicep, 'var appSettings = {'));
+
+describe('azure.yaml', () => {
+  const yaml = readYamlMappings(read('azure.yaml'));
+  const services = yaml.services as Record<string, Record<string, string>>;
+
+  test('names a service hosted as a function whose project folder holds a Functions app', () => {
+    const [name, service] = Object.entries(services)[0];
+    expect(name).toBe('api');
+    expect(service.host).toBe('function');
+    expect(service.language).toBe('ts');
+    const projectDir = join(root, service.project);
+    expect(existsSync(join(projectDir, 'package.json'))).toBe(true);
+    expect(existsSync(join(projectDir, 'host.json'))).toBe(true);
+  });
+
+  test('the service name matches the azd-service-name tag the Function App carries', () => {
+    expect(apiBicep).toMatch(/param serviceName string = 'api'/);
+    expect(apiBicep).toContain("'azd-service-name': serviceName");
+    expect(Object.keys(services)).toEqual(['api']);
+  });
+
+  test('the postprovision hook it runs exists', () => {
+    const hooks = yaml.hooks as Record<string, Record<string, Record<string, string>>>;
+    for (const platform of ['posix', 'windows']) {
+      const script = /^node (\S+)$/.exec(hooks.postprovision[platform].run)?.[1];
+      expect(script && existsSync(join(root, script))).toBe(true);
+    }
+  });
+});
+
+describe('Function App settings (infra/app/api.bicep)', () => {
+  test('every setting the broker reads in Azure is set', () => {
+    for (const name of [
+      'BROKER_BASE_URL',
+      'KEY_VAULT_URL',
+      'BROKER_OPERATOR_KEY',
+      'BROKER_CLIENT_KEYS',
+      'BROKER_AUTHORIZATION_TIMEOUT_SECONDS',
+      'BROKER_ALLOWED_RETURN_URLS',
+      'BROKER_PROVIDERS_FILE',
+      'BROKER_PROVIDERS',
+    ]) {
+      expect({ name, set: appSettings.has(name) }).toEqual({ name, set: true });
+    }
+  });
+
+  test('AzureWebJobsStorage uses the identity-based form, never a connection string', () => {
+    expect(appSettings.has('AzureWebJobsStorage')).toBe(false);
+    expect(appSettings.get('AzureWebJobsStorage__accountName')).toBeDefined();
+    expect(appSettings.get('AzureWebJobsStorage__credential')).toBe("'managedidentity'");
+    expect(appSettings.get('AzureWebJobsStorage__clientId')).toBe('identityClientId');
+  });
+
+  test('BROKER_BASE_URL defaults to the https default host name of the app', () => {
+    expect(appSettings.get('BROKER_BASE_URL')).toContain("'https://${functionApp.properties.defaultHostName}'");
+  });
+
+  test('operator and client keys are Key Vault references to secrets the postprovision hook creates', () => {
+    const created = ensureSecrets.BROKER_SECRETS.map((secret) => secret.name);
+    for (const name of ['BROKER_OPERATOR_KEY', 'BROKER_CLIENT_KEYS']) {
+      const value = appSettings.get(name) ?? '';
+      const secret = /^'@Microsoft\.KeyVault\(SecretUri=\$\{secretUri\}\/([a-z0-9-]+)\/\)'$/.exec(value)?.[1];
+      expect({ name, secret }).toEqual({ name, secret: expect.any(String) });
+      expect(created).toContain(secret);
+    }
+    expect(apiBicep).toContain("var secretUri = '${keyVaultUri}secrets'");
+    expect(apiBicep).toContain('keyVaultReferenceIdentity: identityId');
+  });
+
+  test('every setting set is documented in docs/configuration.md', () => {
+    const docs = read('docs/configuration.md');
+    for (const name of appSettings.keys()) {
+      expect({ name, documented: docs.includes(`\`${name}\``) }).toEqual({ name, documented: true });
+    }
+  });
+
+  test('the app runs Node on the Flex Consumption plan as a Linux function app', () => {
+    expect(apiBicep).toContain("kind: 'functionapp,linux'");
+    expect(braceBlock(apiBicep, 'sku: {')).toMatch(/name: 'FC1'\s+tier: 'FlexConsumption'/);
+    expect(braceBlock(apiBicep, 'runtime: {')).toMatch(/name: 'node'/);
+    expect(braceBlock(apiBicep, 'authentication: {')).toContain("type: 'UserAssignedIdentity'");
+  });
+});
+
+describe('Key Vault and roles', () => {
+  test('Key Vault uses Azure RBAC, not access policies', () => {
+    const vault = read('infra/core/keyvault.bicep');
+    expect(vault).toMatch(/^\s*enableRbacAuthorization: true$/m);
+    expect(vault).not.toContain('accessPolicies');
+  });
+
+  test('the app identity gets the storage, Key Vault and telemetry roles it needs', () => {
+    const rbac = read('infra/app/rbac.bicep');
+    for (const roleId of [
+      'b7e6dc6d-f1e8-4753-8033-0f276bb0955b', // Storage Blob Data Owner
+      '974c5e8b-45b9-4653-ba55-5f855dd0fb88', // Storage Queue Data Contributor
+      '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3', // Storage Table Data Contributor
+      '4633458b-17de-408a-b874-0445c86b69e6', // Key Vault Secrets User
+      '3913510d-42f4-4e42-8a64-420c390055eb', // Monitoring Metrics Publisher
+    ]) {
+      expect(rbac).toContain(roleId);
+    }
+  });
+});
+
+describe('no secret values in infra', () => {
+  const infraFiles = filesUnder(infraDir).map((path) => ({ path: relative(root, path), text: readFileSync(path, 'utf8') }));
+
+  test('no file under infra/ mentions BROKER_ENCRYPTION_KEY (in Azure the key comes from Key Vault)', () => {
+    expect(infraFiles.filter((file) => file.text.includes('BROKER_ENCRYPTION_KEY')).map((file) => file.path)).toEqual([]);
+  });
+
+  test('no account keys, instrumentation keys, SAS tokens or key-like literals', () => {
+    const forbidden = [/listKeys\(/, /AccountKey=/i, /InstrumentationKey=/i, /SharedAccessSignature/i, /sig=/, /['"][A-Za-z0-9+/]{40,}={0,2}['"]/];
+    const hits = infraFiles.flatMap((file) => forbidden.filter((pattern) => pattern.test(file.text)).map((pattern) => `${file.path}: ${pattern}`));
+    expect(hits).toEqual([]);
+  });
+
+  test('secure parameters have no default value', () => {
+    const hits = infraFiles.filter((file) => /@secure\(\)\s*param\s+\w+\s+string\s*=/.test(file.text)).map((file) => file.path);
+    expect(hits).toEqual([]);
+  });
+
+  test('main.parameters.json only forwards azd environment values', () => {
+    const parameters = JSON.parse(read('infra/main.parameters.json')).parameters as Record<string, { value: unknown }>;
+    for (const [name, { value }] of Object.entries(parameters)) {
+      expect({ name, value }).toEqual({ name, value: expect.stringMatching(/^\$\{[A-Z_]+(=[^}]*)?\}$/) });
+    }
+  });
+});
+
+describe('main.bicep', () => {
+  const main = read('infra/main.bicep');
+
+  test('is deployed at subscription scope and creates the resource group', () => {
+    expect(main).toMatch(/^targetScope = 'subscription'$/m);
+    expect(main).toMatch(/resource rg 'Microsoft\.Resources\/resourceGroups@/);
+  });
+
+  test('declares every parameter main.parameters.json passes, including the azd ones', () => {
+    const parameters = Object.keys(JSON.parse(read('infra/main.parameters.json')).parameters);
+    expect(parameters).toEqual(expect.arrayContaining(['environmentName', 'location', 'principalId']));
+    for (const name of parameters) {
+      expect({ name, declared: new RegExp(`^param ${name} `, 'm').test(main) }).toEqual({ name, declared: true });
+    }
+  });
+
+  test('outputs the values azd and the postprovision hook read', () => {
+    for (const name of ['AZURE_LOCATION', 'AZURE_TENANT_ID', 'AZURE_FUNCTION_APP_NAME', 'AZURE_KEY_VAULT_ENDPOINT', 'BROKER_BASE_URL']) {
+      expect({ name, output: new RegExp(`^output ${name} string = `, 'm').test(main) }).toEqual({ name, output: true });
+    }
+  });
+
+  test('every module it uses exists', () => {
+    const modules = [...main.matchAll(/^module \w+ '([^']+)'/gm)].map((match) => match[1]);
+    expect(modules.length).toBeGreaterThan(0);
+    for (const path of modules) {
+      expect({ path, exists: existsSync(join(infraDir, path)) }).toEqual({ path, exists: true });
+    }
+  });
+});
+
+describe('postprovision hook secret values', () => {
+  const create = (name: string): string => {
+    const secret = ensureSecrets.BROKER_SECRETS.find((candidate) => candidate.name === name);
+    if (!secret) throw new Error(`${name} is not created by the hook`);
+    return secret.create();
+  };
+
+  test('the encryption key is base64 of 32 fresh random bytes', () => {
+    const key = create('broker-encryption-key');
+    expect(Buffer.from(key, 'base64').length).toBe(32);
+    expect(Buffer.from(key, 'base64').toString('base64')).toBe(key);
+    expect(create('broker-encryption-key')).not.toBe(key);
+  });
+
+  test('the client keys value parses as name:key pairs as BROKER_CLIENT_KEYS expects', () => {
+    const value = create('broker-client-keys');
+    expect(value).toMatch(/^[a-z]+:[A-Za-z0-9_-]{43}$/);
+  });
+
+  test('the operator key has 256 bits and no separator characters', () => {
+    expect(create('broker-operator-key')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
