@@ -10,6 +10,14 @@ const MAX_SCOPE_LENGTH = 256;
 const MAX_END_USER_ID_LENGTH = 256;
 const MAX_METADATA_BYTES = 4096;
 
+function hasControlCharacter(text: string): boolean {
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0;
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
 function invalid(field: string, problem: string): BrokerError {
   return new BrokerError('INVALID_REQUEST', `"${field}" ${problem}`, { details: { field } });
 }
@@ -28,7 +36,7 @@ export function parseStartConnectionBody(body: unknown): StartConnectionRequest 
   if (scopes !== undefined) {
     if (!Array.isArray(scopes) || scopes.length > MAX_SCOPES) throw invalid('scopes', `must be an array of at most ${MAX_SCOPES} strings`);
     for (const scope of scopes) {
-      if (typeof scope !== 'string' || scope === '' || scope.length > MAX_SCOPE_LENGTH || /[\s\u0000-\u001f"\\]/.test(scope)) {
+      if (typeof scope !== 'string' || scope === '' || scope.length > MAX_SCOPE_LENGTH || /[\s"\\]/.test(scope) || hasControlCharacter(scope)) {
         throw invalid('scopes', 'must hold non-empty scope tokens without spaces, quotes or control characters');
       }
     }
@@ -41,7 +49,7 @@ export function parseStartConnectionBody(body: unknown): StartConnectionRequest 
     request.connectionId = connectionId;
   }
   if (endUserId !== undefined) {
-    if (typeof endUserId !== 'string' || endUserId === '' || endUserId.length > MAX_END_USER_ID_LENGTH || /[\u0000-\u001f]/.test(endUserId)) {
+    if (typeof endUserId !== 'string' || endUserId === '' || endUserId.length > MAX_END_USER_ID_LENGTH || hasControlCharacter(endUserId)) {
       throw invalid('endUserId', `must be a string of 1–${MAX_END_USER_ID_LENGTH} printable characters`);
     }
     request.endUserId = endUserId;

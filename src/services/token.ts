@@ -69,9 +69,19 @@ export async function getToken(
           details: { status: stored.connection.status },
         });
       }
+      const seenVersion = stored.connection.credentialsVersion;
       stored = await refreshOnce(runtime, durable, stored, false, timings);
       assertUsable(stored.connection);
       credentials = await readCredentials(runtime, stored);
+      const remainingMs = (expiresAtMs(stored.connection) ?? Infinity) - Date.now();
+      if (stored.connection.credentialsVersion === seenVersion && remainingMs <= MIN_REMAINING_LIFETIME_MS) {
+        throw new BrokerError('PROVIDER_UNAVAILABLE', 'the provider could not refresh the token yet; the broker keeps retrying', {
+          transient: true,
+          retryAfterSeconds: 5,
+        });
+      }
+      // Refresh failed but the last good token is still valid: serve it, uncached.
+      if (stored.connection.credentialsVersion === seenVersion) return toView(stored.connection, credentials);
     }
   }
 
@@ -120,7 +130,8 @@ async function requestRefreshAndWait(
 ): Promise<StoredConnection> {
   const { clientId, connectionId, credentialsVersion: seenVersion } = stored.connection;
   const event: RefreshEvent = { seenVersion, force };
-  const deadline = Date.now() + timings.refreshWaitMs;
+  const startedAt = Date.now();
+  const deadline = startedAt + timings.refreshWaitMs;
   let nextRaiseAt = 0;
   for (;;) {
     if (Date.now() >= nextRaiseAt) {
@@ -131,6 +142,10 @@ async function requestRefreshAndWait(
     const current = await runtime.connections.require(clientId, connectionId);
     if (current.connection.credentialsVersion > seenVersion) return current;
     if (!isUsable(current.connection.status)) return current;
+    // A refresh attempt failed transiently after we asked: the caller decides whether the last
+    // good token is still good enough to hand out.
+    const error = current.connection.error;
+    if (error && Date.parse(error.at) >= startedAt - 1_000 && current.connection.status === 'connected') return current;
     if (Date.now() >= deadline) {
       throw new BrokerError('REFRESH_TIMEOUT', 'the refresh did not complete in time; the previous token is kept', { transient: true });
     }

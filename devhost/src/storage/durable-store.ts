@@ -241,7 +241,14 @@ export class DurableStore {
     }
     for (const rk of c.consumedMessages ?? []) actions.push(['delete', { partitionKey: c.instance.instanceId, rowKey: rk }]);
     for (const e of instanceEntities(c.instance)) actions.push(['upsert', e, 'Replace']);
-    await this.submit(c.instance.instanceId, actions);
+    try {
+      await this.submit(c.instance.instanceId, actions);
+    } catch (err) {
+      // A consumed message deleted meanwhile (purge) fails the whole transaction with 404: redo without it.
+      if (!isStatus(err, 404) || !c.consumedMessages?.length) throw err;
+      await this.submit(c.instance.instanceId, actions.filter((a) => a[0] !== 'delete'));
+      for (const rk of c.consumedMessages) await this.deleteMessage(c.instance.instanceId, rk);
+    }
   }
 
   private async submit(partitionKey: string, actions: TransactionAction[]): Promise<void> {

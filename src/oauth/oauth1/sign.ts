@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, sign as rsaSign } from 'node:crypto';
+import { createHmac, randomFillSync, sign as rsaSign } from 'node:crypto';
 import OAuth from 'oauth-1.0a';
 import { BrokerError } from '../../domain/errors';
 import type { SignatureMethod } from '../../providers/types';
@@ -6,10 +6,11 @@ import type { SignatureMethod } from '../../providers/types';
 /*
  * RFC 5849 §3.4 signing. This is the only module that imports `oauth-1.0a`, and it uses the package
  * only where the package is right:
- *   - `percentEncode` (RFC 3986 unreserved set, `!*'()` encoded too) is §3.6-correct;
  *   - `getSigningKey` builds §3.4.2's `encode(consumer secret) & encode(token secret)`;
  *   - `hash_function` is the slot each signature method plugs into (HMAC, RSA, PLAINTEXT).
- * Everything else is done here, because the package gets it wrong:
+ * Its `percentEncode` is §3.6-correct too, but runs five regex passes over every string; ours applies
+ * the same rule in one pass because it runs on every parameter of every proxied request (the unit
+ * tests check both agree). Everything else is done here, because the package gets it wrong:
  *   - base-string URI (§3.4.1.2): it keeps the URL text before `?` as given, so host case, default
  *     ports (`:80`, `:443`), an empty path and fragments leak into the base string;
  *   - parameter collection (§3.4.1.3.1): it decodes query names not at all and `+` not as a space,
@@ -65,11 +66,14 @@ export interface OAuth1Signature {
 }
 
 const UNRESERVED_ONLY = /^[A-Za-z0-9\-._~]*$/;
+/** What encodeURIComponent leaves alone but RFC 3986 §2.3 does not count as unreserved. */
+const LEFT_BY_ENCODE_URI_COMPONENT = /[!'()*]/g;
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
 const NONCE_BYTES = 15;
-
-// The package's percentEncode reads no instance state; one instance serves every call.
-const encoder = new OAuth({ consumer: { key: '', secret: '' } });
+// Random bytes are drawn in batches (each byte used once): one randomFillSync per 256 nonces
+// instead of one system call per request.
+const noncePool = Buffer.alloc(NONCE_BYTES * 256);
+let noncePoolOffset = noncePool.length;
 
 /**
  * Percent-encodes a value per RFC 5849 §3.6 (UTF-8, everything but RFC 3986 unreserved).
@@ -78,12 +82,14 @@ const encoder = new OAuth({ consumer: { key: '', secret: '' } });
 export function percentEncode(value: string): string {
   // Most protocol values are already unreserved; skipping the five regex passes keeps signing cheap.
   if (UNRESERVED_ONLY.test(value)) return value;
+  let encoded: string;
   try {
-    return encoder.percentEncode(value);
+    encoded = encodeURIComponent(value);
   } catch (error) {
     // encodeURIComponent throws on lone surrogates, which have no UTF-8 form.
     throw new BrokerError('INVALID_REQUEST', 'An OAuth 1.0a parameter is not valid Unicode', { cause: error });
   }
+  return encoded.replace(LEFT_BY_ENCODE_URI_COMPONENT, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /**
@@ -104,11 +110,8 @@ export function baseStringUri(url: string | URL): string {
  * @see https://www.rfc-editor.org/rfc/rfc5849#section-3.4.1.3.2
  */
 export function normalizeParameters(params: readonly OAuth1Param[]): string {
-  const encoded = params.map(([name, value]) => [percentEncode(name), percentEncode(value)] as const);
-  // Encoded strings are ASCII, so UTF-16 code-unit comparison is byte order.
-  encoded.sort(([an, av], [bn, bv]) => (an < bn ? -1 : an > bn ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
   let out = '';
-  for (const [name, value] of encoded) out += (out ? '&' : '') + name + '=' + value;
+  for (const [name, value] of sortedEncodedPairs(params)) out += (out ? '&' : '') + name + '=' + value;
   return out;
 }
 
@@ -178,11 +181,40 @@ export function encodeParams(params: readonly OAuth1Param[]): string {
  * @see https://www.rfc-editor.org/rfc/rfc5849#section-3.3
  */
 export function generateNonce(): string {
-  return randomBytes(NONCE_BYTES).toString('hex');
+  if (noncePoolOffset + NONCE_BYTES > noncePool.length) {
+    randomFillSync(noncePool);
+    noncePoolOffset = 0;
+  }
+  const nonce = noncePool.toString('hex', noncePoolOffset, noncePoolOffset + NONCE_BYTES);
+  noncePoolOffset += NONCE_BYTES;
+  return nonce;
 }
 
 function buildBaseString(method: string, url: URL, params: readonly OAuth1Param[]): string {
-  return `${method.toUpperCase()}&${percentEncode(baseStringUri(url))}&${percentEncode(normalizeParameters(params))}`;
+  return `${method.toUpperCase()}&${percentEncode(baseStringUri(url))}&${encodedNormalizedParameters(params)}`;
+}
+
+function sortedEncodedPairs(params: readonly OAuth1Param[]): [string, string][] {
+  const encoded = params.map(([name, value]): [string, string] => [percentEncode(name), percentEncode(value)]);
+  // Encoded strings are ASCII, so UTF-16 code-unit comparison is byte order.
+  return encoded.sort(([an, av], [bn, bv]) => (an < bn ? -1 : an > bn ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
+}
+
+/**
+ * `percentEncode(normalizeParameters(params))` without a second encoding pass over the whole string:
+ * encoded pairs hold only unreserved characters and `%`, so re-encoding them only turns `%` into
+ * `%25`, and the joining `=` and `&` become `%3D` and `%26`.
+ */
+function encodedNormalizedParameters(params: readonly OAuth1Param[]): string {
+  let out = '';
+  for (const [name, value] of sortedEncodedPairs(params)) {
+    out += (out ? '%26' : '') + reEncodePercent(name) + '%3D' + reEncodePercent(value);
+  }
+  return out;
+}
+
+function reEncodePercent(encoded: string): string {
+  return encoded.includes('%') ? encoded.replaceAll('%', '%25') : encoded;
 }
 
 /** Query parameters decoded as `application/x-www-form-urlencoded` (§3.4.1.3.1: `+` is a space). */

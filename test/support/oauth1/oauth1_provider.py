@@ -11,11 +11,13 @@ Routes:
   ANY  /api/…                          protected resource (oauthlib ResourceEndpoint): JSON echo of
                                         method, path, query and form body; 401 when not valid
   GET|DELETE /__log                    requests seen (no secrets) / clear
+  GET /__issued                         16-hex SHA-256 fingerprints of every secret issued (storage scans)
   POST /__faults {"request_token"|"access_token"|"resource": Fault|null}
         Fault = {status?, body?, contentType?, retryAfter?, times? (1), hang?}
 Failed token requests answer 401 `oauth_problem=<reason>` (OAuth Problem Reporting extension), because
 oauthlib itself answers them with an empty body.
 """
+import hashlib
 import html
 import json
 import sys
@@ -46,6 +48,13 @@ access_tokens = {}  # token -> {client_key, secret}
 nonces = set()
 log = []
 faults = {}
+
+
+issued_secrets = []  # 16-hex SHA-256 fingerprints of every secret handed out (never the values)
+
+
+def remember(value):
+    issued_secrets.append(hashlib.sha256(value.encode('utf-8')).hexdigest()[:16])
 
 
 class Validator(RequestValidator):
@@ -138,6 +147,7 @@ class Validator(RequestValidator):
         return True
 
     def save_request_token(self, token, request):
+        remember(token['oauth_token_secret'])
         request_tokens[token['oauth_token']] = {
             'client_key': request.client_key,
             'secret': token['oauth_token_secret'],
@@ -145,9 +155,12 @@ class Validator(RequestValidator):
         }
 
     def save_verifier(self, token, verifier, request):
+        remember(verifier['oauth_verifier'])
         request_tokens[token]['verifier'] = verifier['oauth_verifier']
 
     def save_access_token(self, token, request):
+        remember(token['oauth_token'])
+        remember(token['oauth_token_secret'])
         access_tokens[token['oauth_token']] = {'client_key': request.client_key, 'secret': token['oauth_token_secret']}
 
     def invalidate_request_token(self, client_key, request_token, request):
@@ -219,6 +232,8 @@ class Handler(BaseHTTPRequestHandler):
         self.uri = 'http://%s%s' % (self.headers.get('Host'), self.path)
         self.status_sent = None
         path, method = parts.path, self.command
+        if path == '/__issued':
+            return self.send(200, json.dumps(issued_secrets), 'application/json', record=False)
         if path == '/__log':
             if method == 'DELETE':
                 log.clear()

@@ -98,6 +98,10 @@ provider.use(async (ctx, next) => {
     entry.refreshTokenFingerprint = fingerprint(params.refresh_token);
     entry.issuedRefreshTokenFingerprint = fingerprint(body.refresh_token);
     entry.accessTokenFingerprint = fingerprint(body.access_token);
+    // Codes and verifiers too, so storage scans can prove none of them was kept in clear.
+    entry.codeFingerprint = fingerprint(params.code);
+    entry.codeVerifierFingerprint = fingerprint(params.code_verifier);
+    entry.idTokenFingerprint = fingerprint(body.id_token);
   } else {
     entry.tokenFingerprint = fingerprint(params.token);
     entry.tokenTypeHint = params.token_type_hint;

@@ -30,6 +30,9 @@ export interface TokenLogEntry {
   refreshTokenFingerprint?: string;
   issuedRefreshTokenFingerprint?: string;
   accessTokenFingerprint?: string;
+  codeFingerprint?: string;
+  codeVerifierFingerprint?: string;
+  idTokenFingerprint?: string;
 }
 
 export interface RevocationLogEntry {

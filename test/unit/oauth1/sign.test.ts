@@ -279,6 +279,12 @@ describe('encoding and nonces', () => {
   it('percent-encodes everything but unreserved characters, in UTF-8 with upper-case hex', () => {
     expect(percentEncode("AZaz09-._~!*'() /+=&é☃")).toBe('AZaz09-._~%21%2A%27%28%29%20%2F%2B%3D%26%C3%A9%E2%98%83');
   });
+  it("agrees with oauth-1.0a's percentEncode, which it replaces for speed", () => {
+    const raw = new OAuth({ consumer: { key: '', secret: '' } });
+    for (const value of ['', 'plain', "!*'()", 'a b+c/d?e=f&g', '%41', 'é☃😀', '~-._', '\t\n"<>[]{}|^`#@$,;:']) {
+      expect(percentEncode(value)).toBe(raw.percentEncode(value));
+    }
+  });
   it('when a value is not valid Unicode, then INVALID_REQUEST', () => {
     expect(() => percentEncode('\ud800')).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
   });

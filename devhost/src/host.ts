@@ -1,0 +1,197 @@
+/**
+ * The local Functions host: settings, storage (embedded Azurite for development storage), the app
+ * loaded through its own `@azure/functions` and `durable-functions`, one HTTP server for `/api`
+ * triggers and the Durable HTTP API, and the orchestration engine.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { loadApp, resolveEntryPoints, terminateApp } from './app-loader';
+import { installCoreApi, type RegisteredFunction, type RpcTypedData } from './core-api';
+import { clientBindingData, RPC_PATH, WEBHOOK_PATH } from './durable/client-binding';
+import { DurableEngine } from './durable/engine';
+import { DurableHttpApi } from './durable/http-api';
+import { readBody, toRpcHttpRequest, writeRpcHttpResponse } from './http/http-trigger';
+import { RouteTable } from './http/route-table';
+import { Invoker, type InvocationInput } from './invoker';
+import { createLogger, type HostLogger } from './log';
+import { applySettings, readHostSettings, readLocalSettingsValues } from './settings';
+import { ensureAzurite, type EmbeddedAzurite } from './storage/azurite';
+import { parseConnectionString } from './storage/connection-string';
+import { DurableStore } from './storage/durable-store';
+
+export interface HostOptions {
+  /** The app folder (its package.json, host.json, local.settings.json, node_modules). */
+  appDir: string;
+  /** Port to listen on; 0 picks a free one. Default: env PORT or 7071. */
+  port?: number;
+  /** Address to listen on. Default: env HOST or 127.0.0.1. */
+  host?: string;
+  /** Extra environment variables; they win over local.settings.json like the real environment. */
+  env?: Record<string, string>;
+  logger?: HostLogger;
+}
+
+export interface RunningHost {
+  url: string;
+  port: number;
+  /** Stops serving, lets in-flight episodes commit (bounded), runs appTerminate hooks, stops Azurite it started. */
+  stop(): Promise<void>;
+}
+
+const DURABLE_TRIGGERS = new Set(['orchestrationTrigger', 'activityTrigger', 'entityTrigger']);
+const CLIENT_BINDINGS = new Set(['durableClient', 'orchestrationClient']);
+const STOP_BUDGET_MS = 3500;
+
+let started = false;
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return Promise.race([p, new Promise<undefined>((r) => setTimeout(r, ms).unref())]);
+}
+
+/** Starts a host for one app. One host per process: the core module and the app's modules are process-wide. */
+export async function startHost(options: HostOptions): Promise<RunningHost> {
+  if (started) throw new Error('devhost runs one app per process');
+  started = true;
+  const appDir = path.resolve(options.appDir);
+  const logger = options.logger ?? createLogger();
+  for (const [k, v] of Object.entries(options.env ?? {})) process.env[k] = v;
+  applySettings(readLocalSettingsValues(appDir), process.env);
+  const settings = readHostSettings(appDir);
+  await resolveEntryPoints(appDir); // fail fast, before any storage is started
+
+  const listenHost = options.host ?? process.env.HOST ?? '127.0.0.1';
+  const requestedPort = options.port ?? (process.env.PORT ? Number(process.env.PORT) : 7071);
+  let ready = false;
+  let handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> = async () => undefined;
+  const server = http.createServer((req, res) => {
+    if (!ready) {
+      res.writeHead(503, { 'retry-after': '1', 'content-length': '0' }).end();
+      return;
+    }
+    handler(req, res).catch((err: unknown) => {
+      logger.error(`Request ${req.method} ${req.url} failed: ${(err as Error)?.stack ?? String(err)}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-length': '0' });
+      res.end();
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  const port = await listen(server, requestedPort, listenHost);
+  const publicHost = listenHost === '0.0.0.0' || listenHost === '::' ? 'localhost' : listenHost.includes(':') ? `[${listenHost}]` : listenHost;
+  const origin = `http://${publicHost}:${port}`;
+  process.env.WEBSITE_HOSTNAME = `${publicHost}:${port}`;
+
+  let azurite: EmbeddedAzurite | undefined;
+  let engine: DurableEngine | undefined;
+  const registry = installCoreApi();
+  registry.logSink = (level, category, message) => {
+    if (level === 'error' || level === 'critical' || level === 'warning') logger.info(`[${category}] ${message}`);
+  };
+  try {
+    const storageSetting = process.env.AzureWebJobsStorage;
+    const account = storageSetting ? parseConnectionString(storageSetting) : undefined;
+    if (account?.development) {
+      azurite = await ensureAzurite({ location: path.join(appDir, '.azurite'), logger });
+    }
+    await loadApp(appDir, registry);
+    const fns = [...registry.functions.values()];
+    const usesDurable = fns.some((f) => DURABLE_TRIGGERS.has(f.triggerType) || Object.values(f.bindings).some((b) => CLIENT_BINDINGS.has(b.type)));
+    const invoker = new Invoker(registry, logger);
+    let api: DurableHttpApi | undefined;
+    if (usesDurable) {
+      if (!account) throw new Error('The app uses Durable Functions but AzureWebJobsStorage is not set');
+      const store = new DurableStore(account.connectionString, settings.durable.hubName);
+      await store.init();
+      engine = new DurableEngine({ store, registry, invoker, logger, settings: settings.durable });
+      api = new DurableHttpApi(engine, settings.durable.hubName, () => origin);
+      const recovered = await engine.recover();
+      if (recovered) logger.info(`Resumed ${recovered} unfinished orchestration instance(s)`);
+    }
+
+    const routes = new RouteTable<RegisteredFunction>();
+    for (const fn of fns) {
+      const trigger = fn.bindings[fn.triggerBindingName];
+      if (fn.triggerType === 'httpTrigger') {
+        const route = typeof trigger.route === 'string' && trigger.route ? trigger.route : fn.name;
+        routes.add(route, Array.isArray(trigger.methods) ? (trigger.methods as string[]) : undefined, fn);
+        logger.info(`Function ${fn.name}: [${(trigger.methods as string[] | undefined)?.join(',') ?? 'ALL'}] ${origin}/${settings.routePrefix ? settings.routePrefix + '/' : ''}${route}`);
+      } else if (!DURABLE_TRIGGERS.has(fn.triggerType)) {
+        logger.info(`Function ${fn.name}: ${fn.triggerType} is not supported by devhost; it will not run`);
+      } else {
+        logger.info(`Function ${fn.name}: ${fn.triggerType}`);
+      }
+    }
+    const clientData = JSON.stringify(clientBindingData(origin, `http://127.0.0.1:${port}`, settings.durable.hubName));
+    const prefix = settings.routePrefix ? `/${settings.routePrefix}` : '';
+
+    const invokeHttp = async (fn: RegisteredFunction, params: Record<string, string>, req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
+      const url = `http://${req.headers.host ?? `${publicHost}:${port}`}${req.url ?? '/'}`;
+      const inputs: InvocationInput[] = [{ name: fn.triggerBindingName, data: toRpcHttpRequest(req, url, params, body) }];
+      for (const [name, b] of Object.entries(fn.bindings)) {
+        if (b.direction === 'in' && CLIENT_BINDINGS.has(b.type)) inputs.push({ name, data: { string: clientData } });
+      }
+      let value: RpcTypedData | null | undefined;
+      try {
+        const { response } = await invoker.invoke(fn, inputs);
+        const httpOut = Object.entries(fn.bindings).find(([, b]) => b.direction === 'out' && b.type.toLowerCase() === 'http');
+        value = !httpOut || httpOut[0] === '$return' ? response.returnValue : response.outputData?.find((o) => o.name === httpOut[0])?.data;
+      } catch {
+        res.writeHead(500, { 'content-length': '0' }).end();
+        return;
+      }
+      writeRpcHttpResponse(res, value);
+    };
+
+    handler = async (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const p = url.pathname;
+      const body = await readBody(req);
+      for (const base of [WEBHOOK_PATH, RPC_PATH]) {
+        if (p === base || p.startsWith(`${base}/`)) {
+          if (!api) return void res.writeHead(404, { 'content-length': '0' }).end();
+          return api.handle(req, res, p.slice(base.length), url, body);
+        }
+      }
+      if (p === '/admin/host/status') {
+        const text = JSON.stringify({ state: 'Running' });
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(text);
+      }
+      if (prefix === '' || p === prefix || p.startsWith(`${prefix}/`)) {
+        const match = routes.match(p.slice(prefix.length), req.method ?? 'GET');
+        if (match) return invokeHttp(match.target, match.params, req, res, body);
+      }
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`No function matches ${req.method} ${p}`);
+    };
+    ready = true;
+    logger.info(`Host started: ${origin} (app ${appDir})`);
+  } catch (err) {
+    server.close();
+    await azurite?.stop();
+    started = false;
+    throw err;
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      ready = false;
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 500).unref();
+      await withTimeout(engine?.stop(1500) ?? Promise.resolve(), 2000);
+      await withTimeout(terminateApp(registry), 1000).catch((err: unknown) => logger.error(`appTerminate hook failed: ${String(err)}`));
+      await withTimeout(closed, 1000);
+      await withTimeout(azurite?.stop() ?? Promise.resolve(), STOP_BUDGET_MS - 2500);
+    })());
+  return { url: origin, port, stop };
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// `npm start`: the broker on the repository's local host with embedded Azurite and a demo OAuth 2.0
+// provider (a real oidc-provider on loopback), so a newcomer can connect something in minutes.
+// First run writes local.settings.json from the sample with a freshly generated encryption key.
+const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const settingsPath = path.join(root, 'local.settings.json');
+const samplePath = path.join(root, 'local.settings.sample.json');
+
+function ensureLocalSettings() {
+  if (fs.existsSync(settingsPath)) return JSON.parse(fs.readFileSync(settingsPath, 'utf8'));
+  const settings = JSON.parse(fs.readFileSync(samplePath, 'utf8'));
+  settings.Values.BROKER_ENCRYPTION_KEY = crypto.randomBytes(32).toString('base64');
+  fs.writeFileSync(settingsPath, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
+  console.log('Created local.settings.json with a new encryption key (keep it: it decrypts your local tokens).');
+  return settings;
+}
+
+function setting(values, name, fallback) {
+  const fromEnv = process.env[name];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const fromFile = values[name];
+  return fromFile !== undefined && fromFile !== '' ? fromFile : fallback;
+}
+
+function startDemoProvider(brokerBaseUrl, port) {
+  const script = path.join(root, 'test/support/oidc/oidc-server.mjs');
+  const config = {
+    port,
+    accessTokenTtlSeconds: 300,
+    clients: [
+      {
+        client_id: 'demo-broker',
+        client_secret: 'demo-broker-secret',
+        token_endpoint_auth_method: 'client_secret_basic',
+        redirect_uris: [`${brokerBaseUrl}/api/callback/demo`],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      },
+    ],
+  };
+  const child = spawn(process.execPath, [script, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk.toString();
+      const line = buffer.split('\n').find((l) => l.trim().startsWith('{'));
+      if (line) resolve({ child, ...JSON.parse(line) });
+    });
+    child.once('exit', (code) => reject(new Error(`demo provider exited with code ${code}`)));
+  });
+}
+
+async function main() {
+  const { Values: values = {} } = ensureLocalSettings();
+  const port = Number(setting(values, 'PORT', '7071'));
+  const baseUrl = setting(values, 'BROKER_BASE_URL', `http://localhost:${port}`).replace(/\/+$/, '');
+  const env = { ...process.env, PORT: String(port) };
+
+  let demo;
+  if (process.env.BROKER_DEMO_PROVIDER !== 'off') {
+    demo = await startDemoProvider(baseUrl, Number(process.env.DEMO_PROVIDER_PORT ?? port + 9));
+    const userProviders = setting(values, 'BROKER_PROVIDERS', '');
+    const providers = userProviders ? JSON.parse(userProviders) : {};
+    providers.demo ??= {
+      protocol: 'oauth2',
+      displayName: 'Demo provider (local oidc-provider)',
+      authorizationUrl: `${demo.issuer}/auth`,
+      tokenUrl: `${demo.issuer}/token`,
+      revocationUrl: `${demo.issuer}/token/revocation`,
+      apiBaseUrl: `${demo.issuer}/api`,
+      defaultScopes: ['openid', 'profile', 'offline_access'],
+      clientAuthMethod: 'client_secret_basic',
+      clientId: 'demo-broker',
+      clientSecret: 'demo-broker-secret',
+    };
+    env.BROKER_PROVIDERS = JSON.stringify(providers);
+    console.log(`Demo provider (oidc-provider) at ${demo.issuer}: sign in with any login and password.`);
+  }
+
+  const host = spawn(process.execPath, [path.join(root, 'devhost/bin/devhost.js'), '--app', root, '--port', String(port)], {
+    stdio: 'inherit',
+    env,
+  });
+  const stop = (signal) => {
+    host.kill(signal);
+    demo?.child.kill(signal);
+  };
+  process.on('SIGINT', () => stop('SIGTERM'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  host.once('exit', (code) => {
+    demo?.child.kill('SIGTERM');
+    process.exit(code ?? 0);
+  });
+}
+
+main().catch((error) => {
+  console.error(error.message);
+  process.exit(1);
+});

@@ -1,0 +1,135 @@
+/**
+ * Runs the compiled broker on the repository's own local host (devhost bin) as a child process, so
+ * tests can SIGKILL and restart it. Every contract setting is passed through the environment (which
+ * wins over any local.settings.json a developer may have).
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { freePort } from '../../support/azurite';
+
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+const DEVHOST_BIN = path.join(REPO_ROOT, 'devhost/bin/devhost.js');
+
+export interface BrokerHostOptions {
+  storage: string;
+  settings: Record<string, string>;
+  port?: number;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export interface BrokerHost {
+  url: string;
+  port: number;
+  logs(): string;
+  request(method: string, route: string, options?: { key?: string; body?: unknown; headers?: Record<string, string>; redirect?: 'manual' | 'follow' }): Promise<HttpAnswer>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startBrokerHost(options: BrokerHostOptions): Promise<BrokerHost> {
+  if (!existsSync(path.join(REPO_ROOT, 'dist/src/functions'))) {
+    throw new Error('dist/ is missing: run `npm run build` before the end-to-end tests (npm test does).');
+  }
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AzureWebJobsStorage: options.storage,
+    BROKER_BASE_URL: url,
+    BROKER_PROVIDERS_FILE: '',
+    BROKER_PROVIDERS: '',
+    KEY_VAULT_URL: '',
+    BROKER_ALLOWED_RETURN_URLS: '',
+    BROKER_WEBHOOK_URLS: '',
+    BROKER_WEBHOOK_SECRETS: '',
+    ...options.settings,
+    PORT: String(port),
+  };
+
+  const launch = async () => {
+    child = spawn(process.execPath, [DEVHOST_BIN, '--app', REPO_ROOT, '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d) => (output += d.toString()));
+    child.stderr?.on('data', (d) => (output += d.toString()));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`devhost exited (${child.exitCode}):\n${output.slice(-4000)}`);
+      try {
+        const response = await fetch(`${url}/api/health`);
+        if (response.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`devhost did not become healthy:\n${output.slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      running.once('exit', () => resolve());
+      running.kill(signal);
+      if (signal !== 'SIGKILL') setTimeout(() => running.kill('SIGKILL'), 8000).unref();
+    });
+  };
+
+  await launch();
+  return {
+    url,
+    port,
+    logs: () => output,
+    async request(method, route, opts = {}) {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+      let body: string | undefined;
+      if (opts.body !== undefined) {
+        body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const response = await fetch(route.startsWith('http') ? route : `${url}${route}`, { method, headers, body, redirect: opts.redirect ?? 'manual' });
+      const text = await response.text();
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      return { status: response.status, headers: response.headers, text, json };
+    },
+    kill,
+    async restart() {
+      await kill('SIGKILL');
+      await launch();
+    },
+    stop: () => kill('SIGTERM'),
+  };
+}
+
+/** Polls `check` until it returns a value (not undefined) or the time is up. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

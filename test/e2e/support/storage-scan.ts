@@ -1,0 +1,77 @@
+/**
+ * Reads every table entity, queue message and blob of a storage account and returns every token-like
+ * string in it, fingerprinted the way the test providers fingerprint what they issue (16 hex of
+ * SHA-256), so a test can prove no issued secret is stored in plain text without the providers
+ * ever revealing the secrets themselves.
+ */
+import { TableClient, TableServiceClient } from '@azure/data-tables';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { createHash } from 'node:crypto';
+
+export function fingerprint(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 16);
+}
+
+export interface ScanResult {
+  fingerprints: Set<string>;
+  texts: number;
+  tables: string[];
+  queues: string[];
+  containers: string[];
+}
+
+export async function scanStorage(connectionString: string): Promise<ScanResult> {
+  const texts: string[] = [];
+  const tables: string[] = [];
+  const queues: string[] = [];
+  const containers: string[] = [];
+  const options = { allowInsecureConnection: true };
+
+  const tableService = TableServiceClient.fromConnectionString(connectionString, options);
+  for await (const table of tableService.listTables()) {
+    if (!table.name) continue;
+    tables.push(table.name);
+    const client = TableClient.fromConnectionString(connectionString, table.name, options);
+    for await (const entity of client.listEntities()) texts.push(JSON.stringify(entity));
+  }
+
+  const queueService = QueueServiceClient.fromConnectionString(connectionString);
+  for await (const queue of queueService.listQueues()) {
+    queues.push(queue.name);
+    const client = queueService.getQueueClient(queue.name);
+    const peeked = await client.peekMessages({ numberOfMessages: 32 });
+    for (const message of peeked.peekedMessageItems) {
+      texts.push(message.messageText, Buffer.from(message.messageText, 'base64').toString('utf8'));
+    }
+  }
+
+  const blobService = BlobServiceClient.fromConnectionString(connectionString);
+  for await (const container of blobService.listContainers()) {
+    containers.push(container.name);
+    const client = blobService.getContainerClient(container.name);
+    for await (const blob of client.listBlobsFlat()) {
+      const content = await client.getBlobClient(blob.name).downloadToBuffer();
+      texts.push(content.toString('utf8'));
+    }
+  }
+
+  const fingerprints = new Set<string>();
+  for (const text of texts) {
+    // Every maximal run of token characters, plus URL-decoded forms (tokens inside query strings).
+    const variants = [text];
+    try {
+      variants.push(decodeURIComponent(text));
+    } catch {
+      // not URL-encoded
+    }
+    for (const variant of variants) {
+      for (const match of variant.matchAll(/[A-Za-z0-9._~+/=-]{8,}/g)) {
+        fingerprints.add(fingerprint(match[0]));
+        // Also each segment split on characters tokens rarely contain but JSON/URLs use.
+        for (const part of match[0].split(/[.=+/]/)) if (part.length >= 8) fingerprints.add(fingerprint(part));
+      }
+    }
+  }
+  return { fingerprints, texts: texts.length, tables, queues, containers };
+}

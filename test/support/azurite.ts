@@ -1,0 +1,88 @@
+/**
+ * A real Azurite (npm) per test file: blob, queue and table services on free loopback ports, data in
+ * memory. Returns a connection string with explicit endpoints, as a real account would have.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+
+export const AZURITE_ACCOUNT = 'devstoreaccount1';
+export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface AzuriteInstance {
+  connectionString: string;
+  ports: { blob: number; queue: number; table: number };
+  stop(): Promise<void>;
+  /** Stops and starts the same ports again (data is lost in memory mode; use `location` to keep it). */
+  restart(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ port, host: '127.0.0.1' });
+      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Azurite did not listen on ${port}`);
+}
+
+export async function startAzurite(options: { location?: string } = {}): Promise<AzuriteInstance> {
+  const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
+  const bin = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/azurite.js');
+  let child: ChildProcess | undefined;
+
+  const launch = async () => {
+    const args = [
+      bin, '--silent', '--skipApiVersionCheck', '--loose', '--disableProductStyleUrl',
+      '--blobHost', '127.0.0.1', '--blobPort', String(ports.blob),
+      '--queueHost', '127.0.0.1', '--queuePort', String(ports.queue),
+      '--tableHost', '127.0.0.1', '--tablePort', String(ports.table),
+      ...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']),
+    ];
+    child = spawn(process.execPath, args, { stdio: 'ignore' });
+    await waitForPort(ports.table);
+    await waitForPort(ports.blob);
+    await waitForPort(ports.queue);
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      running.once('exit', () => resolve());
+      running.kill('SIGTERM');
+      setTimeout(() => running.kill('SIGKILL'), 3000).unref();
+    });
+  };
+
+  await launch();
+  const host = 'http://127.0.0.1';
+  return {
+    connectionString:
+      `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+      `BlobEndpoint=${host}:${ports.blob}/${AZURITE_ACCOUNT};QueueEndpoint=${host}:${ports.queue}/${AZURITE_ACCOUNT};` +
+      `TableEndpoint=${host}:${ports.table}/${AZURITE_ACCOUNT};`,
+    ports,
+    stop,
+    async restart() {
+      await stop();
+      await launch();
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import { BrokerError } from '../../../src/domain/errors';
+import { CATALOGUE } from '../../../src/providers/catalogue';
+import { buildProviderRegistry, type ProviderSource } from '../../../src/providers/registry';
+
+const acme = {
+  protocol: 'oauth2',
+  authorizationUrl: 'http://127.0.0.1:4010/authorize',
+  tokenUrl: 'http://127.0.0.1:4010/token',
+  clientId: 'acme-client',
+  clientSecret: 'acme-secret',
+};
+const legacy = {
+  protocol: 'oauth1',
+  requestTokenUrl: 'https://legacy.example/oauth/request_token',
+  authorizationUrl: 'https://legacy.example/oauth/authorize',
+  accessTokenUrl: 'https://legacy.example/oauth/access_token',
+  clientId: 'ck',
+  clientSecret: 'cs',
+};
+
+function build(...layers: unknown[]) {
+  const sources: ProviderSource[] = layers.map((json, i) => ({ source: i === 0 ? 'BROKER_PROVIDERS_FILE' : 'BROKER_PROVIDERS', json }));
+  return buildProviderRegistry(CATALOGUE, sources);
+}
+
+function errorOf(run: () => unknown): BrokerError {
+  try {
+    run();
+  } catch (error) {
+    return error as BrokerError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('provider registry', () => {
+  it('when a user defines an OAuth 2.0 provider on loopback http, then it is configured with RFC defaults', () => {
+    const registry = build({ acme });
+    expect(registry.resolve('acme')).toEqual({
+      name: 'acme',
+      displayName: 'acme',
+      protocol: 'oauth2',
+      authorizationUrl: 'http://127.0.0.1:4010/authorize',
+      tokenUrl: 'http://127.0.0.1:4010/token',
+      clientId: 'acme-client',
+      clientSecret: 'acme-secret',
+      defaultScopes: [],
+      scopeSeparator: ' ',
+      pkce: true,
+      clientAuthMethod: 'client_secret_basic',
+      authorizationParams: {},
+      tokenParams: {},
+      refreshable: true,
+    });
+    expect(registry.listConfigured().map((p) => p.name)).toEqual(['acme']);
+  });
+
+  it('when a user defines an OAuth 1.0a provider, then it defaults to HMAC-SHA1 in the header', () => {
+    expect(build({ legacy }).resolve('legacy')).toMatchObject({ signatureMethod: 'HMAC-SHA1', parameterPlacement: 'header', authorizationParams: {} });
+  });
+
+  it('when a catalogue provider gets credentials only, then it is configured with the catalogue facts', () => {
+    const registry = build({ github: { clientId: 'id', clientSecretName: 'github-secret' } });
+    expect(registry.resolve('github')).toMatchObject({
+      authorizationUrl: 'https://github.com/login/oauth/authorize',
+      clientId: 'id',
+      clientSecretName: 'github-secret',
+      displayName: 'GitHub',
+    });
+    expect(registry.listConfigured().map((p) => p.name)).toEqual(['github']);
+  });
+
+  it('merges inline over file over catalogue, field by field, and null removes a value', () => {
+    const registry = build(
+      { google: { clientId: 'file-id', clientSecret: 'file-secret', tokenUrl: 'http://127.0.0.1:9/token' } },
+      { google: { clientId: 'inline-id', revocationUrl: null, displayName: 'G' } },
+    );
+    const google = registry.resolve('google');
+    expect(google).toMatchObject({ clientId: 'inline-id', clientSecret: 'file-secret', tokenUrl: 'http://127.0.0.1:9/token', displayName: 'G' });
+    expect(google).not.toHaveProperty('revocationUrl');
+    expect(google).toMatchObject({ authorizationParams: { access_type: 'offline', prompt: 'consent' } });
+  });
+
+  it('when a higher layer sets clientSecretName, then the lower layer clientSecret no longer applies', () => {
+    const registry = build({ acme }, { acme: { clientSecretName: 'ACME_SECRET' } });
+    expect(registry.resolve('acme')).toMatchObject({ clientSecretName: 'ACME_SECRET' });
+    expect(registry.resolve('acme')).not.toHaveProperty('clientSecret');
+  });
+
+  it('when a user changes the protocol of a catalogue name, then the catalogue entry is not inherited', () => {
+    const registry = build({ twitter: { ...acme } });
+    expect(registry.resolve('twitter')).toMatchObject({ protocol: 'oauth2', tokenUrl: acme.tokenUrl });
+    expect(registry.resolve('twitter')).not.toHaveProperty('requestTokenUrl');
+  });
+
+  it('fills URL templates from templateValues', () => {
+    const registry = build({ shopify: { clientId: 'id', clientSecret: 's', templateValues: { subdomain: 'my-shop' } } });
+    expect(registry.resolve('shopify')).toMatchObject({
+      authorizationUrl: 'https://my-shop.myshopify.com/admin/oauth/authorize',
+      apiBaseUrl: 'https://my-shop.myshopify.com/admin/api',
+    });
+    expect(registry.resolve('shopify')).not.toHaveProperty('templateVariables');
+    expect(registry.isConfigured('shopify')).toBe(true);
+  });
+
+  it('accepts RSA-SHA1 with a private key and no client secret', () => {
+    const { clientSecret: _unused, ...withoutSecret } = legacy;
+    const registry = build({ legacy: { ...withoutSecret, signatureMethod: 'RSA-SHA1', privateKeyName: 'legacy-pem' } });
+    expect(registry.isConfigured('legacy')).toBe(true);
+  });
+
+  it('trims a trailing slash from apiBaseUrl', () => {
+    expect(build({ acme: { ...acme, apiBaseUrl: 'https://api.acme.example/v1/' } }).resolve('acme')?.apiBaseUrl).toBe('https://api.acme.example/v1');
+  });
+
+  it('answers undefined for an unknown name', () => {
+    expect(build().resolve('nope')).toBeUndefined();
+    expect(build().isConfigured('nope')).toBe(false);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['unknown field', { acme: { ...acme, tokenURL: 'x' } }, 'provider "acme": field "tokenURL" is not a known field'],
+    ['wrong type', { acme: { ...acme, pkce: 'yes' } }, 'provider "acme": field "pkce" must be true or false'],
+    ['wrong list', { acme: { ...acme, defaultScopes: 'read' } }, 'provider "acme": field "defaultScopes" must be an array of non-empty strings'],
+    ['wrong enum', { acme: { ...acme, clientAuthMethod: 'private_key_jwt' } }, 'provider "acme": field "clientAuthMethod" must be one of client_secret_basic, client_secret_post'],
+    ['relative URL', { acme: { ...acme, tokenUrl: '/token' } }, 'provider "acme": field "tokenUrl" must be an absolute URL'],
+    ['remote http', { acme: { ...acme, tokenUrl: 'http://id.acme.example/token' } }, 'provider "acme": field "tokenUrl" must use https (http is accepted only for loopback hosts)'],
+    ['other scheme', { acme: { ...acme, authorizationUrl: 'ftp://x/a' } }, 'provider "acme": field "authorizationUrl" must use https'],
+    ['missing token URL', { acme: { ...acme, tokenUrl: undefined } }, 'provider "acme": field "tokenUrl" is required for oauth2 providers'],
+    ['missing protocol', { acme: { ...acme, protocol: undefined } }, 'provider "acme": field "protocol" is required for a provider the catalogue does not know'],
+    ['missing client id', { acme: { ...acme, clientId: undefined } }, 'provider "acme": field "clientId" is required for oauth2 providers'],
+    ['missing secret', { acme: { ...acme, clientSecret: undefined } }, 'provider "acme": field "clientSecret" or "clientSecretName" is required'],
+    ['field of the other protocol', { legacy: { ...legacy, tokenUrl: 'https://legacy.example/token' } }, 'provider "legacy": field "tokenUrl" does not apply to oauth1 providers'],
+    ['RSA without key', { legacy: { ...legacy, signatureMethod: 'RSA-SHA1' } }, 'provider "legacy": field "privateKey" or "privateKeyName" is required for RSA-SHA1'],
+    ['both secret forms', { acme: { ...acme, clientSecretName: 'n' } }, 'provider "acme": field "clientSecretName" cannot be set together with "clientSecret"'],
+    ['bad name', { 'Acme Corp': acme }, 'provider "Acme Corp" has an invalid name'],
+    ['not an object', { acme: [] }, 'provider "acme" must be a JSON object'],
+    ['catalogue provider without credentials', { github: { displayName: 'GH' } }, 'provider "github": field "clientId" is required'],
+    ['unfilled template', { shopify: { clientId: 'id', clientSecret: 's' } }, 'provider "shopify": field "templateValues" must give "subdomain" (used in "authorizationUrl")'],
+    ['template value with URL syntax', { shopify: { clientId: 'id', clientSecret: 's', templateValues: { subdomain: 'evil.com?' } } }, 'provider "shopify": field "templateValues.subdomain" may contain only'],
+    ['non-positive fallback', { acme: { ...acme, expiresInFallbackSeconds: 0 } }, 'provider "acme": field "expiresInFallbackSeconds" must be a positive integer'],
+    ['credentials in URL', { acme: { ...acme, tokenUrl: 'https://u:p@id.acme.example/token' } }, 'provider "acme": field "tokenUrl" must not contain credentials'],
+  ])('when a definition has %s, then PROVIDER_INVALID names provider and field', (_case, json, message) => {
+    const error = errorOf(() => build(JSON.parse(JSON.stringify(json))));
+    expect(error).toBeInstanceOf(BrokerError);
+    expect(error.code).toBe('PROVIDER_INVALID');
+    expect(error.message).toContain(message);
+    expect(error.message).not.toContain('acme-secret');
+  });
+
+  it('when the source is not an object, then PROVIDER_INVALID names the source', () => {
+    expect(errorOf(() => build([acme])).message).toBe('BROKER_PROVIDERS_FILE must be a JSON object of provider name → definition');
+  });
+});
