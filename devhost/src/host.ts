@@ -41,7 +41,8 @@ export interface RunningHost {
 
 const DURABLE_TRIGGERS = new Set(['orchestrationTrigger', 'activityTrigger', 'entityTrigger']);
 const CLIENT_BINDINGS = new Set(['durableClient', 'orchestrationClient']);
-const STOP_BUDGET_MS = 3500;
+/** Azurite's share of the 5 s SIGTERM budget (it gets SIGKILL after that). */
+const STOP_BUDGET_MS = 2000;
 
 let started = false;
 
@@ -56,7 +57,7 @@ function listen(server: http.Server, port: number, host: string): Promise<number
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  return Promise.race([p, new Promise<undefined>((r) => setTimeout(r, ms).unref())]);
+  return Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
 }
 
 /** Starts a host for one app. One host per process: the core module and the app's modules are process-wide. */
@@ -188,10 +189,10 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 500).unref();
-      await withTimeout(engine?.stop(1500) ?? Promise.resolve(), 2000);
-      await withTimeout(terminateApp(registry), 1000).catch((err: unknown) => logger.error(`appTerminate hook failed: ${String(err)}`));
-      await withTimeout(closed, 1000);
-      await withTimeout(azurite?.stop() ?? Promise.resolve(), STOP_BUDGET_MS - 2500);
+      await withTimeout(engine?.stop(1200) ?? Promise.resolve(), 1300);
+      await withTimeout(terminateApp(registry), 800).catch((err: unknown) => logger.error(`appTerminate hook failed: ${String(err)}`));
+      await withTimeout(closed, 600);
+      await withTimeout(azurite?.stop() ?? Promise.resolve(), STOP_BUDGET_MS);
     })());
   return { url: origin, port, stop };
 }

@@ -18,7 +18,7 @@ app.http('getConnection', {
   }),
 });
 
-app.http('revokeConnection', {
+app.http('deleteConnection', {
   route: 'connections/{id}',
   methods: ['DELETE'],
   authLevel: 'anonymous',

@@ -50,7 +50,8 @@ export function statusForCode(code: ErrorCode): number {
 }
 
 export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>) {
-  return { error: { code, message, ...(details ?? {}) } };
+  // Details may never replace the code or message (key order kept: code and message first).
+  return { error: Object.assign({ code, message }, details, { code, message }) };
 }
 
 /** Maps any thrown value to the contract's JSON error. Unknown errors never leak their message. */

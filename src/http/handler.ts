@@ -24,8 +24,17 @@ export interface ClientRouteContext extends RouteContext {
   clientId: string;
 }
 
+/** Resolved on first use, so routes without a durable client binding (health, providers) work too. */
 export function durableClientOf(invocation: InvocationContext): DurableClientLike {
-  return df.getClient(invocation) as unknown as DurableClientLike;
+  let client: DurableClientLike | undefined;
+  const get = () => (client ??= df.getClient(invocation) as unknown as DurableClientLike);
+  return {
+    startNew: (name, options) => get().startNew(name, options),
+    raiseEvent: (id, event, data) => get().raiseEvent(id, event, data),
+    getStatus: (id, options) => get().getStatus(id, options),
+    terminate: (id, reason) => get().terminate(id, reason),
+    purgeInstanceHistory: (id) => get().purgeInstanceHistory(id),
+  };
 }
 
 function logFailure(invocation: InvocationContext, error: unknown): void {

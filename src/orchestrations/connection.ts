@@ -80,8 +80,10 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
     yield* markOutcome(context, input, 'failed', 'PROVIDER_UNAVAILABLE', errorSummary(error));
     return { status: 'failed' };
   }
-  if (exchange.outcome === 'stale') return { status: 'stale' };
-  if (exchange.outcome === 'failed') return { status: 'failed' };
+  if (exchange.outcome === 'stale' || exchange.outcome === 'failed') {
+    context.df.setCustomStatus({ status: exchange.outcome });
+    return { status: exchange.outcome };
+  }
 
   yield* notify(context, input, 'connection.connected');
   if (!exchange.refreshable || exchange.expiresAt === null) {
@@ -148,11 +150,14 @@ function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
     }
     case 'reauth_required':
       yield* notify(context, input, 'connection.reauth_required', result.errorCode);
+      context.df.setCustomStatus({ status: 'reauth_required' });
       return { status: 'reauth_required' };
     case 'failed':
       yield* notify(context, input, 'connection.refresh_failed', result.errorCode);
+      context.df.setCustomStatus({ status: 'failed' });
       return { status: 'failed' };
     case 'gone':
+      context.df.setCustomStatus({ status: 'gone' });
       return { status: 'gone' };
   }
 }

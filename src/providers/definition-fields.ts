@@ -45,6 +45,8 @@ export type CatalogueEntry = Omit<ProviderInput, 'clientId' | 'clientSecret' | '
 
 type FieldType =
   | { kind: 'string' }
+  /** Whitespace is meaningful here: " " is the RFC 6749 §3.3 scope separator. */
+  | { kind: 'separator' }
   | { kind: 'url' }
   | { kind: 'secretName' }
   | { kind: 'boolean' }
@@ -71,7 +73,7 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   revocationUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
   apiBaseUrl: { type: { kind: 'url' }, protocols: BOTH },
   defaultScopes: { type: { kind: 'stringList' }, protocols: OAUTH2 },
-  scopeSeparator: { type: { kind: 'string' }, protocols: OAUTH2 },
+  scopeSeparator: { type: { kind: 'separator' }, protocols: OAUTH2 },
   pkce: { type: { kind: 'boolean' }, protocols: OAUTH2 },
   clientAuthMethod: { type: { kind: 'oneOf', values: ['client_secret_basic', 'client_secret_post'] }, protocols: OAUTH2 },
   clientId: { type: { kind: 'string' }, protocols: BOTH },
@@ -109,6 +111,8 @@ function typeProblem(type: FieldType, value: unknown): string | undefined {
     case 'string':
     case 'url':
       return typeof value === 'string' && value.trim() !== '' ? undefined : 'must be a non-empty string';
+    case 'separator':
+      return typeof value === 'string' && value.length > 0 && value.length <= 4 ? undefined : 'must be a string of 1 to 4 characters';
     case 'secretName':
       return typeof value === 'string' && SECRET_NAME_PATTERN.test(value)
         ? undefined

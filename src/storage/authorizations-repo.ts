@@ -110,6 +110,7 @@ export class AuthorizationsRepository {
     callback: NonNullable<AuthorizationAttempt['callback']>,
     secrets: CallbackSecrets | undefined,
   ): Promise<'recorded' | 'exists'> {
+    if (attempt.callback) return 'exists';
     const patch: Partial<AuthorizationEntity> & { partitionKey: string; rowKey: string } = {
       partitionKey: attempt.authorizationId,
       rowKey: ROW_KEY,

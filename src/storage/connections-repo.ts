@@ -112,7 +112,8 @@ export class ConnectionsRepository {
         continuation: page.value.continuationToken,
       };
     } catch (error) {
-      if (isStatus(error, 400)) throw new BrokerError('INVALID_REQUEST', 'continuation token is not valid');
+      // The SDK decodes the token itself (base64 JSON): a malformed one fails before any request.
+      if (isStatus(error, 400) || error instanceof SyntaxError) throw new BrokerError('INVALID_REQUEST', 'continuation token is not valid');
       throw storageError(error);
     }
   }

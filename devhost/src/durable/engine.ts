@@ -143,6 +143,16 @@ function parseJson(text: string | null): unknown {
   }
 }
 
+/** Instance ids: 1-256 characters, none of `/ \\ # ?` or control characters (Azure Table key rules). */
+function isValidInstanceId(id: string): boolean {
+  if (id.length < 1 || id.length > 256) return false;
+  for (const ch of id) {
+    const c = ch.codePointAt(0)!;
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || ch === '/' || ch === '\\' || ch === '#' || ch === '?') return false;
+  }
+  return true;
+}
+
 function freshEngine(prev?: EngineState): EngineState {
   return { seq: 0, cursor: 0, lastTs: prev?.lastTs ?? 0, started: false, tasks: {}, consumed: prev?.consumed ?? [], parent: prev?.parent };
 }
@@ -238,7 +248,7 @@ export class DurableEngine {
       inst.queue.push({ ...(JSON.parse(m.body) as Message), rowKey: m.rowKey } as Message);
     }
     for (const inst of pending) {
-      const { record, engine } = inst;
+      const { engine } = inst;
       if (!engine.started) inst.queue.unshift({ kind: 'start' });
       for (const [key, task] of Object.entries(engine.tasks)) {
         const id = Number(key);
@@ -276,7 +286,7 @@ export class DurableEngine {
   ): Promise<{ status: 'created'; instanceId: string } | { status: 'badRequest' | 'conflict'; message: string }> {
     if (!this.orchestrator(name)) return { status: 'badRequest', message: NOT_FOUND_REASON(name, 'an orchestrator') };
     const id = instanceId ?? randomUUID().replace(/-/g, '');
-    if (!/^[^/\\#?\u0000-\u001f\u007f-\u009f]{1,256}$/.test(id)) return { status: 'badRequest', message: `Invalid instance id "${id}"` };
+    if (!isValidInstanceId(id)) return { status: 'badRequest', message: `Invalid instance id "${id}"` };
     const live = this.instances.get(id);
     let previous = live?.record;
     if (!previous) previous = await this.o.store.readInstance(id);

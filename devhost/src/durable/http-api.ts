@@ -146,8 +146,7 @@ export class DurableHttpApi {
     const result = await this.engine.startNew(name, instanceId, input === 'null' && body.length === 0 ? null : input, {
       version: q.get('version') ?? undefined,
     });
-    if (result.status === 'badRequest') return error(res, 400, result.message);
-    if (result.status === 'conflict') return error(res, 409, result.message);
+    if (result.status !== 'created') return error(res, result.status === 'conflict' ? 409 : 400, result.message);
     return this.waitOrCheckStatus(res, result.instanceId, q, origin);
   }
 

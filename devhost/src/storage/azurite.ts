@@ -65,10 +65,10 @@ function waitForPort(port: number, child: ChildProcess | undefined, timeoutMs: n
   });
 }
 
-function stopPid(pid: number, child?: ChildProcess): Promise<void> {
+function stopPid(pid: number, child?: ChildProcess, graceMs = 1800): Promise<void> {
   return new Promise((resolve) => {
     if (!isAlive(pid)) return resolve();
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + graceMs;
     try {
       process.kill(pid, 'SIGTERM');
     } catch {

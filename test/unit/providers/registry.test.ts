@@ -151,3 +151,23 @@ describe('provider registry', () => {
     expect(errorOf(() => build([acme])).message).toBe('BROKER_PROVIDERS_FILE must be a JSON object of provider name → definition');
   });
 });
+
+test('when a user definition sets scopeSeparator to a single space (the RFC 6749 separator), then it is accepted', () => {
+  const { buildProviderRegistry } = require('../../../src/providers/registry');
+  const registry = buildProviderRegistry(new Map(), [
+    {
+      source: 'BROKER_PROVIDERS',
+      json: {
+        acme: {
+          protocol: 'oauth2',
+          authorizationUrl: 'https://id.acme.example/authorize',
+          tokenUrl: 'https://id.acme.example/token',
+          scopeSeparator: ' ',
+          clientId: 'id',
+          clientSecret: 'secret',
+        },
+      },
+    },
+  ]);
+  expect(registry.resolve('acme').scopeSeparator).toBe(' ');
+});
