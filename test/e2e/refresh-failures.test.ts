@@ -21,7 +21,7 @@ test('a provider 5xx during refresh is retried, the connection stays connected a
   await world.oidc.setFault({ token: { status: 503, times: 1 } });
 
   await eventually(async () => {
-    const failed = (await world.oidc.tokenLog()).filter((e) => e.grantType === 'refresh_token' && e.status === 503);
+    const failed = (await world.oidc.tokenLog()).filter((e) => e.outcome === 'fault:503');
     return failed.length >= 1 ? true : undefined;
   }, 20_000, 100);
   const during = await world.broker.request('GET', `/api/connections/${connectionId}`, { key: CLIENT_KEY });
@@ -40,6 +40,8 @@ test('a provider 5xx during refresh is retried, the connection stays connected a
   expect(view.json.status).toMatch(/^(connected|refreshing)$/);
   const invalid = (await world.oidc.tokenLog()).filter((e) => e.outcome === 'invalid_grant');
   expect(invalid).toEqual([]);
+  // Stop this connection's refresh loop so the next test's injected fault reaches its own connection.
+  expect((await world.broker.request('DELETE', `/api/connections/${connectionId}`, { key: CLIENT_KEY })).status).toBe(204);
 });
 
 test('invalid_grant on refresh makes the connection reauth_required and its token unavailable', async () => {
