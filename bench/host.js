@@ -5,7 +5,9 @@
  * versus a bare node:http server returning the same body, side by side in one run, and
  * orchestrations/second for a three-activity orchestration. Loopback only, bounded loops.
  *
- *   node bench/host.js [--requests 20000] [--concurrency 32] [--orchestrations 300]
+ *   node bench/host.js [--requests 20000] [--concurrency 32] [--orchestrations 300] [--profile <dir>]
+ *
+ * `--profile <dir>` writes a V8 CPU profile of the host process (`--cpu-prof`) into <dir>.
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -21,6 +23,7 @@ const args = Object.fromEntries(
 const REQUESTS = Number(args.requests ?? 20000);
 const CONCURRENCY = Number(args.concurrency ?? 32);
 const ORCHESTRATIONS = Number(args.orchestrations ?? 300);
+const PROFILE_DIR = args.profile ? path.resolve(args.profile) : undefined;
 const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 const children = [];
@@ -109,7 +112,8 @@ async function main() {
   process.on('exit', () => fs.rmSync(app, { recursive: true, force: true }));
 
   const hostPort = await freePort();
-  const host = run([path.join(ROOT, 'devhost/bin/devhost.js'), '--app', app, '--port', String(hostPort)], { AzureWebJobsStorage: storage });
+  const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+  const host = run([...profile, path.join(ROOT, 'devhost/bin/devhost.js'), '--app', app, '--port', String(hostPort)], { AzureWebJobsStorage: storage });
   await waitFor(async () => host.output().includes('Host started') || (host.child.exitCode !== null && Promise.reject(new Error(host.output()))), 'devhost');
 
   // The baseline: a bare node:http server answering the same body and content type.
@@ -152,8 +156,9 @@ async function main() {
   ];
   console.log(`devhost bench: ${REQUESTS} requests per server at concurrency ${CONCURRENCY}, loopback, ${os.cpus().length} CPUs`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(46)} ${v}`);
+  const hostExited = new Promise((r) => host.child.once('exit', r));
   for (const c of children) c.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 500));
+  await Promise.race([hostExited, new Promise((r) => setTimeout(r, 5000))]);
   process.exit(0);
 }
 

@@ -58,8 +58,19 @@ function startDemoProvider(brokerBaseUrl, port) {
 async function main() {
   const { Values: values = {} } = ensureLocalSettings();
   const port = Number(setting(values, 'PORT', '7071'));
-  const baseUrl = setting(values, 'BROKER_BASE_URL', `http://localhost:${port}`).replace(/\/+$/, '');
   const env = { ...process.env, PORT: String(port) };
+  // The sample's base URL names port 7071; another PORT moves the callback URL along with it.
+  const configured = setting(values, 'BROKER_BASE_URL', '');
+  const baseUrl = (configured && (process.env.BROKER_BASE_URL || new URL(configured).port === String(port))
+    ? configured
+    : `http://localhost:${port}`
+  ).replace(/\/+$/, '');
+  env.BROKER_BASE_URL = baseUrl;
+  if (!process.env.BROKER_ALLOWED_RETURN_URLS) {
+    const allowed = setting(values, 'BROKER_ALLOWED_RETURN_URLS', '').split(',').map((u) => u.trim()).filter(Boolean);
+    if (!allowed.some((u) => u.startsWith(baseUrl))) allowed.push(`${baseUrl}/`);
+    env.BROKER_ALLOWED_RETURN_URLS = allowed.join(',');
+  }
 
   let demo;
   if (process.env.BROKER_DEMO_PROVIDER !== 'off') {

@@ -46,6 +46,29 @@ const STOP_BUDGET_MS = 2000;
 
 let started = false;
 
+/** What an HTTP trigger needs per request, worked out once per function. */
+interface HttpRoute {
+  fn: RegisteredFunction;
+  /** Durable client inputs (their binding data never changes while the host runs). */
+  clientInputs: InvocationInput[];
+  /** Name of the HTTP output binding when it is not `$return`. */
+  httpOut?: string;
+}
+
+function httpRoute(fn: RegisteredFunction, clientData: string): HttpRoute {
+  const clientInputs: InvocationInput[] = [];
+  let httpOut: string | undefined;
+  let found = false;
+  for (const [name, b] of Object.entries(fn.bindings)) {
+    if (b.direction === 'in' && CLIENT_BINDINGS.has(b.type)) clientInputs.push({ name, data: { string: clientData } });
+    if (!found && b.direction === 'out' && b.type.toLowerCase() === 'http') {
+      found = true;
+      if (name !== '$return') httpOut = name;
+    }
+  }
+  return { fn, clientInputs, httpOut };
+}
+
 function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -119,12 +142,13 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       if (recovered) logger.info(`Resumed ${recovered} unfinished orchestration instance(s)`);
     }
 
-    const routes = new RouteTable<RegisteredFunction>();
+    const clientData = JSON.stringify(clientBindingData(origin, `http://127.0.0.1:${port}`, settings.durable.hubName));
+    const routes = new RouteTable<HttpRoute>();
     for (const fn of fns) {
       const trigger = fn.bindings[fn.triggerBindingName];
       if (fn.triggerType === 'httpTrigger') {
         const route = typeof trigger.route === 'string' && trigger.route ? trigger.route : fn.name;
-        routes.add(route, Array.isArray(trigger.methods) ? (trigger.methods as string[]) : undefined, fn);
+        routes.add(route, Array.isArray(trigger.methods) ? (trigger.methods as string[]) : undefined, httpRoute(fn, clientData));
         logger.info(`Function ${fn.name}: [${(trigger.methods as string[] | undefined)?.join(',') ?? 'ALL'}] ${origin}/${settings.routePrefix ? settings.routePrefix + '/' : ''}${route}`);
       } else if (!DURABLE_TRIGGERS.has(fn.triggerType)) {
         logger.info(`Function ${fn.name}: ${fn.triggerType} is not supported by devhost; it will not run`);
@@ -132,20 +156,15 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         logger.info(`Function ${fn.name}: ${fn.triggerType}`);
       }
     }
-    const clientData = JSON.stringify(clientBindingData(origin, `http://127.0.0.1:${port}`, settings.durable.hubName));
     const prefix = settings.routePrefix ? `/${settings.routePrefix}` : '';
 
-    const invokeHttp = async (fn: RegisteredFunction, params: Record<string, string>, req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
+    const invokeHttp = async (route: HttpRoute, params: Record<string, string>, req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
       const url = `http://${req.headers.host ?? `${publicHost}:${port}`}${req.url ?? '/'}`;
-      const inputs: InvocationInput[] = [{ name: fn.triggerBindingName, data: toRpcHttpRequest(req, url, params, body) }];
-      for (const [name, b] of Object.entries(fn.bindings)) {
-        if (b.direction === 'in' && CLIENT_BINDINGS.has(b.type)) inputs.push({ name, data: { string: clientData } });
-      }
+      const inputs: InvocationInput[] = [{ name: route.fn.triggerBindingName, data: toRpcHttpRequest(req, url, params, body) }, ...route.clientInputs];
       let value: RpcTypedData | null | undefined;
       try {
-        const { response } = await invoker.invoke(fn, inputs);
-        const httpOut = Object.entries(fn.bindings).find(([, b]) => b.direction === 'out' && b.type.toLowerCase() === 'http');
-        value = !httpOut || httpOut[0] === '$return' ? response.returnValue : response.outputData?.find((o) => o.name === httpOut[0])?.data;
+        const { response } = await invoker.invoke(route.fn, inputs);
+        value = route.httpOut === undefined ? response.returnValue : response.outputData?.find((o) => o.name === route.httpOut)?.data;
       } catch {
         res.writeHead(500, { 'content-length': '0' }).end();
         return;

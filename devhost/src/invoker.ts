@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { format } from 'node:util';
-import type { CoreRegistry, FunctionCallback, RegisteredFunction, RpcInvocationResponse, RpcTypedData } from './core-api';
+import type { CoreRegistry, FunctionCallback, HookCallback, RegisteredFunction, RpcInvocationResponse, RpcTypedData } from './core-api';
 import type { HostLogger } from './log';
 
 export interface InvocationInput {
@@ -34,6 +34,70 @@ function readOnly(name: string): never {
   throw new TypeError(`Cannot assign to read only property '${name}'`);
 }
 
+/** Hook context fields the worker exposes read-only, as prototype getters (cheap to build per invocation). */
+class HookContextBase {
+  readonly #hookData: Record<string, unknown>;
+  readonly #registry: CoreRegistry;
+  readonly #context: unknown;
+  constructor(
+    hookData: Record<string, unknown>,
+    registry: CoreRegistry,
+    context: unknown,
+    public inputs: unknown[],
+  ) {
+    this.#hookData = hookData;
+    this.#registry = registry;
+    this.#context = context;
+  }
+  get hookData(): Record<string, unknown> {
+    return this.#hookData;
+  }
+  set hookData(_v) {
+    readOnly('hookData');
+  }
+  get appHookData(): Record<string, unknown> {
+    return this.#registry.appHookData;
+  }
+  set appHookData(_v) {
+    readOnly('appHookData');
+  }
+  get invocationContext(): unknown {
+    return this.#context;
+  }
+  set invocationContext(_v) {
+    readOnly('invocationContext');
+  }
+}
+
+class PreInvocationContext extends HookContextBase {
+  constructor(
+    hookData: Record<string, unknown>,
+    registry: CoreRegistry,
+    context: unknown,
+    inputs: unknown[],
+    public functionCallback: FunctionCallback,
+  ) {
+    super(hookData, registry, context, inputs);
+  }
+}
+
+class PostInvocationContext extends HookContextBase {
+  result: unknown = null;
+  error: unknown = null;
+}
+
+interface CoreContext {
+  invocationId: string;
+  request: { invocationId: string; functionId: string; inputData: InvocationInput[]; triggerMetadata: Record<string, RpcTypedData> };
+  metadata: { name: string; bindings: RegisteredFunction['bindings'] };
+  state: string | undefined;
+  log: (level: string, logCategory: string, message: string) => void;
+}
+
+async function runHooks(hooks: HookCallback[], ctx: unknown): Promise<void> {
+  for (const hook of [...hooks]) await hook(ctx);
+}
+
 export class Invoker {
   constructor(
     private readonly registry: CoreRegistry,
@@ -44,13 +108,12 @@ export class Invoker {
   async invoke(fn: RegisteredFunction, inputData: InvocationInput[], triggerMetadata?: Record<string, RpcTypedData>): Promise<InvocationResult> {
     const invocationId = randomUUID();
     const started = Date.now();
-    const category = `${fn.name}.Invocation`;
-    const coreCtx = {
+    const coreCtx: CoreContext = {
       invocationId,
       request: { invocationId, functionId: fn.name, inputData, triggerMetadata: triggerMetadata ?? {} },
       metadata: { name: fn.name, bindings: fn.bindings },
-      state: undefined as string | undefined,
-      log: (level: string, logCategory: string, message: string) => this.userLog(fn.name, invocationId, level, logCategory, message, category),
+      state: undefined,
+      log: (level, logCategory, message) => this.userLog(fn.name, invocationId, level, logCategory, message),
     };
     try {
       const model = await fn.model.getInvocationModel(coreCtx);
@@ -58,57 +121,17 @@ export class Invoker {
       const args = await model.getArguments();
       const context = args.context;
       const registry = this.registry;
-      const preCtx = {
-        get hookData() {
-          return hookData;
-        },
-        set hookData(_v) {
-          readOnly('hookData');
-        },
-        get appHookData() {
-          return registry.appHookData;
-        },
-        set appHookData(_v) {
-          readOnly('appHookData');
-        },
-        get invocationContext() {
-          return context;
-        },
-        set invocationContext(_v) {
-          readOnly('invocationContext');
-        },
-        functionCallback: fn.callback as FunctionCallback,
-        inputs: args.inputs,
-      };
-      coreCtx.state = 'preInvocationHooks';
-      try {
-        for (const hook of [...registry.hooksFor('preInvocation')]) await hook(preCtx);
-      } finally {
-        coreCtx.state = undefined;
+      const preCtx = new PreInvocationContext(hookData, registry, context, args.inputs, fn.callback);
+      const preHooks = registry.hooksFor('preInvocation');
+      if (preHooks.length > 0) {
+        coreCtx.state = 'preInvocationHooks';
+        try {
+          await runHooks(preHooks, preCtx);
+        } finally {
+          coreCtx.state = undefined;
+        }
       }
-      const postCtx = {
-        get hookData() {
-          return hookData;
-        },
-        set hookData(_v) {
-          readOnly('hookData');
-        },
-        get appHookData() {
-          return registry.appHookData;
-        },
-        set appHookData(_v) {
-          readOnly('appHookData');
-        },
-        get invocationContext() {
-          return context;
-        },
-        set invocationContext(_v) {
-          readOnly('invocationContext');
-        },
-        inputs: preCtx.inputs,
-        result: null as unknown,
-        error: null as unknown,
-      };
+      const postCtx = new PostInvocationContext(hookData, registry, context, preCtx.inputs);
       coreCtx.state = 'invocation';
       try {
         postCtx.result = await model.invokeFunction(context, preCtx.inputs, preCtx.functionCallback);
@@ -117,11 +140,14 @@ export class Invoker {
       } finally {
         coreCtx.state = undefined;
       }
-      coreCtx.state = 'postInvocationHooks';
-      try {
-        for (const hook of [...registry.hooksFor('postInvocation')]) await hook(postCtx);
-      } finally {
-        coreCtx.state = undefined;
+      const postHooks = registry.hooksFor('postInvocation');
+      if (postHooks.length > 0) {
+        coreCtx.state = 'postInvocationHooks';
+        try {
+          await runHooks(postHooks, postCtx);
+        } finally {
+          coreCtx.state = undefined;
+        }
       }
       if (postCtx.error) throw postCtx.error;
       const response = await model.getResponse(context, postCtx.result);
@@ -135,7 +161,7 @@ export class Invoker {
     }
   }
 
-  private userLog(fnName: string, invocationId: string, level: string, category: string, message: string, _cat: string): void {
+  private userLog(fnName: string, invocationId: string, level: string, category: string, message: string): void {
     if (category === 'system' && (level === 'debug' || level === 'trace')) return;
     const line = `[${fnName}] ${message}`;
     if (level === 'error' || level === 'critical') this.logger.error(`${line} (Id=${invocationId})`);

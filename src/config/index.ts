@@ -60,6 +60,9 @@ function invalid(setting: string, problem: string): BrokerError {
 /** local.settings.json carries empty strings for unset values; treat them as unset. */
 function read(env: Env, name: string): string | undefined {
   const value = env[name]?.trim();
+  // App Service passes an unresolvable Key Vault reference through as its literal text, which
+  // would otherwise become a guessable key: refuse to start instead.
+  if (value?.startsWith('@Microsoft.KeyVault(')) throw invalid(name, 'is a Key Vault reference the platform could not resolve');
   return value === '' ? undefined : value;
 }
 

@@ -13,7 +13,12 @@ import { forgetToken } from '../services/token';
 df.app.orchestration(Orchestrations.Connection, connectionOrchestrator);
 
 df.app.activity(Activities.Exchange, {
-  handler: async (input: ExchangeInput) => exchangeCredentials(await getRuntime(), input),
+  handler: async (input: ExchangeInput) => {
+    const result = await exchangeCredentials(await getRuntime(), input);
+    // A reauthorization replaces the credentials: this process must not serve the old token.
+    forgetToken(input.clientId, input.connectionId);
+    return result;
+  },
 });
 
 df.app.activity(Activities.Refresh, {

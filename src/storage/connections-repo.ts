@@ -97,12 +97,29 @@ export class ConnectionsRepository {
     top: number,
     continuationToken?: string,
   ): Promise<{ items: Connection[]; continuation?: string }> {
-    const clauses = [odata`PartitionKey eq ${clientId}`];
+    return this.query([odata`PartitionKey eq ${clientId}`], filters, top, continuationToken);
+  }
+
+  /** Operator listing across every client (a cross-partition query), optionally for one client. */
+  async listAll(
+    filters: ListFilters & { clientId?: string },
+    top: number,
+    continuationToken?: string,
+  ): Promise<{ items: Connection[]; continuation?: string }> {
+    return this.query(filters.clientId ? [odata`PartitionKey eq ${filters.clientId}`] : [], filters, top, continuationToken);
+  }
+
+  private async query(
+    clauses: string[],
+    filters: ListFilters,
+    top: number,
+    continuationToken?: string,
+  ): Promise<{ items: Connection[]; continuation?: string }> {
     if (filters.provider) clauses.push(odata`provider eq ${filters.provider}`);
     if (filters.status) clauses.push(odata`status eq ${filters.status}`);
     if (filters.endUserId) clauses.push(odata`endUserId eq ${filters.endUserId}`);
     const iterator = this.table
-      .listEntities<ConnectionEntity>({ queryOptions: { filter: clauses.join(' and ') } })
+      .listEntities<ConnectionEntity>({ queryOptions: clauses.length > 0 ? { filter: clauses.join(' and ') } : {} })
       .byPage({ maxPageSize: top, continuationToken });
     try {
       const page = await iterator.next();

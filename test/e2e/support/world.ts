@@ -28,11 +28,14 @@ export interface World {
 export interface WorldOptions {
   accessTokenTtlSeconds?: number;
   authorizationTimeoutSeconds?: number;
-  extraSettings?: Record<string, string>;
+  /** Settings over the world's own; a function receives the broker's URL (known only once its port is). */
+  extraSettings?: Record<string, string> | ((brokerUrl: string) => Record<string, string>);
+  /** Keep Azurite's data in this folder (instead of memory) so `world.azurite.restart()` loses nothing. */
+  azuriteLocation?: string;
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
-  const azurite = await startAzurite();
+  const azurite = await startAzurite({ location: options.azuriteLocation });
   const brokerPort = await freePort();
   const brokerUrl = `http://127.0.0.1:${brokerPort}`;
   const oidc = await startOidcProvider({
@@ -107,7 +110,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       BROKER_OPERATOR_KEY: OPERATOR_KEY,
       BROKER_ALLOWED_RETURN_URLS: RETURN_URL,
       BROKER_AUTHORIZATION_TIMEOUT_SECONDS: String(options.authorizationTimeoutSeconds ?? 600),
-      ...(options.extraSettings ?? {}),
+      ...(typeof options.extraSettings === 'function' ? options.extraSettings(brokerUrl) : (options.extraSettings ?? {})),
     },
   });
   return {

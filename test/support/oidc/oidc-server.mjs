@@ -7,7 +7,9 @@
 //   GET|POST|... /api/me, /api/echo[/*]  resource endpoints that accept only valid bearer tokens
 //   GET /__log                           {token:[…], revocation:[…], resource:[…]} request log (no secrets)
 //   DELETE /__log                        clears the log
-//   POST /__faults {token?:Fault, revocation?:Fault}  Fault = {status?, times?, hang?, retryAfter?, body?}
+//   POST /__faults {token?:Fault, revocation?:Fault}  Fault = {status?, times?, hang?, reset?, afterAnswer?, retryAfter?, body?}
+//     hang: never answer; reset: destroy the connection; afterAnswer: let the provider process the
+//     request first (a refresh token really rotates), then hang or reset instead of sending the answer.
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
@@ -70,13 +72,28 @@ provider.use(async (ctx, next) => {
   if (!endpoint) return next();
 
   const fault = faults[endpoint];
-  if (fault && fault.times > 0) {
+  const lose = fault && fault.times > 0 && (fault.hang || fault.reset) ? fault : undefined;
+  if (lose) {
     fault.times -= 1;
-    log[endpoint].push({ at: new Date().toISOString(), outcome: fault.hang ? 'fault:hang' : `fault:${fault.status}` });
-    if (fault.hang) {
-      await new Promise((resolve) => { hanging.add(resolve); ctx.req.on('close', resolve); });
+    if (lose.afterAnswer) await next();
+    log[endpoint].push({
+      at: new Date().toISOString(),
+      outcome: `fault:${lose.hang ? 'hang' : 'reset'}${lose.afterAnswer ? '-after-answer' : ''}`,
+      // What the provider did but the client never heard (a rotated refresh token, for example).
+      ...(lose.afterAnswer ? { status: ctx.status, providerOutcome: ctx.body?.error ?? 'ok', ...tokenFields(ctx) } : {}),
+    });
+    ctx.respond = false;
+    if (lose.reset) {
+      ctx.req.socket.destroy();
       return undefined;
     }
+    await new Promise((resolve) => { hanging.add(resolve); ctx.req.on('close', resolve); });
+    ctx.req.socket.destroy();
+    return undefined;
+  }
+  if (fault && fault.times > 0) {
+    fault.times -= 1;
+    log[endpoint].push({ at: new Date().toISOString(), outcome: `fault:${fault.status}` });
     ctx.status = fault.status ?? 500;
     if (fault.retryAfter !== undefined) ctx.set('Retry-After', String(fault.retryAfter));
     ctx.type = fault.contentType ?? 'application/json';
@@ -94,14 +111,7 @@ provider.use(async (ctx, next) => {
     outcome: body.error ?? 'ok',
   };
   if (endpoint === 'token') {
-    entry.grantType = params.grant_type;
-    entry.refreshTokenFingerprint = fingerprint(params.refresh_token);
-    entry.issuedRefreshTokenFingerprint = fingerprint(body.refresh_token);
-    entry.accessTokenFingerprint = fingerprint(body.access_token);
-    // Codes and verifiers too, so storage scans can prove none of them was kept in clear.
-    entry.codeFingerprint = fingerprint(params.code);
-    entry.codeVerifierFingerprint = fingerprint(params.code_verifier);
-    entry.idTokenFingerprint = fingerprint(body.id_token);
+    Object.assign(entry, tokenFields(ctx));
   } else {
     entry.tokenFingerprint = fingerprint(params.token);
     entry.tokenTypeHint = params.token_type_hint;
@@ -109,6 +119,22 @@ provider.use(async (ctx, next) => {
   log[endpoint].push(entry);
   return undefined;
 });
+
+function tokenFields(ctx) {
+  const params = ctx.oidc?.params ?? {};
+  const body = typeof ctx.body === 'object' && ctx.body !== null ? ctx.body : {};
+  return {
+    clientId: ctx.oidc?.client?.clientId,
+    grantType: params.grant_type,
+    refreshTokenFingerprint: fingerprint(params.refresh_token),
+    issuedRefreshTokenFingerprint: fingerprint(body.refresh_token),
+    accessTokenFingerprint: fingerprint(body.access_token),
+    // Codes and verifiers too, so storage scans can prove none of them was kept in clear.
+    codeFingerprint: fingerprint(params.code),
+    codeVerifierFingerprint: fingerprint(params.code_verifier),
+    idTokenFingerprint: fingerprint(body.id_token),
+  };
+}
 
 provider.on('server_error', (_ctx, error) => { process.stderr.write(`oidc server_error: ${error.stack}\n`); });
 

@@ -33,6 +33,8 @@ export interface TokenLogEntry {
   codeFingerprint?: string;
   codeVerifierFingerprint?: string;
   idTokenFingerprint?: string;
+  /** For a `fault:*-after-answer` entry: what the provider answered before the answer was lost. */
+  providerOutcome?: string;
 }
 
 export interface RevocationLogEntry {
@@ -58,6 +60,10 @@ export interface EndpointFault {
   times?: number;
   /** Never answer (until the client gives up or the server stops). */
   hang?: boolean;
+  /** Destroy the connection without answering (the client sees a reset). */
+  reset?: boolean;
+  /** With `hang` or `reset`: the provider processes the request first (tokens really rotate), then the answer is lost. */
+  afterAnswer?: boolean;
   /** Sent as the Retry-After header value, verbatim. */
   retryAfter?: string | number;
   body?: string;

@@ -200,3 +200,10 @@ describe('getConfig', () => {
     expect(getConfig().baseUrl).toBe('https://second.example');
   });
 });
+
+test('when a setting holds an unresolved Key Vault reference, then start-up fails naming the setting', () => {
+  const { loadConfig } = require('../../../src/config');
+  expect(() =>
+    loadConfig({ BROKER_OPERATOR_KEY: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/op/)' }),
+  ).toThrow(/BROKER_OPERATOR_KEY is a Key Vault reference/);
+});
