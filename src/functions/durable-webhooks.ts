@@ -1,6 +1,7 @@
 /** Webhook enqueue (called by connection orchestrations), delivery orchestration and activity. */
 import * as df from 'durable-functions';
 import { Activities, Orchestrations } from '../durable/names';
+import { safeActivity } from '../durable/safe-activity';
 import type { NotifyWebhookInput } from '../orchestrations/connection-types';
 import { webhookDeliveryOrchestrator } from '../orchestrations/webhook-delivery';
 import { getRuntime } from '../runtime';
@@ -24,5 +25,5 @@ df.app.activity(Activities.EnqueueWebhook, {
 });
 
 df.app.activity(Activities.DeliverWebhook, {
-  handler: async (event: NotifyWebhookInput) => deliverWebhook(await getRuntime(), event),
+  handler: safeActivity(async (event: NotifyWebhookInput) => deliverWebhook(await getRuntime(), event)),
 });

@@ -1,5 +1,5 @@
 /** Operator routes: inspect a connection with its orchestration, terminate, purge. */
-import { app } from '@azure/functions';
+import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { toConnectionView } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
@@ -12,7 +12,7 @@ app.http('opsGetConnection', {
   methods: ['GET'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: operatorRoute(async ({ request, runtime, durable }) => {
+  handler: operatorRoute(async ({ request, runtime, durable, invocation }) => {
     const connectionId = connectionIdParam(request);
     const stored = await runtime.connections.findById(connectionId);
     if (!stored) throw new BrokerError('CONNECTION_NOT_FOUND', 'connection not found');
@@ -26,7 +26,7 @@ app.http('opsGetConnection', {
         lastUpdatedTime: status.lastUpdatedTime,
         input: redact(status.input ?? null),
         output: redact(status.output ?? null),
-        history: redact(status.history ?? status.historyEvents ?? []),
+        history: redact(status.history ?? (await historyEvents(invocation, connectionId).catch(() => []))),
       };
     } catch {
       orchestration = null;
@@ -34,6 +34,19 @@ app.http('opsGetConnection', {
     return json(200, { connection: { ...toConnectionView(stored.connection), clientId: stored.connection.clientId }, orchestration });
   }),
 });
+
+/**
+ * durable-functions' getStatus drops the `historyEvents` the status API returns (it reads `history`),
+ * so the history is read from the instance's status URL itself.
+ * @see https://github.com/Azure/azure-functions-durable-js/issues/620
+ */
+async function historyEvents(invocation: InvocationContext, connectionId: string): Promise<unknown[]> {
+  const url = new URL(df.getClient(invocation).createHttpManagementPayload(connectionId).statusQueryGetUri);
+  for (const name of ['showHistory', 'showHistoryOutput', 'showInput']) url.searchParams.set(name, 'true');
+  const response = await fetch(url);
+  const body = (await response.json()) as { historyEvents?: unknown[] };
+  return body.historyEvents ?? [];
+}
 
 app.http('opsTerminate', {
   route: 'ops/connections/{id}/terminate',

@@ -11,6 +11,7 @@ export const SAMPLE_CLIENT_KEY = 'demo-client-key-change-me';
 export const CONNECT_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>OAuth broker — connect a provider</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="pages.css">
 <script src="connect.js" defer></script>
 </head><body>

@@ -11,6 +11,7 @@ const statusOptions = CONNECTION_STATUSES.map((s) => `<option value="${s}">${s}<
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>OAuth broker — operator dashboard</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="pages.css">
 <script src="dashboard.js" defer></script>
 </head><body>

@@ -6,7 +6,7 @@ import type { HttpResponseInit } from '@azure/functions';
 
 /** No inline code, no third-party origins, no framing, forms and fetches only to the broker itself. */
 export const PAGE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 const COMMON_HEADERS = {
   'x-content-type-options': 'nosniff',

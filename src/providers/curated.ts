@@ -243,4 +243,12 @@ export const CURATED_PROVIDERS: Readonly<Record<string, CatalogueEntry>> = {
     defaultScopes: ['openid', 'profile', 'offline_access'],
     clientAuthMethod: 'client_secret_basic',
   },
+  unsplash: {
+    protocol: 'oauth2',
+    displayName: 'Unsplash',
+    apiBaseUrl: 'https://api.unsplash.com',
+    // Unsplash documents `scope=public+read_user`: "+" is a space once the query is decoded. grant's
+    // "+" separator would be sent encoded (%2B) and read as one unknown scope.
+    scopeSeparator: ' ',
+  },
 };

@@ -230,6 +230,11 @@ describe('the catalogue', () => {
     }
     expect(registry.listConfigured().map((definition) => definition.name)).toEqual(NAMES);
   });
+
+  it('joins no scopes with "+", which a query only carries encoded (%2B) while providers writing "a+b" mean a space', () => {
+    const plusSeparated = OAUTH2_NAMES.filter((name) => (registry.resolve(name) as OAuth2ProviderDefinition).scopeSeparator === '+');
+    expect(plusSeparated).toEqual([]);
+  });
 });
 
 describe('OAuth 2.0 catalogue entries against a recording server', () => {

@@ -147,12 +147,8 @@ export function signOAuth1Request(consumer: OAuth1ConsumerCredentials, input: OA
     ...(input.formParams ?? []),
     ...oauthParams,
   ]);
-  const signer = new OAuth({
-    consumer: { key: consumer.consumerKey, secret: consumer.consumerSecret ?? '' },
-    signature_method: consumer.signatureMethod,
-    hash_function: hashFunctionFor(consumer),
-  });
-  const signature = signer.hash_function(baseString, signer.getSigningKey(input.token?.tokenSecret));
+  const signer = signerFor(consumer);
+  const signature = signer.hash_function(baseString, signingKeyFor(signer, consumer, input.token?.tokenSecret));
   oauthParams.push(['oauth_signature', signature]);
   return { oauthParams, signature, baseString };
 }
@@ -228,6 +224,39 @@ function parseAbsoluteUrl(url: string): URL {
   } catch (error) {
     throw new BrokerError('INVALID_REQUEST', 'The URL to sign is not an absolute URL', { cause: error });
   }
+}
+
+// A proxy signs many requests for the same consumer and token: the package's signer and the
+// §3.4.2 signing key are built once per consumer/token pair (bounded caches, secrets stay in memory
+// as they already do).
+const SIGNER_CACHE_LIMIT = 256;
+const signers = new Map<string, OAuth>();
+const signingKeys = new Map<string, string>();
+
+function remember<V>(cache: Map<string, V>, key: string, make: () => V): V {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    if (cache.size >= SIGNER_CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+    cache.set(key, value);
+  }
+  return value;
+}
+
+function signerFor(consumer: OAuth1ConsumerCredentials): OAuth {
+  const key = `${consumer.signatureMethod}\u0000${consumer.consumerKey}\u0000${consumer.consumerSecret ?? ''}\u0000${consumer.privateKey ?? ''}`;
+  return remember(signers, key, () =>
+    new OAuth({
+      consumer: { key: consumer.consumerKey, secret: consumer.consumerSecret ?? '' },
+      signature_method: consumer.signatureMethod,
+      hash_function: hashFunctionFor(consumer),
+    }),
+  );
+}
+
+function signingKeyFor(signer: OAuth, consumer: OAuth1ConsumerCredentials, tokenSecret: string | undefined): string {
+  const key = `${consumer.consumerSecret ?? ''}\u0000${tokenSecret ?? '\u0001'}`;
+  return remember(signingKeys, key, () => signer.getSigningKey(tokenSecret as string));
 }
 
 function hashFunctionFor(consumer: OAuth1ConsumerCredentials): (baseString: string, key: string) => string {

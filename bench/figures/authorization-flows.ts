@@ -1,0 +1,68 @@
+/**
+ * Figure 1: whole authorization flows through the broker vs the same flows done directly against
+ * the provider by a plain OAuth client, `concurrency` at a time, side by side in one run.
+ */
+import { performance } from 'node:perf_hooks';
+import { BenchWorld } from '../support/bench-world';
+import { BenchContext, Figure } from '../support/figure';
+import { brokerFlow, directFlow } from '../support/flows';
+import { inBatches, round, summarize } from '../support/stats';
+
+const CONCURRENCY = 50;
+const AIM_RATIO = 2;
+const PHASE_LIMIT_MS = 20 * 60_000;
+
+export interface FlowsOutcome {
+  figures: Figure[];
+  connectedIds: string[];
+}
+
+export async function benchAuthorizationFlows(world: BenchWorld, ctx: BenchContext): Promise<FlowsOutcome> {
+  const total = ctx.quick ? 200 : 1000;
+  const warmup = 50;
+  ctx.log(`authorization flows: warm-up ${warmup} + ${total} each way, ${CONCURRENCY} at a time`);
+  await inBatches(warmup, CONCURRENCY, (i) => directFlow(world, `warm-${i}`));
+  await inBatches(warmup, CONCURRENCY, (i) => brokerFlow(world, `fw-${i}`, `warm-${i}`));
+
+  const runPhase = async <T>(task: (i: number) => Promise<T>) => {
+    const deadline = performance.now() + PHASE_LIMIT_MS;
+    const t0 = performance.now();
+    const results = await inBatches(total, CONCURRENCY, async (i) => (performance.now() < deadline ? task(i).catch((e: Error) => e) : undefined));
+    return { results, seconds: (performance.now() - t0) / 1000 };
+  };
+  const direct = await runPhase((i) => directFlow(world, `user-${i}`));
+  ctx.log(`  direct: ${direct.seconds.toFixed(1)} s`);
+  const broker = await runPhase((i) => brokerFlow(world, `f-${i}`, `user-${i}`));
+  ctx.log(`  broker: ${broker.seconds.toFixed(1)} s`);
+
+  const directOk = direct.results.filter((r): r is { ms: number; ok: boolean } => !!r && !(r instanceof Error) && r.ok);
+  const brokerDone = broker.results.filter((r) => !!r && !(r instanceof Error)) as Array<Exclude<(typeof broker.results)[number], Error | undefined>>;
+  const connected = brokerDone.filter((r) => r.status === 'connected');
+  const firstError = [...broker.results, ...direct.results].find((r) => r instanceof Error) as Error | undefined;
+
+  const d = summarize(directOk.map((r) => r.ms));
+  const b = summarize(connected.map((r) => r.ms));
+  const ratio = round(b.p50Ms / d.p50Ms, 2);
+  const allConnected = connected.length === total;
+  const met = allConnected && ratio <= AIM_RATIO;
+  return {
+    connectedIds: connected.map((r) => r.connectionId),
+    figures: [
+      {
+        id: 'authorization-flows',
+        title: `Authorization flows (${total}, ${CONCURRENCY} at a time)`,
+        measured: { flows: total, connected: connected.length, wallSeconds: round(broker.seconds, 1), flowsPerSecond: round(connected.length / broker.seconds, 1), ...b },
+        baseline: { flows: total, succeeded: directOk.length, wallSeconds: round(direct.seconds, 1), flowsPerSecond: round(directOk.length / direct.seconds, 1), ...d },
+        ratio,
+        ratioOf: 'broker p50 flow time ÷ direct p50 flow time (mean ratio ' + round(b.meanMs / d.meanMs, 2) + ', p99 ratio ' + round(b.p99Ms / d.p99Ms, 2) + ')',
+        aim: `all ${total} connected; ratio ≤ ${AIM_RATIO}`,
+        met,
+        reason: !allConnected
+          ? `${total - connected.length} flows did not reach connected${firstError ? ` (first error: ${firstError.message.slice(0, 160)})` : ''}`
+          : met
+            ? 'met'
+            : `a broker flow takes ${ratio}× the direct one at p50 (${round(b.p50Ms - d.p50Ms, 1)} ms more): the broker adds a POST /connections (orchestration start + begin-authorization activity) and a callback that waits for the exchange activity`,
+      },
+    ],
+  };
+}

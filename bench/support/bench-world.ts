@@ -1,0 +1,166 @@
+/**
+ * The benches' world: the e2e world's parts (Azurite, oidc-provider, the broker on devhost as a
+ * child process), plus what only the benches need: a trivial upstream resource as the provider's
+ * `apiBaseUrl`, a second oidc client for flows done directly against the provider, and optionally
+ * counting forwarders in front of Azurite.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { AZURITE_ACCOUNT, AZURITE_KEY, AzuriteInstance, freePort, startAzurite } from '../../test/support/azurite';
+import { startOidcProvider } from '../../test/support/oidc/start-oidc-provider';
+import { BrokerHost, startBrokerHost } from '../../test/e2e/support/broker-host';
+import { CLIENT_KEY, OPERATOR_KEY, OidcHandle, RETURN_URL } from '../../test/e2e/support/world';
+import { CountingProxy, StorageCounts, startCountingProxy } from './counting-proxy';
+import { HelperServer, startHelperServer } from './children';
+
+export { CLIENT_KEY, OPERATOR_KEY, RETURN_URL };
+
+/** The oidc client a plain OAuth client (the flow baseline) uses; its redirect target is never fetched. */
+export const DIRECT_CLIENT = {
+  clientId: 'direct',
+  clientSecret: 'direct-secret-basic',
+  redirectUri: 'http://127.0.0.1:9/direct/callback',
+} as const;
+
+export const PROVIDER = 'oidc';
+
+export interface BenchWorldOptions {
+  accessTokenTtlSeconds: number;
+  /** Put counting forwarders between the broker and Azurite. */
+  countStorage?: boolean;
+}
+
+export interface BenchWorld {
+  azurite: AzuriteInstance;
+  oidc: OidcHandle;
+  upstream: HelperServer;
+  broker: BrokerHost;
+  /** Storage requests since start (all services), when counting. */
+  storageCounts(): StorageCounts | undefined;
+  /** Resident set size of the devhost process, in MiB. */
+  brokerRssMiB(): number | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startBenchWorld(options: BenchWorldOptions): Promise<BenchWorld> {
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const azurite = await startAzurite();
+    stops.push(() => azurite.stop());
+    let storage = azurite.connectionString;
+    let proxies: CountingProxy[] = [];
+    if (options.countStorage) {
+      proxies = [await startCountingProxy(azurite.ports.blob), await startCountingProxy(azurite.ports.queue), await startCountingProxy(azurite.ports.table)];
+      stops.push(async () => void (await Promise.all(proxies.map((p) => p.stop()))));
+      const [blob, queue, table] = proxies.map((p) => `http://127.0.0.1:${p.port}/${AZURITE_ACCOUNT}`);
+      storage = `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blob};QueueEndpoint=${queue};TableEndpoint=${table};`;
+    }
+
+    const upstream = await startHelperServer('upstream.js');
+    stops.push(() => upstream.stop());
+    const brokerPort = await freePort();
+    const oidc = await startOidcProvider({
+      accessTokenTtlSeconds: options.accessTokenTtlSeconds,
+      clients: [
+        {
+          client_id: 'broker',
+          client_secret: 'broker-secret-basic',
+          token_endpoint_auth_method: 'client_secret_basic',
+          redirect_uris: [`http://127.0.0.1:${brokerPort}/api/callback/${PROVIDER}`],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+        },
+        {
+          client_id: DIRECT_CLIENT.clientId,
+          client_secret: DIRECT_CLIENT.clientSecret,
+          token_endpoint_auth_method: 'client_secret_basic',
+          redirect_uris: [DIRECT_CLIENT.redirectUri],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+        },
+      ],
+    });
+    stops.push(() => oidc.stop());
+
+    const providers = {
+      [PROVIDER]: {
+        protocol: 'oauth2',
+        displayName: 'Bench OIDC',
+        authorizationUrl: oidc.url('/auth'),
+        tokenUrl: oidc.url('/token'),
+        revocationUrl: oidc.url('/token/revocation'),
+        apiBaseUrl: upstream.url,
+        defaultScopes: ['openid', 'read'],
+        scopeSeparator: ' ',
+        pkce: true,
+        clientAuthMethod: 'client_secret_basic',
+        clientId: 'broker',
+        clientSecret: 'broker-secret-basic',
+      },
+    };
+    const broker = await startBrokerHost({
+      port: brokerPort,
+      storage,
+      settings: {
+        BROKER_PROVIDERS: JSON.stringify(providers),
+        BROKER_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+        BROKER_CLIENT_KEYS: `app1:${CLIENT_KEY}`,
+        BROKER_OPERATOR_KEY: OPERATOR_KEY,
+        BROKER_ALLOWED_RETURN_URLS: RETURN_URL,
+        BROKER_AUTHORIZATION_TIMEOUT_SECONDS: '600',
+      },
+    });
+    stops.push(() => broker.stop());
+    const brokerPid = findDevhostPid(brokerPort);
+
+    return {
+      azurite,
+      oidc,
+      upstream,
+      broker,
+      storageCounts: () => (proxies.length ? sumCounts(proxies.map((p) => p.counts())) : undefined),
+      brokerRssMiB: () => (brokerPid ? readRssMiB(brokerPid) : undefined),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function sumCounts(all: StorageCounts[]): StorageCounts {
+  const total: StorageCounts = { requests: 0, operations: 0, batches: 0, byMethod: {} };
+  for (const c of all) {
+    total.requests += c.requests;
+    total.operations += c.operations;
+    total.batches += c.batches;
+    for (const [m, n] of Object.entries(c.byMethod)) total.byMethod[m] = (total.byMethod[m] ?? 0) + n;
+  }
+  return total;
+}
+
+/** The broker host is started by the e2e harness, which does not expose the child: find it by its command line. */
+function findDevhostPid(port: number): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const i = argv.indexOf('--port');
+      if (argv.some((a) => a.endsWith('devhost.js')) && i >= 0 && argv[i + 1] === String(port)) return Number(entry);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return undefined;
+}
+
+function readRssMiB(pid: number): number | undefined {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round((Number(kb) / 1024) * 10) / 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * The signing proxy end to end: OAuth 1.0a requests signed for the oauthlib provider, OAuth 2.0
+ * bearer requests to oidc-provider's resource endpoints, status pass-through, the 401 → refresh →
+ * retry path, and path-escape / header-injection attempts refused before anything is sent upstream.
+ */
+import { connect as netConnect } from 'node:net';
+import { tokenFingerprint } from '../support/oidc/start-oidc-provider';
+import { CLIENT_KEY, connect, startWorld, World } from './support/world';
+
+jest.setTimeout(90_000);
+
+let world: World;
+let oidcId: string;
+let legacyId: string;
+beforeAll(async () => {
+  world = await startWorld({ accessTokenTtlSeconds: 3600 });
+  [oidcId, legacyId] = await Promise.all([connect(world, 'oidc'), connect(world, 'legacy')]);
+});
+afterAll(async () => {
+  await world?.stop();
+});
+
+const proxy = (connectionId: string, rest: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) =>
+  world.broker.request(init.method ?? 'GET', `/api/connections/${connectionId}/proxy/${rest}`, {
+    key: CLIENT_KEY,
+    body: init.body,
+    headers: init.headers,
+  });
+
+interface RawAnswer {
+  status: number;
+  body: string;
+}
+
+/**
+ * Sends bytes as typed, on a fresh socket: fetch (undici) would resolve `..` and `%2e` and refuse
+ * control characters before the broker ever saw them.
+ */
+function rawRequest(head: string, body = ''): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect(world.broker.port, '127.0.0.1', () => socket.write(Buffer.from(`${head}\r\n${body}`, 'latin1')));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+      resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+    });
+  });
+}
+
+function rawGet(target: string, extraHeaderLines = ''): Promise<RawAnswer> {
+  return rawRequest(
+    `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${world.broker.port}\r\nAuthorization: Bearer ${CLIENT_KEY}\r\n${extraHeaderLines}Connection: close\r\n`,
+  );
+}
+
+/** Everything both providers have seen so far, as counts (any growth means something was sent). */
+async function upstreamSeen() {
+  const [resource, token, revocation, oauth1] = await Promise.all([
+    world.oidc.resourceLog(),
+    world.oidc.tokenLog(),
+    world.oidc.revocationLog(),
+    world.oauth1.log(),
+  ]);
+  return { resource: resource.length, token: token.length, revocation: revocation.length, oauth1: oauth1.length };
+}
+
+describe('OAuth 1.0a (legacy): signed requests accepted by the oauthlib provider', () => {
+  test('a signed GET with a query reaches the resource with its method, path and query', async () => {
+    const answer = await proxy(legacyId, "items/%40me/a%20b?b=2&a=1&a=3&q=x+y&r=%21%2A%27%28%29&empty=");
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({
+      method: 'GET',
+      path: '/api/items/%40me/a%20b',
+      query: [['b', '2'], ['a', '1'], ['a', '3'], ['q', 'x y'], ['r', "!*'()"], ['empty', '']],
+      consumerKey: 'brokerConsumerKey00001',
+      signatureMethod: 'HMAC-SHA1',
+    });
+    const last = (await world.oauth1.log()).at(-1);
+    expect(last).toMatchObject({ method: 'GET', path: '/api/items/%40me/a%20b', status: 200, oauthIn: 'header' });
+  });
+
+  test('a signed POST with a form body has its form parameters signed and seen', async () => {
+    const answer = await proxy(legacyId, 'statuses/update?via=broker', {
+      method: 'POST',
+      body: 'status=hello%20world&tag=a&tag=b&emoji=%E2%9C%93',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({
+      method: 'POST',
+      path: '/api/statuses/update',
+      query: [['via', 'broker']],
+      form: [['status', 'hello world'], ['tag', 'a'], ['tag', 'b'], ['emoji', '✓']],
+    });
+  });
+
+  test("the provider's own status and body come back unchanged (a 404 stays 404)", async () => {
+    await world.oauth1.setFault({ resource: { status: 404, body: '{"error":"no such item"}', contentType: 'application/json' } });
+    const answer = await proxy(legacyId, 'items/missing');
+    expect(answer.status).toBe(404);
+    expect(answer.json).toEqual({ error: 'no such item' });
+    expect(answer.headers.get('x-broker-error')).toBeNull();
+  });
+});
+
+describe('OAuth 2.0 (oidc): bearer requests to the resource endpoints', () => {
+  test("a GET carries the connection's bearer and never the caller's own credentials", async () => {
+    const token = (await world.broker.request('GET', `/api/connections/${oidcId}/token`, { key: CLIENT_KEY })).json.accessToken;
+    const answer = await proxy(oidcId, 'echo/things/%40me?x=1&y=a%20b', {
+      headers: {
+        'x-api-key': CLIENT_KEY,
+        cookie: 'session=caller-cookie',
+        'proxy-authorization': 'Basic Y2FsbGVyOnNlY3JldA==',
+        connection: 'x-hop',
+        'x-hop': 'hop-value',
+        'x-forwarded-for': '10.0.0.1',
+        'x-custom': 'kept',
+        accept: 'application/json',
+      },
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({ method: 'GET', rawPath: '/api/echo/things/%40me', query: '?x=1&y=a%20b', body: '' });
+    const seen = answer.json.headers as Record<string, string>;
+    expect(seen.authorization).toBe(`Bearer ${token}`);
+    expect(seen['x-custom']).toBe('kept');
+    expect(seen.host).toBe(`127.0.0.1:${world.oidc.port}`);
+    for (const name of ['x-api-key', 'cookie', 'proxy-authorization', 'x-hop', 'x-forwarded-for']) expect(seen[name]).toBeUndefined();
+    expect(JSON.stringify(seen)).not.toContain(CLIENT_KEY);
+    expect(JSON.stringify(seen)).not.toContain('caller-cookie');
+  });
+
+  test('a POST with a JSON body arrives byte for byte, with its content type', async () => {
+    const body = JSON.stringify({ name: 'Zoë', list: [1, 2, 3], nested: { ok: true } });
+    const answer = await proxy(oidcId, 'echo/records', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({ method: 'POST', path: '/api/echo/records', body });
+    expect(answer.json.headers['content-type']).toBe('application/json');
+    expect(answer.json.headers['content-length']).toBe(String(Buffer.byteLength(body)));
+  });
+
+  test("the provider's 404 for an unknown path stays 404", async () => {
+    const answer = await proxy(oidcId, 'no-such-endpoint');
+    expect(answer.status).toBe(404);
+    expect(answer.headers.get('x-broker-error')).toBeNull();
+  });
+
+  test('an upstream header injected with a raw CRLF split becomes a header of its own and is stripped like the caller\'s', async () => {
+    const answer = await rawGet(`/api/connections/${oidcId}/proxy/echo/split`, 'X-Note: a\r\nCookie: injected=1\r\nX-Api-Key: injected-key\r\n');
+    expect(answer.status).toBe(200);
+    const seen = JSON.parse(answer.body).headers as Record<string, string>;
+    expect(seen['x-note']).toBe('a');
+    expect(seen.cookie).toBeUndefined();
+    expect(seen['x-api-key']).toBeUndefined();
+    expect(seen.authorization).toMatch(/^Bearer /);
+  });
+
+  test('when the provider answers 401 (token revoked at the provider), the broker refreshes once and retries successfully', async () => {
+    const old = (await world.broker.request('GET', `/api/connections/${oidcId}/token`, { key: CLIENT_KEY })).json.accessToken;
+    const revoked = await fetch(world.oidc.url('/token/revocation'), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from('broker:broker-secret-basic').toString('base64')}`,
+      },
+      body: new URLSearchParams({ token: old, token_type_hint: 'access_token' }).toString(),
+    });
+    expect(revoked.status).toBe(200);
+    expect((await fetch(world.oidc.url('/api/me'), { headers: { authorization: `Bearer ${old}` } })).status).toBe(401);
+    const refreshesBefore = (await world.oidc.tokenLog()).filter((e) => e.grantType === 'refresh_token' && e.clientId === 'broker');
+
+    const answer = await proxy(oidcId, 'echo/after-401');
+
+    expect(answer.status).toBe(200);
+    const refreshes = (await world.oidc.tokenLog()).filter((e) => e.grantType === 'refresh_token' && e.clientId === 'broker');
+    expect(refreshes.length - refreshesBefore.length).toBe(1);
+    const attempts = (await world.oidc.resourceLog()).filter((e) => e.path === '/api/echo/after-401');
+    expect(attempts.map((e) => e.authorized)).toEqual([false, true]);
+    expect(attempts[0].tokenFingerprint).toBe(tokenFingerprint(old));
+    expect(attempts[1].tokenFingerprint).toBe(refreshes.at(-1)?.accessTokenFingerprint);
+  });
+});
+
+/** [name, path after /proxy/ exactly as sent, expected stable code] */
+const PATH_ATTEMPTS: Array<[string, string]> = [
+  ['raw ".." segment', 'echo/a/b/c/../me'],
+  ['raw "." segment', 'echo/a/b/c/./me'],
+  ['encoded "%2e%2e"', 'echo/a/b/c/%2e%2e/me'],
+  ['upper-case "%2E%2E"', 'echo/a/b/c/%2E%2E/me'],
+  ['mixed ".%2e"', 'echo/a/b/c/.%2e/me'],
+  ['mixed "%2e."', 'echo/a/b/c/%2e./me'],
+  ['encoded single "%2e"', 'echo/a/b/c/%2e/me'],
+  ['double-encoded "%252e%252e"', 'echo/a/b/c/%252e%252e/me'],
+  ['triple-encoded "%25252e%25252e"', 'echo/a/b/c/%25252e%25252e/me'],
+  ['nested "%%32%65%%32%65"', 'echo/a/b/c/%%32%65%%32%65/me'],
+  ['overlong UTF-8 "%c0%ae%c0%ae"', 'echo/a/b/c/%c0%ae%c0%ae/me'],
+  ['IIS "%u002e%u002e"', 'echo/a/b/c/%u002e%u002e/me'],
+  ['fullwidth dots "%ef%bc%8e%ef%bc%8e"', 'echo/a/b/c/%ef%bc%8e%ef%bc%8e/me'],
+  ['servlet "..;x"', 'echo/a/b/c/..;x/me'],
+  ['encoded servlet "%2e%2e%3bx"', 'echo/a/b/c/%2e%2e%3bx/me'],
+  ['three dots "..."', 'echo/a/b/c/.../me'],
+  ['encoded slash "..%2f"', 'echo/..%2f..%2fme'],
+  ['upper-case encoded slash "%2F"', 'echo/a%2Fb'],
+  ['double-encoded slash "%252f"', 'echo/a%252f..%252fme'],
+  ['encoded backslash "%5c"', 'echo/a%5c..%5cme'],
+  ['raw backslash', 'echo/a/b/c\\..\\..\\me'],
+  ['leading slash "//host"', '/127.0.0.1:1/x'],
+  ['leading slash "//evil"', '/evil.example/x'],
+  ['scheme "http://evil"', 'http://evil.example/x'],
+  ['encoded scheme "http%3a%2f%2fevil"', 'http%3a%2f%2fevil.example/x'],
+  ['half-encoded scheme "https%3A//evil"', 'echo/https%3A//evil.example/x'],
+  ['encoded NUL', 'echo/a%00b'],
+  ['encoded CR LF (request splitting)', 'echo/a%0d%0aHost:%20evil.example'],
+  ['encoded TAB', 'echo/a%09b'],
+  ['encoded DEL', 'echo/a%7fb'],
+  ['double-encoded CR LF', 'echo/a%250d%250aX:y'],
+];
+
+describe('path escapes through the proxy route are refused with 400 PROXY_PATH_REJECTED and nothing is sent upstream', () => {
+  const cases = PATH_ATTEMPTS.flatMap(([name, path]) => [
+    [`${name} (oidc)`, 'oidc', path],
+    [`${name} (legacy)`, 'legacy', path],
+  ]) as Array<[string, 'oidc' | 'legacy', string]>;
+
+  test.each(cases)('%s', async (_name, provider, path) => {
+    const connectionId = provider === 'oidc' ? oidcId : legacyId;
+    const before = await upstreamSeen();
+    const answer = await rawGet(`/api/connections/${connectionId}/proxy/${path}`);
+    expect({ status: answer.status, code: JSON.parse(answer.body || '{}').error?.code }).toEqual({ status: 400, code: 'PROXY_PATH_REJECTED' });
+    expect(await upstreamSeen()).toEqual(before);
+  });
+});
+
+/**
+ * Raw control characters in a header (or the request line) never reach the broker's own header
+ * check: the host's HTTP/1.1 parser refuses the message first, with a bare 400.
+ */
+const HEADER_ATTEMPTS: Array<[string, string]> = [
+  ['bare CR in a header value', 'X-Note: a\rInjected: b\r\n'],
+  ['bare LF in a header value', 'X-Note: a\nInjected: b\r\n'],
+  ['NUL in a header value', 'X-Note: a\u0000b\r\n'],
+  ['DEL in a header value', 'X-Note: a\u007fb\r\n'],
+  ['ESC in a header value', 'X-Note: a\u001bb\r\n'],
+  ['obsolete line folding', 'X-Note: a\r\n Injected: b\r\n'],
+  ['space in a header name', 'X Note: a\r\n'],
+  ['CR in a header name', 'X-Note\r: a\r\n'],
+];
+
+describe('header injection attempts are refused with 400 and nothing is sent upstream', () => {
+  test.each(HEADER_ATTEMPTS)('%s', async (_name, lines) => {
+    const before = await upstreamSeen();
+    const answer = await rawGet(`/api/connections/${oidcId}/proxy/echo/header`, lines);
+    expect(answer.status).toBe(400);
+    expect(await upstreamSeen()).toEqual(before);
+  });
+
+  test('a raw control character in the request line is refused with 400 and nothing is sent upstream', async () => {
+    const before = await upstreamSeen();
+    const answer = await rawGet(`/api/connections/${oidcId}/proxy/echo/a\r\nHost: evil.example/b`);
+    expect(answer.status).toBe(400);
+    expect(await upstreamSeen()).toEqual(before);
+  });
+});
