@@ -156,6 +156,8 @@ async function main() {
   ];
   console.log(`devhost bench: ${REQUESTS} requests per server at concurrency ${CONCURRENCY}, loopback, ${os.cpus().length} CPUs`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(46)} ${v}`);
+  // `--json`: one last line for bench/run.js.
+  if ('json' in args) console.log(JSON.stringify({ requests: REQUESTS, concurrency: CONCURRENCY, hostRps, bareRps, ratio: hostRps / bareRps, orchestrations: ORCHESTRATIONS, orchestrationsPerSecond: ORCHESTRATIONS / orchSeconds, orchestrationSeconds: orchSeconds }));
   const hostExited = new Promise((r) => host.child.once('exit', r));
   for (const c of children) c.kill('SIGTERM');
   await Promise.race([hostExited, new Promise((r) => setTimeout(r, 5000))]);

@@ -53,6 +53,6 @@ function tokenFigure(concurrency: number, broker: LoadResult, baseline: LoadResu
       ? `${broker.errors} broker / ${baseline.errors} baseline requests failed`
       : met
         ? 'met'
-        : `the broker serves ${ratio}× the bare server's rate: each read runs the Functions HTTP pipeline, key check, table read and decryption`,
+        : `the broker serves ${ratio}× the bare server's rate: each read runs the Functions HTTP pipeline on the host, the client-key check and the token service`,
   };
 }

@@ -41,11 +41,20 @@ export interface BenchWorld {
   stop(): Promise<void>;
 }
 
+const liveWorlds = new Set<() => Promise<void>>();
+
+/** Stops every world still running (used when the run is interrupted). */
+export async function stopAllWorlds(): Promise<void> {
+  await Promise.all([...liveWorlds].map((stop) => stop()));
+}
+
 export async function startBenchWorld(options: BenchWorldOptions): Promise<BenchWorld> {
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    liveWorlds.delete(stopAll);
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
   };
+  liveWorlds.add(stopAll);
   try {
     const azurite = await startAzurite();
     stops.push(() => azurite.stop());

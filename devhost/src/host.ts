@@ -11,7 +11,7 @@ import { installCoreApi, type RegisteredFunction, type RpcTypedData } from './co
 import { clientBindingData, RPC_PATH, WEBHOOK_PATH } from './durable/client-binding';
 import { DurableEngine } from './durable/engine';
 import { DurableHttpApi } from './durable/http-api';
-import { readBody, toRpcHttpRequest, writeRpcHttpResponse } from './http/http-trigger';
+import { readBody, requestPath, toRpcHttpRequest, writeRpcHttpResponse } from './http/http-trigger';
 import { RouteTable } from './http/route-table';
 import { Invoker, type InvocationInput } from './invoker';
 import { createLogger, type HostLogger } from './log';
@@ -173,13 +173,13 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     };
 
     handler = async (req, res) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const p = url.pathname;
+      const target = req.url ?? '/';
+      const p = requestPath(target);
       const body = await readBody(req);
       for (const base of [WEBHOOK_PATH, RPC_PATH]) {
         if (p === base || p.startsWith(`${base}/`)) {
           if (!api) return void res.writeHead(404, { 'content-length': '0' }).end();
-          return api.handle(req, res, p.slice(base.length), url, body);
+          return api.handle(req, res, p.slice(base.length), new URL(target, 'http://localhost'), body);
         }
       }
       if (p === '/admin/host/status') {

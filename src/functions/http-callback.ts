@@ -5,6 +5,7 @@ import { isBrokerError } from '../domain/errors';
 import { errorResponse } from '../http/errors';
 import { anonymousRoute } from '../http/handler';
 import { htmlPage } from '../http/pages';
+import { redactText } from '../logging/redact';
 import { handleCallback } from '../services/callback';
 
 const TITLES: Record<string, string> = {
@@ -35,7 +36,7 @@ app.http('oauthCallback', {
       const { status = 500 } = errorResponse(error);
       const code = isBrokerError(error) ? error.code : 'INTERNAL';
       const message = isBrokerError(error) ? error.message : 'internal error';
-      invocation.warn(JSON.stringify({ level: 'warn', route: 'callback', code, status, invocationId: invocation.invocationId }));
+      invocation.warn(JSON.stringify({ level: 'warn', route: 'callback', code, status, invocationId: invocation.invocationId, provider: redactText((request.params.provider ?? '').slice(0, 64)) }));
       return htmlPage(status, 'This authorization link cannot be used', [message, `Error code: ${code}`], { 'error-code': code });
     }
   }),

@@ -8,11 +8,19 @@ import type { HttpRequestSpec } from '../oauth/http';
 import { PROXY_MAX_BODY_BYTES, proxyRequest } from '../services/proxy';
 
 /**
+ * App Service's front end canonicalises the request URL (resolving `..`, `%2e%2e`, `\\`) before the
+ * app sees it, and passes the bytes as received in this header. A client that sets it itself only
+ * chooses which path the policy checks and forwards, for the connection named by the route.
+ * @see https://github.com/Azure/azure-functions-host/pull/9402
+ */
+const UNENCODED_URL_HEADER = 'x-waws-unencoded-url';
+
+/**
  * The path after `/proxy/` exactly as the client sent it (still percent-encoded): parsing the URL
  * would resolve dot segments (`..`, `%2e%2e`) before the policy could refuse them.
  */
 export function rawProxyPath(request: HttpRequest, connectionId: string): { rawPath: string; rawQuery: string } {
-  const url = request.url;
+  const url = request.headers.get(UNENCODED_URL_HEADER) ?? request.url;
   const marker = `/connections/${connectionId}/proxy`;
   const start = url.indexOf(marker);
   if (start < 0) throw new BrokerError('PROXY_PATH_REJECTED', 'the proxy path could not be read');

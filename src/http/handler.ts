@@ -11,7 +11,7 @@ import type { DurableClientLike } from '../services/durable';
 import { getRuntime } from '../runtime';
 import type { Runtime } from '../services/runtime';
 import { errorResponse } from './errors';
-import { presentedKey } from './request';
+import { CONNECTION_ID_PATTERN, presentedKey } from './request';
 
 export interface RouteContext {
   request: HttpRequest;
@@ -37,21 +37,38 @@ export function durableClientOf(invocation: InvocationContext): DurableClientLik
   };
 }
 
-function logFailure(invocation: InvocationContext, error: unknown): void {
+/** The connection and provider a route names, when it names them (route parameters, redacted). */
+function routeFields(request: HttpRequest): Record<string, string> {
+  const fields: Record<string, string> = {};
+  const { id, provider } = request.params;
+  if (id && CONNECTION_ID_PATTERN.test(id)) fields.connectionId = id;
+  if (provider) fields.provider = redactText(provider.slice(0, 64));
+  return fields;
+}
+
+function logFailure(invocation: InvocationContext, request: HttpRequest, error: unknown): void {
   const code = isBrokerError(error) ? error.code : 'INTERNAL';
   const status = isBrokerError(error) ? errorResponse(error).status ?? 500 : 500;
   const message = error instanceof Error ? error.message : String(error);
-  const line = JSON.stringify({ level: status >= 500 ? 'error' : 'warn', code, status, message: redactText(message), invocationId: invocation.invocationId });
+  const line = JSON.stringify({
+    level: status >= 500 ? 'error' : 'warn',
+    code,
+    status,
+    message: redactText(message),
+    route: invocation.functionName,
+    invocationId: invocation.invocationId,
+    ...routeFields(request),
+  });
   if (status >= 500) invocation.error(line);
   else invocation.warn(line);
   if (!isBrokerError(error) && error instanceof Error && error.stack) invocation.error(redactText(error.stack));
 }
 
-async function run(invocation: InvocationContext, body: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
+async function run(invocation: InvocationContext, request: HttpRequest, body: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
   try {
     return await body();
   } catch (error) {
-    logFailure(invocation, error);
+    logFailure(invocation, request, error);
     return errorResponse(error);
   }
 }
@@ -59,13 +76,13 @@ async function run(invocation: InvocationContext, body: () => Promise<HttpRespon
 /** Anonymous routes (health, callback, public pages). */
 export function anonymousRoute(handler: (ctx: RouteContext) => Promise<HttpResponseInit>): HttpHandler {
   return (request, invocation) =>
-    run(invocation, async () => handler({ request, invocation, runtime: await getRuntime(), durable: durableClientOf(invocation) }));
+    run(invocation, request, async () => handler({ request, invocation, runtime: await getRuntime(), durable: durableClientOf(invocation) }));
 }
 
 /** Client routes: a client API key is required; the handler sees only that client's id. */
 export function clientRoute(handler: (ctx: ClientRouteContext) => Promise<HttpResponseInit>): HttpHandler {
   return (request, invocation) =>
-    run(invocation, async () => {
+    run(invocation, request, async () => {
       const clientId = authenticateClient(presentedKey(request));
       if (!clientId) throw new BrokerError('UNAUTHORIZED', 'a valid client API key is required');
       return handler({ request, invocation, clientId, runtime: await getRuntime(), durable: durableClientOf(invocation) });
@@ -75,7 +92,7 @@ export function clientRoute(handler: (ctx: ClientRouteContext) => Promise<HttpRe
 /** Operator routes: the operator key; a client key is recognised and refused with 403. */
 export function operatorRoute(handler: (ctx: RouteContext) => Promise<HttpResponseInit>): HttpHandler {
   return (request, invocation) =>
-    run(invocation, async () => {
+    run(invocation, request, async () => {
       const key = presentedKey(request);
       if (!isOperatorKey(key)) {
         if (authenticateClient(key)) throw new BrokerError('FORBIDDEN', 'this route needs the operator key');

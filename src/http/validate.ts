@@ -55,7 +55,8 @@ export function parseStartConnectionBody(body: unknown): StartConnectionRequest 
     request.endUserId = endUserId;
   }
   if (returnTo !== undefined) {
-    if (typeof returnTo !== 'string' || returnTo === '') throw invalid('returnTo', 'must be a URL string');
+    // The URL parser silently drops CR, LF and tabs, so the URL checked would not be the one written.
+    if (typeof returnTo !== 'string' || returnTo === '' || hasControlCharacter(returnTo)) throw invalid('returnTo', 'must be a URL string without control characters');
     request.returnTo = returnTo;
   }
   if (metadata !== undefined) {

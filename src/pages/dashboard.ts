@@ -216,8 +216,7 @@ export const DASHBOARD_JS = `'use strict';
     var id = current;
     say(label + ' ' + id + '…');
     api(method, 'ops/connections/' + encodeURIComponent(id) + path).then(function () {
-      say(label + ' ' + id + ': done.');
-      return Promise.all([showDetail(id), loadConnections(false)]);
+      return Promise.all([showDetail(id), loadConnections(false)]).then(function () { say(label + ' ' + id + ': done.'); });
     }).catch(function (error) { say(label + ' failed: ' + error.message, true); });
   }
 

@@ -5,6 +5,7 @@
  * is sent upstream when they refuse.
  */
 import axios, { AxiosResponse } from 'axios';
+import { isUsable } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { buildSignedRequest } from '../oauth/oauth1/signed-request';
 import { buildProxyTarget, filterRequestHeaders, filterResponseHeaders } from '../proxy/policy';
@@ -56,9 +57,10 @@ export async function proxyRequest(runtime: Runtime, durable: DurableClientLike,
   let response = await send(token);
   if (response.status === 401 && 'accessToken' in token) {
     // One refresh and one retry: the provider may have expired the token early. Without a way to
-    // refresh, the provider's own 401 goes back to the caller.
+    // refresh (or when the refresh left the connection unusable, e.g. reauth_required), the
+    // provider's own 401 goes back to the caller.
     const refreshed = await forceRefresh(runtime, durable, request.clientId, request.connectionId).then(
-      () => true,
+      (connection) => isUsable(connection.status),
       () => false,
     );
     if (refreshed) response = await send(await getToken(runtime, durable, request.clientId, request.connectionId));

@@ -44,6 +44,11 @@ export async function startConnection(
   if (!runtime.configuredProviders().some((p) => p.name === provider.name)) {
     throw new BrokerError('UNKNOWN_PROVIDER', `provider "${request.provider}" is not configured`);
   }
+  // The id is also the durable instance id, which is global: another client's connection with this
+  // id would make startNew fail after the row and the authorization were already written.
+  if (request.connectionId !== undefined && (await runtime.connections.findById(request.connectionId))) {
+    throw new BrokerError('CONNECTION_EXISTS', `connection "${request.connectionId}" already exists`);
+  }
   const now = runtime.now();
   const connection: Connection = {
     connectionId: request.connectionId ?? newConnectionId(),

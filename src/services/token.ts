@@ -176,7 +176,12 @@ async function raiseRefresh(durable: DurableClientLike, stored: StoredConnection
     retryAt: new Date().toISOString(),
     cycle: 0,
   };
-  await durable.startNew(Orchestrations.Connection, { instanceId: c.connectionId, input });
+  try {
+    await durable.startNew(Orchestrations.Connection, { instanceId: c.connectionId, input });
+  } catch {
+    // Another caller (or host) restarted it first: ask that one instead.
+    await durable.raiseEvent(c.connectionId, Events.Refresh, event).catch(() => undefined);
+  }
 }
 
 function assertUsable(connection: Connection): void {

@@ -7,8 +7,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { REPO_ROOT } from './support/broker-host';
-import { CLIENT_KEY, OPERATOR_KEY, startWorld, World } from './support/world';
+import { eventually, REPO_ROOT } from './support/broker-host';
+import { OPENAPI_DOCUMENT } from '../../src/openapi/document';
+import { CLIENT_KEY, connect, OPERATOR_KEY, OTHER_CLIENT_KEY, startWorld, World } from './support/world';
 
 jest.setTimeout(120_000);
 
@@ -27,14 +28,16 @@ const CHROMIUM_ARGS = [
 let world: World;
 let browser: Browser;
 let context: BrowserContext;
-/** Script errors and CSP violations the pages caused: any is a failure. */
-const pageProblems: string[] = [];
+/** Script errors, CSP violations and failed loads a page caused: in a happy path any is a failure. */
+const pageProblems = new WeakMap<Page, string[]>();
 
 async function openPage(): Promise<Page> {
   const page = await context.newPage();
-  page.on('pageerror', (error) => pageProblems.push(`pageerror: ${error.message}`));
+  const problems: string[] = [];
+  pageProblems.set(page, problems);
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {
-    if (message.type() === 'error' && page.url().startsWith(world.broker.url)) pageProblems.push(`console: ${message.text()}`);
+    if (message.type() === 'error' && page.url().startsWith(world.broker.url)) problems.push(`console: ${message.text()}`);
   });
   return page;
 }
@@ -93,7 +96,7 @@ test('a newcomer connects the OIDC provider from the connect page and calls its 
 
   const stored = await world.broker.request('GET', `/api/connections/${connectionId}`, { key: CLIENT_KEY });
   expect(stored.json).toMatchObject({ status: 'connected', endUserId: 'alice@example.test' });
-  expect(pageProblems).toEqual([]);
+  expect(pageProblems.get(page)).toEqual([]);
 });
 
 test('an operator signs in to the dashboard, sees the connection connected and opens its orchestration timeline', async () => {
@@ -126,7 +129,7 @@ test('an operator signs in to the dashboard, sees the connection connected and o
   await page.reload();
   await row.waitFor();
   expect(await page.locator('#login').isHidden()).toBe(true);
-  expect(pageProblems).toEqual([]);
+  expect(pageProblems.get(page)).toEqual([]);
 });
 
 test('the dashboard refuses a wrong operator key and keeps asking for one', async () => {
@@ -137,4 +140,69 @@ test('the dashboard refuses a wrong operator key and keeps asking for one', asyn
   await page.locator('#message.error').waitFor();
   expect(await page.locator('#message').textContent()).toContain('UNAUTHORIZED');
   expect(await page.locator('#connections').isHidden()).toBe(true);
+});
+
+test('from the dashboard an operator forces a refresh, then revokes the connection', async () => {
+  expect(connectionId).toBeTruthy();
+  const page = await openPage();
+  page.on('dialog', (dialog) => void dialog.accept());
+  await page.goto(`${world.broker.url}/api/dashboard`);
+  await page.getByLabel('Operator key').fill(OPERATOR_KEY);
+  await page.getByRole('button', { name: 'Open dashboard' }).click();
+  await page.getByRole('button', { name: `Open connection ${connectionId}` }).click();
+
+  const refreshesBefore = (await world.oidc.tokenLog()).filter((e) => e.grantType === 'refresh_token').length;
+  await page.getByRole('button', { name: 'Force refresh' }).click();
+  await page.getByText(`Refresh ${connectionId}: done.`).waitFor({ timeout: 30_000 });
+  const refreshesAfter = (await world.oidc.tokenLog()).filter((e) => e.grantType === 'refresh_token').length;
+  expect(refreshesAfter).toBe(refreshesBefore + 1);
+
+  await page.getByRole('button', { name: 'Revoke' }).click();
+  await page.getByText(`Revoke ${connectionId}: done.`).waitFor({ timeout: 30_000 });
+  await page.locator(`tr[data-connection-id="${connectionId}"] [data-status="revoked"]`).waitFor();
+  const token = await world.broker.request('GET', `/api/connections/${connectionId}/token`, { key: CLIENT_KEY });
+  expect(token.status).toBe(410);
+  expect(pageProblems.get(page)).toEqual([]);
+});
+
+test('the operator list spans clients and filters by client; a client key gets 403 and no key 401', async () => {
+  const bobsConnection = await connect(world, 'oidc', { endUserId: 'bob' });
+  // Another client's connection, left awaiting its callback.
+  const started = await world.broker.request('POST', '/api/connections', { key: OTHER_CLIENT_KEY, body: { provider: 'oidcpost' } });
+  expect(started.status).toBe(201);
+  const app2Connection: string = started.json.connectionId;
+  const all = await world.broker.request('GET', '/api/ops/connections', { key: OPERATOR_KEY });
+  expect(all.status).toBe(200);
+  const ids = all.json.items.map((c: { connectionId: string }) => c.connectionId);
+  expect(ids).toEqual(expect.arrayContaining([bobsConnection, app2Connection, connectionId]));
+
+  const app2 = await world.broker.request('GET', '/api/ops/connections?clientId=app2&status=awaiting_callback', { key: OPERATOR_KEY });
+  expect(app2.json.items).toEqual([expect.objectContaining({ connectionId: app2Connection, clientId: 'app2', provider: 'oidcpost' })]);
+
+  const byUser = await world.broker.request('GET', '/api/ops/connections?endUserId=bob', { key: OPERATOR_KEY });
+  expect(byUser.json.items.map((c: { connectionId: string }) => c.connectionId)).toEqual([bobsConnection]);
+
+  expect((await world.broker.request('GET', '/api/ops/connections?colour=blue', { key: OPERATOR_KEY })).json.error.code).toBe('INVALID_REQUEST');
+  expect((await world.broker.request('GET', '/api/ops/connections', { key: CLIENT_KEY })).status).toBe(403);
+  expect((await world.broker.request('GET', '/api/ops/connections')).status).toBe(401);
+  expect((await world.broker.request('DELETE', `/api/ops/connections/${bobsConnection}`, { key: CLIENT_KEY })).status).toBe(403);
+  expect((await world.broker.request('POST', '/api/ops/connections/unknown-id/refresh', { key: OPERATOR_KEY })).status).toBe(404);
+  // The failure is logged as one JSON line naming the route, the invocation and the connection.
+  const logged = await eventually(async () =>
+    world.broker
+      .logs()
+      .split('\n')
+      .map((line) => /\{"level".*\}/.exec(line)?.[0])
+      .filter((json): json is string => json !== undefined)
+      .map((json) => JSON.parse(json))
+      .find((entry) => entry.code === 'CONNECTION_NOT_FOUND' && entry.connectionId === 'unknown-id'),
+  );
+  expect(logged).toMatchObject({ level: 'warn', status: 404, route: 'opsRefreshConnection', invocationId: expect.any(String) });
+});
+
+test('the OpenAPI document is served anonymously as JSON, the same as the one the tests validate', async () => {
+  const answer = await world.broker.request('GET', '/api/openapi.json');
+  expect(answer.status).toBe(200);
+  expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(answer.json).toEqual(OPENAPI_DOCUMENT);
 });

@@ -5,8 +5,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RpcTypedData } from '../core-api';
 
-/** Reads a whole request body. */
+const EMPTY = Buffer.alloc(0);
+
+/** Reads a whole request body (a request framed without one resolves at once). */
 export function readBody(req: IncomingMessage): Promise<Buffer> {
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return Promise.resolve(EMPTY);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -15,7 +18,22 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** The trigger's RPC value for a request. Query comes from `url` so repeated keys survive. */
+/** Request targets whose path `new URL` would leave as it is: plain characters, no dot segments, no backslash. */
+const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
+
+/** The path of a request target, as `new URL(target, base).pathname` gives it (parsed only when it could differ). */
+export function requestPath(target: string): string {
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  if (PLAIN_PATH.test(path) && !DOT_SEGMENT.test(path)) return path;
+  return new URL(target, 'http://localhost').pathname;
+}
+
+/**
+ * The trigger's RPC value for a request. Query comes from `url` so repeated keys survive; a URL
+ * without one gets an empty `query`, which spares the programming model parsing the URL again.
+ */
 export function toRpcHttpRequest(req: IncomingMessage, url: string, params: Record<string, string>, body: Buffer): RpcTypedData {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
@@ -28,6 +46,7 @@ export function toRpcHttpRequest(req: IncomingMessage, url: string, params: Reco
       url,
       headers,
       params,
+      ...(url.includes('?') ? {} : { query: {} }),
       body: { bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) },
     },
   };

@@ -45,10 +45,11 @@ export async function snapshotWorld(world: World): Promise<WorldSnapshot> {
 }
 
 /**
- * Sends a request with the path bytes exactly as given (fetch would resolve `..`, turn `\` into `/`
- * and collapse nothing else), so the broker sees what a hostile client can put on the wire.
+ * Sends a request with the path bytes exactly as given (fetch would resolve `..` and turn `\` into
+ * `/`), so the broker sees what a hostile client can put on the wire. A `body` goes out chunked,
+ * without Content-Length, so only the bytes themselves can tell its size.
  */
-export function rawRequest(world: World, method: string, rawPath: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+export function rawRequest(world: World, method: string, rawPath: string, headers: Record<string, string> = {}, body?: string): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const request = http.request({ host: '127.0.0.1', port: world.broker.port, method, path: rawPath, headers }, (response) => {
       const chunks: Buffer[] = [];
@@ -70,6 +71,10 @@ export function rawRequest(world: World, method: string, rawPath: string, header
       response.on('error', reject);
     });
     request.on('error', reject);
+    if (body !== undefined) {
+      request.setHeader('transfer-encoding', 'chunked');
+      for (let i = 0; i < body.length; i += 16 * 1024) request.write(body.slice(i, i + 16 * 1024));
+    }
     request.end();
   });
 }

@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * The broker's benchmark (`npm run bench`, which builds first). Every figure is printed beside its
+ * baseline, measured side by side in this one run on this machine, as a ratio, and all of them are
+ * written to bench/results/latest.json. Loopback only; every loop is bounded in count and time; every
+ * child process is stopped at the end.
+ *
+ *   node bench/run.js [--quick] [--only flows,tokens,proxy,refresh,host,signing]
+ *
+ * `--quick` is the development variant (200 flows, 200 refreshing connections for 60 s, shorter loads).
+ */
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+require('./support/register-ts');
+const { killAllHelpersNow, stopAllHelpers } = require('./support/children.ts');
+const { startBenchWorld, stopAllWorlds } = require('./support/bench-world.ts');
+const { benchAuthorizationFlows } = require('./figures/authorization-flows.ts');
+const { benchTokenReads } = require('./figures/token-reads.ts');
+const { benchProxy } = require('./figures/proxy.ts');
+const { benchRefreshAtScale } = require('./figures/refresh-at-scale.ts');
+
+const ALL = ['host', 'signing', 'flows', 'tokens', 'proxy', 'refresh'];
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const onlyAt = argv.indexOf('--only');
+const selected = new Set(onlyAt >= 0 ? String(argv[onlyAt + 1] ?? '').split(',') : ALL);
+const RESULTS = path.join(__dirname, 'results', 'latest.json');
+const CHILD_LIMIT_MS = 15 * 60_000;
+
+const log = (message) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+const ctx = { quick, log };
+
+/** Runs one of the standalone bench scripts and returns its last JSON line. */
+function runScript(script, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, script), ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGTERM'), CHILD_LIMIT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+      if (code !== 0 || !line) return reject(new Error(`${script} exited ${code}: ${out.slice(-1500)}`));
+      resolve(JSON.parse(line));
+    });
+  });
+}
+
+const r = (x, d = 2) => (typeof x === 'number' && Number.isFinite(x) ? Math.round(x * 10 ** d) / 10 ** d : x);
+
+async function hostFigures() {
+  const args = quick ? ['--requests', '5000', '--orchestrations', '100'] : [];
+  const h = await runScript('host.js', args);
+  return [
+    {
+      id: 'devhost-http-trigger',
+      title: `devhost: trivial HTTP trigger (concurrency ${h.concurrency}, ${h.requests} requests)`,
+      measured: { requestsPerSecond: r(h.hostRps, 1) },
+      baseline: { requestsPerSecond: r(h.bareRps, 1) },
+      ratio: r(h.ratio, 3),
+      ratioOf: 'devhost req/s ÷ bare node:http req/s (bench/host.js)',
+      aim: 'reported (owned by the devhost work)',
+      met: null,
+      reason: 'informational',
+    },
+    {
+      id: 'devhost-orchestrations',
+      title: `devhost: ${h.orchestrations} three-activity orchestrations, 50 starts in flight`,
+      measured: { orchestrationsPerSecond: r(h.orchestrationsPerSecond, 1), seconds: r(h.orchestrationSeconds, 2) },
+      baseline: null,
+      ratio: null,
+      ratioOf: 'none (absolute throughput of the local host)',
+      aim: 'reported',
+      met: null,
+      reason: 'informational',
+    },
+  ];
+}
+
+async function signingFigures() {
+  const s = await runScript('signing.js', quick ? ['60000'] : []);
+  const met = s.ratio <= s.aim;
+  return [{
+    id: 'oauth1-signing',
+    title: 'OAuth 1.0a signed request vs raw HMAC-SHA1 of the same base string',
+    measured: { microsecondsPerSignedRequest: r(s.signedUs, 2) },
+    baseline: { microsecondsPerHmac: r(s.hmacUs, 2) },
+    ratio: r(s.ratio, 2),
+    ratioOf: 'µs per signed request ÷ µs per raw HMAC (bench/signing.js)',
+    aim: `ratio ≤ ${s.aim}`,
+    met,
+    reason: met ? 'met' : `signing costs ${r(s.ratio, 2)}× the HMAC it cannot avoid`,
+  }];
+}
+
+async function brokerFigures() {
+  const world = await startBenchWorld({ accessTokenTtlSeconds: 3600 });
+  try {
+    const figures = [];
+    let ids = [];
+    if (selected.has('flows')) {
+      const flows = await benchAuthorizationFlows(world, ctx);
+      figures.push(...flows.figures);
+      ids = flows.connectedIds;
+    }
+    if (!ids.length) {
+      const { brokerFlow } = require('./support/flows.ts');
+      const one = await brokerFlow(world, 'bench-one', 'alice');
+      if (one.status !== 'connected') throw new Error(`could not connect: ${one.status}`);
+      ids = [one.connectionId];
+    }
+    if (selected.has('tokens')) figures.push(...(await benchTokenReads(world, ids[0], ctx)));
+    if (selected.has('proxy')) figures.push(...(await benchProxy(world, ids[0], ctx)));
+    return figures;
+  } finally {
+    await world.stop();
+  }
+}
+
+function fmt(value) {
+  if (value === null || value === undefined) return '—';
+  if (typeof value !== 'object') return String(value);
+  const keys = ['p50Ms', 'p99Ms', 'meanMs', 'requestsPerSecond', 'addedP50Ms', 'addedP99Ms'];
+  const picked = Object.entries(value).filter(([k, v]) => (keys.includes(k) || typeof v !== 'object') && !['count', 'maxMs', 'errors', 'concurrency', 'elapsedMs'].includes(k));
+  return picked.map(([k, v]) => `${k} ${typeof v === 'number' ? r(v, 2) : v}`).join(', ');
+}
+
+function print(figures) {
+  console.log('');
+  console.log(`Results (${quick ? 'quick' : 'full'} run, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}):`);
+  for (const f of figures) {
+    const verdict = f.met === null ? 'info' : f.met ? 'MET' : 'UNMET';
+    console.log(`\n■ ${f.title}  [${verdict}]`);
+    console.log(`    measured: ${fmt(f.measured)}`);
+    if (f.baseline) {
+      if (f.baseline.direct) {
+        console.log(`    direct:   ${fmt(f.baseline.direct)}`);
+        console.log(`    bare proxy: ${fmt(f.baseline.bareProxy)}`);
+      } else console.log(`    baseline: ${fmt(f.baseline)}`);
+    }
+    console.log(`    ratio:    ${f.ratio ?? '—'}  (${f.ratioOf})`);
+    console.log(`    aim:      ${f.aim}${f.met === false ? ` → ${f.reason}` : ''}`);
+  }
+}
+
+async function main() {
+  const started = new Date();
+  const figures = [];
+  const failures = [];
+  const section = async (name, fn) => {
+    if (!selected.has(name)) return;
+    log(`${name}…`);
+    try {
+      figures.push(...(await fn()));
+    } catch (error) {
+      failures.push({ section: name, error: String(error && error.stack ? error.stack : error).slice(0, 2000) });
+      log(`${name} failed: ${error && error.message}`);
+    } finally {
+      await stopAllHelpers();
+    }
+  };
+  await section('host', hostFigures);
+  await section('signing', signingFigures);
+  if (['flows', 'tokens', 'proxy'].some((s) => selected.has(s))) {
+    selected.add('broker');
+    await section('broker', brokerFigures);
+  }
+  await section('refresh', () => benchRefreshAtScale(ctx));
+
+  print(figures);
+  const result = {
+    startedAt: started.toISOString(),
+    durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
+    mode: quick ? 'quick' : 'full',
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadAverageAtEnd: os.loadavg() },
+    figures,
+    failures,
+  };
+  fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+  fs.writeFileSync(RESULTS, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nwritten: ${path.relative(process.cwd(), RESULTS)}${failures.length ? ` (${failures.length} sections failed: ${failures.map((f) => f.section).join(', ')})` : ''}`);
+  return failures.length ? 1 : 0;
+}
+
+process.on('exit', killAllHelpersNow);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    log(`${signal}: stopping every child process`);
+    const force = setTimeout(() => process.exit(130), 10_000);
+    Promise.all([stopAllWorlds(), stopAllHelpers()]).finally(() => {
+      clearTimeout(force);
+      process.exit(130);
+    });
+  });
+}
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

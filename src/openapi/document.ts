@@ -1,0 +1,435 @@
+/**
+ * The OpenAPI 3.1 description of the broker's whole HTTP API (served at GET /api/openapi.json).
+ * A test compares its paths and methods with the routes the app actually registers, both ways.
+ * @see https://spec.openapis.org/oas/v3.1.0
+ */
+import { CONNECTION_STATUSES } from '../domain/connection';
+import { ERROR_CODES } from '../domain/errors';
+
+type Json = Record<string, unknown>;
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const jsonContent = (schema: Json): Json => ({ 'application/json': { schema } });
+const answer = (description: string, schema?: Json, headers?: Json): Json => ({
+  description,
+  ...(schema ? { content: jsonContent(schema) } : {}),
+  ...(headers ? { headers } : {}),
+});
+const errorRef = (name: string): Json => ({ $ref: `#/components/responses/${name}` });
+
+const CLIENT_SECURITY = [{ clientKey: [] }, { clientApiKey: [] }];
+const OPERATOR_SECURITY = [{ operatorKey: [] }, { operatorApiKey: [] }];
+const CLIENT_ERRORS = { '401': errorRef('Unauthorized') };
+const OPERATOR_ERRORS = { '401': errorRef('Unauthorized'), '403': errorRef('Forbidden') };
+const CONNECTION_ID = { $ref: '#/components/parameters/ConnectionId' };
+
+function operation(summary: string, options: { id: string; tags: string[]; security?: Json[]; parameters?: Json[]; body?: Json; responses: Json; description?: string }): Json {
+  return {
+    operationId: options.id,
+    summary,
+    ...(options.description ? { description: options.description } : {}),
+    tags: options.tags,
+    security: options.security ?? [],
+    ...(options.parameters ? { parameters: options.parameters } : {}),
+    ...(options.body ? { requestBody: { required: true, content: jsonContent(options.body) } } : {}),
+    responses: options.responses,
+  };
+}
+
+const query = (name: string, description: string, schema: Json = { type: 'string' }): Json => ({ name, in: 'query', required: false, description, schema });
+
+const LIST_PARAMETERS = [
+  query('provider', 'Only connections to this provider.'),
+  query('status', 'Only connections in this status.', ref('ConnectionStatus')),
+  query('endUserId', 'Only connections of this end user.'),
+  query('top', 'Page size (1–1000, default 50).', { type: 'integer', minimum: 1, maximum: 1000, default: 50 }),
+  query('continuation', 'The `continuation` of the previous page.'),
+];
+
+function staticAsset(id: string, summary: string, contentType: string): Json {
+  return {
+    get: operation(summary, {
+      id,
+      tags: ['pages'],
+      responses: { '200': { description: summary, content: { [contentType]: { schema: { type: 'string' } } } } },
+    }),
+  };
+}
+
+const PROXY_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+
+const proxyPath: Json = Object.fromEntries(
+  PROXY_METHODS.map((method) => [
+    method,
+    operation(`Proxy a ${method.toUpperCase()} to the provider's API`, {
+      id: `proxy${method[0].toUpperCase()}${method.slice(1)}`,
+      tags: ['connections'],
+      security: CLIENT_SECURITY,
+      description:
+        "Calls `apiBaseUrl/{path}` (path and query as received) with the connection's credentials. The provider's status, headers and body come back unchanged; the broker's own failures are 4xx/502/504 JSON errors with an `x-broker-error` header.",
+      parameters: [CONNECTION_ID, { name: 'path', in: 'path', required: true, description: 'The rest of the URL, slashes included.', schema: { type: 'string' } }],
+      ...(method === 'get' || method === 'delete' ? {} : { body: {} }),
+      responses: {
+        default: { description: "The provider's answer, unchanged.", content: { '*/*': { schema: {} } } },
+        '400': errorRef('BadRequest'),
+        ...CLIENT_ERRORS,
+        '404': errorRef('NotFound'),
+        '409': errorRef('NotConnected'),
+        '410': errorRef('Revoked'),
+        '502': errorRef('Upstream'),
+        '504': errorRef('Upstream'),
+      },
+    }),
+  ]),
+);
+
+const SCHEMAS: Json = {
+  ConnectionStatus: { type: 'string', enum: [...CONNECTION_STATUSES] },
+  Error: {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: { code: { type: 'string', enum: [...ERROR_CODES] }, message: { type: 'string' } },
+      },
+    },
+  },
+  ConnectionError: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+  Connection: {
+    type: 'object',
+    required: ['connectionId', 'provider', 'protocol', 'status', 'scopes', 'endUserId', 'createdAt', 'updatedAt', 'expiresAt', 'lastRefreshedAt'],
+    properties: {
+      connectionId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
+      provider: { type: 'string' },
+      protocol: { type: 'string', enum: ['oauth1', 'oauth2'] },
+      status: ref('ConnectionStatus'),
+      scopes: { type: 'array', items: { type: 'string' } },
+      endUserId: { type: ['string', 'null'] },
+      metadata: { type: ['object', 'null'] },
+      createdAt: { type: 'string', format: 'date-time' },
+      updatedAt: { type: 'string', format: 'date-time' },
+      expiresAt: { type: ['string', 'null'], format: 'date-time' },
+      lastRefreshedAt: { type: ['string', 'null'], format: 'date-time' },
+      authorizationExpiresAt: { type: 'string', format: 'date-time', description: 'Only while `awaiting_callback`.' },
+      error: ref('ConnectionError'),
+    },
+  },
+  OperatorConnection: { allOf: [ref('Connection'), { type: 'object', required: ['clientId'], properties: { clientId: { type: 'string' } } }] },
+  ConnectionPage: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Connection') }, continuation: { type: 'string' } } },
+  OperatorConnectionPage: {
+    type: 'object',
+    required: ['items'],
+    properties: { items: { type: 'array', items: ref('OperatorConnection') }, continuation: { type: 'string' } },
+  },
+  StartConnectionRequest: {
+    type: 'object',
+    required: ['provider'],
+    additionalProperties: false,
+    properties: {
+      provider: { type: 'string', minLength: 1 },
+      scopes: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 256 } },
+      connectionId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
+      endUserId: { type: 'string', minLength: 1, maxLength: 256 },
+      returnTo: { type: 'string', format: 'uri', description: 'Must start with an entry of `BROKER_ALLOWED_RETURN_URLS`.' },
+      metadata: { type: 'object', description: 'At most 4096 bytes of JSON.' },
+    },
+  },
+  StartedConnection: {
+    type: 'object',
+    required: ['connectionId', 'provider', 'status', 'authorizationUrl', 'authorizationExpiresAt'],
+    properties: {
+      connectionId: { type: 'string' },
+      provider: { type: 'string' },
+      status: { const: 'awaiting_callback' },
+      authorizationUrl: { type: 'string', format: 'uri' },
+      authorizationExpiresAt: { type: 'string', format: 'date-time' },
+    },
+  },
+  Token: {
+    oneOf: [
+      {
+        type: 'object',
+        title: 'OAuth 2.0',
+        required: ['tokenType', 'accessToken', 'expiresAt', 'scopes'],
+        properties: {
+          tokenType: { type: 'string' },
+          accessToken: { type: 'string' },
+          expiresAt: { type: ['string', 'null'], format: 'date-time' },
+          scopes: { type: 'array', items: { type: 'string' } },
+        },
+      },
+      {
+        type: 'object',
+        title: 'OAuth 1.0a',
+        required: ['oauthToken', 'oauthTokenSecret'],
+        properties: { oauthToken: { type: 'string' }, oauthTokenSecret: { type: 'string' } },
+      },
+    ],
+  },
+  ProviderList: {
+    type: 'object',
+    required: ['items'],
+    properties: {
+      items: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name', 'protocol', 'displayName'],
+          properties: { name: { type: 'string' }, protocol: { type: 'string', enum: ['oauth1', 'oauth2'] }, displayName: { type: 'string' } },
+        },
+      },
+    },
+  },
+  OperatorConnectionDetail: {
+    type: 'object',
+    required: ['connection', 'orchestration'],
+    properties: {
+      connection: ref('OperatorConnection'),
+      orchestration: {
+        type: ['object', 'null'],
+        description: 'Null when no orchestration exists (never started, or purged). Everything in it is redacted.',
+        properties: {
+          runtimeStatus: { type: 'string' },
+          customStatus: {},
+          createdTime: { type: 'string', format: 'date-time' },
+          lastUpdatedTime: { type: 'string', format: 'date-time' },
+          input: {},
+          output: {},
+          history: { type: 'array', items: { type: 'object' } },
+        },
+      },
+    },
+  },
+};
+
+const errorResponse = (description: string): Json => answer(description, ref('Error'));
+
+/** The document; `servers` is relative so it holds wherever the app is hosted. */
+export const OPENAPI_DOCUMENT: Json = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Durable OAuth Broker',
+    version: '0.1.0',
+    summary: 'Connects end users to OAuth 1.0a and OAuth 2.0 providers, keeps their credentials fresh and uses them on the client’s behalf.',
+    license: { name: 'MIT', identifier: 'MIT' },
+  },
+  servers: [{ url: '/api' }],
+  tags: [
+    { name: 'connections', description: 'Client endpoints (client API key).' },
+    { name: 'operators', description: 'Operator endpoints (operator key).' },
+    { name: 'public', description: 'Anonymous endpoints.' },
+    { name: 'pages', description: 'Browser pages and their assets (anonymous).' },
+  ],
+  paths: {
+    '/connections': {
+      post: operation('Start a connection', {
+        id: 'startConnection',
+        tags: ['connections'],
+        security: CLIENT_SECURITY,
+        body: ref('StartConnectionRequest'),
+        responses: {
+          '201': answer('Started; send the end user to `authorizationUrl`.', ref('StartedConnection'), { Location: { schema: { type: 'string' } } }),
+          '400': errorRef('BadRequest'),
+          ...CLIENT_ERRORS,
+          '409': errorResponse('A connection with this `connectionId` exists.'),
+        },
+      }),
+      get: operation("List the client's connections", {
+        id: 'listConnections',
+        tags: ['connections'],
+        security: CLIENT_SECURITY,
+        parameters: LIST_PARAMETERS,
+        responses: { '200': answer('One page.', ref('ConnectionPage')), '400': errorRef('BadRequest'), ...CLIENT_ERRORS },
+      }),
+    },
+    '/connections/{id}': {
+      get: operation('Read a connection', {
+        id: 'getConnection',
+        tags: ['connections'],
+        security: CLIENT_SECURITY,
+        parameters: [CONNECTION_ID],
+        responses: { '200': answer('The connection.', ref('Connection')), ...CLIENT_ERRORS, '404': errorRef('NotFound') },
+      }),
+      delete: operation('Revoke a connection', {
+        id: 'revokeConnection',
+        tags: ['connections'],
+        security: CLIENT_SECURITY,
+        description: 'Revokes at the provider where supported and erases the credentials. Idempotent.',
+        parameters: [CONNECTION_ID],
+        responses: { '204': { description: 'Revoked.' }, ...CLIENT_ERRORS, '404': errorRef('NotFound') },
+      }),
+    },
+    '/connections/{id}/token': {
+      get: operation('Get a valid token', {
+        id: 'getToken',
+        tags: ['connections'],
+        security: CLIENT_SECURITY,
+        description: 'Refreshes first when the token is due; never returns a token expiring within the next second.',
+        parameters: [CONNECTION_ID],
+        responses: {
+          '200': answer('The token.', ref('Token')),
+          ...CLIENT_ERRORS,
+          '404': errorRef('NotFound'),
+          '409': errorRef('NotConnected'),
+          '410': errorRef('Revoked'),
+          '502': errorResponse('The provider could not refresh the token yet (`PROVIDER_UNAVAILABLE`).'),
+          '503': errorResponse('The refresh did not complete in time (`REFRESH_TIMEOUT`), or storage is unavailable.'),
+        },
+      }),
+    },
+    '/connections/{id}/refresh': {
+      post: operation('Force a refresh', {
+        id: 'refreshConnection',
+        tags: ['connections'],
+        security: CLIENT_SECURITY,
+        parameters: [CONNECTION_ID],
+        responses: { '200': answer('Refreshed.', ref('Connection')), ...CLIENT_ERRORS, '404': errorRef('NotFound'), '409': errorRef('NotConnected'), '410': errorRef('Revoked') },
+      }),
+    },
+    '/connections/{id}/reauthorize': {
+      post: operation('Authorize the same connection again', {
+        id: 'reauthorizeConnection',
+        tags: ['connections'],
+        security: CLIENT_SECURITY,
+        parameters: [CONNECTION_ID],
+        responses: { '200': answer('A new authorization URL.', ref('StartedConnection')), ...CLIENT_ERRORS, '404': errorRef('NotFound'), '410': errorRef('Revoked') },
+      }),
+    },
+    '/connections/{id}/proxy/{path}': proxyPath,
+    '/callback/{provider}': {
+      get: operation("The provider's redirect back to the broker", {
+        id: 'oauthCallback',
+        tags: ['public'],
+        description:
+          'OAuth 2.0 `code`/`state` or `error`; OAuth 1.0a `oauth_token`/`oauth_verifier` or `denied`. Redirects to `returnTo` with `connectionId` and `status` appended, or shows a page.',
+        parameters: [
+          { name: 'provider', in: 'path', required: true, schema: { type: 'string' } },
+          query('code', 'OAuth 2.0 authorization code.'),
+          query('state', 'OAuth 2.0 state.'),
+          query('error', 'OAuth 2.0 error (e.g. `access_denied`).'),
+          query('error_description', 'OAuth 2.0 error description.'),
+          query('oauth_token', 'OAuth 1.0a request token.'),
+          query('oauth_verifier', 'OAuth 1.0a verifier.'),
+          query('denied', 'OAuth 1.0a denial.'),
+        ],
+        responses: {
+          '200': { description: 'A page saying how the authorization ended.', content: { 'text/html': { schema: { type: 'string' } } } },
+          '302': { description: 'Back to `returnTo`.', headers: { Location: { schema: { type: 'string' } } } },
+          '400': { description: 'Unknown, expired or malformed callback (a page).', content: { 'text/html': { schema: { type: 'string' } } } },
+        },
+      }),
+    },
+    '/providers': {
+      get: operation('List configured providers', {
+        id: 'listProviders',
+        tags: ['connections'],
+        security: CLIENT_SECURITY,
+        responses: { '200': answer('The providers.', ref('ProviderList')), ...CLIENT_ERRORS },
+      }),
+    },
+    '/health': {
+      get: operation('Health', {
+        id: 'health',
+        tags: ['public'],
+        responses: {
+          '200': answer('Storage is reachable.', { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } }),
+          '503': errorResponse('Storage is not reachable yet.'),
+        },
+      }),
+    },
+    '/ops/connections': {
+      get: operation('List connections of every client', {
+        id: 'opsListConnections',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        parameters: [...LIST_PARAMETERS, query('clientId', 'Only connections of this client.')],
+        responses: { '200': answer('One page.', ref('OperatorConnectionPage')), '400': errorRef('BadRequest'), ...OPERATOR_ERRORS },
+      }),
+    },
+    '/ops/connections/{id}': {
+      get: operation('Inspect a connection and its orchestration', {
+        id: 'opsGetConnection',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        parameters: [CONNECTION_ID],
+        responses: { '200': answer('The connection with its redacted orchestration.', ref('OperatorConnectionDetail')), ...OPERATOR_ERRORS, '404': errorRef('NotFound') },
+      }),
+      delete: operation('Revoke a connection (any client)', {
+        id: 'opsRevokeConnection',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        parameters: [CONNECTION_ID],
+        responses: { '204': { description: 'Revoked.' }, ...OPERATOR_ERRORS, '404': errorRef('NotFound') },
+      }),
+    },
+    '/ops/connections/{id}/refresh': {
+      post: operation('Force a refresh (any client)', {
+        id: 'opsRefreshConnection',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        parameters: [CONNECTION_ID],
+        responses: { '200': answer('Refreshed.', ref('OperatorConnection')), ...OPERATOR_ERRORS, '404': errorRef('NotFound'), '409': errorRef('NotConnected'), '410': errorRef('Revoked') },
+      }),
+    },
+    '/ops/connections/{id}/terminate': {
+      post: operation("Stop a connection's orchestration", {
+        id: 'opsTerminate',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        parameters: [CONNECTION_ID],
+        responses: {
+          '202': answer('Termination requested.', { type: 'object', required: ['connectionId', 'terminated'], properties: { connectionId: { type: 'string' }, terminated: { const: true } } }),
+          ...OPERATOR_ERRORS,
+          '404': errorRef('NotFound'),
+        },
+      }),
+    },
+    '/ops/connections/{id}/history': {
+      delete: operation("Purge a connection's orchestration history", {
+        id: 'opsPurge',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        parameters: [CONNECTION_ID],
+        responses: {
+          '200': answer('Purged.', { type: 'object', required: ['connectionId', 'instancesDeleted'], properties: { connectionId: { type: 'string' }, instancesDeleted: { type: 'integer' } } }),
+          ...OPERATOR_ERRORS,
+        },
+      }),
+    },
+    '/openapi.json': {
+      get: operation('This document', {
+        id: 'openApiDocument',
+        tags: ['public'],
+        responses: { '200': answer('OpenAPI 3.1 document.', { type: 'object' }) },
+      }),
+    },
+    '/dashboard': staticAsset('dashboardPage', 'Operator dashboard (asks for the operator key)', 'text/html'),
+    '/dashboard.js': staticAsset('dashboardScript', "The dashboard's script", 'text/javascript'),
+    '/connect': staticAsset('connectPage', 'Connect page for newcomers (asks for a client key)', 'text/html'),
+    '/connect.js': staticAsset('connectScript', "The connect page's script", 'text/javascript'),
+    '/pages.css': staticAsset('pagesStylesheet', 'Stylesheet of the pages', 'text/css'),
+  },
+  components: {
+    securitySchemes: {
+      clientKey: { type: 'http', scheme: 'bearer', description: 'A client API key (`BROKER_CLIENT_KEYS`).' },
+      clientApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A client API key, as a header.' },
+      operatorKey: { type: 'http', scheme: 'bearer', description: 'The operator key (`BROKER_OPERATOR_KEY`).' },
+      operatorApiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The operator key, as a header.' },
+    },
+    parameters: {
+      ConnectionId: { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } },
+    },
+    responses: {
+      BadRequest: errorResponse('The request is not valid; `message` names the field.'),
+      Unauthorized: errorResponse('No key or a wrong key.'),
+      Forbidden: errorResponse('A client key on an operator route.'),
+      NotFound: errorResponse('No such connection (or another client’s).'),
+      NotConnected: errorResponse('The connection is not connected; `message` gives its status.'),
+      Revoked: errorResponse('The connection was revoked (`CONNECTION_REVOKED`).'),
+      Upstream: errorResponse("The provider could not be reached or answered too late (the broker's own failure)."),
+    },
+    schemas: SCHEMAS,
+  },
+};
