@@ -3,11 +3,15 @@
  * serialised with refreshes (a refresh can never resurrect revoked credentials); otherwise it runs
  * here. Idempotent: an already revoked connection answers the same.
  */
+import { randomUUID } from 'node:crypto';
+import type { Connection } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
-import { Events } from '../durable/names';
+import { Events, Orchestrations } from '../durable/names';
+import type { NotifyWebhookInput } from '../orchestrations/connection-types';
 import { DurableClientLike, isRunning, tryGetStatus } from './durable';
 import { revokeConnection } from './revoke';
 import type { Runtime } from './runtime';
+import { hasWebhook } from './webhooks';
 
 export const REVOKE_WAIT_MS = 20_000;
 
@@ -27,10 +31,31 @@ export async function revokeThroughOrchestration(runtime: Runtime, durable: Dura
     // The orchestration did not get to it in time (e.g. its host is down): revoke here, then stop it.
     await revokeConnection(runtime, { clientId, connectionId });
     await durable.terminate(connectionId, 'revoked').catch(() => undefined);
+    await notifyRevoked(durable, stored.connection);
     return;
   }
   await revokeConnection(runtime, { clientId, connectionId });
   if (!(await runtime.connections.get(clientId, connectionId))) {
     throw new BrokerError('CONNECTION_NOT_FOUND', 'connection not found');
   }
+  await notifyRevoked(durable, stored.connection);
+}
+
+/**
+ * Without a running orchestration (reauth_required, failed, terminated…) nobody else sends
+ * `connection.revoked`, so the delivery orchestration is started from here.
+ */
+async function notifyRevoked(durable: DurableClientLike, connection: Connection): Promise<void> {
+  if (!hasWebhook(connection.clientId)) return;
+  const event: NotifyWebhookInput = {
+    connectionId: connection.connectionId,
+    clientId: connection.clientId,
+    provider: connection.provider,
+    protocol: connection.protocol,
+    type: 'connection.revoked',
+    eventId: randomUUID(),
+    occurredAt: new Date().toISOString(),
+  };
+  // The revocation itself has happened; a lost notification must not turn it into an error.
+  await durable.startNew(Orchestrations.WebhookDelivery, { instanceId: `webhook-${event.eventId}`, input: event }).catch(() => undefined);
 }

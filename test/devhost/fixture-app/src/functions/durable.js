@@ -207,3 +207,18 @@ app.http('clientOps', {
     }
   },
 });
+
+// A refresh loop as a token broker runs one per connection: wait until a due time, do the work,
+// continue as new. The activity answers how many milliseconds after the due time it ran (timer
+// lateness, including the episode and the dispatch); bench/host.js reads the collected figures.
+df.app.activity('Lateness', { handler: (dueMs) => Date.now() - dueMs });
+
+df.app.orchestration('RefreshLoop', function* (context) {
+  const { everyMs, firstMs = everyMs, rounds, late = [] } = context.df.getInput();
+  const due = new Date(context.df.currentUtcDateTime.getTime() + (late.length === 0 ? firstMs : everyMs));
+  yield context.df.createTimer(due);
+  late.push(yield context.df.callActivity('Lateness', due.getTime()));
+  if (late.length >= rounds) return late;
+  context.df.continueAsNew({ everyMs, rounds, late });
+  return undefined;
+});
