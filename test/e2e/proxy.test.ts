@@ -161,6 +161,23 @@ describe('OAuth 2.0 (oidc): bearer requests to the resource endpoints', () => {
     expect(seen.authorization).toMatch(/^Bearer /);
   });
 
+  test('when the provider rejects a still-valid token with 401, the broker refreshes once and the retry succeeds', async () => {
+    const connectionId = await connect(world, 'oidc');
+    const old = (await world.broker.request('GET', `/api/connections/${connectionId}/token`, { key: CLIENT_KEY })).json.accessToken;
+    const refreshesBefore = (await world.oidc.tokenLog()).filter((e) => e.grantType === 'refresh_token' && e.clientId === 'broker');
+    await world.oidc.setFault({ resource: { times: 1 } });
+
+    const answer = await proxy(connectionId, 'echo/retried-after-401');
+
+    expect(answer.status).toBe(200);
+    const refreshes = (await world.oidc.tokenLog()).filter((e) => e.grantType === 'refresh_token' && e.clientId === 'broker');
+    expect(refreshes.slice(refreshesBefore.length).map((e) => e.outcome)).toEqual(['ok']);
+    const attempts = (await world.oidc.resourceLog()).filter((e) => e.path === '/api/echo/retried-after-401');
+    expect(attempts.map((e) => e.authorized)).toEqual([false, true]);
+    expect(attempts[0].tokenFingerprint).toBe(tokenFingerprint(old));
+    expect(attempts[1].tokenFingerprint).not.toBe(tokenFingerprint(old));
+  });
+
   // oidc-provider 9 revokes every token of the grant when one of them is revoked, so the refresh
   // after the 401 is refused too: the broker tries exactly once, then hands back the provider's 401.
   test('when the provider answers 401, the broker refreshes once; when that refresh is refused, the provider\'s 401 comes back', async () => {

@@ -164,7 +164,13 @@ async function findValidAccessToken(req) {
 
 async function handleResource(req, res, url) {
   const body = await readBody(req);
-  const token = await findValidAccessToken(req);
+  let token = await findValidAccessToken(req);
+  // A one-shot "token rejected" fault: resource servers may reject a token before its expiry.
+  const fault = faults.resource;
+  if (token && fault && fault.times > 0) {
+    fault.times -= 1;
+    token = undefined;
+  }
   log.resource.push({
     at: new Date().toISOString(), method: req.method, path: url.pathname, authorized: Boolean(token),
     tokenFingerprint: fingerprint(/^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1]),
@@ -196,7 +202,7 @@ async function handleControl(req, res, url) {
     sendJson(res, 200, {});
   } else if (url.pathname === '/__faults' && req.method === 'POST') {
     const requested = JSON.parse((await readBody(req)) || '{}');
-    for (const endpoint of ['token', 'revocation']) {
+    for (const endpoint of ['token', 'revocation', 'resource']) {
       if (requested[endpoint] === null) delete faults[endpoint];
       else if (requested[endpoint]) faults[endpoint] = { times: 1, ...requested[endpoint] };
     }

@@ -79,7 +79,8 @@ export interface OidcProviderHandle {
   revocationLog(): Promise<RevocationLogEntry[]>;
   resourceLog(): Promise<ResourceLogEntry[]>;
   clearLog(): Promise<void>;
-  setFault(faults: { token?: EndpointFault | null; revocation?: EndpointFault | null }): Promise<void>;
+  /** `resource`: the resource endpoints reject a valid bearer token `times` times (status ignored: always 401). */
+  setFault(faults: { token?: EndpointFault | null; revocation?: EndpointFault | null; resource?: EndpointFault | null }): Promise<void>;
 }
 
 const SERVER_SCRIPT = path.join(__dirname, 'oidc-server.mjs');
