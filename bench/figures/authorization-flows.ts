@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { BenchWorld } from '../support/bench-world';
 import { BenchContext, Figure } from '../support/figure';
-import { brokerFlow, directFlow } from '../support/flows';
+import { BrokerFlowResult, brokerFlow, directFlow } from '../support/flows';
 import { inBatches, round, summarize } from '../support/stats';
 
 const CONCURRENCY = 50;
@@ -30,6 +30,13 @@ export async function benchAuthorizationFlows(world: BenchWorld, ctx: BenchConte
     const results = await inBatches(total, CONCURRENCY, async (i) => (performance.now() < deadline ? task(i).catch((e: Error) => e) : undefined));
     return { results, seconds: (performance.now() - t0) / 1000 };
   };
+  // One at a time first: the flow's own latency, without queueing behind 49 others.
+  const sequentialCount = 20;
+  const directAlone = summarize((await inBatches(sequentialCount, 1, (i) => directFlow(world, `alone-${i}`))).map((r) => r.ms));
+  const brokerAloneRuns = await inBatches(sequentialCount, 1, (i) => brokerFlow(world, `fa-${i}`, `alone-${i}`));
+  const brokerAlone = { ...summarize(brokerAloneRuns.map((r) => r.ms)), phasesMeanMs: meanPhases(brokerAloneRuns) };
+  ctx.log(`  one at a time: broker p50 ${brokerAlone.p50Ms} ms, direct p50 ${directAlone.p50Ms} ms`);
+
   const direct = await runPhase((i) => directFlow(world, `user-${i}`));
   ctx.log(`  direct: ${direct.seconds.toFixed(1)} s`);
   const broker = await runPhase((i) => brokerFlow(world, `f-${i}`, `user-${i}`));
@@ -51,10 +58,10 @@ export async function benchAuthorizationFlows(world: BenchWorld, ctx: BenchConte
       {
         id: 'authorization-flows',
         title: `Authorization flows (${total}, ${CONCURRENCY} at a time)`,
-        measured: { flows: total, connected: connected.length, wallSeconds: round(broker.seconds, 1), flowsPerSecond: round(connected.length / broker.seconds, 1), ...b },
-        baseline: { flows: total, succeeded: directOk.length, wallSeconds: round(direct.seconds, 1), flowsPerSecond: round(directOk.length / direct.seconds, 1), ...d },
+        measured: { flows: total, connected: connected.length, wallSeconds: round(broker.seconds, 1), flowsPerSecond: round(connected.length / broker.seconds, 1), ...b, phasesMeanMs: meanPhases(connected), oneAtATime: brokerAlone },
+        baseline: { flows: total, succeeded: directOk.length, wallSeconds: round(direct.seconds, 1), flowsPerSecond: round(directOk.length / direct.seconds, 1), ...d, oneAtATime: directAlone },
         ratio,
-        ratioOf: 'broker p50 flow time ÷ direct p50 flow time (mean ratio ' + round(b.meanMs / d.meanMs, 2) + ', p99 ratio ' + round(b.p99Ms / d.p99Ms, 2) + ')',
+        ratioOf: `broker p50 flow time ÷ direct p50 flow time, ${CONCURRENCY} at a time (mean ratio ${round(b.meanMs / d.meanMs, 2)}, p99 ratio ${round(b.p99Ms / d.p99Ms, 2)}; one at a time, p50 ratio ${round(brokerAlone.p50Ms / directAlone.p50Ms, 2)})`,
         aim: `all ${total} connected; ratio ≤ ${AIM_RATIO}`,
         met,
         reason: !allConnected
@@ -65,4 +72,11 @@ export async function benchAuthorizationFlows(world: BenchWorld, ctx: BenchConte
       },
     ],
   };
+}
+
+/** Mean time per phase of the broker flow (POST /connections, consent, callback, until connected). */
+function meanPhases(runs: BrokerFlowResult[]): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const run of runs) for (const [phase, ms] of Object.entries(run.phasesMs ?? {})) sums[phase] = (sums[phase] ?? 0) + ms;
+  return Object.fromEntries(Object.entries(sums).map(([phase, sum]) => [phase, round(sum / runs.length, 1)]));
 }

@@ -6,9 +6,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { AZURITE_ACCOUNT, AZURITE_KEY, AzuriteInstance, freePort, startAzurite } from '../../test/support/azurite';
-import { startOidcProvider } from '../../test/support/oidc/start-oidc-provider';
 import { BrokerHost, startBrokerHost } from '../../test/e2e/support/broker-host';
-import { CLIENT_KEY, OPERATOR_KEY, OidcHandle, RETURN_URL } from '../../test/e2e/support/world';
+import { CLIENT_KEY, OPERATOR_KEY, RETURN_URL } from '../../test/e2e/support/world';
+import { BenchOidc, startBenchOidc } from './bench-oidc';
 import { CountingProxy, StorageCounts, startCountingProxy } from './counting-proxy';
 import { HelperServer, startHelperServer } from './children';
 
@@ -31,7 +31,7 @@ export interface BenchWorldOptions {
 
 export interface BenchWorld {
   azurite: AzuriteInstance;
-  oidc: OidcHandle;
+  oidc: BenchOidc;
   upstream: HelperServer;
   broker: BrokerHost;
   /** Storage requests since start (all services), when counting. */
@@ -70,7 +70,7 @@ export async function startBenchWorld(options: BenchWorldOptions): Promise<Bench
     const upstream = await startHelperServer('upstream.js');
     stops.push(() => upstream.stop());
     const brokerPort = await freePort();
-    const oidc = await startOidcProvider({
+    const oidc = await startBenchOidc({
       accessTokenTtlSeconds: options.accessTokenTtlSeconds,
       clients: [
         {

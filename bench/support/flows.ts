@@ -15,6 +15,8 @@ export interface BrokerFlowResult {
   status: string;
   /** Fingerprint of the authorization code, as the provider's token log records it. */
   codeFingerprint?: string;
+  /** Where the time went: POST /connections, consent at the provider, callback, polling until connected. */
+  phasesMs?: { start: number; consent: number; callback: number; untilConnected: number };
 }
 
 const CONNECTED_WAIT_MS = 60_000;
@@ -26,16 +28,26 @@ export async function brokerFlow(world: BenchWorld, connectionId: string, accoun
     body: { provider: PROVIDER, connectionId, returnTo: RETURN_URL },
   });
   if (started.status !== 201) throw new Error(`POST /connections answered ${started.status}: ${started.text.slice(0, 200)}`);
+  const t1 = performance.now();
   const callbackUrl = await completeConsent(started.json.authorizationUrl, { account, approve: true });
   const code = new URL(callbackUrl).searchParams.get('code') ?? undefined;
+  const t2 = performance.now();
   const callback = await world.broker.request('GET', callbackUrl);
+  const t3 = performance.now();
   let status = callback.headers.get('location') ? new URL(callback.headers.get('location')!).searchParams.get('status') ?? '' : '';
   const deadline = Date.now() + CONNECTED_WAIT_MS;
   while (status !== 'connected' && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
     status = (await world.broker.request('GET', `/api/connections/${connectionId}`, { key: CLIENT_KEY })).json?.status ?? '';
   }
-  return { connectionId, ms: performance.now() - t0, status, codeFingerprint: code ? tokenFingerprint(code) : undefined };
+  const t4 = performance.now();
+  return {
+    connectionId,
+    ms: t4 - t0,
+    status,
+    codeFingerprint: code ? tokenFingerprint(code) : undefined,
+    phasesMs: { start: t1 - t0, consent: t2 - t1, callback: t3 - t2, untilConnected: t4 - t3 },
+  };
 }
 
 const base64url = (b: Buffer) => b.toString('base64url');

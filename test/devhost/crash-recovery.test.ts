@@ -77,6 +77,31 @@ test('after SIGKILL and a restart, waiting, sleeping and working instances compl
   expect(readFileSync(marker, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
 }, 90_000);
 
+test('continueAsNew chains lose and repeat nothing across SIGKILL, SIGTERM and restarts', async () => {
+  const env = { AzureWebJobsStorage: azurite.connectionString };
+  let host = await spawnHost(appDir, env);
+  hosts.push(host);
+  const W = () => `${host.url}/runtime/webhooks/durabletask`;
+  const port = host.port;
+  expect((await post(`${W()}/orchestrators/Counter/counts-across-crashes`)).status).toBe(202);
+  expect((await post(`${W()}/orchestrators/RefreshLoop/loops-across-crashes`, { everyMs: 150, rounds: 12 })).status).toBe(202);
+
+  // Each event is acknowledged before the host goes down, right while the generation it ends is being continued.
+  for (const [value, signal] of [['a', 'SIGKILL'], ['b', 'SIGTERM']] as const) {
+    expect((await post(`${W()}/instances/counts-across-crashes/raiseEvent/Add`, value)).status).toBe(202);
+    await host.kill(signal);
+    host = await spawnHost(appDir, env, port);
+    hosts.push(host);
+  }
+  expect((await post(`${W()}/instances/counts-across-crashes/raiseEvent/Add`, 'c')).status).toBe(202);
+
+  const counted = await waitForFinish(host.url, 'counts-across-crashes');
+  expect(counted.output).toEqual({ n: 3, seen: ['a', 'b', 'c'] });
+  const looped = await waitForFinish(host.url, 'loops-across-crashes', 30_000);
+  expect(looped.runtimeStatus).toBe('Completed');
+  expect(looped.output).toHaveLength(12);
+}, 90_000);
+
 test('SIGTERM stops the host within 5 seconds', async () => {
   const host = await spawnHost(appDir, { AzureWebJobsStorage: azurite.connectionString });
   hosts.push(host);

@@ -10,14 +10,16 @@
  * Crash model: a start, raise, terminate, suspend or resume is acknowledged only after its row is
  * written. Activity results and timer firings live in memory until the episode that consumes them is
  * committed; on restart, open activities run again (at-least-once), timers are re-armed from their
- * recorded due time, and children are re-checked.
+ * recorded due time, and children are re-checked. A continueAsNew has no effect outside the instance,
+ * so it is committed together with the next generation's first episode (one write instead of two); a
+ * crash before that write replays from the previous generation's last commit.
  */
 import { randomUUID } from 'node:crypto';
 import type { CoreRegistry, RegisteredFunction, RpcTypedData } from '../core-api';
 import { FunctionInvocationError, describeError, type Invoker } from '../invoker';
 import type { HostLogger } from '../log';
 import type { DurableSettings } from '../settings';
-import { TERMINAL_STATUSES, type DurableStore, type InstanceRecord, type RuntimeStatus } from '../storage/durable-store';
+import { TERMINAL_STATUSES, type DurableStore, type EpisodeCommit, type InstanceRecord, type RuntimeStatus } from '../storage/durable-store';
 import { formatHistory } from './history-view';
 import {
   ActionType,
@@ -81,6 +83,11 @@ interface Instance {
   busy: boolean;
   timers: Map<number, NodeJS.Timeout>;
   removed: boolean;
+  /**
+   * A continueAsNew not yet written: the next generation's first episode follows at once and writes
+   * the instance row for both (what it consumed included); old history goes only after that write.
+   */
+  unwritten?: { consumed: string[]; deleteHistoryBefore?: number };
 }
 
 /** Post-commit work of one episode. */
@@ -126,6 +133,11 @@ export interface ListQuery {
 export type ControlResult = 'accepted' | 'notFound' | 'gone';
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+/**
+ * The newest history events ride in the instance row, so most episodes write one entity; past this
+ * size (JSON characters, under one property's 32 Ki) they move to a history row in the same transaction.
+ */
+const HISTORY_TAIL_CHARS = 24_000;
 const CONSUMED_MEMORY = 64;
 const RETRY_AFTER_STORAGE_ERROR_MS = 1000;
 const DEFAULT_PAGE_SIZE = 100;
@@ -288,12 +300,8 @@ export class DurableEngine {
     const id = instanceId ?? randomUUID().replace(/-/g, '');
     if (!isValidInstanceId(id)) return { status: 'badRequest', message: `Invalid instance id "${id}"` };
     const live = this.instances.get(id);
-    let previous = live?.record;
-    if (!previous) previous = await this.o.store.readInstance(id);
-    if (previous && !TERMINAL_STATUSES.has(previous.status)) {
-      return { status: 'conflict', message: `An instance with ID '${id}' already exists and is ${previous.status}.` };
-    }
-    if (live) this.remove(live);
+    const conflict = (r: InstanceRecord) => ({ status: 'conflict' as const, message: `An instance with ID '${id}' already exists and is ${r.status}.` });
+    if (live && !TERMINAL_STATUSES.has(live.record.status)) return conflict(live.record);
     const now = Date.now();
     const engine = freshEngine();
     engine.parent = opts.parent;
@@ -307,13 +315,22 @@ export class DurableEngine {
       customStatus: null,
       createdTime: now,
       lastUpdatedTime: now,
-      generation: previous ? previous.generation + 1 : 0,
+      generation: 0,
       historyLength: 0,
+      historyRows: 0,
+      historyTail: null,
       parentInstanceId: opts.parent?.instanceId ?? null,
       engine: JSON.stringify(engine),
     };
-    await this.o.store.writeInstance(record);
-    if (previous) void this.o.store.deleteOldHistory(id, record.generation).catch(() => undefined);
+    // A new id is one write; only when a row exists is it read, to refuse a running instance or reuse a finished one's id.
+    if (live || !(await this.o.store.createInstance(record))) {
+      const previous = live?.record ?? (await this.o.store.readInstance(id));
+      if (previous && !TERMINAL_STATUSES.has(previous.status)) return conflict(previous);
+      if (live) this.remove(live);
+      record.generation = previous ? previous.generation + 1 : 0;
+      await this.o.store.writeInstance(record);
+      if (previous) void this.o.store.deleteOldHistory(id, record.generation).catch(() => undefined);
+    }
     const inst = this.adopt(record);
     inst.history = [];
     inst.queue.push({ kind: 'start' });
@@ -364,7 +381,7 @@ export class DurableEngine {
       const history =
         inst?.history && inst.record === record
           ? inst.history
-          : (await this.o.store.readHistory(instanceId, record.generation, record.historyLength)).map((t) => JSON.parse(t) as HistoryEvent);
+          : ((await this.o.store.readHistory(instanceId, record.generation, record.historyRows, record.historyTail)) as HistoryEvent[]);
       payload.historyEvents = formatHistory(history, Boolean(opts.showHistoryOutput), opts.showInput !== false);
     }
     return payload;
@@ -491,10 +508,23 @@ export class DurableEngine {
           await new Promise((r) => setTimeout(r, RETRY_AFTER_STORAGE_ERROR_MS));
         }
       }
+      if (inst.unwritten && !inst.removed) await this.writeUnwritten(inst);
     } finally {
       inst.busy = false;
       if (TERMINAL_STATUSES.has(inst.record.status) && !inst.removed) this.remove(inst);
       for (const w of [...this.idleWaiters]) w();
+    }
+  }
+
+  /** Writes a continueAsNew whose next episode did not run (the host is stopping); a restart runs that episode. */
+  private async writeUnwritten(inst: Instance): Promise<void> {
+    const { consumed, deleteHistoryBefore } = inst.unwritten!;
+    try {
+      await this.o.store.commit({ instance: inst.record, consumedMessages: consumed });
+      inst.unwritten = undefined;
+      if (deleteHistoryBefore !== undefined) void this.o.store.deleteOldHistory(inst.record.instanceId, deleteHistoryBefore).catch(() => undefined);
+    } catch (err) {
+      this.o.logger.error(`Instance ${inst.record.instanceId}: could not write its continueAsNew: ${describeError(err)}`);
     }
   }
 
@@ -583,7 +613,7 @@ export class DurableEngine {
   private async loadHistory(inst: Instance): Promise<HistoryEvent[]> {
     if (!inst.history) {
       const r = inst.record;
-      inst.history = (await this.o.store.readHistory(r.instanceId, r.generation, r.historyLength)).map((t) => JSON.parse(t) as HistoryEvent);
+      inst.history = (await this.o.store.readHistory(r.instanceId, r.generation, r.historyRows, r.historyTail)) as HistoryEvent[];
     }
     return inst.history;
   }
@@ -671,17 +701,34 @@ export class DurableEngine {
     effects: Effects,
   ): Promise<void> {
     const continued = effects.continuedAsNew === true;
+    const history = continued ? [] : past.concat(events);
     record.engine = JSON.stringify(engine);
-    if (!continued) record.historyLength = past.length + events.length;
-    await this.o.store.commit({
-      instance: record,
-      history: !continued && events.length ? { generation: record.generation, startIndex: past.length, events: events.map((e) => JSON.stringify(e)) } : undefined,
-      consumedMessages: consumed,
-    });
+    let historyRow: EpisodeCommit['historyRow'];
+    if (!continued) {
+      record.historyLength = history.length;
+      const tail = JSON.stringify(history.slice(record.historyRows));
+      if (tail.length > HISTORY_TAIL_CHARS) {
+        historyRow = { generation: record.generation, startIndex: record.historyRows, eventsJson: tail };
+        record.historyRows = history.length;
+        record.historyTail = null;
+      } else {
+        record.historyTail = history.length > record.historyRows ? tail : null;
+      }
+    }
+    const pending = inst.unwritten;
+    const allConsumed = pending ? [...pending.consumed, ...consumed] : consumed;
+    const deleteHistoryBefore = effects.deleteHistoryBefore ?? pending?.deleteHistoryBefore;
+    if (continued && !this.stopping) {
+      inst.unwritten = { consumed: allConsumed, deleteHistoryBefore };
+    } else {
+      await this.o.store.commit({ instance: record, historyRow, consumedMessages: allConsumed });
+      inst.unwritten = undefined;
+      if (deleteHistoryBefore !== undefined) void this.o.store.deleteOldHistory(record.instanceId, deleteHistoryBefore).catch(() => undefined);
+    }
     if (inst.removed) return;
     inst.record = record;
     inst.engine = engine;
-    inst.history = continued ? [] : past.concat(events);
+    inst.history = history;
     if (TERMINAL_STATUSES.has(record.status)) inst.queue.length = 0;
     this.applyEffects(inst, effects);
   }
@@ -696,9 +743,6 @@ export class DurableEngine {
       for (const t of inst.timers.values()) clearTimeout(t);
       inst.timers.clear();
       inst.queue.unshift({ kind: 'start' });
-      if (effects.deleteHistoryBefore !== undefined) {
-        void this.o.store.deleteOldHistory(inst.record.instanceId, effects.deleteHistoryBefore).catch(() => undefined);
-      }
     }
     for (const a of effects.activities) this.runActivity(inst, a.id, a.name, a.input);
     for (const t of effects.timers) this.armTimer(inst, t.id, t.fireAt);
@@ -897,15 +941,17 @@ export class DurableEngine {
           const next = freshEngine(engine);
           next.version = engine.version;
           this.rememberConsumed(next, consumed);
+          if (record.historyRows > 0) effects.deleteHistoryBefore = record.generation + 1;
           record.generation += 1;
           record.historyLength = 0;
+          record.historyRows = 0;
+          record.historyTail = null;
           record.status = 'ContinuedAsNew';
           record.input = input === undefined ? null : JSON.stringify(input);
           effects.activities = [];
           effects.timers = [];
           effects.children = [];
           effects.continuedAsNew = true;
-          effects.deleteHistoryBefore = record.generation;
           this.o.logger.info(`Instance ${record.instanceId} continued as new (generation ${record.generation})`);
           await this.commit(inst, next, record, past, [], consumed, effects);
           return;

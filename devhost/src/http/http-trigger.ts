@@ -18,8 +18,8 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** Request targets whose path `new URL` would leave as it is: plain characters, no dot segments, no backslash. */
-const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
+/** Request targets whose path `new URL` would leave as it is: plain characters, no `//` start, no dot segments. */
+const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
 const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
 
 /** The path of a request target, as `new URL(target, base).pathname` gives it (parsed only when it could differ). */

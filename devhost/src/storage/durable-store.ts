@@ -1,9 +1,11 @@
 /**
  * Durable state in one Azure Storage table (`<hub>DevHost`), one partition per instance, so an episode
- * commits with one entity-group transaction: its new history rows, the instance row and the deletion of
- * the inbox messages it consumed.
+ * commits with one write: the instance row, which carries the newest history events (its tail), plus —
+ * in the same entity-group transaction — a history row when the tail has grown too long and the
+ * deletion of the inbox messages the episode consumed. Most episodes are a single entity upsert.
  *
- * Row keys: `i` instance row · `h<gen6>_<index8>` history event · `m<time13><seq6>` inbox message ·
+ * Row keys: `i` instance row · `h<gen6>_<index8>` history row: the events from that index on (JSON
+ * array `Es`; rows written by earlier versions hold one event in `E`) · `m<time13><seq6>` inbox message ·
  * `<owner>~<field>~<n4>` spill rows for strings too large for one property (64 KiB) or entity (1 MiB).
  * @see https://learn.microsoft.com/rest/api/storageservices/performing-entity-group-transactions
  */
@@ -24,7 +26,11 @@ export interface InstanceRecord {
   createdTime: number;
   lastUpdatedTime: number;
   generation: number;
+  /** Events in the current generation's history: the first `historyRows` in history rows, the rest in `historyTail`. */
   historyLength: number;
+  historyRows: number;
+  /** JSON array of the events after `historyRows` (null = none). */
+  historyTail: string | null;
   parentInstanceId: string | null;
   /** Engine bookkeeping (JSON text), opaque to the store. */
   engine: string;
@@ -36,10 +42,10 @@ export interface InboxMessage {
   body: string;
 }
 
-/** One episode's writes. History rows are appended at `startIndex` of generation `generation`. */
+/** One episode's writes: the instance row, maybe one history row (a JSON array of events from `startIndex` on). */
 export interface EpisodeCommit {
   instance: InstanceRecord;
-  history?: { generation: number; startIndex: number; events: string[] };
+  historyRow?: { generation: number; startIndex: number; eventsJson: string };
   consumedMessages?: string[];
 }
 
@@ -113,6 +119,7 @@ function unpackField(main: Record<string, unknown>, name: string, spills: Map<st
 }
 
 function toInstanceRecord(e: Record<string, unknown>, spills: Map<string, Record<string, unknown>>): InstanceRecord {
+  const historyLength = Number(e.HistoryLength ?? 0);
   return {
     instanceId: String(e.partitionKey),
     name: String(e.Name ?? ''),
@@ -123,7 +130,10 @@ function toInstanceRecord(e: Record<string, unknown>, spills: Map<string, Record
     createdTime: Number(e.CreatedTime),
     lastUpdatedTime: Number(e.LastUpdatedTime),
     generation: Number(e.Generation ?? 0),
-    historyLength: Number(e.HistoryLength ?? 0),
+    historyLength,
+    // Rows written before the tail existed keep every event in history rows.
+    historyRows: e.HistoryRows === undefined ? historyLength : Number(e.HistoryRows),
+    historyTail: unpackField(e, 'HistoryTail', spills),
     parentInstanceId: e.ParentInstanceId ? String(e.ParentInstanceId) : null,
     engine: unpackField(e, 'Engine', spills) ?? '{}',
   };
@@ -140,6 +150,8 @@ function instanceEntities(r: InstanceRecord): Entity[] {
     LastUpdatedTime: r.lastUpdatedTime,
     Generation: r.generation,
     HistoryLength: r.historyLength,
+    HistoryRows: r.historyRows,
+    HistoryTail: r.historyTail,
     ParentInstanceId: r.parentInstanceId,
     Engine: r.engine,
   });
@@ -207,21 +219,39 @@ export class DurableStore {
     }
   }
 
-  /** The first `length` history events (JSON text) of a generation. */
-  async readHistory(instanceId: string, generation: number, length: number): Promise<string[]> {
-    if (length === 0) return [];
-    const prefix = `h${pad(generation, 6)}_`;
-    const rows = await this.partitionRows(instanceId, prefix, `h${pad(generation, 6)}\``);
-    const spills = new Map<string, Record<string, unknown>>();
-    const mains = new Map<string, Record<string, unknown>>();
-    for (const row of rows) (String(row.rowKey).includes('~') ? spills : mains).set(String(row.rowKey), row);
-    const events: string[] = [];
-    for (let i = 0; i < length; i++) {
-      const row = mains.get(historyRowKey(generation, i));
-      if (!row) throw new Error(`History of ${instanceId} is missing event ${i} of generation ${generation}`);
-      events.push(unpackField(row, 'E', spills) ?? 'null');
+  /** The first `length` history events of a generation kept in history rows (parsed), then those of `tail` (a JSON array). */
+  async readHistory(instanceId: string, generation: number, length: number, tail: string | null = null): Promise<unknown[]> {
+    const events: unknown[] = [];
+    if (length > 0) {
+      const prefix = `h${pad(generation, 6)}_`;
+      const rows = await this.partitionRows(instanceId, prefix, `h${pad(generation, 6)}\``);
+      const spills = new Map<string, Record<string, unknown>>();
+      const mains = new Map<string, Record<string, unknown>>();
+      for (const row of rows) (String(row.rowKey).includes('~') ? spills : mains).set(String(row.rowKey), row);
+      // Rows follow one another: each starts where the previous one ended; a row past `length` is a torn write.
+      while (events.length < length) {
+        const row = mains.get(historyRowKey(generation, events.length));
+        if (!row) throw new Error(`History of ${instanceId} is missing event ${events.length} of generation ${generation}`);
+        const many = unpackField(row, 'Es', spills);
+        if (many !== null) events.push(...(JSON.parse(many) as unknown[]));
+        else events.push(JSON.parse(unpackField(row, 'E', spills) ?? 'null'));
+      }
+      if (events.length > length) throw new Error(`History of ${instanceId} has a row across event ${length} of generation ${generation}`);
     }
+    if (tail !== null) events.push(...(JSON.parse(tail) as unknown[]));
     return events;
+  }
+
+  /** Writes a new instance row unless one exists; false when it does. */
+  async createInstance(record: InstanceRecord): Promise<boolean> {
+    const [main, ...spills] = instanceEntities(record);
+    try {
+      await this.submit(record.instanceId, [...spills.map((e) => ['upsert', e, 'Replace'] as TransactionAction), ['create', main]]);
+      return true;
+    } catch (err) {
+      if (isStatus(err, 409)) return false;
+      throw err;
+    }
   }
 
   /** Writes a new instance row (replacing an old one). */
@@ -232,12 +262,9 @@ export class DurableStore {
   /** Commits one episode; the instance row goes in the last transaction, so a torn write is ignored on reload. */
   async commit(c: EpisodeCommit): Promise<void> {
     const actions: TransactionAction[] = [];
-    if (c.history) {
-      c.history.events.forEach((json, i) => {
-        for (const e of packEntity(c.instance.instanceId, historyRowKey(c.history!.generation, c.history!.startIndex + i), { E: json })) {
-          actions.push(['upsert', e, 'Replace']);
-        }
-      });
+    if (c.historyRow) {
+      const key = historyRowKey(c.historyRow.generation, c.historyRow.startIndex);
+      for (const e of packEntity(c.instance.instanceId, key, { Es: c.historyRow.eventsJson })) actions.push(['upsert', e, 'Replace']);
     }
     for (const rk of c.consumedMessages ?? []) actions.push(['delete', { partitionKey: c.instance.instanceId, rowKey: rk }]);
     for (const e of instanceEntities(c.instance)) actions.push(['upsert', e, 'Replace']);
@@ -276,7 +303,9 @@ export class DurableStore {
 
   private async single(action: TransactionAction): Promise<void> {
     const [kind, entity] = action;
-    if (kind === 'delete') {
+    if (kind === 'create') {
+      await this.table.createEntity(entity as Entity);
+    } else if (kind === 'delete') {
       try {
         await this.table.deleteEntity(entity.partitionKey, entity.rowKey);
       } catch (err) {
