@@ -152,11 +152,12 @@ async function raiseWithRetry(durable: DurableClientLike, instanceId: string, ev
 
 async function waitForSettled(runtime: Runtime, attempt: AuthorizationAttempt, timings: CallbackTimings): Promise<ConnectionStatus> {
   const deadline = Date.now() + timings.settleWaitMs;
-  for (;;) {
+  // The exchange usually lands within tens of milliseconds: poll fast first, then back off.
+  for (let delay = 10; ; delay = Math.min(Math.ceil(delay * 1.5), timings.pollIntervalMs)) {
     const stored = await runtime.connections.get(attempt.clientId, attempt.connectionId);
     const status = stored?.connection.status ?? 'failed';
     if (isSettled(status) || Date.now() >= deadline) return status;
-    await sleep(timings.pollIntervalMs);
+    await sleep(delay);
   }
 }
 

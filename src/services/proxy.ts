@@ -4,7 +4,8 @@
  * returns the provider's answer as it was. Path and header rules live in src/proxy/policy.ts; nothing
  * is sent upstream when they refuse.
  */
-import axios, { AxiosResponse } from 'axios';
+import http, { IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
 import { isUsable } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { buildSignedRequest } from '../oauth/oauth1/signed-request';
@@ -88,42 +89,69 @@ async function authorize(
   });
 }
 
-async function forward(spec: HttpRequestSpec): Promise<AxiosResponse<ArrayBuffer>> {
-  try {
-    return await axios.request<ArrayBuffer>({
-      url: spec.url,
-      method: spec.method,
-      headers: spec.headers,
-      data: spec.body && spec.body.length > 0 ? spec.body : undefined,
-      responseType: 'arraybuffer',
-      decompress: false,
-      maxRedirects: 0,
-      proxy: false,
-      timeout: PROXY_TIMEOUT_MS,
-      maxBodyLength: PROXY_MAX_BODY_BYTES,
-      maxContentLength: PROXY_MAX_BODY_BYTES,
-      validateStatus: () => true,
-      transformRequest: [(data: unknown) => data],
-      transformResponse: [(data: unknown) => data],
-    });
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
-      throw new BrokerError('UPSTREAM_TIMEOUT', `the provider did not answer within ${PROXY_TIMEOUT_MS / 1000} s`, { transient: true });
-    }
-    throw new BrokerError('UPSTREAM_UNREACHABLE', `the provider could not be reached (${code ?? 'error'})`, { transient: true });
-  }
+// One keep-alive pool per scheme: connection reuse is most of a proxy's cost against a fast API.
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
+};
+
+interface UpstreamResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
 }
 
-function toProxyResponse(response: AxiosResponse<ArrayBuffer>): ProxyResponse {
+/** Sends with node:http(s) directly (no redirects followed, bytes untouched, no decompression). */
+function forward(spec: HttpRequestSpec): Promise<UpstreamResponse> {
+  const url = new URL(spec.url);
+  const transport = url.protocol === 'https:' ? https : http;
+  const body = spec.body && spec.body.length > 0 ? Buffer.from(spec.body) : undefined;
+  const headers: Record<string, string> = { ...spec.headers };
+  if (body) headers['content-length'] = String(body.length);
+  return new Promise((resolve, reject) => {
+    const request = transport.request(
+      url,
+      { method: spec.method, headers, agent: agents[url.protocol as 'http:' | 'https:'], timeout: PROXY_TIMEOUT_MS },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > PROXY_MAX_BODY_BYTES) {
+            request.destroy();
+            reject(new BrokerError('UPSTREAM_UNREACHABLE', `the provider's answer is larger than ${PROXY_MAX_BODY_BYTES} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on('end', () => resolve({ status: response.statusCode ?? 502, headers: response.headers, body: Buffer.concat(chunks) }));
+        response.on('error', (error) => reject(unreachable(error)));
+      },
+    );
+    request.on('timeout', () => {
+      request.destroy();
+      reject(new BrokerError('UPSTREAM_TIMEOUT', `the provider did not answer within ${PROXY_TIMEOUT_MS / 1000} s`, { transient: true }));
+    });
+    request.on('error', (error) => reject(unreachable(error)));
+    request.end(body);
+  });
+}
+
+function unreachable(error: unknown): BrokerError {
+  if (error instanceof BrokerError) return error;
+  const code = (error as { code?: string }).code;
+  return new BrokerError('UPSTREAM_UNREACHABLE', `the provider could not be reached (${code ?? 'error'})`, { transient: true });
+}
+
+function toProxyResponse(response: UpstreamResponse): ProxyResponse {
   const raw: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(response.headers)) {
-    if (value === undefined || value === null) continue;
-    raw[name] = Array.isArray(value) ? value.map(String) : String(value);
+    if (value === undefined) continue;
+    raw[name] = value;
   }
   const headers: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(filterResponseHeaders(raw))) {
     for (const line of Array.isArray(value) ? value : [value]) headers.push([name, line]);
   }
-  return { status: response.status, headers, body: Buffer.from(response.data ?? new ArrayBuffer(0)) };
+  return { status: response.status, headers, body: response.body };
 }

@@ -133,12 +133,12 @@ async function requestRefreshAndWait(
   const startedAt = Date.now();
   const deadline = startedAt + timings.refreshWaitMs;
   let nextRaiseAt = 0;
-  for (;;) {
+  for (let delay = 10; ; delay = Math.min(Math.ceil(delay * 1.5), timings.pollIntervalMs)) {
     if (Date.now() >= nextRaiseAt) {
       await raiseRefresh(durable, stored, event);
       nextRaiseAt = Date.now() + timings.reraiseEveryMs;
     }
-    await sleep(timings.pollIntervalMs);
+    await sleep(delay);
     const current = await runtime.connections.require(clientId, connectionId);
     if (current.connection.credentialsVersion > seenVersion) return current;
     if (!isUsable(current.connection.status)) return current;
