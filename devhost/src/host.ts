@@ -136,7 +136,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       if (!account) throw new Error('The app uses Durable Functions but AzureWebJobsStorage is not set');
       const store = new DurableStore(account.connectionString, settings.durable.hubName);
       await store.init();
-      engine = new DurableEngine({ store, registry, invoker, logger, settings: settings.durable });
+      const activityClientData = JSON.stringify(clientBindingData(origin, `http://127.0.0.1:${port}`, settings.durable.hubName));
+      engine = new DurableEngine({ store, registry, invoker, logger, settings: settings.durable, clientInputs: (fn) => httpRoute(fn, activityClientData).clientInputs });
       api = new DurableHttpApi(engine, settings.durable.hubName, () => origin);
       const recovered = await engine.recover();
       if (recovered) logger.info(`Resumed ${recovered} unfinished orchestration instance(s)`);
@@ -172,6 +173,11 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       writeRpcHttpResponse(res, value);
     };
 
+    const rawPath = (target: string) => {
+      const q = target.indexOf('?');
+      return q < 0 ? target : target.slice(0, q);
+    };
+
     handler = async (req, res) => {
       const target = req.url ?? '/';
       const p = requestPath(target);
@@ -186,9 +192,16 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         const text = JSON.stringify({ state: 'Running' });
         return void res.writeHead(200, { 'content-type': 'application/json' }).end(text);
       }
-      if (prefix === '' || p === prefix || p.startsWith(`${prefix}/`)) {
-        const match = routes.match(p.slice(prefix.length), req.method ?? 'GET');
-        if (match) return invokeHttp(match.target, match.params, req, res, body);
+      // Function routes match the path as the client sent it (dot segments and backslashes are not
+      // resolved away), and the original target travels in X-WAWS-Unencoded-URL as App Service
+      // sends it, so a function can refuse what a normalising front end would have hidden.
+      const routePath = target.startsWith('/') && !target.startsWith('//') ? rawPath(target) : p;
+      if (prefix === '' || routePath === prefix || routePath.startsWith(`${prefix}/`)) {
+        const match = routes.match(routePath.slice(prefix.length), req.method ?? 'GET');
+        if (match) {
+          req.headers['x-waws-unencoded-url'] = target;
+          return invokeHttp(match.target, match.params, req, res, body);
+        }
       }
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`No function matches ${req.method} ${p}`);
     };

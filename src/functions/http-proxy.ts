@@ -11,7 +11,6 @@ import { PROXY_MAX_BODY_BYTES, proxyRequest } from '../services/proxy';
  * App Service's front end canonicalises the request URL (resolving `..`, `%2e%2e`, `\\`) before the
  * app sees it, and passes the bytes as received in this header. A client that sets it itself only
  * chooses which path the policy checks and forwards, for the connection named by the route.
- * @see https://github.com/Azure/azure-functions-host/pull/9402
  */
 const UNENCODED_URL_HEADER = 'x-waws-unencoded-url';
 

@@ -260,16 +260,33 @@ describe('path escapes through the proxy route are refused with 400 PROXY_PATH_R
     expect(await upstreamSeen()).toEqual(before);
   });
 
-  // Without that header, the attempts the URL parser cannot resolve (everything but plain and
-  // %2e dot segments and backslashes) reach the broker as typed and are refused the same way.
-  const unresolved = PATH_ATTEMPTS.filter(([, path]) => {
-    const target = `/api/connections/c/proxy/${path}`;
-    return new URL(target, 'http://127.0.0.1').pathname === target;
-  });
-  test.each(unresolved)('%s, sent without the front end\'s header', async (_name, path) => {
+  // Without that header, as on the local host (which routes on the path as sent and supplies the
+  // header itself, overwriting any the client sent), every attempt is refused the same way,
+  // including dot segments that would climb out of /proxy/ onto another broker route.
+  test.each(PATH_ATTEMPTS)('%s, sent to the local host without the front end\'s header', async (_name, path) => {
     const before = await upstreamSeen();
     const answer = await rawGet(`/api/connections/${oidcId}/proxy/${path}`);
     expect({ status: answer.status, code: JSON.parse(answer.body || '{}').error?.code }).toEqual({ status: 400, code: 'PROXY_PATH_REJECTED' });
+    expect(await upstreamSeen()).toEqual(before);
+  });
+
+  test.each([
+    ['climbing onto the token route', 'echo/../../token'],
+    ['climbing onto the token route, encoded', '%2e%2e/token'],
+  ])('%s is refused, not routed elsewhere', async (_name, path) => {
+    const before = await upstreamSeen();
+    const answer = await rawGet(`/api/connections/${oidcId}/proxy/${path}`);
+    expect({ status: answer.status, code: JSON.parse(answer.body || '{}').error?.code }).toEqual({ status: 400, code: 'PROXY_PATH_REJECTED' });
+    expect(await upstreamSeen()).toEqual(before);
+  });
+
+  test('a client-supplied X-WAWS-Unencoded-URL cannot hide a dot segment on the local host', async () => {
+    const before = await upstreamSeen();
+    const answer = await rawGet(
+      `/api/connections/${oidcId}/proxy/echo/../me`,
+      `X-WAWS-Unencoded-URL: /api/connections/${oidcId}/proxy/echo/me\r\n`,
+    );
+    expect(answer.status).toBe(400);
     expect(await upstreamSeen()).toEqual(before);
   });
 });

@@ -16,6 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CoreRegistry, RegisteredFunction, RpcTypedData } from '../core-api';
+import type { InvocationInput } from '../invoker';
 import { FunctionInvocationError, describeError, type Invoker } from '../invoker';
 import type { HostLogger } from '../log';
 import type { DurableSettings } from '../settings';
@@ -216,6 +217,8 @@ export interface EngineOptions {
   invoker: Invoker;
   logger: HostLogger;
   settings: DurableSettings;
+  /** Durable client inputs a function declares (activities may have one, as in Azure). */
+  clientInputs?: (fn: RegisteredFunction) => InvocationInput[];
 }
 
 export class DurableEngine {
@@ -539,7 +542,7 @@ export class DurableEngine {
       return;
     }
     const data = activityInput(input);
-    void this.o.invoker.invoke(fn, [{ name: fn.triggerBindingName, data }]).then(
+    void this.o.invoker.invoke(fn, [{ name: fn.triggerBindingName, data }, ...(this.o.clientInputs?.(fn) ?? [])]).then(
       ({ response }) => this.deliver(instanceId, { kind: 'task', id, generation, outcome: { ok: true, result: resultJson(response.returnValue) } }),
       (err: unknown) => {
         const cause = err instanceof FunctionInvocationError ? err.cause : err;
