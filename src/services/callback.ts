@@ -90,8 +90,7 @@ export async function handleCallback(
 
   // Raise (again) while the connection still waits: a crash between persisting and raising must
   // not lose the callback, and a second raise is ignored by an orchestration that moved on.
-  const current = await runtime.connections.get(attempt.clientId, attempt.connectionId);
-  if (current?.connection.status === 'awaiting_callback') {
+  if (stored.connection.status === 'awaiting_callback') {
     const event: CallbackEvent = { authorizationId: attempt.authorizationId, outcome: received.outcome };
     await raiseWithRetry(durable, attempt.connectionId, event, timings);
   }

@@ -66,23 +66,20 @@ export async function startConnection(
     lastRefreshedAt: null,
     credentialsVersion: 0,
   };
-  const etag = await runtime.connections.create(connection);
-
-  let attempt;
-  try {
-    attempt = await beginAuthorization(runtime, provider, connection, connection.scopes, now);
-  } catch (error) {
-    // Nothing was handed out: free the id so the client can retry with it.
-    await runtime.connections.delete(clientId, connection.connectionId);
-    throw error;
-  }
-
+  // The pending row first, then the connection row in one insert that already names the attempt.
+  const attempt = await beginAuthorization(runtime, provider, connection, connection.scopes, now);
   const awaiting: Connection = {
     ...connection,
     authorizationId: attempt.authorizationId,
     authorizationExpiresAt: attempt.expiresAt,
   };
-  await runtime.connections.save({ connection, etag, issuedAt: null }, awaiting);
+  try {
+    await runtime.connections.create(awaiting);
+  } catch (error) {
+    // Nothing was handed out: drop the orphan attempt; CONNECTION_EXISTS reaches the client.
+    await runtime.authorizations.delete(attempt.authorizationId).catch(() => undefined);
+    throw error;
+  }
 
   const input: AuthorizePhaseInput = {
     phase: 'authorize',
