@@ -57,5 +57,6 @@ async function buildRuntime(): Promise<Runtime> {
     connections: new ConnectionsRepository(connectionsTable, sealer),
     authorizations: new AuthorizationsRepository(authorizationsTable, sealer),
     now: () => new Date(),
+    hasWebhook: (clientId: string) => config.webhooks.has(clientId),
   };
 }

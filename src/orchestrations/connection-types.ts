@@ -59,6 +59,8 @@ export interface ExchangeResult {
   expiresAt: string | null;
   refreshable: boolean;
   scopes: string[];
+  /** Whether the client app has a webhook: without one, no notification step is scheduled. */
+  webhooks?: boolean;
 }
 
 export type RefreshResult =

@@ -85,7 +85,7 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
     return { status: exchange.outcome };
   }
 
-  yield* notify(context, input, 'connection.connected');
+  if (exchange.webhooks !== false) yield* notify(context, input, 'connection.connected');
   if (!exchange.refreshable || exchange.expiresAt === null) {
     context.df.setCustomStatus({ status: 'connected', credentialsVersion: exchange.credentialsVersion });
     return { status: 'connected' };

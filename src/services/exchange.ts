@@ -98,7 +98,7 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
   });
   if (!saved) return stale(stored);
   await runtime.authorizations.markExchanged(attempt, nowIso);
-  return resultFrom(saved, 'connected');
+  return { ...resultFrom(saved, 'connected'), webhooks: runtime.hasWebhook(input.clientId) };
 }
 
 /** Expiry per the documented fallback: no `expires_in` + a refresh token → assume the provider's (or 1 h) lifetime. */

@@ -23,6 +23,8 @@ export interface Runtime {
   connections: ConnectionsRepository;
   authorizations: AuthorizationsRepository;
   now(): Date;
+  /** True when the client app registered a webhook URL. */
+  hasWebhook(clientId: string): boolean;
 }
 
 export function callbackUrl(runtime: Runtime, providerName: string): string {

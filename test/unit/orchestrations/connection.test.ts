@@ -112,6 +112,15 @@ describe('connection orchestration, authorize phase', () => {
     ]);
   });
 
+  it('when the client app has no webhook, then no notification step is scheduled after the exchange', () => {
+    const run = start(authorizeInput);
+    run.gen.next(win(run.events.primary, { authorizationId: 'auth-1', outcome: 'code' }));
+    const end = run.gen.next({ ...connected, webhooks: false });
+    expect(end).toEqual({ done: true, value: undefined });
+    expect(run.fake.created.some((t) => t.name === Activities.EnqueueWebhook)).toBe(false);
+    expect(run.fake.continuedAsNew).toHaveLength(1);
+  });
+
   it('when the exchange connects a token that cannot be refreshed, then the orchestration completes as connected', () => {
     for (const result of [
       { ...connected, refreshable: false },
