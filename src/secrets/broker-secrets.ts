@@ -4,6 +4,7 @@ import { createKeyring, type EncryptionKey, type Keyring } from '../crypto/envel
 import { BrokerError } from '../domain/errors';
 import type { ProviderDefinition } from '../providers/types';
 import { cachedSecretSource } from './cached-source';
+import { isLocalStorage, loadOrCreateLocalKey } from './local-key';
 import { createKeyVaultSecretSource } from './key-vault';
 import { type SecretSource, settingsSecretSource, type VersionedSecretSource } from './secret-source';
 import { SECRET_CACHE_TTL_MS, ttlCache } from './ttl-cache';
@@ -58,11 +59,13 @@ async function loadVaultKeyring(vault: VersionedSecretSource, name: string): Pro
 }
 
 function localKeyring(config: BrokerConfig): Keyring {
-  if (!config.encryptionKey) {
+  const named = (key: Buffer): EncryptionKey => ({ keyId: localKeyId(key), key });
+  let current = config.encryptionKey;
+  if (!current && isLocalStorage(config.storageConnectionString)) current = loadOrCreateLocalKey();
+  if (!current) {
     throw new BrokerError('SECRET_UNAVAILABLE', 'no encryption key: set BROKER_ENCRYPTION_KEY or KEY_VAULT_URL');
   }
-  const named = (key: Buffer): EncryptionKey => ({ keyId: localKeyId(key), key });
-  return createKeyring(named(config.encryptionKey), config.previousEncryptionKeys.map(named));
+  return createKeyring(named(current), config.previousEncryptionKeys.map(named));
 }
 
 /** Builds the broker's secret access for one configuration. */

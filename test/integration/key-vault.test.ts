@@ -178,8 +178,9 @@ describe('broker secrets without Key Vault (settings)', () => {
     expect(decrypt(old, keyring, 'c').toString()).toBe('x');
   });
 
-  it('when no key is configured, then SECRET_UNAVAILABLE', async () => {
-    const error = await errorOf(createBrokerSecrets({ config: loadConfig({}), env: {} }).getEncryptionKeys());
+  it('when no key is configured and storage is a real account, then SECRET_UNAVAILABLE', async () => {
+    const config = loadConfig({ AzureWebJobsStorage: 'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net' });
+    const error = await errorOf(createBrokerSecrets({ config, env: {} }).getEncryptionKeys());
     expect(error.code).toBe('SECRET_UNAVAILABLE');
     expect(error.message).toBe('no encryption key: set BROKER_ENCRYPTION_KEY or KEY_VAULT_URL');
   });
