@@ -1,4 +1,4 @@
-import { createHmac, randomFillSync, sign as rsaSign } from 'node:crypto';
+import { createHmac, createPrivateKey, createSecretKey, KeyObject, randomFillSync, sign as rsaSign } from 'node:crypto';
 import OAuth from 'oauth-1.0a';
 import { BrokerError } from '../../domain/errors';
 import type { SignatureMethod } from '../../providers/types';
@@ -65,9 +65,6 @@ export interface OAuth1Signature {
   baseString: string;
 }
 
-const UNRESERVED_ONLY = /^[A-Za-z0-9\-._~]*$/;
-/** What encodeURIComponent leaves alone but RFC 3986 §2.3 does not count as unreserved. */
-const LEFT_BY_ENCODE_URI_COMPONENT = /[!'()*]/g;
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
 const NONCE_BYTES = 15;
 // Random bytes are drawn in batches (each byte used once): one randomFillSync per 256 nonces
@@ -75,33 +72,80 @@ const NONCE_BYTES = 15;
 const noncePool = Buffer.alloc(NONCE_BYTES * 256);
 let noncePoolOffset = noncePool.length;
 
+/** 1 for the RFC 3986 §2.3 unreserved ASCII characters, which §3.6 leaves as they are. */
+const UNRESERVED = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~') UNRESERVED[c.charCodeAt(0)] = 1;
+/** `%XX` (upper-case hex) for every ASCII code. */
+const ASCII_ESCAPES = Array.from({ length: 128 }, (_, c) => `%${c.toString(16).toUpperCase().padStart(2, '0')}`);
+/** The same escapes encoded a second time (`%` → `%25`). */
+const ASCII_ESCAPES_TWICE = ASCII_ESCAPES.map((escape) => `%25${escape.slice(1)}`);
+
 /**
  * Percent-encodes a value per RFC 5849 §3.6 (UTF-8, everything but RFC 3986 unreserved).
  * @see https://www.rfc-editor.org/rfc/rfc5849#section-3.6
  */
 export function percentEncode(value: string): string {
-  // Most protocol values are already unreserved; skipping the five regex passes keeps signing cheap.
-  if (UNRESERVED_ONLY.test(value)) return value;
-  let encoded: string;
+  return encodeWith(value, ASCII_ESCAPES, false);
+}
+
+/** `percentEncode(percentEncode(value))` in one pass: what a parameter looks like in the base string. */
+function percentEncodeTwice(value: string): string {
+  return encodeWith(value, ASCII_ESCAPES_TWICE, true);
+}
+
+function encodeWith(value: string, escapes: readonly string[], twice: boolean): string {
+  // One pass with a lookup table: this runs on every parameter of every proxied request, and most
+  // protocol values are unreserved throughout, so they come back as they are.
+  const length = value.length;
+  let i = 0;
+  while (i < length) {
+    const c = value.charCodeAt(i);
+    if (c >= 128 || UNRESERVED[c] === 0) break;
+    i++;
+  }
+  if (i === length) return value;
+  let out = '';
+  let copyFrom = 0;
+  for (; i < length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 128) {
+      if (UNRESERVED[c] === 1) continue;
+      out += value.slice(copyFrom, i) + escapes[c];
+      copyFrom = i + 1;
+    } else {
+      // Non-ASCII runs (surrogate pairs kept together) go to encodeURIComponent for their UTF-8 bytes;
+      // it encodes every non-ASCII character, so nothing else needs escaping afterwards.
+      let end = i + 1;
+      while (end < length && value.charCodeAt(end) >= 128) end++;
+      const utf8 = encodeNonAscii(value.slice(i, end));
+      out += value.slice(copyFrom, i) + (twice ? utf8.replaceAll('%', '%25') : utf8);
+      copyFrom = end;
+      i = end - 1;
+    }
+  }
+  return out + value.slice(copyFrom);
+}
+
+function encodeNonAscii(run: string): string {
   try {
-    encoded = encodeURIComponent(value);
+    return encodeURIComponent(run);
   } catch (error) {
     // encodeURIComponent throws on lone surrogates, which have no UTF-8 form.
     throw new BrokerError('INVALID_REQUEST', 'An OAuth 1.0a parameter is not valid Unicode', { cause: error });
   }
-  return encoded.replace(LEFT_BY_ENCODE_URI_COMPONENT, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /**
  * Base-string URI (RFC 5849 §3.4.1.2): lower-case scheme and host, port only when not the default,
  * path (at least `/`), no query, no fragment. The WHATWG parser already lower-cases, drops default
- * ports and normalises the path exactly as the request line will carry it.
+ * ports and normalises the path exactly as the request line will carry it; plain http(s) URLs get
+ * the same result without a URL object.
  * @see https://www.rfc-editor.org/rfc/rfc5849#section-3.4.1.2
  */
 export function baseStringUri(url: string | URL): string {
-  const parsed = typeof url === 'string' ? parseAbsoluteUrl(url) : url;
-  const port = parsed.port && parsed.port !== DEFAULT_PORTS[parsed.protocol] ? `:${parsed.port}` : '';
-  return `${parsed.protocol}//${parsed.hostname}${port}${parsed.pathname || '/'}`;
+  if (typeof url === 'string') return splitUrl(url).baseUri;
+  const port = url.port && url.port !== DEFAULT_PORTS[url.protocol] ? `:${url.port}` : '';
+  return `${url.protocol}//${url.hostname}${port}${url.pathname || '/'}`;
 }
 
 /**
@@ -110,8 +154,11 @@ export function baseStringUri(url: string | URL): string {
  * @see https://www.rfc-editor.org/rfc/rfc5849#section-3.4.1.3.2
  */
 export function normalizeParameters(params: readonly OAuth1Param[]): string {
+  const pairs: EncodedPair[] = [];
+  addEncodedPairs(pairs, params, percentEncode);
+  pairs.sort(byNameThenValue);
   let out = '';
-  for (const [name, value] of sortedEncodedPairs(params)) out += (out ? '&' : '') + name + '=' + value;
+  for (let i = 0; i < pairs.length; i++) out += (i > 0 ? '&' : '') + pairs[i].name + '=' + pairs[i].value;
   return out;
 }
 
@@ -121,8 +168,11 @@ export function normalizeParameters(params: readonly OAuth1Param[]): string {
  * @see https://www.rfc-editor.org/rfc/rfc5849#section-3.4.1
  */
 export function signatureBaseString(method: string, url: string, params: readonly OAuth1Param[]): string {
-  const parsed = parseAbsoluteUrl(url);
-  return buildBaseString(method, parsed, [...queryParams(parsed), ...params]);
+  const { baseUri, query } = splitUrl(url);
+  const pairs: EncodedPair[] = [];
+  addEncodedQueryPairs(pairs, query);
+  addEncodedPairs(pairs, params, percentEncodeTwice);
+  return buildBaseString(method, baseUri, pairs);
 }
 
 /**
@@ -131,24 +181,31 @@ export function signatureBaseString(method: string, url: string, params: readonl
  * @see https://www.rfc-editor.org/rfc/rfc5849#section-3.4
  */
 export function signOAuth1Request(consumer: OAuth1ConsumerCredentials, input: OAuth1SigningInput): OAuth1Signature {
-  const oauthParams: OAuth1Param[] = [
-    ['oauth_consumer_key', consumer.consumerKey],
-    ['oauth_nonce', input.nonce ?? generateNonce()],
-    ['oauth_signature_method', consumer.signatureMethod],
-    ['oauth_timestamp', input.timestamp ?? String(Math.floor(Date.now() / 1000))],
-  ];
-  if (input.token) oauthParams.push(['oauth_token', input.token.token]);
-  if (input.includeVersion !== false) oauthParams.push(['oauth_version', '1.0']);
-  for (const [name, value] of Object.entries(input.protocolParams ?? {})) oauthParams.push([name, value]);
+  const { baseUri, query } = splitUrl(input.url);
+  const pairs: EncodedPair[] = [];
+  addEncodedQueryPairs(pairs, query);
+  if (input.formParams) addEncodedPairs(pairs, input.formParams, percentEncodeTwice);
 
-  const parsed = parseAbsoluteUrl(input.url);
-  const baseString = buildBaseString(input.method, parsed, [
-    ...queryParams(parsed),
-    ...(input.formParams ?? []),
-    ...oauthParams,
-  ]);
-  const signer = signerFor(consumer);
-  const signature = signer.hash_function(baseString, signingKeyFor(signer, consumer, input.token?.tokenSecret));
+  const oauthParams: OAuth1Param[] = [];
+  const nonce = input.nonce ?? generateNonce();
+  const timestamp = input.timestamp ?? String(Math.floor(Date.now() / 1000));
+  addProtocolParam(oauthParams, pairs, 'oauth_consumer_key', consumer.consumerKey);
+  addProtocolParam(oauthParams, pairs, 'oauth_nonce', nonce, input.nonce === undefined);
+  addProtocolParam(oauthParams, pairs, 'oauth_signature_method', consumer.signatureMethod);
+  addProtocolParam(oauthParams, pairs, 'oauth_timestamp', timestamp, input.timestamp === undefined);
+  if (input.token) addProtocolParam(oauthParams, pairs, 'oauth_token', input.token.token);
+  if (input.includeVersion !== false) addProtocolParam(oauthParams, pairs, 'oauth_version', '1.0', true);
+  const { protocolParams } = input;
+  if (protocolParams) {
+    for (const name of Object.keys(protocolParams)) {
+      oauthParams.push([name, protocolParams[name]]);
+      pairs.push({ name: percentEncodeTwice(name), value: percentEncodeTwice(protocolParams[name]) });
+    }
+  }
+
+  const baseString = buildBaseString(input.method, baseUri, pairs);
+  const cached = signerFor(consumer);
+  const signature = cached.signer.hash_function(baseString, signingKeyFor(cached, input.token?.tokenSecret));
   oauthParams.push(['oauth_signature', signature]);
   return { oauthParams, signature, baseString };
 }
@@ -158,9 +215,11 @@ export function signOAuth1Request(consumer: OAuth1ConsumerCredentials, input: OA
  * @see https://www.rfc-editor.org/rfc/rfc5849#section-3.5.1
  */
 export function authorizationHeaderValue(oauthParams: readonly OAuth1Param[], realm?: string): string {
-  const parts = oauthParams.map(([name, value]) => `${percentEncode(name)}="${percentEncode(value)}"`);
-  if (realm !== undefined) parts.unshift(`realm="${realm.replace(/["\\]/g, '\\$&')}"`);
-  return `OAuth ${parts.join(', ')}`;
+  let out = realm === undefined ? 'OAuth ' : `OAuth realm="${realm.replace(/["\\]/g, '\\$&')}", `;
+  for (let i = 0; i < oauthParams.length; i++) {
+    out += (i > 0 ? ', ' : '') + percentEncode(oauthParams[i][0]) + '="' + percentEncode(oauthParams[i][1]) + '"';
+  }
+  return out;
 }
 
 /**
@@ -168,7 +227,11 @@ export function authorizationHeaderValue(oauthParams: readonly OAuth1Param[], re
  * @see https://www.rfc-editor.org/rfc/rfc5849#section-3.5.2
  */
 export function encodeParams(params: readonly OAuth1Param[]): string {
-  return params.map(([name, value]) => `${percentEncode(name)}=${percentEncode(value)}`).join('&');
+  let out = '';
+  for (let i = 0; i < params.length; i++) {
+    out += (i > 0 ? '&' : '') + percentEncode(params[i][0]) + '=' + percentEncode(params[i][1]);
+  }
+  return out;
 }
 
 /**
@@ -186,36 +249,107 @@ export function generateNonce(): string {
   return nonce;
 }
 
-function buildBaseString(method: string, url: URL, params: readonly OAuth1Param[]): string {
-  return `${method.toUpperCase()}&${percentEncode(baseStringUri(url))}&${encodedNormalizedParameters(params)}`;
-}
-
-function sortedEncodedPairs(params: readonly OAuth1Param[]): [string, string][] {
-  const encoded = params.map(([name, value]): [string, string] => [percentEncode(name), percentEncode(value)]);
-  // Encoded strings are ASCII, so UTF-16 code-unit comparison is byte order.
-  return encoded.sort(([an, av], [bn, bv]) => (an < bn ? -1 : an > bn ? 1 : av < bv ? -1 : av > bv ? 1 : 0));
+/** A parameter after §3.6 encoding (once, or twice for the base string): ASCII, unreserved and `%`. */
+interface EncodedPair {
+  name: string;
+  value: string;
 }
 
 /**
- * `percentEncode(normalizeParameters(params))` without a second encoding pass over the whole string:
- * encoded pairs hold only unreserved characters and `%`, so re-encoding them only turns `%` into
- * `%25`, and the joining `=` and `&` become `%3D` and `%26`.
+ * Adds a protocol parameter to those sent and to the base-string pairs. Its `oauth_*` name is
+ * unreserved, and so are generated nonces (hex), timestamps (digits) and `1.0`: those enter the base
+ * string as they are.
  */
-function encodedNormalizedParameters(params: readonly OAuth1Param[]): string {
-  let out = '';
-  for (const [name, value] of sortedEncodedPairs(params)) {
-    out += (out ? '%26' : '') + reEncodePercent(name) + '%3D' + reEncodePercent(value);
+function addProtocolParam(
+  oauthParams: OAuth1Param[],
+  pairs: EncodedPair[],
+  name: string,
+  value: string,
+  valueIsUnreserved = false,
+): void {
+  oauthParams.push([name, value]);
+  pairs.push({ name, value: valueIsUnreserved ? value : percentEncodeTwice(value) });
+}
+
+function addEncodedPairs(pairs: EncodedPair[], params: readonly OAuth1Param[], encode: (value: string) => string): void {
+  for (let i = 0; i < params.length; i++) pairs.push({ name: encode(params[i][0]), value: encode(params[i][1]) });
+}
+
+/**
+ * Query parameters decoded as `application/x-www-form-urlencoded` (§3.4.1.3.1: `+` is a space),
+ * encoded twice for the base string.
+ */
+function addEncodedQueryPairs(pairs: EncodedPair[], query: string | URLSearchParams): void {
+  if (typeof query !== 'string') {
+    for (const [name, value] of query) pairs.push({ name: percentEncodeTwice(name), value: percentEncodeTwice(value) });
+    return;
   }
+  // splitUrl only hands over a query without `%`, so decoding is just `+` → space.
+  let start = 0;
+  while (start < query.length) {
+    let end = query.indexOf('&', start);
+    if (end < 0) end = query.length;
+    if (end > start) {
+      const field = query.slice(start, end).replaceAll('+', ' ');
+      const equals = field.indexOf('=');
+      const name = equals < 0 ? field : field.slice(0, equals);
+      const value = equals < 0 ? '' : field.slice(equals + 1);
+      pairs.push({ name: percentEncodeTwice(name), value: percentEncodeTwice(value) });
+    }
+    start = end + 1;
+  }
+}
+
+// Encoded strings are ASCII, so UTF-16 code-unit comparison is byte order.
+function byNameThenValue(a: EncodedPair, b: EncodedPair): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+}
+
+/**
+ * `METHOD&encode(base URI)&encode(normalizeParameters(params))` from pairs that are already encoded
+ * twice, so the normalised string needs no second pass: the joining `=` and `&` become `%3D` and
+ * `%26`. Sorting the twice-encoded pairs gives the §3.4.1.3.2 order of the once-encoded ones, as the
+ * second encoding only turns each `%` into `%25`, which keeps every first difference where it was.
+ */
+function buildBaseString(method: string, baseUri: string, pairs: EncodedPair[]): string {
+  pairs.sort(byNameThenValue);
+  let out = method.toUpperCase() + '&' + percentEncode(baseUri) + '&';
+  for (let i = 0; i < pairs.length; i++) out += (i > 0 ? '%26' : '') + pairs[i].name + '%3D' + pairs[i].value;
   return out;
 }
 
-function reEncodePercent(encoded: string): string {
-  return encoded.includes('%') ? encoded.replaceAll('%', '%25') : encoded;
-}
+/**
+ * http(s) URLs that the WHATWG parser would leave as they are apart from lower-casing scheme and
+ * host: an LDH host, a port without leading zeros, a path and query of RFC 3986 characters that are
+ * never percent-encoded (no `%`, `\`, spaces or controls), and anything after `#`.
+ */
+const PLAIN_URL =
+  /^(https?):\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::([1-9][0-9]{0,4}))?(\/[a-z0-9\-._~!$&'()*+,;=:@/]*)?(?:\?([a-z0-9\-._~!$&()*+,;=:@/?]*))?(?:#|$)/i;
+/** The last label makes the host an IPv4 address for the WHATWG parser ("ends in a number"). */
+const ENDS_IN_NUMBER = /(?:^|\.)(?:[0-9]+|0x[0-9a-f]*)$/i;
+const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
+/** Dot segments (`.`, `..`, `%2e`) that the WHATWG parser removes; `%` never passes PLAIN_URL. */
+const DOT_SEGMENT = /\/\.(?:\.)?(?:\/|$)/;
 
-/** Query parameters decoded as `application/x-www-form-urlencoded` (§3.4.1.3.1: `+` is a space). */
-function queryParams(url: URL): OAuth1Param[] {
-  return url.search.length > 1 ? [...url.searchParams] : [];
+/**
+ * The base-string URI and the query of an absolute URL. Plain http(s) URLs are split here without
+ * building a URL object; anything else (userinfo, IDN or numeric hosts, percent-encoding, dot
+ * segments, other schemes) goes through the WHATWG parser, whose result is what the request carries.
+ */
+function splitUrl(url: string): { baseUri: string; query: string | URLSearchParams } {
+  const plain = PLAIN_URL.exec(url);
+  if (plain !== null) {
+    const [, scheme, host, port, path = '', query = ''] = plain;
+    const hostIsPlain = !ENDS_IN_NUMBER.test(host) || CANONICAL_IPV4.test(host);
+    if (hostIsPlain && !host.toLowerCase().includes('xn--') && !DOT_SEGMENT.test(path) && Number(port ?? 0) <= 65535) {
+      const protocol = `${scheme.toLowerCase()}:`;
+      const portPart = port === undefined || port === DEFAULT_PORTS[protocol] ? '' : `:${port}`;
+      return { baseUri: `${protocol}//${host.toLowerCase()}${portPart}${path || '/'}`, query };
+    }
+  }
+  const parsed = parseAbsoluteUrl(url);
+  return { baseUri: baseStringUri(parsed), query: parsed.searchParams };
 }
 
 function parseAbsoluteUrl(url: string): URL {
@@ -228,35 +362,64 @@ function parseAbsoluteUrl(url: string): URL {
 
 // A proxy signs many requests for the same consumer and token: the package's signer and the
 // §3.4.2 signing key are built once per consumer/token pair (bounded caches, secrets stay in memory
-// as they already do).
+// as they already do). The signing keys of a signer are looked up by the token secret itself, and
+// the signer of a credentials object is remembered on that object while its fields stay the same,
+// so the usual request builds no cache-key strings.
 const SIGNER_CACHE_LIMIT = 256;
-const signers = new Map<string, OAuth>();
-const signingKeys = new Map<string, string>();
 
-function remember<V>(cache: Map<string, V>, key: string, make: () => V): V {
+interface CachedSigner {
+  signer: OAuth;
+  /** §3.4.2 signing keys by token secret (`undefined` when the request has no token). */
+  signingKeys: Map<string | undefined, string>;
+}
+
+interface SignerOfCredentials extends CachedSigner {
+  consumerKey: string;
+  consumerSecret: string | undefined;
+  privateKey: string | undefined;
+  signatureMethod: SignatureMethod;
+}
+
+const signers = new Map<string, CachedSigner>();
+const signersByCredentials = new WeakMap<OAuth1ConsumerCredentials, SignerOfCredentials>();
+
+function remember<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
   let value = cache.get(key);
   if (value === undefined) {
     value = make();
-    if (cache.size >= SIGNER_CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+    if (cache.size >= SIGNER_CACHE_LIMIT) cache.delete(cache.keys().next().value as K);
     cache.set(key, value);
   }
   return value;
 }
 
-function signerFor(consumer: OAuth1ConsumerCredentials): OAuth {
-  const key = `${consumer.signatureMethod}\u0000${consumer.consumerKey}\u0000${consumer.consumerSecret ?? ''}\u0000${consumer.privateKey ?? ''}`;
-  return remember(signers, key, () =>
-    new OAuth({
-      consumer: { key: consumer.consumerKey, secret: consumer.consumerSecret ?? '' },
-      signature_method: consumer.signatureMethod,
+function signerFor(consumer: OAuth1ConsumerCredentials): CachedSigner {
+  const { consumerKey, consumerSecret, privateKey, signatureMethod } = consumer;
+  const known = signersByCredentials.get(consumer);
+  if (
+    known !== undefined &&
+    known.consumerKey === consumerKey &&
+    known.consumerSecret === consumerSecret &&
+    known.privateKey === privateKey &&
+    known.signatureMethod === signatureMethod
+  ) {
+    return known;
+  }
+  const key = `${signatureMethod}\u0000${consumerKey}\u0000${consumerSecret ?? ''}\u0000${privateKey ?? ''}`;
+  const cached = remember(signers, key, () => ({
+    signer: new OAuth({
+      consumer: { key: consumerKey, secret: consumerSecret ?? '' },
+      signature_method: signatureMethod,
       hash_function: hashFunctionFor(consumer),
     }),
-  );
+    signingKeys: new Map<string | undefined, string>(),
+  }));
+  signersByCredentials.set(consumer, { ...cached, consumerKey, consumerSecret, privateKey, signatureMethod });
+  return cached;
 }
 
-function signingKeyFor(signer: OAuth, consumer: OAuth1ConsumerCredentials, tokenSecret: string | undefined): string {
-  const key = `${consumer.consumerSecret ?? ''}\u0000${tokenSecret ?? '\u0001'}`;
-  return remember(signingKeys, key, () => signer.getSigningKey(tokenSecret as string));
+function signingKeyFor({ signer, signingKeys }: CachedSigner, tokenSecret: string | undefined): string {
+  return remember(signingKeys, tokenSecret, () => signer.getSigningKey(tokenSecret as string));
 }
 
 function hashFunctionFor(consumer: OAuth1ConsumerCredentials): (baseString: string, key: string) => string {
@@ -265,12 +428,13 @@ function hashFunctionFor(consumer: OAuth1ConsumerCredentials): (baseString: stri
   }
   switch (consumer.signatureMethod) {
     case 'HMAC-SHA1':
-      return (baseString, key) => createHmac('sha1', key).update(baseString).digest('base64');
+      return hmac('sha1');
     case 'HMAC-SHA256':
-      return (baseString, key) => createHmac('sha256', key).update(baseString).digest('base64');
+      return hmac('sha256');
     case 'RSA-SHA1': {
-      const { privateKey } = consumer;
-      if (!privateKey) throw new BrokerError('PROVIDER_INVALID', 'RSA-SHA1 signing needs a privateKey');
+      if (!consumer.privateKey) throw new BrokerError('PROVIDER_INVALID', 'RSA-SHA1 signing needs a privateKey');
+      // The PEM is parsed once per signer, not on every request.
+      const privateKey = createPrivateKey(consumer.privateKey);
       // §3.4.3: RSASSA-PKCS1-v1_5 over the base string with SHA-1; the shared-secret key is unused.
       return (baseString) => rsaSign('sha1', Buffer.from(baseString), privateKey).toString('base64');
     }
@@ -278,4 +442,14 @@ function hashFunctionFor(consumer: OAuth1ConsumerCredentials): (baseString: stri
       // §3.4.4: the signature is the signing key itself.
       return (_baseString, key) => key;
   }
+}
+
+function hmac(algorithm: 'sha1' | 'sha256'): (baseString: string, key: string) => string {
+  // The signing key is the same cached string for every request of a consumer/token pair; holding it
+  // as a KeyObject spares createHmac converting it again on each call.
+  const keyObjects = new Map<string, KeyObject>();
+  return (baseString, key) => {
+    const keyObject = remember(keyObjects, key, () => createSecretKey(Buffer.from(key, 'utf8')));
+    return createHmac(algorithm, keyObject).update(baseString).digest('base64');
+  };
 }
