@@ -44,8 +44,11 @@ export async function resolveEntryPoints(appDir: string): Promise<string[]> {
   return files.sort();
 }
 
-/** Loads every entry point, locks registration, runs `appStart` hooks. */
-export async function loadApp(appDir: string, registry: CoreRegistry): Promise<void> {
+/**
+ * Loads every entry point, locks registration, runs `appStart` hooks. Resolves with the model's
+ * `HttpUri` when the app enabled HTTP stream mode (`app.setup({ enableHttpStream: true })`).
+ */
+export async function loadApp(appDir: string, registry: CoreRegistry): Promise<string | undefined> {
   const pkg = readPackageJson(appDir);
   for (const file of await resolveEntryPoints(appDir)) {
     try {
@@ -59,9 +62,6 @@ export async function loadApp(appDir: string, registry: CoreRegistry): Promise<v
     throw new Error(`The app in ${appDir} registered no functions (no @azure/functions v4 app.* call was made)`);
   }
   const caps = await registry.programmingModel.getCapabilities?.({});
-  if (caps?.HttpUri) {
-    throw new Error('app.setup({ enableHttpStream: true }) is not supported by devhost; remove it to run locally');
-  }
   registry.locked = true;
   const ctx = {
     get hookData() {
@@ -73,6 +73,7 @@ export async function loadApp(appDir: string, registry: CoreRegistry): Promise<v
     functionAppDirectory: appDir,
   };
   for (const hook of [...registry.hooksFor('appStart')]) await hook(ctx);
+  return typeof caps?.HttpUri === 'string' ? caps.HttpUri : undefined;
 }
 
 /** Runs `appTerminate` hooks. */

@@ -3,6 +3,7 @@
  * loaded through its own `@azure/functions` and `durable-functions`, one HTTP server for `/api`
  * triggers and the Durable HTTP API, and the orchestration engine.
  */
+import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -11,6 +12,7 @@ import { installCoreApi, type RegisteredFunction, type RpcTypedData } from './co
 import { clientBindingData, RPC_PATH, WEBHOOK_PATH } from './durable/client-binding';
 import { DurableEngine } from './durable/engine';
 import { DurableHttpApi } from './durable/http-api';
+import { forwardToModel, pipeModelResponse, resolveModelEndpoint, streamTriggerMetadata, type ModelEndpoint } from './http/http-stream';
 import { readBody, requestPath, toRpcHttpRequest, writeRpcHttpResponse } from './http/http-trigger';
 import { RouteTable } from './http/route-table';
 import { Invoker, type InvocationInput } from './invoker';
@@ -68,6 +70,16 @@ function httpRoute(fn: RegisteredFunction, clientData: string): HttpRoute {
   }
   return { fn, clientInputs, httpOut };
 }
+
+/** Stream mode: whether the handler gave an HTTP response (the model then sends it on the forwarded request). */
+function httpResponseProduced(route: HttpRoute, handlerResult: unknown, context: unknown): boolean {
+  if (route.httpOut === undefined) return handlerResult !== undefined && handlerResult !== null;
+  const outputs = (context as { extraOutputs?: { get(name: string): unknown } } | undefined)?.extraOutputs;
+  const value = outputs?.get(route.httpOut);
+  return value !== undefined && value !== null;
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 function listen(server: http.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -127,7 +139,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     if (account?.development) {
       azurite = await ensureAzurite({ location: path.join(appDir, '.azurite'), logger });
     }
-    await loadApp(appDir, registry);
+    const httpUri = await loadApp(appDir, registry);
+    const model = httpUri ? await resolveModelEndpoint(httpUri) : undefined;
+    if (httpUri) logger.info(`HTTP stream mode: requests are forwarded to the programming model at ${httpUri}`);
     const fns = [...registry.functions.values()];
     const usesDurable = fns.some((f) => DURABLE_TRIGGERS.has(f.triggerType) || Object.values(f.bindings).some((b) => CLIENT_BINDINGS.has(b.type)));
     const invoker = new Invoker(registry, logger);
@@ -173,14 +187,64 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       writeRpcHttpResponse(res, value);
     };
 
+    /** Stream mode: the body is piped to the model's HttpUri while the invocation runs; the answer streams back. */
+    const invokeHttpStream = async (endpoint: ModelEndpoint, route: HttpRoute, params: Record<string, string>, req: http.IncomingMessage, res: http.ServerResponse) => {
+      const url = `http://${req.headers.host ?? `${publicHost}:${port}`}${req.url ?? '/'}`;
+      const rpc = toRpcHttpRequest(req, url, params, EMPTY_BODY);
+      const headers = (rpc.http as { headers: Record<string, string> }).headers;
+      const metadata = streamTriggerMetadata(headers, new URL(url).searchParams, params);
+      const invocationId = randomUUID();
+      const forwarded = forwardToModel(endpoint, invocationId, req, `${publicHost}:${port}`);
+      // The model writes the whole body before the invocation resolves, so the client gets it as it is produced.
+      const piped = forwarded.response.then((answer) => answer && pipeModelResponse(answer, res));
+      const inputs: InvocationInput[] = [{ name: route.fn.triggerBindingName, data: rpc }, ...route.clientInputs];
+      let produced: boolean;
+      try {
+        const result = await invoker.invoke(route.fn, inputs, metadata, invocationId);
+        produced = httpResponseProduced(route, result.handlerResult, result.context);
+      } catch {
+        forwarded.abort();
+        if (res.headersSent) res.destroy();
+        else res.writeHead(500, { 'content-length': '0' }).end();
+        return;
+      }
+      if (!produced) {
+        forwarded.abort();
+        return void res.writeHead(204).end();
+      }
+      if (!(await forwarded.response)) {
+        if (!res.headersSent) res.writeHead(502, { 'content-length': '0' }).end();
+        return;
+      }
+      await piped;
+    };
+
     const rawPath = (target: string) => {
       const q = target.indexOf('?');
       return q < 0 ? target : target.slice(0, q);
     };
 
+    /** The function route a request names, matched on the path as the client sent it. */
+    const matchFunction = (target: string, p: string, method: string) => {
+      // Function routes match the path as the client sent it (dot segments and backslashes are not
+      // resolved away), and the original target travels in X-WAWS-Unencoded-URL as App Service
+      // sends it, so a function can refuse what a normalising front end would have hidden.
+      const routePath = target.startsWith('/') && !target.startsWith('//') ? rawPath(target) : p;
+      if (prefix !== '' && routePath !== prefix && !routePath.startsWith(`${prefix}/`)) return undefined;
+      return routes.match(routePath.slice(prefix.length), method);
+    };
+
     handler = async (req, res) => {
       const target = req.url ?? '/';
       const p = requestPath(target);
+      if (model) {
+        // Stream mode: a function's body is never read here; everything else is handled as below.
+        const match = matchFunction(target, p, req.method ?? 'GET');
+        if (match) {
+          req.headers['x-waws-unencoded-url'] = target;
+          return invokeHttpStream(model, match.target, match.params, req, res);
+        }
+      }
       const body = await readBody(req);
       for (const base of [WEBHOOK_PATH, RPC_PATH]) {
         if (p === base || p.startsWith(`${base}/`)) {
@@ -192,16 +256,10 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         const text = JSON.stringify({ state: 'Running' });
         return void res.writeHead(200, { 'content-type': 'application/json' }).end(text);
       }
-      // Function routes match the path as the client sent it (dot segments and backslashes are not
-      // resolved away), and the original target travels in X-WAWS-Unencoded-URL as App Service
-      // sends it, so a function can refuse what a normalising front end would have hidden.
-      const routePath = target.startsWith('/') && !target.startsWith('//') ? rawPath(target) : p;
-      if (prefix === '' || routePath === prefix || routePath.startsWith(`${prefix}/`)) {
-        const match = routes.match(routePath.slice(prefix.length), req.method ?? 'GET');
-        if (match) {
-          req.headers['x-waws-unencoded-url'] = target;
-          return invokeHttp(match.target, match.params, req, res, body);
-        }
+      const match = matchFunction(target, p, req.method ?? 'GET');
+      if (match) {
+        req.headers['x-waws-unencoded-url'] = target;
+        return invokeHttp(match.target, match.params, req, res, body);
       }
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`No function matches ${req.method} ${p}`);
     };

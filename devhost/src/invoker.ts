@@ -17,6 +17,10 @@ export interface InvocationInput {
 export interface InvocationResult {
   invocationId: string;
   response: RpcInvocationResponse;
+  /** What the handler returned (after postInvocation hooks); in HTTP stream mode the response travels elsewhere. */
+  handlerResult: unknown;
+  /** The programming model's context object given to the handler (its `extraOutputs` hold named outputs). */
+  context: unknown;
 }
 
 /** Raised when the function (or a hook) threw; carries the invocation id for the log and the caller. */
@@ -104,9 +108,16 @@ export class Invoker {
     private readonly logger: HostLogger,
   ) {}
 
-  /** Runs `fn` with the given RPC inputs; resolves with the RPC response, rejects with FunctionInvocationError. */
-  async invoke(fn: RegisteredFunction, inputData: InvocationInput[], triggerMetadata?: Record<string, RpcTypedData>): Promise<InvocationResult> {
-    const invocationId = randomUUID();
+  /**
+   * Runs `fn` with the given RPC inputs; resolves with the RPC response, rejects with FunctionInvocationError.
+   * `invocationId` is given when something else must carry it too (the HTTP stream mode's forwarded request).
+   */
+  async invoke(
+    fn: RegisteredFunction,
+    inputData: InvocationInput[],
+    triggerMetadata?: Record<string, RpcTypedData>,
+    invocationId: string = randomUUID(),
+  ): Promise<InvocationResult> {
     const started = Date.now();
     const coreCtx: CoreContext = {
       invocationId,
@@ -152,7 +163,7 @@ export class Invoker {
       if (postCtx.error) throw postCtx.error;
       const response = await model.getResponse(context, postCtx.result);
       this.logger.info(`Executed '${fn.name}' (Succeeded, Id=${invocationId}, Duration=${Date.now() - started}ms)`);
-      return { invocationId, response };
+      return { invocationId, response, handlerResult: postCtx.result, context };
     } catch (err) {
       this.logger.error(
         `Executed '${fn.name}' (Failed, Id=${invocationId}, Duration=${Date.now() - started}ms): ${describeError(err)}`,

@@ -1,4 +1,6 @@
 /** GET|POST|PUT|PATCH|DELETE /api/connections/{id}/proxy/{*path}. */
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { app, HttpRequest } from '@azure/functions';
 import * as df from 'durable-functions';
 import { BrokerError } from '../domain/errors';
@@ -42,7 +44,8 @@ app.http('proxy', {
     const { rawPath, rawQuery } = rawProxyPath(request, connectionId);
     const declared = Number(request.headers.get('content-length') ?? '0');
     if (declared > PROXY_MAX_BODY_BYTES) throw new BrokerError('PAYLOAD_TOO_LARGE', `the proxied body is larger than ${PROXY_MAX_BODY_BYTES} bytes`);
-    const body = request.method === 'GET' ? undefined : Buffer.from(await request.arrayBuffer());
+    // The app runs in HTTP stream mode (see _setup.ts): the body is read as it arrives, not held whole.
+    const body = request.method === 'GET' || request.body === null ? undefined : Readable.fromWeb(request.body as WebReadableStream<Uint8Array>);
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => {
       headers[name] = value;
@@ -56,6 +59,6 @@ app.http('proxy', {
       headers,
       body,
     });
-    return { status: answer.status, headers: answer.headers, body: answer.body };
+    return { status: answer.status, headers: answer.headers, body: Readable.toWeb(answer.body) as ReadableStream<Uint8Array> };
   }),
 });

@@ -6,6 +6,7 @@
  */
 import http, { IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { Readable } from 'node:stream';
 import { isUsable } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { buildSignedRequest } from '../oauth/oauth1/signed-request';
@@ -16,9 +17,19 @@ import type { DurableClientLike } from './durable';
 import type { Runtime } from './runtime';
 import { forceRefresh, getToken, TokenView } from './token';
 
+/** Idle time allowed on the provider's connection (no bytes either way), before and during the answer. */
 export const PROXY_TIMEOUT_MS = 30_000;
-/** Bodies are buffered by the Functions programming model (non-stream mode); this bounds memory. */
+/**
+ * Largest request body forwarded. Bodies stream through (the app runs in HTTP stream mode) except
+ * form bodies, which OAuth 1.0a signs and are therefore held whole; the provider's answer streams
+ * back whatever its size.
+ */
 export const PROXY_MAX_BODY_BYTES = 32 * 1024 * 1024;
+/**
+ * Bodies up to this size are held so that a 401 can be retried once after a refresh; a larger body
+ * streams through once, and a 401 answered to it goes back to the caller as it is.
+ */
+export const PROXY_RETRY_BODY_BYTES = 1024 * 1024;
 
 export interface ProxyRequest {
   clientId: string;
@@ -27,13 +38,15 @@ export interface ProxyRequest {
   rawPath: string;
   rawQuery: string;
   headers: Record<string, string | string[] | undefined>;
-  body?: Buffer;
+  /** The caller's body, read at most once (held whole only when it must be, see PROXY_RETRY_BODY_BYTES). */
+  body?: Buffer | Readable;
 }
 
 export interface ProxyResponse {
   status: number;
   headers: Array<[string, string]>;
-  body: Buffer;
+  /** The provider's body as it arrives. */
+  body: Readable;
 }
 
 export async function proxyRequest(runtime: Runtime, durable: DurableClientLike, request: ProxyRequest): Promise<ProxyResponse> {
@@ -45,18 +58,19 @@ export async function proxyRequest(runtime: Runtime, durable: DurableClientLike,
   // Refusals happen before any credential is read or anything is sent.
   const target = buildProxyTarget(provider.apiBaseUrl, request.rawPath, request.rawQuery);
   const headers = filterRequestHeaders(request.headers, { bodyReframed: true });
-  if (request.body && request.body.length > PROXY_MAX_BODY_BYTES) {
-    throw new BrokerError('PAYLOAD_TOO_LARGE', `the proxied body is larger than ${PROXY_MAX_BODY_BYTES} bytes`);
-  }
+  // OAuth 1.0a signs form bodies (and body placement writes into one), so those are held whole.
+  const signsBody = isFormBody(headers) || (provider.protocol === 'oauth1' && provider.parameterPlacement === 'body');
+  const body = await holdBody(request.body, signsBody ? PROXY_MAX_BODY_BYTES : PROXY_RETRY_BODY_BYTES);
 
   const token = await getToken(runtime, durable, request.clientId, request.connectionId);
   const send = async (view: TokenView) => {
-    const signed = await authorize(runtime, provider, view, { url: target, method: request.method, headers, body: request.body });
-    return forward(signed);
+    const held = body instanceof Readable ? undefined : body;
+    const signed = await authorize(runtime, provider, view, { url: target, method: request.method, headers, body: held });
+    return forward(signed, body instanceof Readable ? body : undefined);
   };
 
   let response = await send(token);
-  if (response.status === 401 && 'accessToken' in token) {
+  if (response.status === 401 && 'accessToken' in token && !(body instanceof Readable)) {
     // One refresh and one retry: the provider may have expired the token early. Without a way to
     // refresh (or when the refresh left the connection unusable, e.g. reauth_required), the
     // provider's own 401 goes back to the caller.
@@ -64,9 +78,56 @@ export async function proxyRequest(runtime: Runtime, durable: DurableClientLike,
       (connection) => isUsable(connection.status),
       () => false,
     );
-    if (refreshed) response = await send(await getToken(runtime, durable, request.clientId, request.connectionId));
+    if (refreshed) {
+      response.body.resume(); // the first answer is dropped; its socket goes back to the pool
+      response = await send(await getToken(runtime, durable, request.clientId, request.connectionId));
+    }
   }
   return toProxyResponse(response);
+}
+
+function isFormBody(headers: Record<string, string>): boolean {
+  return (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === 'application/x-www-form-urlencoded';
+}
+
+/**
+ * Reads up to `holdBytes` of the body: a body that ends within them comes back whole (a Buffer); a
+ * longer one comes back as a stream of the bytes read so far and the rest, refused past
+ * PROXY_MAX_BODY_BYTES. With `holdBytes` at the maximum, a longer body is refused at once.
+ */
+async function holdBody(body: Buffer | Readable | undefined, holdBytes: number): Promise<Buffer | Readable | undefined> {
+  if (body === undefined) return undefined;
+  if (Buffer.isBuffer(body)) {
+    if (body.length > PROXY_MAX_BODY_BYTES) throw tooLarge();
+    return body;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const source = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  for (;;) {
+    const next = await source.next();
+    if (next.done) return Buffer.concat(chunks, size);
+    chunks.push(next.value);
+    size += next.value.length;
+    if (size > PROXY_MAX_BODY_BYTES) throw tooLarge();
+    if (size > holdBytes) return Readable.from(rest(chunks, size, source), { objectMode: false });
+  }
+}
+
+async function* rest(read: Buffer[], readBytes: number, source: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield* read;
+  let size = readBytes;
+  for (;;) {
+    const next = await source.next();
+    if (next.done) return;
+    size += next.value.length;
+    if (size > PROXY_MAX_BODY_BYTES) throw tooLarge();
+    yield next.value;
+  }
+}
+
+function tooLarge(): BrokerError {
+  return new BrokerError('PAYLOAD_TOO_LARGE', `the proxied body is larger than ${PROXY_MAX_BODY_BYTES} bytes`);
 }
 
 async function authorize(
@@ -98,42 +159,38 @@ const agents = {
 interface UpstreamResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  body: Buffer;
+  body: Readable;
 }
 
-/** Sends with node:http(s) directly (no redirects followed, bytes untouched, no decompression). */
-function forward(spec: HttpRequestSpec): Promise<UpstreamResponse> {
+/**
+ * Sends with node:http(s) directly (no redirects followed, bytes untouched, no decompression); a
+ * `stream` body is piped chunked. Resolves when the answer's head arrives; its body streams on.
+ */
+function forward(spec: HttpRequestSpec, stream?: Readable): Promise<UpstreamResponse> {
   const url = new URL(spec.url);
   const transport = url.protocol === 'https:' ? https : http;
   const body = spec.body && spec.body.length > 0 ? Buffer.from(spec.body) : undefined;
   const headers: Record<string, string> = { ...spec.headers };
   if (body) headers['content-length'] = String(body.length);
+  // Explicit, since node:http frames no body by default for DELETE.
+  if (stream) headers['transfer-encoding'] = 'chunked';
   return new Promise((resolve, reject) => {
     const request = transport.request(
       url,
       { method: spec.method, headers, agent: agents[url.protocol as 'http:' | 'https:'], timeout: PROXY_TIMEOUT_MS },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > PROXY_MAX_BODY_BYTES) {
-            request.destroy();
-            reject(new BrokerError('UPSTREAM_UNREACHABLE', `the provider's answer is larger than ${PROXY_MAX_BODY_BYTES} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.on('end', () => resolve({ status: response.statusCode ?? 502, headers: response.headers, body: Buffer.concat(chunks) }));
-        response.on('error', (error) => reject(unreachable(error)));
-      },
+      (response) => resolve({ status: response.statusCode ?? 502, headers: response.headers, body: response }),
     );
     request.on('timeout', () => {
-      request.destroy();
-      reject(new BrokerError('UPSTREAM_TIMEOUT', `the provider did not answer within ${PROXY_TIMEOUT_MS / 1000} s`, { transient: true }));
+      // Before the answer this rejects; during it, the answer's stream ends with the error.
+      request.destroy(new BrokerError('UPSTREAM_TIMEOUT', `the provider did not answer within ${PROXY_TIMEOUT_MS / 1000} s`, { transient: true }));
     });
     request.on('error', (error) => reject(unreachable(error)));
-    request.end(body);
+    if (stream) {
+      stream.once('error', (error) => request.destroy(error));
+      stream.pipe(request);
+    } else {
+      request.end(body);
+    }
   });
 }
 

@@ -90,10 +90,10 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** A fresh copy of the fixture app whose node_modules link to this repository's packages. */
-export function prepareFixtureApp(settings: Record<string, string> = {}): string {
+/** A fresh copy of a fixture app (default `fixture-app`) whose node_modules link to this repository's packages. */
+export function prepareFixtureApp(settings: Record<string, string> = {}, fixture = 'fixture-app'): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'devhost-app-'));
-  cpSync(path.join(__dirname, 'fixture-app'), dir, { recursive: true });
+  cpSync(path.join(__dirname, fixture), dir, { recursive: true });
   mkdirSync(path.join(dir, 'node_modules', '@azure'), { recursive: true });
   symlinkSync(path.join(ROOT, 'node_modules', '@azure', 'functions'), path.join(dir, 'node_modules', '@azure', 'functions'), 'dir');
   symlinkSync(path.join(ROOT, 'node_modules', 'durable-functions'), path.join(dir, 'node_modules', 'durable-functions'), 'dir');

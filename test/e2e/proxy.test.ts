@@ -43,11 +43,28 @@ function rawRequest(head: string, body = ''): Promise<RawAnswer> {
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', reject);
     socket.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-      resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+      const raw = Buffer.concat(chunks);
+      const headEnd = raw.indexOf('\r\n\r\n');
+      const head = raw.subarray(0, headEnd).toString('latin1');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+      const body = raw.subarray(headEnd + 4);
+      // Streamed answers (the app runs in HTTP stream mode) come chunked.
+      resolve({ status, body: (/\r\ntransfer-encoding: *chunked/i.test(head) ? dechunk(body) : body).toString('utf8') });
     });
   });
+}
+
+/** The payload of a `Transfer-Encoding: chunked` body (RFC 9112 §7.1). */
+function dechunk(body: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const lineEnd = body.indexOf('\r\n', at);
+    const size = Number.parseInt(body.subarray(at, lineEnd).toString('latin1'), 16);
+    if (!(size > 0)) return Buffer.concat(parts);
+    parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
 }
 
 function rawGet(target: string, extraHeaderLines = ''): Promise<RawAnswer> {

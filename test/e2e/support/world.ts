@@ -28,8 +28,11 @@ export interface World {
 export interface WorldOptions {
   accessTokenTtlSeconds?: number;
   authorizationTimeoutSeconds?: number;
-  /** Settings over the world's own; a function receives the broker's URL (known only once its port is). */
-  extraSettings?: Record<string, string> | ((brokerUrl: string) => Record<string, string>);
+  /**
+   * Settings over the world's own; a function receives the broker's URL (known only once its port is)
+   * and the world's provider definitions (to derive a BROKER_PROVIDERS of its own).
+   */
+  extraSettings?: Record<string, string> | ((brokerUrl: string, providers: Record<string, Record<string, unknown>>) => Record<string, string>);
   /** Keep Azurite's data in this folder (instead of memory) so `world.azurite.restart()` loses nothing. */
   azuriteLocation?: string;
 }
@@ -110,7 +113,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
       BROKER_OPERATOR_KEY: OPERATOR_KEY,
       BROKER_ALLOWED_RETURN_URLS: RETURN_URL,
       BROKER_AUTHORIZATION_TIMEOUT_SECONDS: String(options.authorizationTimeoutSeconds ?? 600),
-      ...(typeof options.extraSettings === 'function' ? options.extraSettings(brokerUrl) : (options.extraSettings ?? {})),
+      ...(typeof options.extraSettings === 'function' ? options.extraSettings(brokerUrl, providers) : (options.extraSettings ?? {})),
     },
   });
   return {
