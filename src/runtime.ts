@@ -52,6 +52,7 @@ async function buildRuntime(): Promise<Runtime> {
       return provider;
     },
     configuredProviders: () => config.providers.listConfigured(),
+    isConfigured: (name: string) => config.providers.isConfigured(name),
     clientSecret: (provider: ProviderDefinition) => getClientSecret(provider),
     privateKey: (provider: OAuth1ProviderDefinition) => getPrivateKey(provider),
     connections: new ConnectionsRepository(connectionsTable, sealer),

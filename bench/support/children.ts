@@ -5,7 +5,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { readStartLine, stopChild } from '../../test/support/child-process';
 
 const running = new Set<ChildProcess>();
 
@@ -23,30 +23,8 @@ export async function startHelperServer(script: string, env: Record<string, stri
   });
   running.add(child);
   child.once('exit', () => running.delete(child));
-  const port = await new Promise<number>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 10_000);
-    child.once('exit', (code) => reject(new Error(`${script} exited (${code})`)));
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      lines.close();
-      child.stdout?.resume();
-      resolve((JSON.parse(line) as { port: number }).port);
-    });
-  });
+  const { port } = await readStartLine<{ port: number }>(child, script, 10_000);
   return { port, url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopChild(child) };
-}
-
-export function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 export async function stopAllHelpers(): Promise<void> {

@@ -5,14 +5,14 @@ import { safeActivity } from '../durable/safe-activity';
 import type { NotifyWebhookInput } from '../orchestrations/connection-types';
 import { webhookDeliveryOrchestrator } from '../orchestrations/webhook-delivery';
 import { getRuntime } from '../runtime';
-import { deliverWebhook, hasWebhook } from '../services/webhooks';
+import { deliverWebhook } from '../services/webhooks';
 
 df.app.orchestration(Orchestrations.WebhookDelivery, webhookDeliveryOrchestrator);
 
 df.app.activity(Activities.EnqueueWebhook, {
   extraInputs: [df.input.durableClient()],
   handler: async (event: NotifyWebhookInput, context) => {
-    if (!hasWebhook(event.clientId)) return { enqueued: false };
+    if (!(await getRuntime()).hasWebhook(event.clientId)) return { enqueued: false };
     const client = df.getClient(context);
     try {
       await client.startNew(Orchestrations.WebhookDelivery, { instanceId: `webhook-${event.eventId}`, input: event });

@@ -4,7 +4,7 @@
  */
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { authenticateClient, getConfig, isOperatorKey } from '../config';
+import { authenticateClient, isOperatorKey } from '../config';
 import { BrokerError, isBrokerError } from '../domain/errors';
 import { redactText } from '../logging/redact';
 import type { DurableClientLike } from '../services/durable';
@@ -106,7 +106,3 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   return { status, jsonBody: body, headers: { 'cache-control': 'no-store', ...headers } };
 }
 
-/** Settings are validated on first use; a bad setting fails loudly at start-up instead. */
-export function validateSettingsAtStartup(): void {
-  getConfig();
-}

@@ -11,7 +11,6 @@ import type { NotifyWebhookInput } from '../orchestrations/connection-types';
 import { DurableClientLike, isRunning, tryGetStatus } from './durable';
 import { revokeConnection } from './revoke';
 import type { Runtime } from './runtime';
-import { hasWebhook } from './webhooks';
 
 export const REVOKE_WAIT_MS = 20_000;
 
@@ -31,22 +30,22 @@ export async function revokeThroughOrchestration(runtime: Runtime, durable: Dura
     // The orchestration did not get to it in time (e.g. its host is down): revoke here, then stop it.
     await revokeConnection(runtime, { clientId, connectionId });
     await durable.terminate(connectionId, 'revoked').catch(() => undefined);
-    await notifyRevoked(durable, stored.connection);
+    await notifyRevoked(runtime, durable, stored.connection);
     return;
   }
   await revokeConnection(runtime, { clientId, connectionId });
   if (!(await runtime.connections.get(clientId, connectionId))) {
     throw new BrokerError('CONNECTION_NOT_FOUND', 'connection not found');
   }
-  await notifyRevoked(durable, stored.connection);
+  await notifyRevoked(runtime, durable, stored.connection);
 }
 
 /**
  * Without a running orchestration (reauth_required, failed, terminated…) nobody else sends
  * `connection.revoked`, so the delivery orchestration is started from here.
  */
-async function notifyRevoked(durable: DurableClientLike, connection: Connection): Promise<void> {
-  if (!hasWebhook(connection.clientId)) return;
+async function notifyRevoked(runtime: Runtime, durable: DurableClientLike, connection: Connection): Promise<void> {
+  if (!runtime.hasWebhook(connection.clientId)) return;
   const event: NotifyWebhookInput = {
     connectionId: connection.connectionId,
     clientId: connection.clientId,

@@ -18,6 +18,7 @@ export interface Runtime {
   /** Throws UNKNOWN_PROVIDER for a name the catalogue and the settings do not know. */
   provider(name: string): ProviderDefinition;
   configuredProviders(): ProviderDefinition[];
+  isConfigured(name: string): boolean;
   clientSecret(provider: ProviderDefinition): Promise<string | undefined>;
   privateKey(provider: OAuth1ProviderDefinition): Promise<string | undefined>;
   connections: ConnectionsRepository;

@@ -41,7 +41,7 @@ export async function startConnection(
   request: StartConnectionRequest,
 ): Promise<StartedConnection> {
   const provider = runtime.provider(request.provider);
-  if (!runtime.configuredProviders().some((p) => p.name === provider.name)) {
+  if (!runtime.isConfigured(provider.name)) {
     throw new BrokerError('UNKNOWN_PROVIDER', `provider "${request.provider}" is not configured`);
   }
   // The id is also the durable instance id, which is global: another client's connection with this

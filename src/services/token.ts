@@ -7,7 +7,7 @@
  */
 import { isUsable, type Connection } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
-import { MIN_REMAINING_LIFETIME_MS, shouldRefresh } from '../domain/refresh-policy';
+import { MIN_REMAINING_LIFETIME_MS, refreshMarginMs, shouldRefresh } from '../domain/refresh-policy';
 import { Events, Orchestrations } from '../durable/names';
 import type { MaintainPhaseInput, RefreshEvent } from '../orchestrations/connection-types';
 import type { Credentials } from '../storage/credentials';
@@ -209,7 +209,7 @@ function cacheValidUntil(stored: StoredConnection, timings: TokenTimings): numbe
   const ttlEnd = Date.now() + timings.cacheTtlMs;
   if (expiresAt === null) return ttlEnd;
   // Never past the point where a reader would have to refresh.
-  const margin = Math.min(60_000, Math.max(0, expiresAt - issuedAtMs(stored)) / 2);
+  const margin = refreshMarginMs(issuedAtMs(stored), expiresAt);
   return Math.min(ttlEnd, expiresAt - Math.max(margin, MIN_REMAINING_LIFETIME_MS));
 }
 

@@ -12,10 +12,6 @@ import type { Runtime } from './runtime';
 
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 
-export function hasWebhook(clientId: string): boolean {
-  return getConfig().webhooks.has(clientId);
-}
-
 export async function deliverWebhook(runtime: Runtime, event: NotifyWebhookInput): Promise<{ status: number } | { skipped: true }> {
   const target = getConfig().webhooks.get(event.clientId);
   if (!target) return { skipped: true };

@@ -14,6 +14,11 @@ export type TableName = (typeof TableNames)[keyof typeof TableNames];
 
 const clients = new Map<string, Promise<TableClient>>();
 
+/** Development storage and explicit http:// endpoints (Azurite) are plain HTTP by design. */
+function allowsHttp(connectionString: string): boolean {
+  return /UseDevelopmentStorage=true/i.test(connectionString) || /Endpoint=http:/i.test(connectionString);
+}
+
 /**
  * Accepts a connection string (incl. `UseDevelopmentStorage=true`) or, as on Azure with managed
  * identity, `AzureWebJobsStorage__accountName` (identity-based connections).
@@ -21,8 +26,7 @@ const clients = new Map<string, Promise<TableClient>>();
 function createClient(tableName: string, env: NodeJS.ProcessEnv): TableClient {
   const connectionString = env.AzureWebJobsStorage;
   if (connectionString) {
-    const insecure = /UseDevelopmentStorage=true/i.test(connectionString) || /Endpoint=http:/i.test(connectionString);
-    return TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: insecure });
+    return TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: allowsHttp(connectionString) });
   }
   const accountName = env.AzureWebJobsStorage__accountName;
   if (accountName) {
@@ -57,8 +61,7 @@ export async function pingStorage(env: NodeJS.ProcessEnv = process.env): Promise
     await getTableClient(TableNames.Connections, env);
     return;
   }
-  const insecure = /UseDevelopmentStorage=true/i.test(connectionString) || /Endpoint=http:/i.test(connectionString);
-  const service = TableServiceClient.fromConnectionString(connectionString, { allowInsecureConnection: insecure });
+  const service = TableServiceClient.fromConnectionString(connectionString, { allowInsecureConnection: allowsHttp(connectionString) });
   const tables = service.listTables().byPage({ maxPageSize: 1 });
   await tables.next();
 }

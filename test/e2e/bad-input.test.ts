@@ -13,6 +13,7 @@ import type { HttpAnswer } from './support/broker-host';
 import { eventually } from './support/broker-host';
 import { oversizedStartBody, rawRequest, snapshotWorld } from './support/faults';
 import { CLIENT_KEY, consent, OPERATOR_KEY, OTHER_CLIENT_KEY, RETURN_URL, startConnection, startWorld, waitForStatus, World } from './support/world';
+import { withParam, without } from './support/urls';
 
 jest.setTimeout(120_000);
 
@@ -97,18 +98,6 @@ afterAll(async () => {
 async function waitingConnection(provider: 'oidc' | 'legacy'): Promise<Waiting> {
   const started = await startConnection(world, { provider });
   return { connectionId: started.connectionId, callback: new URL(await consent(world, started.authorizationUrl)) };
-}
-
-function withParam(url: URL, name: string, value: string): string {
-  const copy = new URL(url);
-  copy.searchParams.set(name, value);
-  return copy.toString();
-}
-
-function without(url: URL, name: string): string {
-  const copy = new URL(url);
-  copy.searchParams.delete(name);
-  return copy.toString();
 }
 
 const api = (method: string, route: string, options: { key?: string; body?: unknown; headers?: Record<string, string> } = {}) =>

@@ -2,6 +2,7 @@
  * OAuth 1.0a end to end, denial, and bad callbacks (each refused with its code, changing nothing).
  */
 import { CLIENT_KEY, connect, connectionStatus, consent, startConnection, startWorld, waitForStatus, World } from './support/world';
+import { withParam, without } from './support/urls';
 
 jest.setTimeout(120_000);
 
@@ -93,15 +94,3 @@ test('an OAuth 1.0a callback with an unknown oauth_token is refused', async () =
   expect(good.status).toBe(200);
   await waitForStatus(world, started.connectionId, 'connected');
 });
-
-function withParam(url: URL, name: string, value: string): string {
-  const copy = new URL(url);
-  copy.searchParams.set(name, value);
-  return copy.toString();
-}
-
-function without(url: URL, name: string): string {
-  const copy = new URL(url);
-  copy.searchParams.delete(name);
-  return copy.toString();
-}

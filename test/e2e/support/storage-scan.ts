@@ -7,11 +7,10 @@
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { createHash } from 'node:crypto';
+import { tokenFingerprint as fingerprint } from '../../support/oidc/start-oidc-provider';
 
-export function fingerprint(value: string): string {
-  return createHash('sha256').update(value).digest('hex').slice(0, 16);
-}
+/** The providers' fingerprint (16 hex of SHA-256), so scans and provider logs compare directly. */
+export { tokenFingerprint as fingerprint } from '../../support/oidc/start-oidc-provider';
 
 export interface ScanResult {
   fingerprints: Set<string>;

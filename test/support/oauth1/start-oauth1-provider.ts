@@ -1,6 +1,6 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { readStartLine, stopChild } from '../child-process';
 
 /** A consumer registered at the test provider. */
 export interface OAuth1TestClient {
@@ -78,7 +78,7 @@ export async function startOAuth1Provider(options: OAuth1ProviderOptions): Promi
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-4000);
   });
-  const { port, baseUrl } = await readStartLine(child, () => stderr);
+  const { port, baseUrl } = await readStartLine<{ port: number; baseUrl: string }>(child, 'oauth1 provider', START_TIMEOUT_MS, () => stderr);
   const url = (pathname: string) => `${baseUrl}${pathname}`;
 
   return {
@@ -131,37 +131,3 @@ function decodeHtml(value: string): string {
   return value.replace(/&quot;/g, '"').replace(/&#x27;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
-function readStartLine(child: ChildProcess, stderr: () => string): Promise<{ port: number; baseUrl: string }> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => fail(new Error('oauth1 provider did not start in time')), START_TIMEOUT_MS);
-    const onExit = (code: number | null) => fail(new Error(`oauth1 provider exited (${code}) before listening: ${stderr()}`));
-    function fail(error: Error) {
-      clearTimeout(timer);
-      lines.close();
-      child.kill('SIGKILL');
-      reject(error);
-    }
-    child.once('exit', onExit);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      lines.close();
-      // Keep draining stdout so the child never blocks on a full pipe.
-      child.stdout?.resume();
-      resolve(JSON.parse(line) as { port: number; baseUrl: string });
-    });
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}

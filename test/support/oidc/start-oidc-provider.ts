@@ -1,6 +1,7 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { readStartLine, stopChild } from '../child-process';
 
 /** A client registered at the test provider (oidc-provider client metadata, snake_case). */
 export interface OidcTestClient {
@@ -88,7 +89,7 @@ const START_TIMEOUT_MS = 20_000;
 
 /** Same fingerprint the server logs, so tests can match a token they hold against the log. */
 export function tokenFingerprint(token: string): string {
-  return require('node:crypto').createHash('sha256').update(token).digest('hex').slice(0, 16);
+  return createHash('sha256').update(token).digest('hex').slice(0, 16);
 }
 
 /**
@@ -104,7 +105,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
     stderr = (stderr + chunk.toString('utf8')).slice(-4000);
   });
 
-  const { port, issuer } = await readStartLine(child, () => stderr);
+  const { port, issuer } = await readStartLine<{ port: number; issuer: string }>(child, 'oidc-provider', START_TIMEOUT_MS, () => stderr);
   const url = (pathname: string) => new URL(pathname, issuer).toString();
   const getLog = async () => {
     const response = await fetch(url('/__log'));
@@ -133,37 +134,3 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
   };
 }
 
-function readStartLine(child: ChildProcess, stderr: () => string): Promise<{ port: number; issuer: string }> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => fail(new Error('oidc-provider did not start in time')), START_TIMEOUT_MS);
-    const onExit = (code: number | null) => fail(new Error(`oidc-provider exited (${code}) before listening: ${stderr()}`));
-    function fail(error: Error) {
-      clearTimeout(timer);
-      lines.close();
-      child.kill('SIGKILL');
-      reject(error);
-    }
-    child.once('exit', onExit);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      lines.close();
-      // Keep draining stdout so the child never blocks on a full pipe.
-      child.stdout?.resume();
-      resolve(JSON.parse(line) as { port: number; issuer: string });
-    });
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
