@@ -52,7 +52,8 @@ export interface ReauthorizeEvent {
 }
 
 export interface ExchangeResult {
-  outcome: 'connected' | 'failed' | 'stale';
+  /** `rejected`: the provider refused what the callback carried; the attempt was released and still waits. */
+  outcome: 'connected' | 'failed' | 'stale' | 'rejected';
   credentialsVersion: number;
   issuedAt: string;
   /** null when the token does not expire. */
@@ -66,6 +67,8 @@ export interface ExchangeResult {
 export type RefreshResult =
   | { outcome: 'refreshed'; credentialsVersion: number; issuedAt: string; expiresAt: string | null; refreshable: boolean }
   | { outcome: 'transient'; retryAfterSeconds?: number; errorCode: string }
+  /** The row records a newer authorization attempt (reauthorize) whose event this execution missed. */
+  | { outcome: 'reauthorizing'; authorizationId: string; deadline: string }
   | { outcome: 'reauth_required' | 'failed' | 'gone'; errorCode?: string };
 
 export interface MarkOutcomeInput extends ConnectionRef {
