@@ -1,8 +1,11 @@
 /**
- * Inputs, outputs and event payloads of the connection orchestration. Everything here is persisted in
- * durable history in plain text, so it holds ids, statuses and times only: never a secret.
+ * The durable contract: inputs, outputs and event payloads of the broker's orchestrations, and the
+ * factories that build them (services and orchestrations never assemble them by hand). Everything
+ * here is persisted in durable history in plain text, so it holds ids, statuses and times only:
+ * never a secret.
  */
 import type { Protocol } from '../domain/connection';
+import { Events } from './names';
 
 export interface ConnectionRef {
   connectionId: string;
@@ -43,13 +46,24 @@ export interface CallbackEvent {
 /** `seenVersion`: the credentials version the requester saw; an already newer version needs no refresh. */
 export interface RefreshEvent {
   seenVersion?: number;
-  force?: boolean;
 }
 
 export interface ReauthorizeEvent {
   authorizationId: string;
   deadline: string;
 }
+
+/** Revocation needs no payload: the orchestration knows its connection. */
+export type RevokeEvent = Record<string, never>;
+
+/** Each external event of the connection orchestration with its payload type. */
+export interface ConnectionEvents {
+  [Events.Callback]: CallbackEvent;
+  [Events.Refresh]: RefreshEvent;
+  [Events.Revoke]: RevokeEvent;
+  [Events.Reauthorize]: ReauthorizeEvent;
+}
+export type ConnectionEventName = keyof ConnectionEvents;
 
 export interface ExchangeResult {
   /** `rejected`: the provider refused what the callback carried; the attempt was released and still waits. */
@@ -90,4 +104,59 @@ export interface NotifyWebhookInput extends ConnectionRef {
   eventId: string;
   occurredAt: string;
   error?: { code: string; message: string };
+}
+
+/** The identifying part of any input, copied field by field so nothing else rides along into history. */
+export function connectionRef(from: ConnectionRef): ConnectionRef {
+  return { connectionId: from.connectionId, clientId: from.clientId, provider: from.provider, protocol: from.protocol };
+}
+
+/** The authorize phase of one attempt (also what a reauthorization continues as). */
+export function authorizePhaseInput(from: ConnectionRef, attempt: { authorizationId: string; deadline: string }): AuthorizePhaseInput {
+  return { ...connectionRef(from), phase: 'authorize', authorizationId: attempt.authorizationId, deadline: attempt.deadline };
+}
+
+export interface MaintainState {
+  credentialsVersion: number;
+  issuedAt: string;
+  expiresAt: string;
+  cycle: number;
+  failures?: number;
+  retryAt?: string;
+}
+
+export function maintainPhaseInput(from: ConnectionRef, state: MaintainState): MaintainPhaseInput {
+  const { failures = 0, retryAt, ...rest } = state;
+  return { ...connectionRef(from), phase: 'maintain', ...rest, failures, ...(retryAt !== undefined ? { retryAt } : {}) };
+}
+
+/** The maintain phase restarted from a stored row (the orchestration is gone): refresh at once. */
+export function restartedMaintainPhase(
+  from: ConnectionRef & { credentialsVersion: number; expiresAt: string | null },
+  issuedAt: string,
+  now: Date,
+): MaintainPhaseInput {
+  const nowIso = now.toISOString();
+  return maintainPhaseInput(from, {
+    credentialsVersion: from.credentialsVersion,
+    issuedAt,
+    expiresAt: from.expiresAt ?? nowIso,
+    cycle: 0,
+    retryAt: nowIso,
+  });
+}
+
+export function webhookNotification(
+  from: ConnectionRef,
+  type: WebhookEventType,
+  eventId: string,
+  occurredAt: string,
+  error?: NotifyWebhookInput['error'],
+): NotifyWebhookInput {
+  return { ...connectionRef(from), type, eventId, occurredAt, ...(error ? { error } : {}) };
+}
+
+/** One delivery orchestration per event: the id makes a second start of the same event a no-op. */
+export function webhookInstanceId(event: NotifyWebhookInput): string {
+  return `webhook-${event.eventId}`;
 }
