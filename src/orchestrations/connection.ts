@@ -102,14 +102,14 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
     context.df.setCustomStatus({ status: 'connected', credentialsVersion: exchange.credentialsVersion });
     return { status: 'connected' };
   }
-  context.df.continueAsNew(maintainInput(input, exchange.credentialsVersion, exchange.issuedAt, exchange.expiresAt, 0));
+  context.df.continueAsNew(maintainInput(input, exchange.credentialsVersion, exchange.issuedAt, exchange.expiresAt, 0, exchange.refreshMarginMs));
   return undefined;
 }
 
 function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
   const dueAt = input.retryAt
     ? new Date(input.retryAt)
-    : new Date(refreshDueAtMs(Date.parse(input.issuedAt), Date.parse(input.expiresAt), jitterFraction(context, input)));
+    : new Date(refreshDueAtMs(Date.parse(input.issuedAt), Date.parse(input.expiresAt), jitterFraction(context, input), input.refreshMarginMs));
   context.df.setCustomStatus({
     status: 'connected',
     credentialsVersion: input.credentialsVersion,
@@ -161,7 +161,9 @@ function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
         context.df.setCustomStatus({ status: 'connected', credentialsVersion: result.credentialsVersion });
         return { status: 'connected' };
       }
-      context.df.continueAsNew(maintainInput(input, result.credentialsVersion, result.issuedAt, result.expiresAt, input.cycle + 1));
+      context.df.continueAsNew(
+        maintainInput(input, result.credentialsVersion, result.issuedAt, result.expiresAt, input.cycle + 1, result.refreshMarginMs ?? input.refreshMarginMs),
+      );
       return undefined;
     case 'transient': {
       const failures = input.failures + 1;
@@ -204,8 +206,15 @@ function switchToAttempt(context: Context, from: ConnectionRef, event: Reauthori
   return undefined;
 }
 
-function maintainInput(from: ConnectionRef, credentialsVersion: number, issuedAt: string, expiresAt: string, cycle: number): MaintainPhaseInput {
-  return maintainPhaseInput(from, { credentialsVersion, issuedAt, expiresAt, cycle });
+function maintainInput(
+  from: ConnectionRef,
+  credentialsVersion: number,
+  issuedAt: string,
+  expiresAt: string,
+  cycle: number,
+  refreshMarginMs: number | undefined,
+): MaintainPhaseInput {
+  return maintainPhaseInput(from, { credentialsVersion, issuedAt, expiresAt, cycle, refreshMarginMs });
 }
 
 function* revokeConnection(context: Context, input: ConnectionRef): Gen {
