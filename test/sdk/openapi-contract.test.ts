@@ -9,6 +9,7 @@ import path from 'node:path';
 import { BrokerClient } from '../../sdk/src';
 import { clientOperations, OpenApiDocument, renderClientTypes } from '../../sdk/codegen/render-types';
 import { OPENAPI_DOCUMENT } from '../../src/openapi/document';
+import { schemaErrors } from './support/schema-errors';
 
 const SDK = path.resolve(__dirname, '../../sdk');
 const GENERATED = path.join(SDK, 'src/generated/openapi.ts');
@@ -113,4 +114,12 @@ test('the built package (sdk/dist, compiled by `npm run build`) exports the clie
   expect(typeof built.BrokerClient).toBe('function');
   expect(typeof built.verifyWebhook).toBe('function');
   expect(readFileSync(path.join(SDK, manifest.types), 'utf8')).toContain('BrokerClient');
+});
+
+test('the schema check the end-to-end test holds the broker’s answers to flags a missing required field, a wrong type and a oneOf miss', () => {
+  const check = (value: unknown, name: string) => schemaErrors(value, { $ref: `#/components/schemas/${name}` }, OPENAPI_DOCUMENT as never);
+  expect(check({ items: [{ name: 'p', protocol: 'oauth2', displayName: 'P' }] }, 'ProviderList')).toEqual([]);
+  expect(check({ items: [{ name: 'p', protocol: 'oauth3' }] }, 'ProviderList')).toEqual(['$.items[0].displayName: required but missing', '$.items[0].protocol: "oauth3" is not one of the enum']);
+  expect(check({ tokenType: 'Bearer', accessToken: 1, expiresAt: null, scopes: [] }, 'Token')).toEqual(['$: matches 0 of the oneOf alternatives']);
+  expect(check({ items: 'none' }, 'ConnectionPage')).toEqual(['$.items: string where array is expected']);
 });
