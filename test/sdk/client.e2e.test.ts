@@ -6,13 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { BrokerApiError, BrokerClient, constructWebhookEvent, isOAuth2Token, verifyWebhook } from '../../sdk/src';
+import { BrokerClient, constructWebhookEvent, isOAuth2Token, verifyWebhook } from '../../sdk/src';
 import { OpenApiDocument, renderClientTypes } from '../../sdk/codegen/render-types';
 import { OPENAPI_DOCUMENT } from '../../src/openapi/document';
 import { eventually } from '../e2e/support/broker-host';
 import { startWebhookReceiver, WebhookReceiver } from '../e2e/support/webhook-receiver';
 import { CLIENT_KEY, consent, OTHER_CLIENT_KEY, startWorld, World } from '../e2e/support/world';
 import { tokenFingerprint } from '../support/oidc/start-oidc-provider';
+import { rejection } from './support/rejection';
 import { schemaErrors } from './support/schema-errors';
 
 jest.setTimeout(90_000);
@@ -50,14 +51,6 @@ function expectSchema(value: unknown, schemaName: string): void {
   expect(schemaErrors(value, { $ref: `#/components/schemas/${schemaName}` }, OPENAPI_DOCUMENT as never)).toEqual([]);
 }
 
-async function rejection(promise: Promise<unknown>): Promise<BrokerApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BrokerApiError);
-  return error as BrokerApiError;
-}
 
 /** The end user's part: consent at the provider, then the browser lands on the broker's callback. */
 async function endUserApproves(authorizationUrl: string): Promise<void> {

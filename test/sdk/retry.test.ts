@@ -3,7 +3,8 @@
  * `Retry-After` the answer named (seconds or HTTP-date, read against the injected clock) or after a
  * back-off, within a bounded number of attempts; everything else is answered at once.
  */
-import { BrokerApiError, BrokerClient, parseRetryAfter } from '../../sdk/src';
+import { BrokerClient, parseRetryAfter } from '../../sdk/src';
+import { rejection } from './support/rejection';
 import { fakeTime, ScriptedServer, startScriptedServer } from './support/scripted-server';
 
 let server: ScriptedServer;
@@ -22,14 +23,6 @@ function client(time = fakeTime(), extra: Partial<ConstructorParameters<typeof B
   return new BrokerClient({ baseUrl: server.url, apiKey: 'key-1', now: time.now, sleep: time.sleep, random: () => 1, ...extra });
 }
 
-async function failure(promise: Promise<unknown>): Promise<BrokerApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(BrokerApiError);
-  return error as BrokerApiError;
-}
 
 test('When the broker answers 503 with Retry-After in seconds, then the client waits that long and sends the same request again', async () => {
   const time = fakeTime();
@@ -64,7 +57,7 @@ test('When there is no Retry-After, then the back-off doubles from the base dela
 test('When every attempt answers 503, then after maxAttempts the error carries the code, status, Retry-After and attempts', async () => {
   const time = fakeTime();
   server.answer(brokerError('REFRESH_TIMEOUT', 503, { 'retry-after': '1' }));
-  const error = await failure(client(time, { retry: { maxAttempts: 4 } }).getToken('c1'));
+  const error = await rejection(client(time, { retry: { maxAttempts: 4 } }).getToken('c1'));
   expect(error).toMatchObject({ code: 'REFRESH_TIMEOUT', status: 503, message: 'REFRESH_TIMEOUT happened', retryAfterMs: 1000, attempts: 4 });
   expect(server.received).toHaveLength(4);
   expect(time.slept).toEqual([1000, 1000, 1000]);
@@ -73,7 +66,7 @@ test('When every attempt answers 503, then after maxAttempts the error carries t
 test('When Retry-After asks for longer than maxDelayMs, then the client does not wait but throws at once', async () => {
   const time = fakeTime();
   server.answer(brokerError('STORAGE_UNAVAILABLE', 503, { 'retry-after': '3600' }));
-  const error = await failure(client(time, { retry: { maxDelayMs: 30_000 } }).getConnection('c1'));
+  const error = await rejection(client(time, { retry: { maxDelayMs: 30_000 } }).getConnection('c1'));
   expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE', retryAfterMs: 3_600_000, attempts: 1 });
   expect(time.slept).toEqual([]);
 });
@@ -86,7 +79,7 @@ test.each([
 ])('When the broker answers %s, then nothing is retried', async (_name, answer) => {
   const time = fakeTime();
   server.answer(answer, { status: 200, body: CONNECTION });
-  const error = await failure(client(time).getConnection('c1'));
+  const error = await rejection(client(time).getConnection('c1'));
   expect(error.code).toBe(answer.body.error.code);
   expect(error.status).toBe(answer.status);
   expect(server.received).toHaveLength(1);
