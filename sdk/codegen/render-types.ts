@@ -45,14 +45,17 @@ const RESPONSE_PREFIX = '#/components/responses/';
 const IGNORED_KEYWORDS = new Set(['format', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum', 'minItems', 'maxItems', 'default', 'description', 'title', 'additionalProperties']);
 const STRUCTURAL_KEYWORDS = new Set(['$ref', 'const', 'enum', 'oneOf', 'anyOf', 'allOf', 'type', 'properties', 'required', 'items']);
 
-/** Operations a client key opens: those whose security names a scheme starting with `client`. */
+/** The security schemes of a client API key (bearer and `x-api-key`). */
+const CLIENT_SCHEMES = ['clientKey', 'clientApiKey'];
+
+/** Operations a client key opens: those whose security names a client scheme. */
 export function clientOperations(document: OpenApiDocument): ClientOperation[] {
   const found: ClientOperation[] = [];
   for (const [path, item] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(item)) {
       if (!HTTP_METHODS.includes(method)) continue;
       const schemes = (operation.security ?? []).flatMap((requirement) => Object.keys(requirement));
-      if (schemes.some((name) => name.startsWith('client'))) found.push({ id: operation.operationId, method: method.toUpperCase(), path, operation });
+      if (schemes.some((name) => CLIENT_SCHEMES.includes(name))) found.push({ id: operation.operationId, method: method.toUpperCase(), path, operation });
     }
   }
   return found;
@@ -142,7 +145,7 @@ function renderTypeKeyword(type: string, schema: Schema, context: Context): stri
 }
 
 /** One schema as a TypeScript type expression. */
-export function renderType(schema: Schema, context: Context): string {
+function renderType(schema: Schema, context: Context): string {
   const { where } = context;
   checkKeywords(schema, where);
   if (typeof schema.$ref === 'string') return declarationName(refName(schema.$ref));

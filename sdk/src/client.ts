@@ -52,11 +52,12 @@ const IDEMPOTENT_PROXY_METHODS: readonly ProxyMethod[] = ['GET', 'PUT', 'DELETE'
 /** Operations whose success is a JSON body (or none), as opposed to the proxy's pass-through answer. */
 type JsonOperationId = { [K in ClientOperationId]: (typeof CLIENT_OPERATIONS)[K]['success'] extends number ? K : never }[ClientOperationId];
 
-interface CallInput {
+/** What one operation takes besides its path: the query and the JSON body its document entry names. */
+type CallInput<Id extends JsonOperationId> = {
   connectionId?: string;
-  query?: Record<string, string | number | undefined>;
-  body?: unknown;
-}
+  query?: ClientOperationTypes[Id] extends { query: infer Q } ? Q : never;
+  body?: ClientOperationTypes[Id] extends { body: infer B } ? B : never;
+};
 
 /**
  * The broker's client API, one method per operation of its OpenAPI document (types generated from
@@ -92,7 +93,7 @@ export class BrokerClient {
 
   /** One page of the client's connections. */
   listConnections(query: ListConnectionsQuery = {}): Promise<ConnectionPage> {
-    return this.call('listConnections', { query: { ...query } });
+    return this.call('listConnections', { query });
   }
 
   /** Every connection matching `query`, page after page. */
@@ -164,10 +165,10 @@ export class BrokerClient {
     return `${this.apiUrl}${path}`;
   }
 
-  private async call<Id extends JsonOperationId>(id: Id, input: CallInput): Promise<ClientOperationTypes[Id]['response']> {
+  private async call<Id extends JsonOperationId>(id: Id, input: CallInput<Id>): Promise<ClientOperationTypes[Id]['response']> {
     const operation = CLIENT_OPERATIONS[id];
     const url = new URL(this.url(operation.path, input.connectionId));
-    for (const [name, value] of Object.entries(input.query ?? {})) if (value !== undefined) url.searchParams.set(name, String(value));
+    for (const [name, value] of Object.entries((input.query ?? {}) as Record<string, unknown>)) if (value !== undefined) url.searchParams.set(name, String(value));
     const headers = new Headers({ accept: 'application/json', authorization: `Bearer ${this.apiKey}` });
     const request: OutgoingRequest = { method: operation.method, url: url.toString(), headers, retryable: true };
     if (input.body !== undefined) {
