@@ -108,7 +108,7 @@ test('the SDK is standalone: no runtime dependencies, and its sources import onl
   expect(imports.filter((specifier) => !specifier.startsWith('./') && !specifier.startsWith('node:'))).toEqual([]);
 });
 
-test('the built package (sdk/dist, compiled by `npm run build`) exports the client', () => {
+test('the built package (sdk/dist, compiled by `npm run build:sdk`, which `npm test` runs) exports the client', () => {
   const manifest = JSON.parse(readFileSync(path.join(SDK, 'package.json'), 'utf8'));
   const built = require(path.join(SDK, manifest.main));
   expect(typeof built.BrokerClient).toBe('function');
