@@ -177,6 +177,16 @@ test('a wrong key is UNAUTHORIZED (401), another client’s connection CONNECTIO
   expect(await rejection(client.startConnection({ provider: 'oidc', connectionId: mine.connectionId }))).toMatchObject({ code: 'CONNECTION_EXISTS', status: 409 });
 });
 
+test('connections() walks every page by its continuation', async () => {
+  const { client, sent } = sdkClient();
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) ids.push((await client.startConnection({ provider: 'oidc', endUserId: 'pager' })).connectionId);
+  const walked: string[] = [];
+  for await (const connection of client.connections({ endUserId: 'pager', top: 2 })) walked.push(connection.connectionId);
+  expect(walked.sort()).toEqual(ids.sort());
+  expect(sent.filter((s) => s === 'GET /api/connections')).toHaveLength(2);
+});
+
 test("the README's five-line SDK quick start runs as written, on the built package", async () => {
   const readme = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
   const block = /<!-- sdk-quick-start[^>]*-->\s*```ts\n([\s\S]*?)```/.exec(readme)?.[1];
