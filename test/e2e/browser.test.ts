@@ -208,7 +208,7 @@ test('an unusable callback link shows its error page, styled by the shared style
   const result = page.locator('main#result');
   expect(await result.getAttribute('data-error-code')).toBeTruthy();
   // 40rem from pages.css: the stylesheet loaded through the relative link and the CSP let it apply.
-  expect(await result.evaluate((main) => getComputedStyle(main).maxWidth)).toBe('640px');
+  expect(await result.evaluate((main) => main.ownerDocument.defaultView?.getComputedStyle(main).maxWidth)).toBe('640px');
   // The page's own 400 is the only failed load: no CSP violation, no missing stylesheet.
   expect(pageProblems.get(page)).toEqual(['console: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
 });
