@@ -5,7 +5,7 @@ import { isBrokerError } from '../domain/errors';
 import { errorResponse } from '../http/errors';
 import { anonymousRoute } from '../http/handler';
 import { redactText } from '../logging/redact';
-import { resultPage } from '../pages/result-page';
+import { htmlPage } from '../pages/html-page';
 import { handleCallback } from '../services/callback';
 
 const TITLES: Record<string, string> = {
@@ -28,7 +28,7 @@ app.http('oauthCallback', {
       }
       const status = answer.status ?? 'failed';
       const title = TITLES[status] ?? 'Authorization received';
-      return resultPage(200, title, [
+      return htmlPage(200, title, [
         status === 'connected' ? 'You can close this window and return to the application.' : `The connection is ${status}.`,
       ], { 'connection-id': answer.connectionId ?? '', status });
     } catch (error) {
@@ -37,7 +37,7 @@ app.http('oauthCallback', {
       const code = isBrokerError(error) ? error.code : 'INTERNAL';
       const message = isBrokerError(error) ? error.message : 'internal error';
       invocation.warn(JSON.stringify({ level: 'warn', route: 'callback', code, status, invocationId: invocation.invocationId, provider: redactText((request.params.provider ?? '').slice(0, 64)) }));
-      return resultPage(status, 'This authorization link cannot be used', [message, `Error code: ${code}`], { 'error-code': code });
+      return htmlPage(status, 'This authorization link cannot be used', [message, `Error code: ${code}`], { 'error-code': code });
     }
   }),
 });

@@ -9,7 +9,7 @@ import type { HttpResponseInit } from '@azure/functions';
 import { CONNECTION_STATUSES } from '../../../src/domain/connection';
 import { OPENAPI_DOCUMENT } from '../../../src/openapi/document';
 import { PAGE_CSP } from '../../../src/pages/page-response';
-import { resultPage } from '../../../src/pages/result-page';
+import { htmlPage } from '../../../src/pages/html-page';
 import { readAsset, STATIC_PAGES, staticPageAnswer } from '../../../src/pages/static-pages';
 
 const EXPECTED_PAGE_HEADERS = {
@@ -23,8 +23,8 @@ const EXPECTED_PAGE_HEADERS = {
 
 const htmlPages: Array<[string, HttpResponseInit]> = [
   ...STATIC_PAGES.filter((p) => p.file.endsWith('.html')).map((p): [string, HttpResponseInit] => [`/api/${p.route}`, staticPageAnswer(p.file)()]),
-  ['the callback result page', resultPage(200, 'Connected', ['You can close this window.'], { 'connection-id': 'c-1', status: 'connected' })],
-  ['the callback error page', resultPage(400, 'This authorization link cannot be used', ['expired', 'Error code: AUTH_STATE_EXPIRED'], { 'error-code': 'AUTH_STATE_EXPIRED' })],
+  ['the callback result page', htmlPage(200, 'Connected', ['You can close this window.'], { 'connection-id': 'c-1', status: 'connected' })],
+  ['the callback error page', htmlPage(400, 'This authorization link cannot be used', ['expired', 'Error code: AUTH_STATE_EXPIRED'], { 'error-code': 'AUTH_STATE_EXPIRED' })],
 ];
 
 /** Where each page lives, so its relative references can be resolved (the callback page is one folder down). */
@@ -108,7 +108,7 @@ describe('the static pages stay in step with the code', () => {
 
 describe('the callback result page', () => {
   test('escapes what it shows', () => {
-    const answer = resultPage(400, '<b>title</b>', ['"quoted" & <i>'], { 'error-code': '"><script>' });
+    const answer = htmlPage(400, '<b>title</b>', ['"quoted" & <i>'], { 'error-code': '"><script>' });
     expect(answer.status).toBe(400);
     const html = String(answer.body);
     expect(html).toContain('<title>&lt;b&gt;title&lt;/b&gt;</title>');

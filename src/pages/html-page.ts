@@ -10,7 +10,7 @@ export function escapeHtml(text: string): string {
  * `data` becomes `data-*` attributes of `<main id="result">`, for scripts and tests that read the outcome.
  * The stylesheet is addressed relative to /api/callback/{provider}.
  */
-export function resultPage(status: number, title: string, paragraphs: string[], data: Record<string, string> = {}): HttpResponseInit {
+export function htmlPage(status: number, title: string, paragraphs: string[], data: Record<string, string> = {}): HttpResponseInit {
   const attributes = Object.entries(data)
     .map(([name, value]) => ` data-${name}="${escapeHtml(value)}"`)
     .join('');
