@@ -34,10 +34,9 @@ export function readAsset(file: string): string {
 
 /** Reads the file once (a missing asset fails at startup, not on first use) and answers it on every call. */
 export function staticPageAnswer(file: string): () => HttpResponseInit {
-  const text = readAsset(file);
   const extension = path.extname(file);
-  if (extension === '.html') return () => htmlResponse(200, text);
   const contentType = ASSET_TYPES[extension];
-  if (!contentType) throw new Error(`No content type for page asset ${file}`);
-  return () => assetResponse(contentType, text);
+  if (extension !== '.html' && !contentType) throw new Error(`No content type for page asset ${file}`);
+  const text = readAsset(file);
+  return extension === '.html' ? () => htmlResponse(200, text) : () => assetResponse(contentType, text);
 }

@@ -85,8 +85,9 @@ describe('page assets', () => {
     }
   });
 
-  test('a file of an unknown kind is refused when the routes are built, not when first served', () => {
-    expect(() => staticPageAnswer('connect.png')).toThrow();
+  test('an asset of an unknown kind, or a missing one, is refused when the routes are built, not when first served', () => {
+    expect(() => staticPageAnswer('pages.png')).toThrow('No content type for page asset pages.png');
+    expect(() => staticPageAnswer('missing.js')).toThrow(/ENOENT/);
   });
 });
 
