@@ -48,6 +48,8 @@ describe('the orchestration lint fence', () => {
     ["export const answer = fetch('http://127.0.0.1/');", ['no-restricted-globals']],
     ['export const id = crypto.randomUUID();', ['no-restricted-globals']],
     ['setTimeout(() => undefined, 10);', ['no-restricted-globals']],
+    ['export const started = performance.now();', ['no-restricted-globals']],
+    ["export const client = require('axios');", ['no-restricted-globals']],
     ["export const late = import('../services/token');", ['no-restricted-syntax']],
   ])('%s is refused', async (code, expected) => {
     expect((await ruleIds(code)).sort()).toEqual(expected);
