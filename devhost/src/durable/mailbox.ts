@@ -29,21 +29,29 @@ export class Mailbox {
   /** Writes a message to the instance's inbox, then queues it; 'gone' when the instance finished meanwhile. */
   async queueDurable(instanceId: string, message: Message): Promise<ControlResult> {
     const rowKey = await this.o.store.addMessage(instanceId, JSON.stringify(message));
-    const inst = this.live.get(instanceId);
-    if (!inst) {
+    if (!this.live.get(instanceId)) {
       // Finished between the check and the write: the row would never be consumed.
       await this.o.store.deleteMessage(instanceId, rowKey);
       return 'gone';
     }
-    inst.queue.push({ ...message, rowKey } as Message);
-    this.kick(inst);
+    this.deliver(instanceId, { ...message, rowKey } as Message);
     return 'accepted';
   }
 
-  /** Queues an in-process message for an instance running here. */
+  /** Queues a message for an instance running here (late under the delivery-delay fault switch). */
   deliver(instanceId: string, message: Message): void {
+    const delay = this.o.faults?.deliveryDelayMs ?? 0;
+    if (delay > 0) setTimeout(() => this.enqueue(instanceId, message), delay);
+    else this.enqueue(instanceId, message);
+  }
+
+  private enqueue(instanceId: string, message: Message): void {
     const inst = this.live.get(instanceId);
-    if (!inst || inst.removed) return;
+    if (!inst || inst.removed) {
+      // A durable message whose instance finished while it was on its way.
+      if ('rowKey' in message && message.rowKey) void this.o.store.deleteMessage(instanceId, message.rowKey).catch(() => undefined);
+      return;
+    }
     inst.queue.push(message);
     this.kick(inst);
   }
