@@ -278,7 +278,7 @@ export async function seedConnected(world: World, options: SeedOptions = {}): Pr
     connectionId: options.connectionId ?? `conn-${randomBytes(6).toString('hex')}`,
     clientId: CLIENT,
     provider,
-    protocol: 'oauth2',
+    protocol: options.credentials?.protocol ?? 'oauth2',
     status: options.status ?? 'connected',
     scopes: ['read'],
     createdAt: nowIso,
