@@ -226,6 +226,11 @@ export function tokenAnswer(body: Record<string, unknown>, status = 200) {
   return { status, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify(body) };
 }
 
+/** Requests the provider's token endpoint received since the last look. */
+export function tokenRequests(world: World) {
+  return world.provider.takeRequests().filter((r) => r.target === '/token');
+}
+
 /** Lets the fake orchestration run the real activities, as the connection orchestration would. */
 export function orchestrateWithActivities(world: World): void {
   const { runtime, durable } = world;

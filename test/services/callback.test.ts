@@ -6,7 +6,7 @@ import { Events } from '../../src/durable/names';
 import { CALLBACK_TIMINGS, handleCallback } from '../../src/services/callback';
 import { reauthorize } from '../../src/services/reauthorize';
 import { startConnection, type StartedConnection } from '../../src/services/start-connection';
-import { CLIENT, orchestrateWithActivities, rejection, servicesFixture, tokenAnswer, type World } from './_world';
+import { CLIENT, orchestrateWithActivities, rejection, servicesFixture, tokenAnswer, tokenRequests, type World } from './_world';
 
 const fixture = servicesFixture();
 
@@ -17,10 +17,6 @@ async function begin(world: World, returnTo?: string): Promise<StartedConnection
 
 function query(params: Record<string, string>): URLSearchParams {
   return new URLSearchParams(params);
-}
-
-function tokenRequests(world: World) {
-  return world.provider.takeRequests().filter((r) => r.target === '/token');
 }
 
 describe('handleCallback', () => {

@@ -5,7 +5,7 @@
 import { exchangeCredentials, type ExchangeInput } from '../../src/services/exchange';
 import { handleCallback } from '../../src/services/callback';
 import { startConnection } from '../../src/services/start-connection';
-import { CLIENT, servicesFixture, tokenAnswer, type World } from './_world';
+import { CLIENT, servicesFixture, tokenAnswer, tokenRequests, type World } from './_world';
 
 const fixture = servicesFixture();
 
@@ -16,10 +16,6 @@ async function recordedCallback(world: World): Promise<ExchangeInput> {
   await handleCallback(world.runtime, 'acme', new URLSearchParams({ code: 'code-1', state }));
   const { connection } = await world.runtime.connections.require(CLIENT, started.connectionId);
   return { connectionId: connection.connectionId, clientId: CLIENT, authorizationId: connection.authorizationId ?? '' };
-}
-
-function tokenRequests(world: World) {
-  return world.provider.takeRequests().filter((r) => r.target === '/token');
 }
 
 describe('exchangeCredentials', () => {

@@ -6,13 +6,13 @@
 import { refreshMarginMs } from '../../src/domain/refresh-policy';
 import { Events, Orchestrations } from '../../src/durable/names';
 import { forceRefresh, getToken, TOKEN_TIMINGS } from '../../src/services/token';
-import { CLIENT, orchestrateWithActivities, rejection, running, seedConnected, servicesFixture, tokenAnswer, type World } from './_world';
+import { CLIENT, orchestrateWithActivities, rejection, running, seedConnected, servicesFixture, tokenAnswer, tokenRequests, type World } from './_world';
 
 const fixture = servicesFixture();
 const LIFETIME_S = 3600;
 
 function refreshRequests(world: World) {
-  return world.provider.takeRequests().filter((r) => r.target === '/token' && r.body.includes('grant_type=refresh_token'));
+  return tokenRequests(world).filter((r) => r.body.includes('grant_type=refresh_token'));
 }
 
 /** Moves the clock to where a reader must refresh (inside the margin, token still valid). */
@@ -20,14 +20,14 @@ function makeDue(world: World): void {
   world.clock.advance(LIFETIME_S * 1000 - refreshMarginMs(0, LIFETIME_S * 1000) + 1_000);
 }
 
-describe('getToken', () => {
-  let world: World;
-  beforeEach(async () => {
-    world = await fixture.world();
-    orchestrateWithActivities(world);
-    world.provider.answerWith(tokenAnswer({ access_token: 'at-2', token_type: 'Bearer', expires_in: LIFETIME_S, refresh_token: 'rt-2' }));
-  });
+let world: World;
+beforeEach(async () => {
+  world = await fixture.world();
+  orchestrateWithActivities(world);
+  world.provider.answerWith(tokenAnswer({ access_token: 'at-2', token_type: 'Bearer', expires_in: LIFETIME_S, refresh_token: 'rt-2' }));
+});
 
+describe('getToken', () => {
   it('when the token is fresh, then it is served without asking the orchestration, and then from the cache until its TTL', async () => {
     const { connection } = await seedConnected(world);
     running(world, connection.connectionId);
@@ -193,13 +193,6 @@ describe('getToken', () => {
 });
 
 describe('forceRefresh', () => {
-  let world: World;
-  beforeEach(async () => {
-    world = await fixture.world();
-    orchestrateWithActivities(world);
-    world.provider.answerWith(tokenAnswer({ access_token: 'at-2', token_type: 'Bearer', expires_in: LIFETIME_S, refresh_token: 'rt-2' }));
-  });
-
   it('when forced on a fresh token, then it answers with the newer version and the cache no longer serves the old token', async () => {
     const { connection } = await seedConnected(world);
     running(world, connection.connectionId);
