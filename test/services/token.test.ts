@@ -135,6 +135,19 @@ describe('getToken', () => {
     expect(world.durable.raisedOf(Events.Refresh)).toHaveLength(TOKEN_TIMINGS.refreshWaitMs / TOKEN_TIMINGS.reraiseEveryMs + 1);
   });
 
+  it('when the orchestration has picked the request up (the row is refreshing), then the reader does not raise it again', async () => {
+    const { connection } = await seedConnected(world);
+    running(world, connection.connectionId);
+    world.durable.onEvent[Events.Refresh] = async () => {
+      // A refresh that hangs at the provider: marked, never finished.
+      const stored = await world.runtime.connections.require(CLIENT, connection.connectionId);
+      await world.runtime.connections.save(stored, { ...stored.connection, status: 'refreshing' });
+    };
+    makeDue(world);
+    expect((await rejection(getToken(world.runtime, CLIENT, connection.connectionId))).code).toBe('REFRESH_TIMEOUT');
+    expect(world.durable.raisedOf(Events.Refresh)).toHaveLength(1);
+  });
+
   it('when the refresh fails transiently while the old token is still valid, then the old token is served', async () => {
     const { connection } = await seedConnected(world);
     running(world, connection.connectionId);
