@@ -1,4 +1,4 @@
-import { sendHttpRequest, SendOptions } from '../http';
+import { dispatch, SendOptions } from '../http';
 import {
   buildCodeExchangeRequest,
   buildRefreshRequest,
@@ -20,7 +20,7 @@ export interface ScopeContext {
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
  */
 export async function exchangeCode(input: CodeExchangeInput & ScopeContext, options?: SendOptions): Promise<OAuth2TokenSet> {
-  const response = await sendHttpRequest(buildCodeExchangeRequest(input), options);
+  const response = await dispatch(buildCodeExchangeRequest(input), options);
   return parseTokenResponse(response.status, response.headers, response.body, {
     requestedScopes: input.requestedScopes,
     scopeSeparator: input.scopeSeparator,
@@ -33,7 +33,7 @@ export async function exchangeCode(input: CodeExchangeInput & ScopeContext, opti
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 export async function refreshAccessToken(input: RefreshInput & ScopeContext, options?: SendOptions): Promise<OAuth2TokenSet> {
-  const response = await sendHttpRequest(buildRefreshRequest(input), options);
+  const response = await dispatch(buildRefreshRequest(input), options);
   return parseTokenResponse(response.status, response.headers, response.body, {
     requestedScopes: input.requestedScopes,
     scopeSeparator: input.scopeSeparator,
@@ -46,6 +46,6 @@ export async function refreshAccessToken(input: RefreshInput & ScopeContext, opt
  * @see https://www.rfc-editor.org/rfc/rfc7009
  */
 export async function revokeToken(input: RevocationInput, options?: SendOptions): Promise<void> {
-  const response = await sendHttpRequest(buildRevocationRequest(input), options);
+  const response = await dispatch(buildRevocationRequest(input), options);
   parseRevocationResponse(response.status, response.headers, response.body);
 }
