@@ -89,8 +89,9 @@ export function raiseConnectionEvent<E extends ConnectionEventName>(
 
 /**
  * `raised`: the running orchestration got the event. `started`: none ran, so it was started with
- * `restart()` (which must already carry what the event asks for). `lost`: none ran, another caller
- * started it first, and raising to that one failed too; the caller decides whether to retry.
+ * `restart()` (which must already carry what the event asks for). `lost`: the event could not be
+ * delivered (the task hub's storage did not answer, or another caller restarted the instance and
+ * raising to that one failed too); the caller decides whether to retry or to report it.
  */
 export type RaiseOutcome = 'raised' | 'started' | 'lost';
 
@@ -105,18 +106,17 @@ export async function raiseOrStart<E extends ConnectionEventName>(
   payload: ConnectionEvents[E],
   restart: () => ConnectionOrchestrationInput,
 ): Promise<RaiseOutcome> {
-  if (await isConnectionRunning(client, connectionId)) {
-    await raiseConnectionEvent(client, connectionId, event, payload);
-    return 'raised';
-  }
+  const raise = () =>
+    raiseConnectionEvent(client, connectionId, event, payload).then(
+      () => 'raised' as const,
+      () => 'lost' as const,
+    );
+  if (await isConnectionRunning(client, connectionId)) return raise();
   try {
     await client.startNew(Orchestrations.Connection, { instanceId: connectionId, input: restart() });
     return 'started';
   } catch {
     // Another caller (or host) restarted it first: ask that one instead.
-    return raiseConnectionEvent(client, connectionId, event, payload).then(
-      () => 'raised' as const,
-      () => 'lost' as const,
-    );
+    return raise();
   }
 }

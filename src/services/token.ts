@@ -109,8 +109,10 @@ async function requestRefreshAndWait(runtime: Runtime, stored: StoredConnection)
     {
       timeoutMs: TOKEN_TIMINGS.refreshWaitMs,
       maxPollMs: TOKEN_TIMINGS.pollIntervalMs,
-      beforeRead: async () => {
-        if (nowMs(runtime) < nextRaiseAtMs) return;
+      beforeRead: async (last) => {
+        // A refresh in flight means the orchestration has the request: raising again would only
+        // queue a second refresh behind it (e.g. right after this one failed transiently).
+        if (nowMs(runtime) < nextRaiseAtMs || last?.connection.status === 'refreshing') return;
         // When no orchestration runs (e.g. an operator terminated it), the maintain phase starts
         // again, so the connection keeps its refresh loop; a lost raise is retried on the next turn.
         await raiseOrStart(runtime.durable, c.connectionId, Events.Refresh, { seenVersion }, () =>

@@ -9,8 +9,8 @@ export interface WaitOptions {
   timeoutMs: number;
   /** Longest pause between reads: reads start fast (the change usually lands within tens of ms), then back off. */
   maxPollMs: number;
-  /** Runs before every read, e.g. to raise again an event that may have been dropped. */
-  beforeRead?: () => Promise<void>;
+  /** Runs before every read with the row read last (none yet on the first turn), e.g. to raise again an event that may have been dropped. */
+  beforeRead?: (last: StoredConnection | undefined) => Promise<void>;
 }
 
 export interface WaitResult {
@@ -28,9 +28,10 @@ export async function waitForConnection(
   options: WaitOptions,
 ): Promise<WaitResult> {
   const deadline = runtime.clock.now().getTime() + options.timeoutMs;
+  let stored: StoredConnection | undefined;
   for (let delay = FIRST_POLL_MS; ; delay = Math.min(Math.ceil(delay * 1.5), options.maxPollMs)) {
-    await options.beforeRead?.();
-    const stored = await runtime.connections.get(ref.clientId, ref.connectionId);
+    await options.beforeRead?.(stored);
+    stored = await runtime.connections.get(ref.clientId, ref.connectionId);
     if (reached(stored)) return { reached: true, stored };
     if (runtime.clock.now().getTime() >= deadline) return { reached: false, stored };
     await runtime.clock.sleep(delay);
