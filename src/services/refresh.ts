@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import type { Connection } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
 import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
+import { DEFAULT_PROVIDER_TIMEOUT_MS } from '../oauth/http';
 import { refreshAccessToken } from '../oauth/oauth2/client';
 import type { RefreshResult } from '../durable/contract';
 import type { OAuth2Credentials } from '../storage/credentials';
@@ -30,10 +31,11 @@ export interface RefreshInput {
 }
 
 /**
- * How long a refresh holds its lease: longer than the token request may take (the OAuth HTTP
- * client's timeout), so a live holder always finishes before anyone may take over.
+ * How long a refresh holds its lease: three times the token request's timeout, so a live holder
+ * always finishes first, while a holder that died (its host killed mid-refresh) delays the next
+ * refresh by at most this much, well inside the default 60 s margin's second half.
  */
-export const REFRESH_LEASE_MS = 90_000;
+export const REFRESH_LEASE_MS = 3 * DEFAULT_PROVIDER_TIMEOUT_MS;
 
 export async function refreshCredentials(runtime: Runtime, input: RefreshInput): Promise<RefreshResult> {
   try {
