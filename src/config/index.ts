@@ -37,6 +37,8 @@ export interface BrokerConfig {
   operatorKeyHash?: Buffer;
   allowedReturnUrls: URL[];
   authorizationTimeoutSeconds: number;
+  /** BROKER_REFRESH_MARGIN_SECONDS: refresh this long before expiry (at most half the lifetime). */
+  refreshMarginSeconds: number;
   /** BROKER_WEBHOOK_URLS + BROKER_WEBHOOK_SECRETS, by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;
 }
@@ -50,6 +52,8 @@ export interface LoadConfigOptions {
 
 const DEFAULT_BASE_URL = 'http://localhost:7071';
 const DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS = 600;
+/** Covers the Azure Storage backend's queue polling (30 s at most by default) with room to spare. */
+const DEFAULT_REFRESH_MARGIN_SECONDS = 60;
 const DEFAULT_ENCRYPTION_KEY_SECRET_NAME = 'broker-encryption-key';
 const ENCRYPTION_KEY_BYTES = 32;
 
@@ -190,8 +194,23 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       'BROKER_AUTHORIZATION_TIMEOUT_SECONDS',
       DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS,
     ),
+    refreshMarginSeconds: parsePositiveInteger(read(env, 'BROKER_REFRESH_MARGIN_SECONDS'), 'BROKER_REFRESH_MARGIN_SECONDS', DEFAULT_REFRESH_MARGIN_SECONDS),
     webhooks: parseWebhooks(env, clientKeys),
   };
+}
+
+/** Six-field NCRONTAB, as the Functions timer trigger takes it (Azure Functions docs, "NCRONTAB expressions"). */
+const DEFAULT_WATCHDOG_SCHEDULE = '0 */1 * * * *';
+
+/**
+ * BROKER_WATCHDOG_SCHEDULE: when the watchdog sweeps. Read at registration time (a timer trigger's
+ * schedule is fixed when the function is registered), so it is not part of BrokerConfig.
+ */
+export function watchdogSchedule(env: Env): string {
+  const value = read(env, 'BROKER_WATCHDOG_SCHEDULE');
+  if (value === undefined) return DEFAULT_WATCHDOG_SCHEDULE;
+  if (value.split(/\s+/).length !== 6) throw invalid('BROKER_WATCHDOG_SCHEDULE', 'must be a six-field NCRONTAB expression (seconds first)');
+  return value;
 }
 
 let cached: BrokerConfig | undefined;

@@ -41,6 +41,13 @@ export interface Connection {
   authorizationId?: string;
   credentialsVersion: number;
   error?: ConnectionError;
+  /**
+   * Held by the one refresh in flight (owner id, ISO expiry): a second refresher, such as a
+   * duplicate activity run or a replaced orchestration's, backs off instead of racing it.
+   */
+  refreshLease?: { owner: string; until: string };
+  /** When the maintain loop should next refresh (ISO); the watchdog looks for rows left overdue. */
+  refreshDueAt?: string;
 }
 
 /** Statuses in which a client may read or use credentials. */

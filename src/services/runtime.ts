@@ -17,6 +17,8 @@ export interface BrokerSettings {
   /** Public base URL without trailing slash; callbacks are `${baseUrl}/api/callback/{provider}`. */
   baseUrl: string;
   authorizationTimeoutSeconds: number;
+  /** BROKER_REFRESH_MARGIN_SECONDS in ms: the most a token is refreshed ahead of its expiry. */
+  refreshMarginMs: number;
   /** BROKER_ALLOWED_RETURN_URLS: the prefixes `returnTo` may name. */
   allowedReturnUrls: readonly URL[];
 }
