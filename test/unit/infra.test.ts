@@ -21,17 +21,22 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-/** Text between the braces that open at the end of `opener` and their matching close. */
-function braceBlock(text: string, opener: string): string {
+/** Text between the bracket that opens at the end of `opener` and its matching close. */
+function braceBlockOf(text: string, opener: string, open: string, close: string): string {
   const start = text.indexOf(opener);
   if (start < 0) throw new Error(`"${opener}" not found`);
   let depth = 0;
   for (let i = start + opener.length - 1; i < text.length; i += 1) {
-    if (text[i] === '{') depth += 1;
-    if (text[i] === '}') depth -= 1;
+    if (text[i] === open) depth += 1;
+    if (text[i] === close) depth -= 1;
     if (depth === 0) return text.slice(start + opener.length, i);
   }
   throw new Error(`"${opener}" is not closed`);
+}
+
+/** Text between the braces that open at the end of `opener` and their matching close. */
+function braceBlock(text: string, opener: string): string {
+  return braceBlockOf(text, opener, '{', '}');
 }
 
 /** Top-level `name: value` pairs of a Bicep object body (values as written). */
@@ -172,6 +177,72 @@ describe('Key Vault and roles', () => {
     ]) {
       expect(rbac).toContain(roleId);
     }
+  });
+});
+
+/**
+ * Azure built-in role ids, copied from Microsoft's list of built-in roles:
+ * https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+ * (category pages /storage, /security, /monitor and /integration list each role's "id").
+ */
+const BUILT_IN_ROLES: Readonly<Record<string, string>> = {
+  'Storage Blob Data Owner': 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+  'Storage Queue Data Contributor': '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+  'Storage Table Data Contributor': '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+  'Key Vault Secrets User': '4633458b-17de-408a-b874-0445c86b69e6',
+  'Key Vault Secrets Officer': 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
+  'Monitoring Metrics Publisher': '3913510d-42f4-4e42-8a64-420c390055eb',
+  'Durable Task Data Contributor': '0ad04412-c4d5-4796-b79c-f76d14c8d402',
+};
+
+describe('role definition ids', () => {
+  const bicepFiles = filesUnder(infraDir)
+    .filter((path) => path.endsWith('.bicep'))
+    .map((path) => ({ path: relative(root, path), text: readFileSync(path, 'utf8') }));
+  const guid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+  const constant = /^var (\w+RoleId) = '([0-9a-f-]{36})' \/\/ (.+)$/gm;
+  const constants = bicepFiles.flatMap((file) =>
+    [...file.text.matchAll(constant)].map((match) => ({ path: file.path, name: match[1], id: match[2], role: match[3].trim() })),
+  );
+
+  test('every role id is a constant named after its role, and the id is that built-in role\'s id', () => {
+    expect(constants.length).toBeGreaterThanOrEqual(Object.keys(BUILT_IN_ROLES).length);
+    for (const { path, name, id, role } of constants) {
+      expect({ path, name, role, id }).toEqual({ path, name, role, id: BUILT_IN_ROLES[role] });
+      const camel = role.replace(/ (\w)/g, (_, c: string) => c.toUpperCase()).replace(/^\w/, (c) => c.toLowerCase());
+      expect({ path, name }).toEqual({ path, name: `${camel}RoleId` });
+    }
+  });
+
+  test('no role id is written anywhere but in its named constant', () => {
+    const stray = bicepFiles.flatMap((file) =>
+      file.text
+        .split('\n')
+        .filter((line) => guid.test(line) && !/^var \w+RoleId = '/.test(line))
+        .map((line) => `${file.path}: ${line.trim()}`),
+    );
+    expect(stray).toEqual([]);
+  });
+
+  test('every role assignment names its role through a constant', () => {
+    const isConstant = (path: string, name: string): boolean => constants.some((c) => c.path === path && c.name === name);
+    for (const file of bicepFiles) {
+      // A loop over a list of constants (`for roleId in storageRoles`) counts as named.
+      const loops = new Map([...file.text.matchAll(/for (\w+) in (\w+)/g)].map((m) => [m[1], m[2]]));
+      for (const match of file.text.matchAll(/roleDefinitions', (\w+)\)/g)) {
+        const list = loops.get(match[1]);
+        const names = list ? braceBlockOf(file.text, `var ${list} = [`, '[', ']').split('\n').map((l) => l.trim()).filter(Boolean) : [match[1]];
+        for (const name of names) expect({ path: file.path, name, constant: isConstant(file.path, name) }).toEqual({ path: file.path, name, constant: true });
+      }
+    }
+  });
+
+  test('the deployer gets Key Vault Secrets Officer and the app Key Vault Secrets User', () => {
+    const rbac = read('infra/app/rbac.bicep');
+    expect(braceBlock(rbac, "resource deployerKeyVaultSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {")).toContain(
+      'keyVaultSecretsOfficerRoleId',
+    );
+    expect(braceBlock(rbac, "resource appKeyVaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {")).toContain('keyVaultSecretsUserRoleId');
   });
 });
 
