@@ -105,6 +105,70 @@ describe('azure.yaml', () => {
   });
 });
 
+describe('one deploy path: build here, ship dist/ with production dependencies', () => {
+  const service = (readYamlMappings(read('azure.yaml')).services as Record<string, Record<string, unknown>>).api;
+
+  test('azure.yaml turns the remote build off and ships the folder the prepackage hook stages', () => {
+    const stager = require('../../infra/hooks/stage-package.js') as { STAGE_DIR_NAME: string };
+    expect(service.remoteBuild).toBe('false');
+    expect(service.dist).toBe(stager.STAGE_DIR_NAME);
+    const prepackage = (service.hooks as Record<string, Record<string, Record<string, string>>>).prepackage;
+    for (const platform of ['posix', 'windows']) {
+      expect(prepackage[platform].run).toBe('node infra/hooks/stage-package.js');
+    }
+    expect(read('.gitignore').split('\n')).toContain(`${stager.STAGE_DIR_NAME}/`);
+  });
+
+  test('the prepare script does nothing, rather than fail, where scripts/ is not shipped', () => {
+    const prepare = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.prepare;
+    expect(prepare).toContain("existsSync('scripts/link-devhost-bin.js') &&");
+  });
+
+  test('docs/deploy.md shows the .funcignore that is in the repository, not another one', () => {
+    const docs = read('docs/deploy.md');
+    const block = /```gitignore\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(block).toBe(read('.funcignore'));
+  });
+});
+
+describe('Node.js runtime', () => {
+  test('the Flex Consumption app runs Node.js 22 LTS, and engines allow 22 in production and 20 for development', () => {
+    const main = read('infra/main.bicep');
+    expect(main).toMatch(/^param nodeVersion string = '22'$/m);
+    expect(braceBlock(apiBicep, 'runtime: {')).toMatch(/version: nodeVersion/);
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    // 22 LTS (production, CI) and 20.19+ (the development machines; out of support, see docs/deploy.md).
+    expect(engines).toBe('^20.19.0 || >=22.12.0');
+    expect((JSON.parse(read('package-lock.json')) as { packages: Record<string, { engines?: { node: string } }> }).packages[''].engines?.node).toBe(engines);
+  });
+});
+
+describe('Durable backend (docs/scale.md)', () => {
+  const main = read('infra/main.bicep');
+  const dts = read('infra/core/durable-task-scheduler.bicep');
+
+  test('the backend is a parameter; the Durable Task Scheduler is provisioned only when chosen', () => {
+    expect(main).toMatch(/^param durableBackend string = 'DurableTaskScheduler'$/m);
+    expect(main).toMatch(/^module durableTaskScheduler '\.\/core\/durable-task-scheduler\.bicep' = if \(useDurableTaskScheduler\) \{$/m);
+    expect(braceBlock(main, "module api './app/api.bicep' = {")).toMatch(/dependsOn: \[\s+rbac\s+durableTaskScheduler\s+\]/);
+    expect(dts).toContain("resource scheduler 'Microsoft.DurableTask/schedulers@");
+    expect(dts).toContain("resource taskHub 'Microsoft.DurableTask/schedulers/taskHubs@");
+    expect(dts).toContain('principalId: appPrincipalId');
+  });
+
+  test('each backend gets the host.json values the broker needs, through AzureFunctionsJobHost__ settings', () => {
+    expect(apiBicep).toContain("var hostOverride = 'AzureFunctionsJobHost__extensions__durableTask__'");
+    expect(apiBicep).toContain("'${hostOverride}overridableExistingInstanceStates': 'NonRunningStates'");
+    expect(apiBicep).toContain("'${hostOverride}storageProvider__type': 'azureManaged'");
+    expect(apiBicep).toContain("DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'");
+    expect(apiBicep).toContain("'${hostOverride}storageProvider__partitionCount': '16'");
+    expect(apiBicep).toContain("'${hostOverride}storageProvider__maxQueuePollingInterval': '00:00:05'");
+    expect(apiBicep).toContain('properties: union(appSettings, durableCommonSettings, durableBackendSettings)');
+    const hubName = (JSON.parse(read('host.json')) as { extensions: { durableTask: { hubName: string } } }).extensions.durableTask.hubName;
+    expect(main).toContain(`var taskHubName = '${hubName}'`);
+  });
+});
+
 describe('Function App settings (infra/app/api.bicep)', () => {
   test('every setting the broker reads in Azure is set', () => {
     for (const name of [
