@@ -66,7 +66,7 @@ const proxyPath: Json = Object.fromEntries(
       tags: ['connections'],
       security: CLIENT_SECURITY,
       description:
-        "Calls `apiBaseUrl/{path}` (path and query as received) with the connection's credentials. The provider's status, headers and body come back unchanged; the broker's own failures are 4xx/502/504 JSON errors with an `x-broker-error` header.",
+        "Calls `apiBaseUrl/{path}` (path and query as received) with the connection's credentials. The provider's status, headers and body come back unchanged (except hop-by-hop headers, `Set-Cookie` and `x-broker-*`); request headers are forwarded by allow-list (docs/configuration.md); the broker's own failures are 4xx/502/504 JSON errors with an `x-broker-error` header.",
       parameters: [CONNECTION_ID, { name: 'path', in: 'path', required: true, description: 'The rest of the URL, slashes included.', schema: { type: 'string' } }],
       ...(method === 'get' || method === 'delete' ? {} : { body: {} }),
       responses: {

@@ -47,6 +47,7 @@ export const CURATED_PROVIDERS: Readonly<Record<string, CatalogueEntry>> = {
     protocol: 'oauth2',
     displayName: 'Dropbox',
     apiBaseUrl: 'https://api.dropboxapi.com',
+    proxyHeaders: ['dropbox-api-arg', 'dropbox-api-path-root', 'dropbox-api-select-user', 'dropbox-api-select-admin'],
     scopeSeparator: ' ',
     // Without token_access_type=offline Dropbox returns only a short-lived access token.
     authorizationParams: { token_access_type: 'offline' },
@@ -144,6 +145,7 @@ export const CURATED_PROVIDERS: Readonly<Record<string, CatalogueEntry>> = {
     displayName: 'LinkedIn',
     revocationUrl: 'https://www.linkedin.com/oauth/v2/revoke',
     apiBaseUrl: 'https://api.linkedin.com',
+    proxyHeaders: ['linkedin-version'],
     defaultScopes: ['openid', 'profile', 'email'],
   },
   zoom: {
@@ -173,6 +175,7 @@ export const CURATED_PROVIDERS: Readonly<Record<string, CatalogueEntry>> = {
     protocol: 'oauth2',
     displayName: 'Notion',
     apiBaseUrl: 'https://api.notion.com/v1',
+    proxyHeaders: ['notion-version'],
     clientAuthMethod: 'client_secret_basic',
     authorizationParams: { owner: 'user' },
   },

@@ -31,6 +31,7 @@ export interface ProviderInput {
   templateValues?: Record<string, string>;
   refreshable?: boolean;
   expiresInFallbackSeconds?: number;
+  proxyHeaders?: string[];
 }
 
 export type ProviderField = keyof ProviderInput;
@@ -52,6 +53,7 @@ type FieldType =
   | { kind: 'boolean' }
   | { kind: 'positiveInteger' }
   | { kind: 'stringList' }
+  | { kind: 'headerNames' }
   | { kind: 'stringMap' }
   | { kind: 'oneOf'; values: readonly string[] };
 
@@ -90,11 +92,14 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   templateValues: { type: { kind: 'stringMap' }, protocols: BOTH },
   refreshable: { type: { kind: 'boolean' }, protocols: OAUTH2 },
   expiresInFallbackSeconds: { type: { kind: 'positiveInteger' }, protocols: OAUTH2 },
+  proxyHeaders: { type: { kind: 'headerNames' }, protocols: BOTH },
 };
 
 /** Provider names appear in `/api/callback/{name}`, so they stay URL-path safe. */
 export const PROVIDER_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** Key Vault secret names are `[0-9a-zA-Z-]`; settings names add `_`. */
+/** RFC 9110 §5.1 field names (tokens). */
+const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const SECRET_NAME_PATTERN = /^[A-Za-z0-9_-]{1,127}$/;
 
 /** Error for a provider definition, naming provider and field (never the value). */
@@ -125,6 +130,10 @@ function typeProblem(type: FieldType, value: unknown): string | undefined {
       return Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '')
         ? undefined
         : 'must be an array of non-empty strings';
+    case 'headerNames':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string' && HEADER_NAME_PATTERN.test(v))
+        ? undefined
+        : 'must be an array of HTTP header names';
     case 'stringMap':
       return isRecord(value) && Object.values(value).every((v) => typeof v === 'string')
         ? undefined

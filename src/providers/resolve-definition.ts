@@ -137,6 +137,7 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
     clientSecretName: input.clientSecretName,
     templateValues: input.templateValues,
     templateVariables: unresolved.size > 0 ? [...unresolved.keys()] : undefined,
+    proxyHeaders: input.proxyHeaders?.map((header) => header.toLowerCase()),
   };
   const definition: ProviderDefinition =
     protocol === 'oauth2'

@@ -11,6 +11,11 @@ interface ProviderBase {
   displayName: string;
   /** Only origin+path prefix reachable through the proxy. */
   apiBaseUrl?: string;
+  /**
+   * The provider's own request headers (lower-case) that the proxy forwards besides the standard
+   * ones and vendor `x-…` headers, e.g. Notion's `notion-version`.
+   */
+  proxyHeaders?: string[];
   clientId?: string;
   clientSecret?: string;
   /** Key Vault secret name that holds the client secret. */

@@ -46,8 +46,10 @@ function rejectPath(rule: ProxyPathRule): BrokerError {
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 // IIS-style %uXXXX is decoded too: some servers still honour it.
-const PERCENT_RUN = /%u([0-9a-fA-F]{4})|(?:%[0-9a-fA-F]{2})+/g;
+const PERCENT_RUN = /%[uU]([0-9a-fA-F]{4})|(?:%[0-9a-fA-F]{2})+/g;
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+// Whitespace and invisible format characters (NBSP, ideographic space, zero-width ones, BOM).
+const BLANKS = /[\s\u00a0\u180e\u200b-\u200d\u2060\ufeff]/g;
 
 function percentDecodeOnce(value: string): string {
   return value.replace(PERCENT_RUN, (run: string, unicodeHex: string | undefined) => {
@@ -79,9 +81,18 @@ function checkSegment(rawSegment: string): void {
   if (CONTROL_CHARACTER.test(decoded)) throw rejectPath('control-character');
   if (decoded.includes('/')) throw rejectPath('encoded-slash');
   if (decoded.includes('\\')) throw rejectPath('encoded-backslash');
-  // Dots only, also before a ";" (servlet containers read "..;x" as ".."), and "..." which some
-  // file-system-backed servers trim to "..".
-  if (/^\.+$/.test(decoded.split(';')[0])) throw rejectPath('dot-segment');
+  if (readsAsDots(decoded)) throw rejectPath('dot-segment');
+}
+
+/**
+ * Whether a lenient server could read the (fully decoded) segment as "." or "..": dots only, also
+ * before a ";" (servlet containers read "..;x" as ".."), before a ":" (NTFS alternate streams such
+ * as "..::$DATA"), with spaces or other blanks mixed in or trailing ("..%20", ".. .", "..%C2%A0":
+ * Windows and IIS trim trailing dots and blanks), and "..." which file-system-backed servers trim.
+ */
+function readsAsDots(decoded: string): boolean {
+  const core = decoded.split(/[;:]/)[0].replace(BLANKS, '');
+  return /^\.+$/.test(core);
 }
 
 interface ParsedBase {
@@ -166,23 +177,77 @@ const HOP_BY_HOP = [
 const CALLER_CREDENTIALS = ['authorization', 'proxy-authorization', 'x-api-key', 'cookie'];
 
 /**
- * Headers that describe the caller's route to the broker (client addresses, front-end host names,
- * Azure's front-end headers); forwarding them would leak the broker's topology to the provider.
+ * End-to-end request headers with a standard meaning that a caller may send to any API: content
+ * negotiation, representation metadata, conditional and range requests, caching, tracing.
+ * @see https://www.rfc-editor.org/rfc/rfc9110 (semantics), RFC 9111 (caching), RFC 9530 (digests),
+ *   W3C Trace Context, draft-ietf-httpapi-idempotency-key-header
  */
-const TOPOLOGY = [
-  'forwarded',
-  'via',
-  'x-real-ip',
-  'client-ip',
-  'x-client-ip',
-  'x-client-port',
-  'x-original-url',
-  'x-waws-unencoded-url',
-  'disguised-host',
-  'was-default-hostname',
-  'x-site-deployment-id',
+const STANDARD_REQUEST_HEADERS = new Set([
+  'accept',
+  'accept-charset',
+  'accept-encoding',
+  'accept-language',
+  'baggage',
+  'cache-control',
+  'content-digest',
+  'content-disposition',
+  'content-encoding',
+  'content-language',
+  'content-length',
+  'content-md5',
+  'content-range',
+  'content-type',
+  'date',
+  'digest',
+  'idempotency-key',
+  'if-match',
+  'if-modified-since',
+  'if-none-match',
+  'if-range',
+  'if-unmodified-since',
+  'pragma',
+  'prefer',
+  'range',
+  'repr-digest',
+  'traceparent',
+  'tracestate',
+  'user-agent',
+  'want-content-digest',
+  'want-digest',
+  'want-repr-digest',
+]);
+
+/**
+ * Vendor headers (`x-…`) pass, except these namespaces, which belong to the platform in front of the
+ * broker or to the broker itself: Functions keys (`x-functions-key`), App Service authentication
+ * (`x-ms-client-principal*`, `x-ms-token-aad-*` and every other `x-ms-*`), ARR and front-end headers
+ * (`x-arr-*`, `x-waws-*`, `x-site-*`, `x-original-*`, `x-appservice-*`), Front Door (`x-azure-*`),
+ * proxies (`x-forwarded-*`, `x-real-ip`, `x-client-*`, `x-envoy-*`), the caller's key (`x-api-key`)
+ * and method overrides that would let a request act as another method than the one signed.
+ * @see https://learn.microsoft.com/azure/app-service/configure-authentication-user-identities
+ * @see https://learn.microsoft.com/azure/frontdoor/front-door-http-headers-protocol
+ */
+const RESERVED_VENDOR_PREFIXES = [
+  'x-functions-',
+  'x-ms-',
+  'x-arr-',
+  'x-waws-',
+  'x-site-',
+  'x-original-',
+  'x-appservice-',
+  'x-azure-',
+  'x-forwarded-',
+  'x-client-',
+  'x-envoy-',
+  'x-broker-',
 ];
-const TOPOLOGY_PREFIXES = ['x-forwarded-', 'x-arr-'];
+const RESERVED_VENDOR_NAMES = new Set(['x-api-key', 'x-real-ip', 'x-http-method-override', 'x-http-method', 'x-method-override']);
+
+function isForwardable(lowerName: string, providerHeaders: ReadonlySet<string>): boolean {
+  if (STANDARD_REQUEST_HEADERS.has(lowerName) || providerHeaders.has(lowerName)) return true;
+  if (!lowerName.startsWith('x-') || RESERVED_VENDOR_NAMES.has(lowerName)) return false;
+  return !RESERVED_VENDOR_PREFIXES.some((prefix) => lowerName.startsWith(prefix));
+}
 
 const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Field values allow HTAB, visible ASCII and obs-text; Node's own check refuses the rest too.
@@ -222,15 +287,21 @@ export interface RequestHeaderOptions {
    * Default `true`; pass `false` only when the exact received bytes are streamed through.
    */
   bodyReframed?: boolean;
+  /**
+   * The provider's own non-`x-` request headers (lower-case), e.g. Notion's `notion-version`: the
+   * catalogue's `proxyHeaders`.
+   */
+  providerHeaders?: readonly string[];
 }
 
 /**
- * The caller's request headers the broker may forward to the provider, with lower-case names
- * (repeated headers joined with ", "). Dropped: the caller's credentials (`Authorization`,
- * `Proxy-Authorization`, `x-api-key`, `Cookie`), hop-by-hop headers and those named in `Connection`,
- * `Host` (the provider's is set by the HTTP client), `Expect` (the broker has already read the body),
- * `Content-Length` when the body is re-framed, and topology headers (`Forwarded`, `X-Forwarded-*`,
- * `Via`, `X-Real-IP`, Azure's `X-ARR-*` and similar).
+ * The caller's request headers the broker forwards to the provider, with lower-case names (repeated
+ * headers joined with ", "). An allow-list: standard end-to-end headers, the provider's declared
+ * headers, and vendor `x-…` headers outside the platform's and the broker's namespaces. Never
+ * forwarded whatever the lists say: the caller's credentials (`Authorization`, `Proxy-Authorization`,
+ * `x-api-key`, `Cookie`), hop-by-hop headers and those named in `Connection`, `Host` (the provider's
+ * is set by the HTTP client), `Expect` (the broker has already read the body) and `Content-Length`
+ * when the body is re-framed.
  *
  * @throws BrokerError `PROXY_HEADER_REJECTED` for a name that is not an HTTP token or a value with
  *   CR, LF, NUL or another control character (HTAB allowed), even in a header that would be dropped
@@ -248,13 +319,14 @@ export function filterRequestHeaders(incoming: HeaderInput, opts: RequestHeaderO
     }
   }
 
-  const dropped = new Set([...HOP_BY_HOP, ...CALLER_CREDENTIALS, ...TOPOLOGY, 'host', 'expect', ...namedInConnection(incoming)]);
-  if (bodyReframed) dropped.add('content-length');
+  const never = new Set([...HOP_BY_HOP, ...CALLER_CREDENTIALS, 'host', 'expect', ...namedInConnection(incoming)]);
+  if (bodyReframed) never.add('content-length');
+  const providerHeaders = new Set((opts.providerHeaders ?? []).map((name) => name.toLowerCase()));
 
   const forwarded: Record<string, string> = {};
   for (const [name, value] of Object.entries(incoming)) {
     const lower = name.toLowerCase();
-    if (dropped.has(lower) || TOPOLOGY_PREFIXES.some((prefix) => lower.startsWith(prefix))) continue;
+    if (never.has(lower) || !isForwardable(lower, providerHeaders)) continue;
     const lines = valuesOf(value);
     if (lines.length === 0) continue;
     const joined = lines.join(', ');
@@ -264,17 +336,26 @@ export function filterRequestHeaders(incoming: HeaderInput, opts: RequestHeaderO
 }
 
 /**
+ * Response headers that never reach the caller: cookies (the provider's session with the broker is
+ * not the caller's, and a cookie could be replayed against the provider from the caller's side) and
+ * the broker's own namespace, so a provider cannot spoof `x-broker-error`.
+ */
+const WITHHELD_RESPONSE_HEADERS = new Set(['set-cookie', 'set-cookie2']);
+const BROKER_HEADER_PREFIX = 'x-broker-';
+
+/**
  * The provider's response headers the broker returns to the caller: everything except hop-by-hop
- * headers and those named in `Connection`. Names, values and arrays (such as `set-cookie`) are
- * kept as they were; the caller passes status and body through untouched.
+ * headers, those named in `Connection`, cookies and the broker's own `x-broker-*` headers. Names,
+ * values and arrays are kept as they were; the caller passes status and body through untouched.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
  */
 export function filterResponseHeaders(upstream: HeaderInput): Record<string, string | string[]> {
-  const dropped = new Set([...HOP_BY_HOP, ...namedInConnection(upstream)]);
+  const dropped = new Set([...HOP_BY_HOP, ...WITHHELD_RESPONSE_HEADERS, ...namedInConnection(upstream)]);
   const kept: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(upstream)) {
-    if (value === undefined || dropped.has(name.toLowerCase())) continue;
+    const lower = name.toLowerCase();
+    if (value === undefined || dropped.has(lower) || lower.startsWith(BROKER_HEADER_PREFIX)) continue;
     kept[name] = typeof value === 'string' ? value : [...value];
   }
   return kept;

@@ -15,7 +15,7 @@ import type { HttpRequestSpec } from '../oauth/http';
 import { oauth1Client } from './provider-clients';
 import type { DurableClientLike } from './durable';
 import type { Runtime } from './runtime';
-import { forceRefresh, getToken, TokenView } from './token';
+import { assertUsable, forceRefresh, getToken, TokenView } from './token';
 
 /** Idle time allowed on the provider's connection (no bytes either way), before and during the answer. */
 export const PROXY_TIMEOUT_MS = 30_000;
@@ -51,13 +51,16 @@ export interface ProxyResponse {
 
 export async function proxyRequest(runtime: Runtime, durable: DurableClientLike, request: ProxyRequest): Promise<ProxyResponse> {
   const stored = await runtime.connections.require(request.clientId, request.connectionId);
+  // The row just read is the truth: a token cached in this process must not outlive a revocation
+  // (or any other end) that another host wrote.
+  assertUsable(stored.connection);
   const provider = runtime.provider(stored.connection.provider);
   if (!provider.apiBaseUrl) {
     throw new BrokerError('INVALID_REQUEST', `provider "${provider.name}" has no apiBaseUrl, so it cannot be proxied`);
   }
   // Refusals happen before any credential is read or anything is sent.
   const target = buildProxyTarget(provider.apiBaseUrl, request.rawPath, request.rawQuery);
-  const headers = filterRequestHeaders(request.headers, { bodyReframed: true });
+  const headers = filterRequestHeaders(request.headers, { bodyReframed: true, providerHeaders: provider.proxyHeaders });
   // OAuth 1.0a signs form bodies (and body placement writes into one), so those are held whole.
   const signsBody = isFormBody(headers) || (provider.protocol === 'oauth1' && provider.parameterPlacement === 'body');
   const body = await holdBody(request.body, signsBody ? PROXY_MAX_BODY_BYTES : PROXY_RETRY_BODY_BYTES);

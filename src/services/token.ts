@@ -184,7 +184,8 @@ async function raiseRefresh(durable: DurableClientLike, stored: StoredConnection
   }
 }
 
-function assertUsable(connection: Connection): void {
+/** Throws CONNECTION_REVOKED (410) or CONNECTION_NOT_CONNECTED (409) unless the connection can be used. */
+export function assertUsable(connection: Connection): void {
   if (connection.status === 'revoked') throw new BrokerError('CONNECTION_REVOKED', 'the connection was revoked');
   if (!isUsable(connection.status)) {
     throw new BrokerError('CONNECTION_NOT_CONNECTED', `the connection is ${connection.status}`, { details: { status: connection.status } });

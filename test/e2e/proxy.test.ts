@@ -3,6 +3,7 @@
  * bearer requests to oidc-provider's resource endpoints, status pass-through, the 401 → refresh →
  * retry path, and path-escape / header-injection attempts refused before anything is sent upstream.
  */
+import { TableClient } from '@azure/data-tables';
 import { connect as netConnect } from 'node:net';
 import { tokenFingerprint } from '../support/oidc/start-oidc-provider';
 import { CLIENT_KEY, connect, startWorld, World } from './support/world';
@@ -225,6 +226,57 @@ describe('OAuth 2.0 (oidc): bearer requests to the resource endpoints', () => {
   });
 });
 
+describe('the proxy forwards an allow-list of headers and keeps the broker\'s own namespace', () => {
+  test("the platform's keys and sign-in headers in front of the broker never reach the provider", async () => {
+    const answer = await rawGet(
+      `/api/connections/${oidcId}/proxy/echo/platform-headers`,
+      [
+        'x-functions-key: functions-host-key',
+        'X-MS-CLIENT-PRINCIPAL: eyJ1c2VyIjoiYWRhIn0=',
+        'X-MS-CLIENT-PRINCIPAL-ID: ada-principal-id',
+        'X-MS-CLIENT-PRINCIPAL-NAME: ada@example.com',
+        'X-MS-TOKEN-AAD-ID-TOKEN: eyJhbGciOi.aad-id-token',
+        'X-MS-TOKEN-AAD-ACCESS-TOKEN: eyJhbGciOi.aad-access-token',
+        'X-Azure-ClientIP: 203.0.113.9',
+        'Disguised-Host: broker.azurewebsites.net',
+        'X-HTTP-Method-Override: DELETE',
+        'Origin: https://app.example',
+        'X-Request-Id: kept-1',
+        '',
+      ].join('\r\n'),
+    );
+    expect(answer.status).toBe(200);
+    const seen = JSON.parse(answer.body).headers as Record<string, string>;
+    expect(seen['x-request-id']).toBe('kept-1');
+    for (const name of Object.keys(seen)) expect(name).not.toMatch(/^(x-functions-|x-ms-|x-azure-|disguised-host|x-http-method-override|origin)/);
+    for (const value of ['functions-host-key', 'ada-principal-id', 'aad-id-token', 'aad-access-token', 'ada@example.com']) {
+      expect(JSON.stringify(seen)).not.toContain(value);
+    }
+  });
+
+  test("the provider's cookies and any x-broker-* header it sends stay with the broker", async () => {
+    const answer = await proxy(oidcId, 'echo/cookies?upstream-headers=1');
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-provider-note')).toBe('kept');
+    expect(answer.headers.get('set-cookie')).toBeNull();
+    expect(answer.headers.get('x-broker-error')).toBeNull();
+  });
+});
+
+test('when another host revoked the connection, the proxy refuses at once although this host cached its token', async () => {
+  const connectionId = await connect(world, 'oidc');
+  expect((await proxy(connectionId, 'echo/warm-the-cache')).status).toBe(200);
+  // What the other host's revoke activity writes: the status (its credentials erasure is beside the point).
+  const table = TableClient.fromConnectionString(world.azurite.connectionString, 'BrokerConnections', { allowInsecureConnection: true });
+  await table.updateEntity({ partitionKey: 'app1', rowKey: connectionId, status: 'revoked' }, 'Merge');
+  const before = await upstreamSeen();
+
+  const answer = await proxy(connectionId, 'echo/after-revoke');
+
+  expect({ status: answer.status, code: answer.json.error?.code }).toEqual({ status: 410, code: 'CONNECTION_REVOKED' });
+  expect(await upstreamSeen()).toEqual(before);
+});
+
 /** [name, path after /proxy/ exactly as sent] */
 const PATH_ATTEMPTS: Array<[string, string]> = [
   ['raw ".." segment', 'echo/a/b/c/../me'],
@@ -238,12 +290,18 @@ const PATH_ATTEMPTS: Array<[string, string]> = [
   ['triple-encoded "%25252e%25252e"', 'echo/a/b/c/%25252e%25252e/me'],
   ['nested "%%32%65%%32%65"', 'echo/a/b/c/%%32%65%%32%65/me'],
   ['overlong UTF-8 "%c0%ae%c0%ae"', 'echo/a/b/c/%c0%ae%c0%ae/me'],
+  ['dots with a trailing encoded space "..%20"', 'echo/a/b/c/..%20/me'],
+  ['dots around a space ".. ."', 'echo/a/b/c/..%20./me'],
+  ['dots with a trailing NBSP "..%C2%A0"', 'echo/a/b/c/..%C2%A0/me'],
+  ['NTFS stream "..::$DATA"', 'echo/a/b/c/..::$DATA/me'],
+  ['IIS "%u002e%u002e"', 'echo/a/b/c/%u002e%u002e/me'],
+  ['IIS mixed ".%u002e"', 'echo/a/b/c/.%u002e/me'],
   ['IIS "%u002e%u002e"', 'echo/a/b/c/%u002e%u002e/me'],
   ['fullwidth dots "%ef%bc%8e%ef%bc%8e"', 'echo/a/b/c/%ef%bc%8e%ef%bc%8e/me'],
   ['servlet "..;x"', 'echo/a/b/c/..;x/me'],
   ['encoded servlet "%2e%2e%3bx"', 'echo/a/b/c/%2e%2e%3bx/me'],
   ['three dots "..."', 'echo/a/b/c/.../me'],
-  ['encoded slash "..%2f"', 'echo/..%2f..%2fme'],
+  ['encoded slash "..%2f"', 'echo/a/b/..%2f..%2fme'],
   ['upper-case encoded slash "%2F"', 'echo/a%2Fb'],
   ['double-encoded slash "%252f"', 'echo/a%252f..%252fme'],
   ['encoded backslash "%5c"', 'echo/a%5c..%5cme'],
@@ -277,9 +335,8 @@ describe('path escapes through the proxy route are refused with 400 PROXY_PATH_R
     expect(await upstreamSeen()).toEqual(before);
   });
 
-  // Without that header, as on the local host (which routes on the path as sent and supplies the
-  // header itself, overwriting any the client sent), every attempt is refused the same way,
-  // including dot segments that would climb out of /proxy/ onto another broker route.
+  // Without that header: the local host canonicalises the URL as the front end does and supplies the
+  // header itself, overwriting any the client sent, so every attempt is refused the same way.
   test.each(PATH_ATTEMPTS)('%s, sent to the local host without the front end\'s header', async (_name, path) => {
     const before = await upstreamSeen();
     const answer = await rawGet(`/api/connections/${oidcId}/proxy/${path}`);
@@ -287,14 +344,18 @@ describe('path escapes through the proxy route are refused with 400 PROXY_PATH_R
     expect(await upstreamSeen()).toEqual(before);
   });
 
+  // As on Azure, where the front end resolves dot segments before routing: a path that climbs out of
+  // /proxy/ never reaches the proxy; it is the route it resolves to, under that route's own checks.
   test.each([
     ['climbing onto the token route', 'echo/../../token'],
     ['climbing onto the token route, encoded', '%2e%2e/token'],
-  ])('%s is refused, not routed elsewhere', async (_name, path) => {
-    const before = await upstreamSeen();
+  ])('%s lands on the token route, and nothing goes through the proxy', async (_name, path) => {
+    const resourceBefore = (await world.oidc.resourceLog()).length;
+    const direct = await rawGet(`/api/connections/${oidcId}/token`);
     const answer = await rawGet(`/api/connections/${oidcId}/proxy/${path}`);
-    expect({ status: answer.status, code: JSON.parse(answer.body || '{}').error?.code }).toEqual({ status: 400, code: 'PROXY_PATH_REJECTED' });
-    expect(await upstreamSeen()).toEqual(before);
+    expect(answer.status).toBe(direct.status);
+    expect(Object.keys(JSON.parse(answer.body)).sort()).toEqual(Object.keys(JSON.parse(direct.body)).sort());
+    expect((await world.oidc.resourceLog()).length).toBe(resourceBefore);
   });
 
   test('a client-supplied X-WAWS-Unencoded-URL cannot hide a dot segment on the local host', async () => {

@@ -183,6 +183,11 @@ async function handleResource(req, res, url) {
     sendJson(res, 200, { sub: token.accountId, clientId: token.clientId, scope: token.scope ?? '', method: req.method });
     return;
   }
+  // `?upstream-headers=1` makes the echo answer with a cookie and a header in the broker's own
+  // namespace, which the proxy must not hand back to its caller.
+  const upstreamHeaders = url.searchParams.has('upstream-headers')
+    ? { 'set-cookie': ['provider-session=s1; Path=/; HttpOnly'], 'x-broker-error': 'SPOOFED_BY_PROVIDER', 'x-provider-note': 'kept' }
+    : {};
   sendJson(res, 200, {
     method: req.method,
     path: url.pathname,
@@ -191,7 +196,7 @@ async function handleResource(req, res, url) {
     headers: req.headers,
     body,
     sub: token.accountId,
-  });
+  }, upstreamHeaders);
 }
 
 async function handleControl(req, res, url) {

@@ -139,6 +139,7 @@ describe('provider registry', () => {
     ['template value with URL syntax', { shopify: { clientId: 'id', clientSecret: 's', templateValues: { subdomain: 'evil.com?' } } }, 'provider "shopify": field "templateValues.subdomain" may contain only'],
     ['non-positive fallback', { acme: { ...acme, expiresInFallbackSeconds: 0 } }, 'provider "acme": field "expiresInFallbackSeconds" must be a positive integer'],
     ['credentials in URL', { acme: { ...acme, tokenUrl: 'https://u:p@id.acme.example/token' } }, 'provider "acme": field "tokenUrl" must not contain credentials'],
+    ['a proxy header that is not a header name', { acme: { ...acme, proxyHeaders: ['acme-version', 'bad header'] } }, 'provider "acme": field "proxyHeaders" must be an array of HTTP header names'],
   ])('when a definition has %s, then PROVIDER_INVALID names provider and field', (_case, json, message) => {
     const error = errorOf(() => build(JSON.parse(JSON.stringify(json))));
     expect(error).toBeInstanceOf(BrokerError);
@@ -150,6 +151,11 @@ describe('provider registry', () => {
   it('when the source is not an object, then PROVIDER_INVALID names the source', () => {
     expect(errorOf(() => build([acme])).message).toBe('BROKER_PROVIDERS_FILE must be a JSON object of provider name → definition');
   });
+});
+
+test('when a user definition lists proxyHeaders, then the resolved provider has them in lower case', () => {
+  const registry = build({ acme: { ...acme, proxyHeaders: ['Acme-Version', 'acme-tenant'] } });
+  expect(registry.resolve('acme')?.proxyHeaders).toEqual(['acme-version', 'acme-tenant']);
 });
 
 test('when a user definition sets scopeSeparator to a single space (the RFC 6749 separator), then it is accepted', () => {

@@ -42,6 +42,16 @@ describe('buildProxyTarget', () => {
       ['servlet "..;" path parameter', 'users/..;x=1/admin', '', 'dot-segment'],
       ['three dots', 'users/.../admin', '', 'dot-segment'],
       ['fullwidth dots %EF%BC%8E%EF%BC%8E', 'users/%EF%BC%8E%EF%BC%8E/admin', '', 'dot-segment'],
+      ['trailing encoded space ..%20', 'users/..%20/admin', '', 'dot-segment'],
+      ['dots around a space ".. ."', 'users/..%20./admin', '', 'dot-segment'],
+      ['trailing NBSP ..%C2%A0', 'users/..%C2%A0/admin', '', 'dot-segment'],
+      ['trailing tab ..%09', 'users/..%09/admin', '', 'control-character'],
+      ['NTFS stream ..::$DATA', 'users/..::$DATA/admin', '', 'dot-segment'],
+      ['NTFS stream, encoded ..%3A%3A%24DATA', 'users/..%3A%3A%24DATA/admin', '', 'dot-segment'],
+      ['IIS %u002e with a raw dot', 'users/.%u002e/admin', '', 'dot-segment'],
+      ['IIS %U002E upper case', 'users/%U002E%U002E/admin', '', 'dot-segment'],
+      ['zero-width space ..%E2%80%8B', 'users/..%E2%80%8B/admin', '', 'dot-segment'],
+      ['ideographic space ..%E3%80%80', 'users/..%E3%80%80/admin', '', 'dot-segment'],
       ['overlong UTF-8 dot %C0%AE%C0%AE', 'users/%C0%AE%C0%AE/admin', '', 'invalid-encoding'],
       ['encoded slash %2f', 'users%2f..%2fadmin', '', 'encoded-slash'],
       ['encoded slash %2F', 'repos/a%2Fb', '', 'encoded-slash'],
@@ -220,7 +230,7 @@ describe('filterRequestHeaders', () => {
 });
 
 describe('filterResponseHeaders', () => {
-  test('when the provider answers with hop-by-hop headers, then they are removed and the rest is kept as it was', () => {
+  test('when the provider answers with hop-by-hop headers, then they are removed and the rest is kept as it was (cookies withheld)', () => {
     const upstream: HeaderInput = {
       Connection: 'close, X-Upstream-Hop',
       'Keep-Alive': 'timeout=5',
@@ -238,7 +248,6 @@ describe('filterResponseHeaders', () => {
     };
     expect(filterResponseHeaders(upstream)).toEqual({
       'Content-Type': 'application/json; charset=utf-8',
-      'set-cookie': ['a=1; Path=/', 'b=2; Path=/'],
       ETag: '"v1"',
       'X-RateLimit-Remaining': '59',
       'Content-Length': '42',
@@ -246,9 +255,65 @@ describe('filterResponseHeaders', () => {
   });
 
   test('the returned arrays are copies, so callers cannot alter the upstream headers', () => {
-    const cookies = ['a=1'];
-    const filtered = filterResponseHeaders({ 'set-cookie': cookies });
-    (filtered['set-cookie'] as string[]).push('b=2');
-    expect(cookies).toEqual(['a=1']);
+    const links = ['<https://api.example/p2>; rel="next"'];
+    const filtered = filterResponseHeaders({ link: links });
+    (filtered.link as string[]).push('<https://evil.example>; rel="next"');
+    expect(links).toEqual(['<https://api.example/p2>; rel="next"']);
+  });
+
+  test("when the provider sets cookies or the broker's own x-broker-* headers, then the caller sees neither", () => {
+    const upstream: HeaderInput = {
+      'Set-Cookie': ['provider-session=s1; Path=/; HttpOnly'],
+      'set-cookie2': 'legacy=1',
+      'X-Broker-Error': 'UPSTREAM_TIMEOUT',
+      'x-broker-connection': 'c2',
+      'x-brokerage': 'kept: not the broker namespace',
+      'Content-Type': 'text/plain',
+    };
+    expect(filterResponseHeaders(upstream)).toEqual({ 'x-brokerage': 'kept: not the broker namespace', 'Content-Type': 'text/plain' });
+  });
+});
+
+describe('filterRequestHeaders is an allow-list', () => {
+  test('when the platform in front of the broker adds its keys and sign-in headers, then none reaches the provider', () => {
+    const incoming: HeaderInput = {
+      'x-functions-key': 'host-key',
+      'X-MS-CLIENT-PRINCIPAL': 'eyJ1c2VyIjoiYWRhIn0=',
+      'X-MS-CLIENT-PRINCIPAL-ID': 'ada-id',
+      'X-MS-CLIENT-PRINCIPAL-NAME': 'ada@example.com',
+      'X-MS-CLIENT-PRINCIPAL-IDP': 'aad',
+      'X-MS-TOKEN-AAD-ID-TOKEN': 'eyJhbGciOi.id.token',
+      'X-MS-TOKEN-AAD-ACCESS-TOKEN': 'eyJhbGciOi.access.token',
+      'x-ms-request-id': 'r1',
+      'X-Azure-ClientIP': '203.0.113.9',
+      'X-Azure-FDID': 'front-door-id',
+      'x-appservice-proto': 'https',
+      'x-waws-unencoded-url': '/api/connections/c1/proxy/x',
+      'x-site-deployment-id': 'broker-app',
+      'x-client-ip': '203.0.113.9',
+      'x-envoy-external-address': '203.0.113.9',
+      'x-broker-anything': 'broker namespace',
+      'X-HTTP-Method-Override': 'DELETE',
+      'client-ip': '203.0.113.9',
+      'disguised-host': 'broker.azurewebsites.net',
+      'was-default-hostname': 'broker.azurewebsites.net',
+      'max-forwards': '3',
+      origin: 'https://app.example',
+      referer: 'https://app.example/settings',
+      'sec-fetch-site': 'cross-site',
+      'x-request-id': 'kept-1',
+      accept: 'application/json',
+    };
+    expect(filterRequestHeaders(incoming)).toEqual({ 'x-request-id': 'kept-1', accept: 'application/json' });
+  });
+
+  test("when the provider declares its own headers, then those pass and other unknown ones do not", () => {
+    const incoming: HeaderInput = { 'Notion-Version': '2022-06-28', 'Dropbox-API-Arg': '{"path":"/a"}', 'Some-Header': '1' };
+    expect(filterRequestHeaders(incoming, { providerHeaders: ['notion-version'] })).toEqual({ 'notion-version': '2022-06-28' });
+  });
+
+  test('a provider cannot declare its way past the credentials or hop-by-hop rules', () => {
+    const incoming: HeaderInput = { Authorization: 'Bearer client-key', Cookie: 'a=1', Connection: 'x-a', 'x-a': '1', TE: 'trailers' };
+    expect(filterRequestHeaders(incoming, { providerHeaders: ['authorization', 'cookie', 'x-a', 'te'] })).toEqual({});
   });
 });
