@@ -131,6 +131,41 @@ describe('one deploy path: build here, ship dist/ with production dependencies',
   });
 });
 
+describe('the package stager reads .funcignore with gitignore rules', () => {
+  const { parseIgnoreFile, isIgnored } = require('../../infra/hooks/stage-package.js') as {
+    parseIgnoreFile: (text: string) => unknown[];
+    isIgnored: (rules: unknown[], path: string, isDirectory: boolean) => boolean;
+  };
+  const ignored = (rules: string, path: string, isDirectory = false): boolean => isIgnored(parseIgnoreFile(rules), path, isDirectory);
+
+  test('a later negation re-includes, the last matching rule wins', () => {
+    expect(ignored('*.ts\n!dist/**', 'src/a.ts')).toBe(true);
+    expect(ignored('*.ts\n!dist/**', 'dist/src/a.ts')).toBe(false);
+    expect(ignored('!dist/**\n*.ts', 'dist/src/a.ts')).toBe(true);
+  });
+
+  test('a pattern without an inner slash matches at any depth; a leading slash anchors it to the root', () => {
+    expect(ignored('src', 'dist/src', true)).toBe(true);
+    expect(ignored('/src/', 'dist/src', true)).toBe(false);
+    expect(ignored('/src/', 'src', true)).toBe(true);
+    expect(ignored('dist/devhost', 'x/dist/devhost', true)).toBe(false);
+  });
+
+  test('a trailing slash matches folders only', () => {
+    expect(ignored('/src/', 'src', false)).toBe(false);
+    expect(ignored('logs/', 'a/logs', true)).toBe(true);
+  });
+
+  test('wildcards: * stays within a segment, ** crosses them, ? is one character; comments and escapes', () => {
+    expect(ignored('dist/*.js', 'dist/a/b.js')).toBe(false);
+    expect(ignored('dist/**/*.js', 'dist/a/b.js')).toBe(true);
+    expect(ignored('**/cache', 'a/b/cache', true)).toBe(true);
+    expect(ignored('a?c', 'x/abc')).toBe(true);
+    expect(ignored('# comment\n\n\\#literal', '#literal')).toBe(true);
+    expect(ignored('# comment', '# comment')).toBe(false);
+  });
+});
+
 describe('Node.js runtime', () => {
   test('the Flex Consumption app runs Node.js 22 LTS, and engines allow 22 in production and 20 for development', () => {
     const main = read('infra/main.bicep');
