@@ -5,6 +5,7 @@ import { CATALOGUE } from '../providers/catalogue';
 import { buildProviderRegistry, type ProviderRegistry, type ProviderSource } from '../providers/registry';
 import { type ClientKeyEntry, findClientByKey, keyMatches, parseClientKeys, parseKeyDigest } from './api-keys';
 import { isReturnUrlAllowed } from './return-urls';
+import { assertEncryptionKeySource, readStorageSetting, storageConnectionString } from './storage-setting';
 import { endpointUrlProblem, parseAbsoluteUrl } from './url-rules';
 
 export { isReturnUrlAllowed } from './return-urls';
@@ -19,7 +20,7 @@ export interface WebhookTarget {
 
 /** The broker's settings, read once from the environment and validated (design.md, "Settings"). */
 export interface BrokerConfig {
-  /** AzureWebJobsStorage. */
+  /** AzureWebJobsStorage as a connection string; '' for an identity-based connection (storage-setting.ts). */
   storageConnectionString: string;
   /** BROKER_BASE_URL without trailing slash. */
   baseUrl: string;
@@ -175,7 +176,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const clientKeys = parseClientKeys(read(env, 'BROKER_CLIENT_KEYS') ?? '');
   const operatorKey = read(env, 'BROKER_OPERATOR_KEY');
   return {
-    storageConnectionString: read(env, 'AzureWebJobsStorage') ?? 'UseDevelopmentStorage=true',
+    storageConnectionString: storageConnectionString(readStorageSetting(env)),
     baseUrl: parseBaseUrl(read(env, 'BROKER_BASE_URL')),
     providers: buildProviderRegistry(CATALOGUE, providerSources(env, readFile)),
     keyVaultUrl: parseKeyVaultUrl(read(env, 'KEY_VAULT_URL')),
@@ -217,7 +218,11 @@ let cached: BrokerConfig | undefined;
 
 /** The settings of this process, loaded from `process.env` on first use (by the composition root only). */
 export function getConfig(): BrokerConfig {
-  cached ??= loadConfig(process.env);
+  if (!cached) {
+    const config = loadConfig(process.env);
+    assertEncryptionKeySource(readStorageSetting(process.env), config);
+    cached = config;
+  }
   return cached;
 }
 
