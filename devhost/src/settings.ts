@@ -16,9 +16,16 @@ export interface DurableSettings {
   longRunningTimerIntervalMs: number;
 }
 
+/** `host.json` `singleton`: the locks that keep a timer trigger's listener on one host. */
+export interface SingletonSettings {
+  listenerLockPeriodMs: number;
+  listenerLockRecoveryPollingIntervalMs: number;
+}
+
 export interface HostSettings {
   routePrefix: string;
   durable: DurableSettings;
+  singleton: SingletonSettings;
 }
 
 function readJson(file: string): unknown {
@@ -55,6 +62,22 @@ export function applySettings(values: Record<string, string>, env: NodeJS.Proces
 }
 
 const DEFAULT_MAX_SHORT_TIMER = '6.00:00:00';
+/** SingletonOptions defaults of the WebJobs SDK: listener locks of 60 s, retried every minute by the other hosts. */
+const DEFAULT_LISTENER_LOCK_PERIOD = '00:01:00';
+const DEFAULT_LISTENER_LOCK_RECOVERY_POLLING = '00:01:00';
+
+function readSingletonSettings(singleton: Record<string, unknown>): SingletonSettings {
+  const span = (key: string, fallback: string) => {
+    const text = typeof singleton[key] === 'string' ? (singleton[key] as string) : fallback;
+    const ms = parseTimeSpanMs(text, `host.json singleton.${key}`);
+    if (ms <= 0) throw new Error(`host.json singleton.${key} must be positive`);
+    return ms;
+  };
+  return {
+    listenerLockPeriodMs: span('listenerLockPeriod', DEFAULT_LISTENER_LOCK_PERIOD),
+    listenerLockRecoveryPollingIntervalMs: span('listenerLockRecoveryPollingInterval', DEFAULT_LISTENER_LOCK_RECOVERY_POLLING),
+  };
+}
 const DEFAULT_LONG_TIMER_INTERVAL = '3.00:00:00';
 
 /** Reads `host.json` (missing file → defaults). */
@@ -79,6 +102,7 @@ export function readHostSettings(appDir: string): HostSettings {
   }
   return {
     routePrefix,
+    singleton: readSingletonSettings(asRecord(host.singleton)),
     durable: {
       hubName,
       maximumShortTimerDuration: maxShort,
