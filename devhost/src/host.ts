@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { loadApp, resolveEntryPoints, terminateApp } from './app-loader';
 import { installCoreApi, type RegisteredFunction, type RpcTypedData } from './core-api';
 import { clientBindingData, RPC_PATH, WEBHOOK_PATH } from './durable/client-binding';
+import { Cluster } from './durable/cluster';
 import { DurableEngine } from './durable/engine';
 import { DurableHttpApi } from './durable/http-api';
 import { forwardToModel, pipeModelResponse, resolveModelEndpoint, streamTriggerMetadata, type ModelEndpoint } from './http/http-stream';
@@ -138,6 +139,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   let azurite: EmbeddedAzurite | undefined;
   let engine: DurableEngine | undefined;
   let timers: { stop(): Promise<void> } | undefined;
+  let cluster: Cluster | undefined;
   const registry = installCoreApi();
   registry.logSink = (level, category, message) => {
     if (level === 'error' || level === 'critical' || level === 'warning') logger.info(`[${category}] ${message}`);
@@ -160,9 +162,18 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       const store = new DurableStore(account.connectionString, settings.durable.hubName);
       await store.init();
       const activityClientData = JSON.stringify(clientBindingData(origin, `http://127.0.0.1:${port}`, settings.durable.hubName));
-      engine = new DurableEngine({ store, registry, invoker, logger, settings: settings.durable, clientInputs: (fn) => httpRoute(fn, activityClientData).clientInputs });
+      cluster = new Cluster({ connectionString: account.connectionString, hubName: settings.durable.hubName, workerId, settings: settings.durable, logger });
+      engine = new DurableEngine({
+        store,
+        registry,
+        invoker,
+        logger,
+        settings: settings.durable,
+        clientInputs: (fn) => httpRoute(fn, activityClientData).clientInputs,
+        cluster,
+      });
       api = new DurableHttpApi(engine, settings.durable.hubName, () => origin);
-      const recovered = await engine.recover();
+      const recovered = await cluster.start(engine);
       if (recovered) logger.info(`Resumed ${recovered} unfinished orchestration instance(s)`);
     }
 
@@ -289,6 +300,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   } catch (err) {
     server.close();
     await timers?.stop();
+    await cluster?.stopPolling();
+    await cluster?.release();
     await azurite?.stop();
     started = false;
     throw err;
@@ -301,8 +314,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 500).unref();
-      await withTimeout(timers?.stop() ?? Promise.resolve(), 800);
+      await withTimeout(Promise.all([timers?.stop(), cluster?.stopPolling()]), 400);
       await withTimeout(engine?.stop(1200) ?? Promise.resolve(), 1300);
+      await withTimeout(cluster?.release() ?? Promise.resolve(), 300);
       await withTimeout(terminateApp(registry), 800).catch((err: unknown) => logger.error(`appTerminate hook failed: ${String(err)}`));
       await withTimeout(closed, 600);
       await withTimeout(azurite?.stop() ?? Promise.resolve(), STOP_BUDGET_MS);

@@ -6,7 +6,7 @@
 import { describeError } from '../invoker';
 import { TERMINAL_STATUSES, type EpisodeCommit, type InstanceRecord } from '../storage/durable-store';
 import type { Dispatcher } from './dispatch';
-import type { Effects, EngineOptions, EngineState, Instance } from './engine-state';
+import { OwnershipLostError, type Effects, type EngineOptions, type EngineState, type Instance } from './engine-state';
 import type { HistoryEvent } from './protocol';
 
 /**
@@ -71,6 +71,7 @@ export class EpisodeCommits {
     if (continued && !this.isStopping()) {
       inst.unwritten = { consumed: allConsumed, deleteHistoryBefore };
     } else {
+      this.assertOwned(record.instanceId);
       await this.o.store.commit({ instance: record, historyRow, consumedMessages: allConsumed });
       inst.unwritten = undefined;
       if (deleteHistoryBefore !== undefined) void this.o.store.deleteOldHistory(record.instanceId, deleteHistoryBefore).catch(() => undefined);
@@ -83,10 +84,16 @@ export class EpisodeCommits {
     this.dispatcher.apply(inst, effects);
   }
 
+  /** Only the partition's owner writes an instance (a host that lost it must not overwrite the new owner's work). */
+  private assertOwned(instanceId: string): void {
+    if (this.o.cluster && !this.o.cluster.owns(instanceId)) throw new OwnershipLostError(instanceId);
+  }
+
   /** Writes a continueAsNew whose next episode did not run (the host is stopping); a restart runs that episode. */
   async writeUnwritten(inst: Instance): Promise<void> {
     const { consumed, deleteHistoryBefore } = inst.unwritten!;
     try {
+      this.assertOwned(inst.record.instanceId);
       await this.o.store.commit({ instance: inst.record, consumedMessages: consumed });
       inst.unwritten = undefined;
       if (deleteHistoryBefore !== undefined) void this.o.store.deleteOldHistory(inst.record.instanceId, deleteHistoryBefore).catch(() => undefined);

@@ -6,7 +6,7 @@
  */
 import { describeError } from '../invoker';
 import { TERMINAL_STATUSES } from '../storage/durable-store';
-import type { ControlMessage, ControlResult, EngineOptions, Instance, Message } from './engine-state';
+import { OwnershipLostError, type ControlMessage, type ControlResult, type EngineOptions, type Instance, type Message } from './engine-state';
 import type { LiveInstances } from './live-instances';
 
 const RETRY_AFTER_STORAGE_ERROR_MS = 1000;
@@ -30,6 +30,10 @@ export class Mailbox {
   async queueDurable(instanceId: string, message: Message): Promise<ControlResult> {
     const rowKey = await this.o.store.addMessage(instanceId, JSON.stringify(message));
     const inst = this.live.get(instanceId);
+    if (this.runsElsewhere(instanceId)) {
+      await this.o.cluster!.notify(instanceId);
+      return 'accepted';
+    }
     if (!inst) {
       // Finished between the check and the write: the row would never be consumed.
       await this.o.store.deleteMessage(instanceId, rowKey);
@@ -38,6 +42,21 @@ export class Mailbox {
     inst.queue.push({ ...message, rowKey } as Message);
     this.kick(inst);
     return 'accepted';
+  }
+
+  /** True when another host of the task hub runs the instance. */
+  private runsElsewhere(instanceId: string): boolean {
+    return this.o.cluster !== undefined && !this.o.cluster.owns(instanceId);
+  }
+
+  /**
+   * Sends a message that may be for another host's instance (a child's outcome to its parent): in
+   * memory when the instance runs here, else written to its inbox with a note for its owner.
+   */
+  async send(instanceId: string, message: Message): Promise<void> {
+    if (!this.runsElsewhere(instanceId)) return this.deliver(instanceId, message);
+    await this.o.store.addMessage(instanceId, JSON.stringify(message));
+    await this.o.cluster!.notify(instanceId);
   }
 
   /** Queues an in-process message for an instance running here. */
@@ -70,6 +89,10 @@ export class Mailbox {
           await this.process(inst, message);
         } catch (err) {
           if (inst.removed) break;
+          if (err instanceof OwnershipLostError) {
+            this.live.remove(inst);
+            break;
+          }
           this.o.logger.error(`Instance ${inst.record.instanceId}: episode failed, retrying: ${describeError(err)}`);
           inst.queue.splice(i, 0, message);
           await new Promise((r) => setTimeout(r, RETRY_AFTER_STORAGE_ERROR_MS));

@@ -157,6 +157,15 @@ function instanceEntities(r: InstanceRecord): Entity[] {
   });
 }
 
+/** Inbox messages among message rows (and their spill rows). */
+function messagesOf(rows: Record<string, unknown>[]): InboxMessage[] {
+  const spills = new Map<string, Record<string, unknown>>();
+  for (const r of rows) if (String(r.rowKey).includes('~')) spills.set(String(r.rowKey), r);
+  return rows
+    .filter((r) => !String(r.rowKey).includes('~'))
+    .map((r) => ({ instanceId: String(r.partitionKey), rowKey: String(r.rowKey), body: unpackField(r, 'M', spills) ?? 'null' }));
+}
+
 function isStatus(err: unknown, status: number): boolean {
   return err instanceof RestError ? err.statusCode === status : (err as { statusCode?: number })?.statusCode === status;
 }
@@ -329,11 +338,12 @@ export class DurableStore {
     const filter = `RowKey ge 'm' and RowKey lt 'n'`;
     const rows: Record<string, unknown>[] = [];
     for await (const e of this.table.listEntities({ queryOptions: { filter } })) rows.push(e);
-    const spills = new Map<string, Record<string, unknown>>();
-    for (const r of rows) if (String(r.rowKey).includes('~')) spills.set(String(r.rowKey), r);
-    return rows
-      .filter((r) => !String(r.rowKey).includes('~'))
-      .map((r) => ({ instanceId: String(r.partitionKey), rowKey: String(r.rowKey), body: unpackField(r, 'M', spills) ?? 'null' }));
+    return messagesOf(rows);
+  }
+
+  /** The queued messages of one instance, oldest first. */
+  async listInstanceMessages(instanceId: string): Promise<InboxMessage[]> {
+    return messagesOf(await this.partitionRows(instanceId, 'm', 'n'));
   }
 
   /** Deletes a message (already gone is fine). */
