@@ -1,0 +1,111 @@
+/**
+ * Two devhost processes on one Azurite and task hub share the work: the partitions are split between
+ * them, starts and status requests go to either, and when one is SIGKILLed mid-way the other takes its
+ * partition leases over once they expire and finishes every instance, each completed exactly once.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ensureBuilt, eventually, prepareFixtureApp, removeDir, spawnHost, startAzurite, type HostProcess, type Status, type TestAzurite } from './support';
+
+const INSTANCES = 200;
+const PARTITIONS = 4;
+
+let azurite: TestAzurite;
+let appDir: string;
+const hosts: HostProcess[] = [];
+
+beforeAll(async () => {
+  ensureBuilt();
+  azurite = await startAzurite();
+  appDir = prepareFixtureApp();
+  // Leases and queue polling scaled from the backend's 30 s / 10 s / 30 s so a hand-over takes seconds.
+  const hostJsonPath = path.join(appDir, 'host.json');
+  const hostJson = JSON.parse(readFileSync(hostJsonPath, 'utf8'));
+  hostJson.extensions.durableTask.storageProvider = {
+    partitionCount: PARTITIONS,
+    leaseInterval: '00:00:04',
+    leaseRenewInterval: '00:00:00.500',
+    maxQueuePollingInterval: '00:00:01',
+  };
+  writeFileSync(hostJsonPath, JSON.stringify(hostJson));
+}, 60_000);
+
+afterAll(async () => {
+  for (const h of hosts) await h.kill('SIGKILL');
+  await azurite?.stop();
+  removeDir(appDir);
+});
+
+/** Partitions a host holds now, by its own log. */
+function held(host: HostProcess, worker: string): number {
+  const out = host.output();
+  const count = (re: RegExp) => (out.match(re) ?? []).length;
+  return count(new RegExp(`Worker '${worker}' acquired partition`, 'g')) - count(new RegExp(`Worker '${worker}' released partition`, 'g'));
+}
+
+async function completedCount(baseUrl: string): Promise<number> {
+  let n = 0;
+  let token: string | null = null;
+  do {
+    const res: Response = await fetch(`${baseUrl}/runtime/webhooks/durabletask/instances?runtimeStatus=Completed&top=500&showInput=false`, {
+      headers: token ? { 'x-ms-continuation-token': token } : {},
+    });
+    n += ((await res.json()) as unknown[]).length;
+    token = res.headers.get('x-ms-continuation-token');
+  } while (token);
+  return n;
+}
+
+test('200 orchestrations across two hosts all complete exactly once after one host is SIGKILLed mid-way', async () => {
+  const env = { AzureWebJobsStorage: azurite.connectionString };
+  const alpha = await spawnHost(appDir, { ...env, DEVHOST_WORKER_ID: 'alpha' });
+  hosts.push(alpha);
+  const beta = await spawnHost(appDir, { ...env, DEVHOST_WORKER_ID: 'beta' });
+  hosts.push(beta);
+  await eventually(async () => (held(alpha, 'alpha') === 2 && held(beta, 'beta') === 2 ? true : undefined), 30_000, 'the partitions to be split 2 / 2');
+  expect(beta.output()).toMatch(/Worker 'beta' asked 'alpha' for partition p0\d/);
+
+  // Starts go to both hosts; half of each host's starts are for the other host's partitions.
+  const ids = Array.from({ length: INSTANCES }, (_, i) => `relay-${i}`);
+  for (let i = 0; i < INSTANCES; i += 20) {
+    await Promise.all(
+      ids.slice(i, i + 20).map(async (id, j) => {
+        const via = (i + j) % 2 === 0 ? alpha : beta;
+        const res = await fetch(`${via.url}/runtime/webhooks/durabletask/orchestrators/Relay/${id}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(i + j),
+        });
+        expect(res.status).toBe(202);
+      }),
+    );
+  }
+  await eventually(async () => ((await completedCount(beta.url)) >= INSTANCES / 4 ? true : undefined), 120_000, 'a quarter of the instances to complete');
+  const killed = await beta.kill('SIGKILL');
+  expect(killed.signal).toBe('SIGKILL');
+  const doneAtKill = await completedCount(alpha.url);
+  expect(doneAtKill).toBeLessThan(INSTANCES);
+
+  await eventually(async () => ((await completedCount(alpha.url)) === INSTANCES ? true : undefined), 180_000, 'every instance to complete');
+  expect(alpha.output()).toMatch(/Worker 'alpha' acquired partition p0\d \(taken over from 'beta' whose lease expired\)/);
+  expect(held(alpha, 'alpha')).toBe(PARTITIONS);
+
+  let movedMidway = 0;
+  for (const [i, id] of ids.entries()) {
+    const res = await fetch(`${alpha.url}/runtime/webhooks/durabletask/instances/${id}?showHistory=true&showHistoryOutput=true`);
+    expect(res.status).toBe(200);
+    const status = (await res.json()) as Status;
+    expect(status.runtimeStatus).toBe('Completed');
+    const output = status.output as { n: number; result: number; workers: string[] };
+    // Both activity results reached the orchestration: 4n is only reached through both doublings.
+    expect(output).toMatchObject({ n: i, result: 4 * i });
+    for (const w of output.workers) expect(['alpha', 'beta']).toContain(w);
+    if (output.workers[0] === 'beta' && output.workers[1] === 'alpha') movedMidway++;
+    const events = status.historyEvents!.map((e) => e.EventType);
+    expect(events.filter((e) => e === 'ExecutionCompleted')).toHaveLength(1);
+    expect(events.filter((e) => e === 'TaskCompleted')).toHaveLength(2);
+    expect(events.filter((e) => e === 'TimerFired')).toHaveLength(1);
+  }
+  // Some instances were half done on the killed host and finished on the survivor.
+  expect(movedMidway).toBeGreaterThan(0);
+}, 420_000);
