@@ -5,7 +5,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ensureBuilt, eventually, prepareFixtureApp, removeDir, spawnHost, startAzurite, type HostProcess, type Status, type TestAzurite } from './support';
+import { partitionOf } from '../../devhost/src/durable/partitions';
+import { ensureBuilt, eventually, prepareFixtureApp, removeDir, spawnHost, startAzurite, waitForFinish, type HostProcess, type Status, type TestAzurite } from './support';
 
 const INSTANCES = 200;
 const PARTITIONS = 4;
@@ -37,17 +38,77 @@ afterAll(async () => {
 });
 
 /** Partitions a host holds now, by its own log. */
-function held(host: HostProcess, worker: string): number {
-  const out = host.output();
-  const count = (re: RegExp) => (out.match(re) ?? []).length;
-  return count(new RegExp(`Worker '${worker}' acquired partition`, 'g')) - count(new RegExp(`Worker '${worker}' released partition`, 'g'));
+function heldPartitions(host: HostProcess, worker: string): Set<number> {
+  const held = new Set<number>();
+  for (const m of host.output().matchAll(new RegExp(`Worker '${worker}' (acquired|released) partition p(\\d\\d)`, 'g'))) {
+    if (m[1] === 'acquired') held.add(Number(m[2]));
+    else held.delete(Number(m[2]));
+  }
+  return held;
 }
+
+const held = (host: HostProcess, worker: string) => heldPartitions(host, worker).size;
+
+let alpha: HostProcess;
+let beta: HostProcess;
+
+/** Two hosts on the hub, its partitions split between them. */
+async function startBoth(): Promise<void> {
+  const env = { AzureWebJobsStorage: azurite.connectionString };
+  alpha = await spawnHost(appDir, { ...env, DEVHOST_WORKER_ID: 'alpha' });
+  hosts.push(alpha);
+  beta = await spawnHost(appDir, { ...env, DEVHOST_WORKER_ID: 'beta' });
+  hosts.push(beta);
+  await eventually(async () => (held(alpha, 'alpha') === 2 && held(beta, 'beta') === 2 ? true : undefined), 30_000, 'the partitions to be split 2 / 2');
+  expect(beta.output()).toMatch(/Worker 'beta' asked 'alpha' for partition p0\d/);
+}
+
+/** `count` instance ids with `prefix` whose partition `host` holds. */
+function idsOwnedBy(host: HostProcess, worker: string, prefix: string, count: number): string[] {
+  const mine = heldPartitions(host, worker);
+  const ids: string[] = [];
+  for (let i = 0; ids.length < count; i++) if (mine.has(partitionOf(`${prefix}${i}`, PARTITIONS))) ids.push(`${prefix}${i}`);
+  return ids;
+}
+
+async function post(url: string, body?: unknown): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body === undefined ? '' : JSON.stringify(body) });
+}
+
+test('starts, events, terminations and child outcomes sent through one host reach the instance the other host runs', async () => {
+  await startBoth();
+  const api = (h: HostProcess) => `${h.url}/runtime/webhooks/durabletask`;
+  for (const [owner, ownerId, other] of [
+    [alpha, 'alpha', beta],
+    [beta, 'beta', alpha],
+  ] as const) {
+    const [approval, forever, parent] = idsOwnedBy(owner, ownerId, `x-${ownerId}-`, 3);
+    // Started, raised and terminated through the host that does not run them.
+    expect((await post(`${api(other)}/orchestrators/Approval/${approval}`, { timeoutMs: 600_000 })).status).toBe(202);
+    expect((await post(`${api(other)}/orchestrators/Forever/${forever}`)).status).toBe(202);
+    expect((await post(`${api(other)}/orchestrators/Parent/${parent}`)).status).toBe(202);
+    await eventually(async () => {
+      const s = (await (await fetch(`${api(other)}/instances/${approval}`)).json()) as Status;
+      return s.customStatus === 'waiting' || undefined;
+    });
+    expect((await post(`${api(other)}/instances/${approval}/raiseEvent/Approve`, `via ${other === alpha ? 'alpha' : 'beta'}`)).status).toBe(202);
+    expect((await post(`${api(other)}/instances/${forever}/terminate?reason=stop`)).status).toBe(202);
+
+    const approved = await waitForFinish(other.url, approval);
+    expect(approved.output).toEqual({ outcome: 'approved', by: `via ${other === alpha ? 'alpha' : 'beta'}` });
+    expect((await waitForFinish(other.url, forever)).runtimeStatus).toBe('Terminated');
+    // The children land in whichever partitions their ids hash to; their outcomes come back either way.
+    const family = await waitForFinish(other.url, parent);
+    expect(family.runtimeStatus).toBe('Completed');
+    expect((family.output as { child: string }).child).toBe('Hello child');
+  }
+}, 120_000);
 
 async function completedCount(baseUrl: string): Promise<number> {
   let n = 0;
   let token: string | null = null;
   do {
-    const res: Response = await fetch(`${baseUrl}/runtime/webhooks/durabletask/instances?runtimeStatus=Completed&top=500&showInput=false`, {
+    const res: Response = await fetch(`${baseUrl}/runtime/webhooks/durabletask/instances?instanceIdPrefix=relay-&runtimeStatus=Completed&top=500&showInput=false`, {
       headers: token ? { 'x-ms-continuation-token': token } : {},
     });
     n += ((await res.json()) as unknown[]).length;
@@ -57,13 +118,7 @@ async function completedCount(baseUrl: string): Promise<number> {
 }
 
 test('200 orchestrations across two hosts all complete exactly once after one host is SIGKILLed mid-way', async () => {
-  const env = { AzureWebJobsStorage: azurite.connectionString };
-  const alpha = await spawnHost(appDir, { ...env, DEVHOST_WORKER_ID: 'alpha' });
-  hosts.push(alpha);
-  const beta = await spawnHost(appDir, { ...env, DEVHOST_WORKER_ID: 'beta' });
-  hosts.push(beta);
-  await eventually(async () => (held(alpha, 'alpha') === 2 && held(beta, 'beta') === 2 ? true : undefined), 30_000, 'the partitions to be split 2 / 2');
-  expect(beta.output()).toMatch(/Worker 'beta' asked 'alpha' for partition p0\d/);
+  if (!alpha || !beta) await startBoth();
 
   // Starts go to both hosts; half of each host's starts are for the other host's partitions.
   const ids = Array.from({ length: INSTANCES }, (_, i) => `relay-${i}`);

@@ -11,7 +11,7 @@ import type { DurableSettings } from '../settings';
 import { isStatus } from '../storage/lease';
 import type { ClusterPort } from './engine-state';
 import { PartitionManager } from './partition-manager';
-import { partitionOf } from './partitions';
+import { partitionName, partitionOf } from './partitions';
 import { PartitionQueues } from './partition-queue';
 
 /** What the cluster asks of the engine. */
@@ -35,6 +35,7 @@ export class Cluster implements ClusterPort {
   private readonly queues: PartitionQueues;
   private engine: ClusterEngine | undefined;
   private resumed = 0;
+  private started = false;
 
   constructor(private readonly o: ClusterOptions) {
     const { partitionCount, leaseIntervalMs, leaseRenewIntervalMs, maxQueuePollingIntervalMs } = o.settings;
@@ -48,7 +49,9 @@ export class Cluster implements ClusterPort {
       renewIntervalMs: leaseRenewIntervalMs,
       logger: o.logger,
       onAcquired: async (p) => {
-        this.resumed += (await this.engine?.recoverWhere(inPartition(p))) ?? 0;
+        const n = (await this.engine?.recoverWhere(inPartition(p))) ?? 0;
+        this.resumed += n;
+        if (this.started && n > 0) o.logger.info(`Worker '${o.workerId}' resumed ${n} unfinished instance(s) of partition ${partitionName(p)}`);
         this.queues.wake();
       },
       onReleased: (p) => void this.engine?.dropWhere(inPartition(p)),
@@ -82,6 +85,7 @@ export class Cluster implements ClusterPort {
       if (!isStatus(err, 409)) throw err;
     }
     await this.manager.start();
+    this.started = true;
     this.queues.start();
     return this.resumed;
   }

@@ -51,6 +51,7 @@ export class DurableEngine {
     this.live = live;
     this.api = api;
     this.recovery = new Recovery(o, live, mailbox, dispatcher);
+    mailbox.loadInstance = (instanceId) => this.recovery.refresh(instanceId);
   }
 
   /** Loads the unfinished instances `include` selects and resumes their work: queued messages, activities, timers, children. */

@@ -20,6 +20,9 @@ export interface EpisodeHandler {
 }
 
 export class Mailbox {
+  /** Loads an instance this host owns but has not loaded yet (its partition was taken, a note is pending). */
+  loadInstance: (instanceId: string) => Promise<void> = async () => undefined;
+
   constructor(
     private readonly o: EngineOptions,
     private readonly live: LiveInstances,
@@ -35,6 +38,12 @@ export class Mailbox {
       return 'accepted';
     }
     if (!inst) {
+      const record = await this.o.store.readInstance(instanceId);
+      if (record && !TERMINAL_STATUSES.has(record.status)) {
+        // Ours but not loaded yet (created by another host a moment ago): load it, with this message.
+        await this.loadInstance(instanceId);
+        return 'accepted';
+      }
       // Finished between the check and the write: the row would never be consumed.
       await this.o.store.deleteMessage(instanceId, rowKey);
       return 'gone';
