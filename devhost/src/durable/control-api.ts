@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { TERMINAL_STATUSES, type InstanceRecord, type RuntimeStatus } from '../storage/durable-store';
-import { NOT_FOUND_REASON, freshEngine, parseJson, type ControlResult, type EngineOptions, type ParentLink } from './engine-state';
+import { NOT_FOUND_REASON, freshEngine, parseJson, type ControlResult, type EngineOptions, type Message, type ParentLink } from './engine-state';
 import { formatHistory } from './history-view';
 import type { LiveInstances } from './live-instances';
 import type { Mailbox } from './mailbox';
@@ -78,20 +78,40 @@ function matches(r: InstanceRecord, q: ListQuery): boolean {
 }
 
 export class ControlApi {
+  private readonly starting = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly o: EngineOptions,
     private readonly live: LiveInstances,
     private readonly mailbox: Mailbox,
   ) {}
 
-  /** Creates an instance; resolves once it is durably written. */
-  async startNew(name: string, instanceId: string | undefined, input: string | null, opts: { version?: string; parent?: ParentLink } = {}): Promise<StartResult> {
-    if (!this.live.orchestrator(name)) return { status: 'badRequest', message: NOT_FOUND_REASON(name, 'an orchestrator') };
+  /**
+   * Creates an instance; resolves once it is durably written. An id in use by a finished instance is
+   * reused; one in use by an unfinished instance is refused under `NonRunningStates` and replaced
+   * under `AnyState`, as the extension's dedupe statuses decide.
+   */
+  startNew(name: string, instanceId: string | undefined, input: string | null, opts: { version?: string; parent?: ParentLink } = {}): Promise<StartResult> {
+    if (!this.live.orchestrator(name)) return Promise.resolve({ status: 'badRequest', message: NOT_FOUND_REASON(name, 'an orchestrator') });
     const id = instanceId ?? randomUUID().replace(/-/g, '');
-    if (!isValidInstanceId(id)) return { status: 'badRequest', message: `Invalid instance id "${id}"` };
+    if (!isValidInstanceId(id)) return Promise.resolve({ status: 'badRequest', message: `Invalid instance id "${id}"` });
+    // Starts of one id are serialized: a replacement waits for the old execution's episode to commit.
+    const previous = this.starting.get(id) ?? Promise.resolve();
+    const started = previous.then(() => this.create(name, id, input, opts));
+    const settled = started.catch(() => undefined);
+    this.starting.set(id, settled);
+    void settled.then(() => {
+      if (this.starting.get(id) === settled) this.starting.delete(id);
+    });
+    return started;
+  }
+
+  private async create(name: string, id: string, input: string | null, opts: { version?: string; parent?: ParentLink }): Promise<StartResult> {
+    const refuseRunning = this.o.settings.overridableExistingInstanceStates === 'NonRunningStates';
     const live = this.live.get(id);
-    const conflict = (r: InstanceRecord) => ({ status: 'conflict' as const, message: `An instance with ID '${id}' already exists and is ${r.status}.` });
-    if (live && !TERMINAL_STATUSES.has(live.record.status)) return conflict(live.record);
+    // DurableTask.AzureStorage's message when an instance in a dedupe status exists.
+    const conflict = (r: InstanceRecord) => ({ status: 'conflict' as const, message: `An Orchestration instance with the status ${r.status} already exists.` });
+    if (live && refuseRunning && !TERMINAL_STATUSES.has(live.record.status)) return conflict(live.record);
     const now = Date.now();
     const engine = freshEngine();
     engine.parent = opts.parent;
@@ -112,11 +132,19 @@ export class ControlApi {
       parentInstanceId: opts.parent?.instanceId ?? null,
       engine: JSON.stringify(engine),
     };
-    // A new id is one write; only when a row exists is it read, to refuse a running instance or reuse a finished one's id.
+    // Queued client messages (events, terminate…) name the instance, not an execution: they go to the new one.
+    let carried: Message[] = [];
+    // A new id is one write; only when a row exists is it read, to refuse a running instance or reuse the id.
     if (live || !(await this.o.store.createInstance(record))) {
       const previous = live?.record ?? (await this.o.store.readInstance(id));
-      if (previous && !TERMINAL_STATUSES.has(previous.status)) return conflict(previous);
-      if (live) this.live.remove(live);
+      if (previous && refuseRunning && !TERMINAL_STATUSES.has(previous.status)) return conflict(previous);
+      if (live) {
+        carried = live.queue.filter((m) => 'rowKey' in m && m.rowKey !== undefined);
+        // The old execution stops here; its activities may still finish, but their results carry its
+        // generation and are dropped, as DTFx drops messages of another ExecutionId.
+        this.live.remove(live);
+        await this.live.whenIdle(live);
+      }
       record.generation = previous ? previous.generation + 1 : 0;
       await this.o.store.writeInstance(record);
       if (previous) void this.o.store.deleteOldHistory(id, record.generation).catch(() => undefined);
@@ -128,8 +156,7 @@ export class ControlApi {
     }
     const inst = this.live.adopt(record);
     inst.history = [];
-    inst.queue.push({ kind: 'start' });
-    this.mailbox.kick(inst);
+    for (const m of [{ kind: 'start' } as const, ...carried]) this.mailbox.deliver(id, m);
     return { status: 'created', instanceId: id };
   }
 

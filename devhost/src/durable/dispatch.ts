@@ -105,15 +105,18 @@ export class Dispatcher {
       return;
     }
     const data = activityInput(input);
-    void this.o.invoker.invoke(fn, [{ name: fn.triggerBindingName, data }, ...(this.o.clientInputs?.(fn) ?? [])]).then(
-      ({ response }) => this.deliver(instanceId, { kind: 'task', id, generation, outcome: { ok: true, result: resultJson(response.returnValue) } }),
-      (err: unknown) => {
-        const cause = err instanceof FunctionInvocationError ? err.cause : err;
-        const failure = failureDetailsOf(cause);
-        const reason = `Activity function '${name}' failed: ${failure.ErrorMessage}`;
-        this.deliver(instanceId, { kind: 'task', id, generation, outcome: { ok: false, reason, details: failure.StackTrace ?? null, failure } });
-      },
-    );
+    const run = () =>
+      this.o.invoker.invoke(fn, [{ name: fn.triggerBindingName, data }, ...(this.o.clientInputs?.(fn) ?? [])]).then(
+        ({ response }) => this.deliver(instanceId, { kind: 'task', id, generation, outcome: { ok: true, result: resultJson(response.returnValue) } }),
+        (err: unknown) => {
+          const cause = err instanceof FunctionInvocationError ? err.cause : err;
+          const failure = failureDetailsOf(cause);
+          const reason = `Activity function '${name}' failed: ${failure.ErrorMessage}`;
+          this.deliver(instanceId, { kind: 'task', id, generation, outcome: { ok: false, reason, details: failure.StackTrace ?? null, failure } });
+        },
+      );
+    // At-least-once fault switch: a second run once the first has settled; its result finds the task closed.
+    void run().then(() => (this.o.faults?.activityTwice ? run() : undefined));
   }
 
   armTimer(inst: Instance, id: number, fireAt: number): void {

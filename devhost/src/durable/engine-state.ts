@@ -3,6 +3,7 @@
  * the messages an instance's mailbox carries, and what an episode asks to be done after its commit.
  */
 import type { CoreRegistry, RegisteredFunction } from '../core-api';
+import type { FaultSwitches } from '../faults';
 import type { InvocationInput, Invoker } from '../invoker';
 import type { HostLogger } from '../log';
 import type { DurableSettings } from '../settings';
@@ -17,6 +18,8 @@ export interface EngineOptions {
   settings: DurableSettings;
   /** Durable client inputs a function declares (activities may have one, as in Azure). */
   clientInputs?: (fn: RegisteredFunction) => InvocationInput[];
+  /** Test fault switches that act inside the engine (see faults.ts); all off when absent. */
+  faults?: Pick<FaultSwitches, 'activityTwice' | 'deliveryDelayMs'>;
   /** Other hosts on the same task hub; without it this host runs every instance. */
   cluster?: ClusterPort;
 }

@@ -56,6 +56,19 @@ export class LiveInstances {
     if (this.byId.get(inst.record.instanceId) === inst) this.byId.delete(inst.record.instanceId);
   }
 
+  /** Resolves once `inst` has no episode in progress (its last commit is written or failed). */
+  whenIdle(inst: Instance): Promise<void> {
+    if (!inst.busy) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (inst.busy) return;
+        this.idleWaiters.delete(check);
+        resolve();
+      };
+      this.idleWaiters.add(check);
+    });
+  }
+
   /** Called whenever an instance stops being busy. */
   notifyIdle(): void {
     for (const w of [...this.idleWaiters]) w();

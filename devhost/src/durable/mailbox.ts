@@ -48,8 +48,7 @@ export class Mailbox {
       await this.o.store.deleteMessage(instanceId, rowKey);
       return 'gone';
     }
-    inst.queue.push({ ...message, rowKey } as Message);
-    this.kick(inst);
+    this.deliver(instanceId, { ...message, rowKey } as Message);
     return 'accepted';
   }
 
@@ -68,10 +67,20 @@ export class Mailbox {
     await this.o.cluster!.notify(instanceId);
   }
 
-  /** Queues an in-process message for an instance running here. */
+  /** Queues a message for an instance running here (late under the delivery-delay fault switch). */
   deliver(instanceId: string, message: Message): void {
+    const delay = this.o.faults?.deliveryDelayMs ?? 0;
+    if (delay > 0) setTimeout(() => this.enqueue(instanceId, message), delay);
+    else this.enqueue(instanceId, message);
+  }
+
+  private enqueue(instanceId: string, message: Message): void {
     const inst = this.live.get(instanceId);
-    if (!inst || inst.removed) return;
+    if (!inst || inst.removed) {
+      // A durable message whose instance finished while it was on its way (kept when another host runs it now).
+      if ('rowKey' in message && message.rowKey && !this.runsElsewhere(instanceId)) void this.o.store.deleteMessage(instanceId, message.rowKey).catch(() => undefined);
+      return;
+    }
     inst.queue.push(message);
     this.kick(inst);
   }

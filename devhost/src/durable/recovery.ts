@@ -42,6 +42,13 @@ export class Recovery {
   async refresh(instanceId: string): Promise<void> {
     const inst = this.live.get(instanceId);
     if (inst) {
+      const stored = await this.o.store.readInstance(instanceId);
+      if (stored && stored.createdTime !== inst.record.createdTime && stored.status === 'Pending') {
+        // Replaced by a startNew on another host: the old execution stops here, the new one starts.
+        this.live.remove(inst);
+        await this.live.whenIdle(inst);
+        return this.refresh(instanceId);
+      }
       for (const m of await this.o.store.listInstanceMessages(instanceId)) this.enqueue(inst, m);
       this.mailbox.kick(inst);
       return;
