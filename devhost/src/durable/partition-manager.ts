@@ -15,10 +15,9 @@
  * @see https://github.com/Azure/durabletask/blob/main/src/DurableTask.AzureStorage/Partitioning/TablePartitionManager.cs
  * @see https://github.com/Azure/durabletask/blob/main/src/DurableTask.AzureStorage/Partitioning/TablePartitionLease.cs
  */
-import * as os from 'node:os';
 import type { TableClient } from '@azure/data-tables';
 import type { HostLogger } from '../log';
-import { isStatus } from '../storage/lease';
+import { isDeadLocalWorker, isStatus } from '../storage/lease';
 import { partitionName } from './partitions';
 
 export const LEASES_PK = 'leases';
@@ -43,21 +42,6 @@ interface LeaseRow {
   next: string;
   expiresAt: number;
   etag: string;
-}
-
-/**
- * A default worker id (`<hostname>-<pid>`) of a process on this machine that no longer runs: its
- * leases need not be waited out, so a host restarted after a crash resumes at once (devhost only).
- */
-function isDeadLocalWorker(owner: string): boolean {
-  const m = /^(.+)-(\d+)$/.exec(owner);
-  if (!m || m[1] !== os.hostname() || Number(m[2]) === process.pid) return false;
-  try {
-    process.kill(Number(m[2]), 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
 }
 
 export class PartitionManager {
@@ -159,9 +143,10 @@ export class PartitionManager {
     for (const p of [...this.held.keys()]) if (!this.owns(p)) this.release(p, 'its lease ran out before it could be renewed');
     const rows = await this.readRows();
     const readAt = this.now();
-    const acquired: { partition: number; from?: string }[] = [];
+    const acquired: { partition: number; from?: string; because?: string }[] = [];
     for (const row of rows) {
-      const expired = row.expiresAt <= readAt || (row.owner !== '' && row.owner !== me && isDeadLocalWorker(row.owner));
+      const gone = row.owner !== '' && row.owner !== me && row.expiresAt > readAt && isDeadLocalWorker(row.owner);
+      const expired = row.expiresAt <= readAt || gone;
       if (this.held.has(row.partition) && row.owner !== me) {
         this.release(row.partition, row.owner ? `'${row.owner}' took its lease` : 'its lease was cleared');
       }
@@ -184,10 +169,11 @@ export class PartitionManager {
       const sent = this.now();
       if (!(await this.write(row, { CurrentOwner: me, NextOwner: '', ExpiresAt: sent + leaseIntervalMs }))) continue;
       this.held.set(row.partition, sent + leaseIntervalMs);
-      acquired.push({ partition: row.partition, from: row.owner !== '' && row.owner !== me ? row.owner : undefined });
+      const from = row.owner !== '' && row.owner !== me ? row.owner : undefined;
+      acquired.push({ partition: row.partition, from, because: gone ? 'whose process is gone' : 'whose lease expired' });
     }
-    for (const { partition, from } of acquired) {
-      const how = from ? `taken over from '${from}' whose lease expired` : 'free';
+    for (const { partition, from, because } of acquired) {
+      const how = from ? `taken over from '${from}' ${because}` : 'free';
       this.o.logger.info(`Worker '${me}' acquired partition ${partitionName(partition)} (${how})`);
       try {
         await this.o.onAcquired(partition);

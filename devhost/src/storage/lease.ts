@@ -9,6 +9,7 @@
  * @see https://github.com/Azure/azure-webjobs-sdk/blob/dev/src/Microsoft.Azure.WebJobs.Host.Storage/Singleton/BlobLeaseDistributedLockManager.cs
  * @see https://learn.microsoft.com/rest/api/storageservices/update-entity2 (If-Match)
  */
+import * as os from 'node:os';
 import { RestError, type TableClient } from '@azure/data-tables';
 
 export interface LeaseOptions {
@@ -23,14 +24,30 @@ export interface LeaseOptions {
 
 export interface AcquireResult {
   acquired: boolean;
-  /** The other owner whose expired lease was taken over (undefined when it was free or ours). */
+  /** The other owner whose expired lease was taken over (undefined when it was free or ours), and why it could be. */
   takenFrom?: string;
+  takenBecause?: string;
   /** The current holder when not acquired. */
   heldBy?: string;
 }
 
 export function isStatus(err: unknown, status: number): boolean {
   return err instanceof RestError ? err.statusCode === status : (err as { statusCode?: number })?.statusCode === status;
+}
+
+/**
+ * A default worker id (`<hostname>-<pid>`) of a process on this machine that no longer runs: its
+ * leases need not be waited out, so a host restarted after a crash resumes at once (devhost only).
+ */
+export function isDeadLocalWorker(owner: string): boolean {
+  const m = /^(.+)-(\d+)$/.exec(owner);
+  if (!m || m[1] !== os.hostname() || Number(m[2]) === process.pid) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 export class TableLease {
@@ -71,11 +88,12 @@ export class TableLease {
     const holder = String(row.Owner ?? '');
     const expiresAt = Number(row.ExpiresAt ?? 0);
     const readAt = this.now();
-    if (holder !== owner && holder !== '' && expiresAt > readAt) return { acquired: false, heldBy: holder };
+    if (holder !== owner && holder !== '' && expiresAt > readAt && !isDeadLocalWorker(holder)) return { acquired: false, heldBy: holder };
     try {
       const res = await table.updateEntity({ partitionKey, rowKey, Owner: owner, ExpiresAt: readAt + periodMs }, 'Replace', { etag: row.etag });
       const result = this.took(res.etag, readAt);
-      return holder !== owner && holder !== '' ? { ...result, takenFrom: holder } : result;
+      if (holder === owner || holder === '') return result;
+      return { ...result, takenFrom: holder, takenBecause: expiresAt > readAt ? 'whose process is gone' : 'whose lease expired' };
     } catch (err) {
       if (isStatus(err, 412) || isStatus(err, 404)) return { acquired: false };
       throw err;

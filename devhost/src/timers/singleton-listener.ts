@@ -57,7 +57,7 @@ export class SingletonListener implements Listener {
         const result = await lease.tryAcquire();
         acquired = result.acquired;
         if (acquired) {
-          const from = result.takenFrom ? `, taken over from '${result.takenFrom}' whose lease expired` : '';
+          const from = result.takenFrom ? `, taken over from '${result.takenFrom}' ${result.takenBecause}` : '';
           logger.info(`Worker '${lease.owner}' acquired the singleton lock '${lockId}'${from}`);
         }
       } catch (err) {
