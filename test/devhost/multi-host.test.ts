@@ -164,3 +164,37 @@ test('200 orchestrations across two hosts all complete exactly once after one ho
   // Some instances were half done on the killed host and finished on the survivor.
   expect(movedMidway).toBeGreaterThan(0);
 }, 420_000);
+
+test('a host frozen past its lease (SIGSTOP) stops running its partitions when it wakes, and writes nothing over the new owner', async () => {
+  // After the previous test alpha holds every partition; a new host takes half of them.
+  if (!alpha) await startBoth();
+  const gamma = await spawnHost(appDir, { AzureWebJobsStorage: azurite.connectionString, DEVHOST_WORKER_ID: 'gamma' });
+  hosts.push(gamma);
+  await eventually(async () => (held(gamma, 'gamma') === 2 ? true : undefined), 30_000, 'gamma to get its share');
+  const ids = idsOwnedBy(gamma, 'gamma', 'frozen-', 20);
+  for (const [i, id] of ids.entries()) expect((await post(`${gamma.url}/runtime/webhooks/durabletask/orchestrators/Relay/${id}`, i)).status).toBe(202);
+
+  gamma.child.kill('SIGSTOP');
+  try {
+    await eventually(
+      async () => ((alpha.output().match(/Worker 'alpha' acquired partition p0\d \(taken over from 'gamma' whose lease expired\)/g) ?? []).length === 2 ? true : undefined),
+      30_000,
+      "alpha to take gamma's partitions over",
+    );
+    for (const id of ids) await waitForFinish(alpha.url, id, 60_000);
+  } finally {
+    gamma.child.kill('SIGCONT');
+  }
+  await eventually(
+    async () => ((gamma.output().match(/Worker 'gamma' released partition p0\d: (its lease ran out|'alpha' took its lease)/g) ?? []).length === 2 ? true : undefined),
+    30_000,
+    'gamma to notice it lost its partitions',
+  );
+  // Whatever gamma had in flight when it froze was not written over alpha's results.
+  for (const [i, id] of ids.entries()) {
+    const status = await waitForFinish(alpha.url, id);
+    expect(status.runtimeStatus).toBe('Completed');
+    expect((status.output as { result: number }).result).toBe(4 * i);
+    expect(status.historyEvents!.filter((e) => e.EventType === 'ExecutionCompleted')).toHaveLength(1);
+  }
+}, 180_000);
