@@ -28,6 +28,8 @@ beforeAll(async () => {
     leaseRenewInterval: '00:00:00.500',
     maxQueuePollingInterval: '00:00:01',
   };
+  // Lets a start through one host replace an instance the other host runs.
+  hostJson.extensions.durableTask.overridableExistingInstanceStates = 'AnyState';
   writeFileSync(hostJsonPath, JSON.stringify(hostJson));
 }, 60_000);
 
@@ -117,8 +119,32 @@ async function completedCount(baseUrl: string): Promise<number> {
   return n;
 }
 
+test('a start through one host replaces the instance the other host runs; the old execution writes nothing more', async () => {
+  if (!alpha || !beta) await startBoth();
+  const api = (h: HostProcess) => `${h.url}/runtime/webhooks/durabletask`;
+  const [id] = idsOwnedBy(alpha, 'alpha', 'replaced-', 1);
+  expect((await post(`${api(alpha)}/orchestrators/Approval/${id}`, { timeoutMs: 600_000 })).status).toBe(202);
+  const waiting = async () => {
+    const s = (await (await fetch(`${api(beta)}/instances/${id}?showInput=true`)).json()) as Status;
+    return s.customStatus === 'waiting' ? s : undefined;
+  };
+  await eventually(waiting);
+  expect((await post(`${api(beta)}/orchestrators/Approval/${id}`, { timeoutMs: 500_000 })).status).toBe(202);
+  // The new execution runs on the owner: it waits again, with the new input.
+  await eventually(async () => {
+    const s = await waiting();
+    return (s?.input as { timeoutMs?: number } | undefined)?.timeoutMs === 500_000 ? true : undefined;
+  });
+  expect((await post(`${api(beta)}/instances/${id}/raiseEvent/Approve`, 'second')).status).toBe(202);
+  const done = await waitForFinish(beta.url, id);
+  expect(done.output).toEqual({ outcome: 'approved', by: 'second' });
+  expect(done.historyEvents!.filter((e) => e.EventType === 'ExecutionStarted')).toHaveLength(1);
+  expect(done.historyEvents!.filter((e) => e.EventType === 'ExecutionCompleted')).toHaveLength(1);
+}, 60_000);
+
 test('200 orchestrations across two hosts all complete exactly once after one host is SIGKILLed mid-way', async () => {
   if (!alpha || !beta) await startBoth();
+  const logFrom = alpha.output().length;
 
   // Starts go to both hosts; half of each host's starts are for the other host's partitions.
   const ids = Array.from({ length: INSTANCES }, (_, i) => `relay-${i}`);
@@ -163,6 +189,8 @@ test('200 orchestrations across two hosts all complete exactly once after one ho
   }
   // Some instances were half done on the killed host and finished on the survivor.
   expect(movedMidway).toBeGreaterThan(0);
+  // The survivor's conditional writes never found a row changed under it (its ETags stayed right).
+  expect(alpha.output().slice(logFrom)).not.toContain('was written by another host meanwhile');
 }, 420_000);
 
 test('a host frozen past its lease (SIGSTOP) stops running its partitions when it wakes, and writes nothing over the new owner', async () => {

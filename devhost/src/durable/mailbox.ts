@@ -109,6 +109,11 @@ export class Mailbox {
           if (inst.removed) break;
           if (err instanceof OwnershipLostError) {
             this.live.remove(inst);
+            // Still this host's partition, but the row changed under it: run it on from what was written.
+            if (!this.runsElsewhere(inst.record.instanceId)) {
+              this.o.logger.info(`Instance ${inst.record.instanceId} was written by another host meanwhile; reloading it`);
+              void this.loadInstance(inst.record.instanceId).catch(() => undefined);
+            }
             break;
           }
           this.o.logger.error(`Instance ${inst.record.instanceId}: episode failed, retrying: ${describeError(err)}`);
