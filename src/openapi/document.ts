@@ -196,7 +196,7 @@ const SCHEMAS: Json = {
         type: 'string',
         enum: ['created', 'authorized', 'denied', 'exchanged', 'refreshed', 'refresh_failed', 'token_reads', 'proxy_calls', 'reauthorized', 'revoked', 'expired', 'failed'],
       },
-      at: { type: 'string', format: 'date-time', description: 'For `token_reads` and `proxy_calls`: the start of the hour counted.' },
+      at: { type: 'string', format: 'date-time', description: 'For `token_reads` and `proxy_calls`: the first count of the hour (`details.hourStart` names the hour).' },
       clientId: { type: 'string', description: 'The client the event concerns (for `token_reads`: who was handed the token).' },
       details: {
         type: 'object',
@@ -451,6 +451,7 @@ export const OPENAPI_DOCUMENT: Json = {
     '/connect': staticAsset('connectPage', 'Connect page for newcomers (asks for a client key)', 'text/html'),
     '/connect.js': staticAsset('connectScript', "The connect page's script", 'text/javascript'),
     '/pages.css': staticAsset('pagesStylesheet', 'Stylesheet of the pages', 'text/css'),
+    '/callback-result.js': staticAsset('callbackResultScript', "The callback result page's script (tells a broker-connect.js opener the outcome)", 'text/javascript'),
     '/broker-connect.js': staticAsset('connectEmbedScript', "Embeddable connect flow for a client app's own page (popup with redirect fallback)", 'text/javascript'),
   },
   components: {

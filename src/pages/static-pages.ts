@@ -28,6 +28,7 @@ export const STATIC_PAGES: readonly StaticPage[] = [
   { name: 'connectScript', route: 'connect.js', file: 'connect.js' },
   { name: 'pagesStylesheet', route: 'pages.css', file: 'pages.css' },
   { name: 'connectEmbedScript', route: 'broker-connect.js', file: 'broker-connect.js' },
+  { name: 'callbackResultScript', route: 'callback-result.js', file: 'callback-result.js' },
 ];
 
 const ASSET_TYPES: Record<string, AssetContentType> = { '.js': 'text/javascript', '.css': 'text/css' };

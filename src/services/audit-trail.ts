@@ -66,6 +66,8 @@ interface Counter {
   clientId: string;
   type: CountedType;
   hour: string;
+  /** The first count's time: the row's place in the timeline, fixed for the process and hour. */
+  firstAt: string;
   total: number;
   byLabel: Record<string, number>;
   dirty: boolean;
@@ -114,7 +116,7 @@ export class AuditTrail {
     const key = `${type}\u0000${connectionId}\u0000${clientId}\u0000${hour}`;
     let counter = this.counters.get(key);
     if (!counter) {
-      counter = { connectionId, clientId, type, hour, total: 0, byLabel: {}, dirty: false };
+      counter = { connectionId, clientId, type, hour, firstAt: this.clock.now().toISOString(), total: 0, byLabel: {}, dirty: false };
       this.counters.set(key, counter);
     }
     counter.total += 1;
@@ -164,9 +166,9 @@ export class AuditTrail {
   private countRow(counter: Counter): AuditRow {
     return {
       connectionId: counter.connectionId,
-      eventId: auditEventId({ at: counter.hour, type: counter.type, about: `${counter.clientId}~${this.options.processId}` }),
+      eventId: auditEventId({ at: counter.firstAt, type: counter.type, about: `${counter.clientId}~${this.options.processId}` }),
       type: counter.type,
-      at: counter.hour,
+      at: counter.firstAt,
       clientId: counter.clientId,
       details: { count: counter.total, ...(Object.keys(counter.byLabel).length > 0 ? { byStatus: { ...counter.byLabel } } : {}), hourStart: counter.hour },
     };

@@ -109,6 +109,20 @@ describe('in a desktop window', () => {
     expect((await world.broker.request('GET', `/api/connections/${result.connectionId}`, { key: CLIENT_KEY })).status).toBe(200);
   });
 
+  test("without returnTo the broker's callback page tells the opener, addressed to the allowed origins only", async () => {
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await page.goto(`${app.origin}/app`);
+    const [popup] = await Promise.all([context.waitForEvent('page'), page.getByRole('button', { name: 'Connect without returnTo' }).click()]);
+    const popupProblems = watchProblems(popup);
+    await consent(popup);
+    await popup.waitForEvent('close', { timeout: 30_000 });
+    const result = await resultOf(page, 'connected');
+    expect((await world.broker.request('GET', `/api/connections/${result.connectionId}`, { key: CLIENT_KEY })).json.status).toBe('connected');
+    expect(problems).toEqual([]);
+    expect(popupProblems).toEqual([]);
+  });
+
   test("the broker's own connect page in the popup returns to the app's landing page, which tells the opener", async () => {
     const page = await context.newPage();
     await page.goto(`${app.origin}/app`);

@@ -6,8 +6,10 @@
  *     Opens `url` (an `authorizationUrl` from POST /api/connections, a link of the app's own that
  *     redirects to one, or the broker's /api/connect page) in a popup. The popup ends on the
  *     connection's `returnTo` page, which calls BrokerConnect.complete(): it posts the outcome to the
- *     opener, for the opener's origin only, and closes. The opener accepts a message only from that
- *     popup and from `options.resultOrigin` (default: its own origin, where `returnTo` points).
+ *     opener, for the opener's origin only, and closes. Without a `returnTo` the popup ends on the
+ *     broker's callback page, which does the same for the broker's allowed return origins. The
+ *     opener accepts a message only from that popup and from `options.resultOrigin` (an origin or a
+ *     list; default: its own origin, where `returnTo` points; add the broker's for links without one).
  *     A popup the user closes resolves `{connectionId: null, status: 'cancelled'}`. Where popups are
  *     blocked, or on a small or touch-first screen, it navigates this page instead (resolves
  *     `{status: 'redirecting'}` just before) and the `returnTo` page reads the outcome itself.
@@ -49,7 +51,7 @@
   function open(url, options) {
     options = options || {};
     var target = new URL(url, window.location.href).href;
-    var resultOrigin = options.resultOrigin || window.location.origin;
+    var resultOrigins = [].concat(options.resultOrigin || window.location.origin);
     var mode = options.mode || 'auto';
     if (mode === 'redirect' || (mode === 'auto' && prefersRedirect())) return redirect(target);
 
@@ -70,7 +72,7 @@
       }
       function onMessage(event) {
         // Only the popup this call opened, only from the origin its returnTo page lives on.
-        if (event.source !== popup || event.origin !== resultOrigin) return;
+        if (event.source !== popup || resultOrigins.indexOf(event.origin) < 0) return;
         var data = event.data;
         if (!data || data.type !== MESSAGE_TYPE || typeof data.status !== 'string') return;
         finish(outcomeOf(data));

@@ -60,10 +60,11 @@
       return;
     }
     var summary = spec.categories.map(function (c) { return c.label + ': ' + total(c.values); }).join(', ');
-    var width = 640;
-    var labelSpace = spec.horizontal ? 150 : 0;
-    var barSpace = spec.horizontal ? 26 : Math.max(8, Math.floor((width - 40) / spec.categories.length));
-    var height = spec.horizontal ? spec.categories.length * barSpace + 10 : 200;
+    // About the size it is shown at (a third of the page), so its text stays readable.
+    var width = 360;
+    var labelSpace = spec.horizontal ? 90 : 0;
+    var barSpace = spec.horizontal ? 24 : Math.max(6, Math.floor((width - 40) / spec.categories.length));
+    var height = spec.horizontal ? spec.categories.length * barSpace + 10 : 170;
     var plotHeight = height - 40;
     var chart = svg('svg', { viewBox: '0 0 ' + width + ' ' + height, role: 'img', 'aria-label': spec.title + ': ' + summary, class: 'chart-svg' });
     spec.categories.forEach(function (category, index) {
@@ -75,7 +76,7 @@
         if (value === 0) return;
         var rect;
         if (spec.horizontal) {
-          var length = ((width - labelSpace - 50) * value) / max;
+          var length = ((width - labelSpace - 30) * value) / max;
           rect = svg('rect', { x: labelSpace + offset, y: index * barSpace + 4, width: length, height: barSpace - 8, class: s.className });
           offset += length;
         } else {
@@ -91,7 +92,7 @@
         group.appendChild(svg('text', { x: labelSpace - 6, y: index * barSpace + barSpace / 2 + 4, 'text-anchor': 'end', class: 'chart-label' }, [category.label]));
         group.appendChild(svg('text', { x: labelSpace + offset + 6, y: index * barSpace + barSpace / 2 + 4, class: 'chart-value' }, [String(sum)]));
       } else {
-        var every = Math.ceil(spec.categories.length / 12);
+        var every = Math.ceil(spec.categories.length / 6);
         if (index % every === 0) {
           group.appendChild(svg('text', { x: 30 + index * barSpace + barSpace / 2, y: height - 12, 'text-anchor': 'middle', class: 'chart-label' }, [category.label]));
         }
@@ -104,7 +105,9 @@
       chart.appendChild(svg('text', { x: 24, y: plotHeight + 10, 'text-anchor': 'end', class: 'chart-label' }, ['0']));
     }
     figure.appendChild(chart);
-    figure.appendChild(legend(spec.series));
+    figure.appendChild(legend(spec.series.filter(function (s) {
+      return spec.categories.some(function (c) { return (c.values[s.key] || 0) > 0; });
+    })));
     target.appendChild(figure);
   }
 
@@ -115,7 +118,8 @@
   function eventTimeline(target, events) {
     target.textContent = '';
     if (events.length === 0) return;
-    var width = 640;
+    // Shown across the detail panel: a wide drawing keeps its labels near their CSS size.
+    var width = 960;
     var height = 70;
     var first = Date.parse(events[0].at);
     var last = Date.parse(events[events.length - 1].at);

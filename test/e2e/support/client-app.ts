@@ -2,7 +2,7 @@
  * A client app's own web site on another origin than the broker (http://localhost:<port> against
  * the broker's http://127.0.0.1:<port>), under a strict CSP of its own, embedding the broker's
  * connect script: `/app` has the buttons, `/start` is the app's backend starting a connection
- * (client key server-side, returnTo = `/landing`) and redirecting to the authorization URL,
+ * (client key server-side, returnTo = `/landing` unless `?returnTo=none`) and redirecting to the authorization URL,
  * `/landing` is the returnTo page that calls BrokerConnect.complete().
  */
 import { createServer, type Server } from 'node:http';
@@ -31,6 +31,10 @@ function appScript(brokerUrl: string): string {
 ${SHOW}
 function connect() { show({ status: 'opening' }); return BrokerConnect.open('/start?provider=oidc').then(show); }
 document.getElementById('connect').addEventListener('click', connect);
+// A link started without returnTo ends on the broker's callback page, which reports from the broker's origin.
+document.getElementById('connect-no-return').addEventListener('click', function () {
+  BrokerConnect.open('/start?provider=oidc&returnTo=none', { resultOrigin: [location.origin, ${JSON.stringify(brokerUrl)}] }).then(show);
+});
 document.getElementById('connect-page').addEventListener('click', function () {
   BrokerConnect.open(${JSON.stringify(brokerUrl)} + '/api/connect?returnTo=' + encodeURIComponent(location.origin + '/landing')).then(show);
 });
@@ -50,7 +54,7 @@ export async function startClientApp(): Promise<ClientApp> {
       response.end(body);
     };
     if (url.pathname === '/app') {
-      send(200, 'text/html', page(brokerUrl, 'Client app', 'app.js', '<button id="connect">Connect</button> <button id="connect-page">Connect on the broker’s page</button>'));
+      send(200, 'text/html', page(brokerUrl, 'Client app', 'app.js', '<button id="connect">Connect</button> <button id="connect-no-return">Connect without returnTo</button> <button id="connect-page">Connect on the broker’s page</button>'));
     } else if (url.pathname === '/app.js') {
       send(200, 'text/javascript', appScript(brokerUrl));
     } else if (url.pathname === '/landing') {
@@ -61,7 +65,7 @@ export async function startClientApp(): Promise<ClientApp> {
       fetch(`${brokerUrl}/api/connections`, {
         method: 'POST',
         headers: { authorization: `Bearer ${clientKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ provider: url.searchParams.get('provider'), returnTo: app.landingUrl }),
+        body: JSON.stringify({ provider: url.searchParams.get('provider'), ...(url.searchParams.get('returnTo') === 'none' ? {} : { returnTo: app.landingUrl }) }),
       })
         .then(async (answer) => {
           const started = (await answer.json()) as { authorizationUrl?: string };
