@@ -112,11 +112,13 @@ export class AuditTrail {
 
   /** Hot path: no I/O here; the totals are written later (see AUDIT_COUNT_FLUSH_MS). */
   count(type: CountedType, connectionId: string, clientId: string, label?: string): void {
-    const hour = new Date(Math.floor(this.clock.now().getTime() / HOUR_MS) * HOUR_MS).toISOString();
-    const key = `${type}\u0000${connectionId}\u0000${clientId}\u0000${hour}`;
+    const nowMs = this.clock.now().getTime();
+    const hourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
+    const key = `${type}\u0000${connectionId}\u0000${clientId}\u0000${hourMs}`;
     let counter = this.counters.get(key);
     if (!counter) {
-      counter = { connectionId, clientId, type, hour, firstAt: this.clock.now().toISOString(), total: 0, byLabel: {}, dirty: false };
+      const hour = new Date(hourMs).toISOString();
+      counter = { connectionId, clientId, type, hour, firstAt: new Date(nowMs).toISOString(), total: 0, byLabel: {}, dirty: false };
       this.counters.set(key, counter);
     }
     counter.total += 1;
