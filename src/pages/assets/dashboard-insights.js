@@ -16,11 +16,11 @@
   var STATUSES = ['connected', 'refreshing', 'awaiting_callback', 'reauth_required', 'failed', 'denied', 'expired', 'revoked'];
   var LATENESS_BUCKETS = [
     { key: 'early', label: 'ahead', upToMs: 0 },
-    { key: 's1', label: '≤ 1 s', upToMs: 1000 },
-    { key: 's5', label: '1–5 s', upToMs: 5000 },
-    { key: 's30', label: '5–30 s', upToMs: 30000 },
-    { key: 'm2', label: '30 s–2 min', upToMs: 120000 },
-    { key: 'late', label: '> 2 min', upToMs: Infinity },
+    { key: 's1', label: '≤1s', upToMs: 1000 },
+    { key: 's5', label: '1–5s', upToMs: 5000 },
+    { key: 's30', label: '5–30s', upToMs: 30000 },
+    { key: 'm2', label: '30s–2m', upToMs: 120000 },
+    { key: 'late', label: '>2m', upToMs: Infinity },
   ];
   var $ = function (id) { return document.getElementById(id); };
   var loaded = new Map();
