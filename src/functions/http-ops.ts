@@ -1,10 +1,11 @@
-/** Operator routes: inspect a connection with its orchestration, terminate, purge. */
+/** Operator routes: inspect a connection with its orchestration and its event log, terminate, purge. */
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { toConnectionView } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { json, operatorRoute } from '../http/handler';
 import { connectionIdParam } from '../http/request';
+import { parsePageQuery } from '../http/validate';
 import { redact } from '../logging/redact';
 
 app.http('opsGetConnection', {
@@ -73,5 +74,20 @@ app.http('opsPurge', {
     const connectionId = connectionIdParam(request);
     const result = await runtime.durable.purgeInstanceHistory(connectionId);
     return json(200, { connectionId, instancesDeleted: result.instancesDeleted });
+  }),
+});
+
+app.http('opsConnectionEvents', {
+  route: 'ops/connections/{id}/events',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: operatorRoute(async ({ request, runtime }) => {
+    const connectionId = connectionIdParam(request);
+    const page = await runtime.audit.list(connectionId, parsePageQuery(request.query));
+    // The log outlives the row (a purged connection keeps its trail until the retention ends).
+    if (page.items.length === 0 && !request.query.has('continuation') && !(await runtime.connections.findById(connectionId))) {
+      throw new BrokerError('CONNECTION_NOT_FOUND', 'connection not found');
+    }
+    return json(200, { items: page.items, ...(page.continuation ? { continuation: page.continuation } : {}) });
   }),
 });

@@ -38,12 +38,15 @@ function operation(summary: string, options: { id: string; tags: string[]; secur
 
 const query = (name: string, description: string, schema: Json = { type: 'string' }): Json => ({ name, in: 'query', required: false, description, schema });
 
+const PAGE_PARAMETERS = [
+  query('top', 'Page size (1–1000, default 50).', { type: 'integer', minimum: 1, maximum: 1000, default: 50 }),
+  query('continuation', 'The `continuation` of the previous page.'),
+];
 const LIST_PARAMETERS = [
   query('provider', 'Only connections to this provider.'),
   query('status', 'Only connections in this status.', ref('ConnectionStatus')),
   query('endUserId', 'Only connections of this end user.'),
-  query('top', 'Page size (1–1000, default 50).', { type: 'integer', minimum: 1, maximum: 1000, default: 50 }),
-  query('continuation', 'The `continuation` of the previous page.'),
+  ...PAGE_PARAMETERS,
 ];
 
 function staticAsset(id: string, summary: string, contentType: string): Json {
@@ -182,6 +185,28 @@ const SCHEMAS: Json = {
       },
     },
   },
+  ConnectionEvent: {
+    type: 'object',
+    required: ['connectionId', 'eventId', 'type', 'at', 'details'],
+    description: 'One entry of a connection\'s audit trail. Never carries a token or secret: codes, versions, counts and times only.',
+    properties: {
+      connectionId: { type: 'string' },
+      eventId: { type: 'string', description: 'Deterministic: the same event recorded twice (a re-run activity) is one entry.' },
+      type: {
+        type: 'string',
+        enum: ['created', 'authorized', 'denied', 'exchanged', 'refreshed', 'refresh_failed', 'token_reads', 'proxy_calls', 'reauthorized', 'revoked', 'expired', 'failed'],
+      },
+      at: { type: 'string', format: 'date-time', description: 'For `token_reads` and `proxy_calls`: the first count of the hour (`details.hourStart` names the hour).' },
+      clientId: { type: 'string', description: 'The client the event concerns (for `token_reads`: who was handed the token).' },
+      details: {
+        type: 'object',
+        description:
+          '`refreshed`: `credentialsVersion`, `latenessMs` (after the due time; negative when ahead, e.g. forced), `remainingMs`, `refreshTokenRotated`, `expiresAt`. ' +
+          '`refresh_failed`: `errorCode`, `providerError`, `transient`, `status`. `token_reads` / `proxy_calls`: `count` in the hour (per host), `byStatus` for proxied calls.',
+      },
+    },
+  },
+  ConnectionEventPage: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('ConnectionEvent') }, continuation: { type: 'string' } } },
   OperatorConnectionDetail: {
     type: 'object',
     required: ['connection', 'orchestration'],
@@ -364,6 +389,20 @@ export const OPENAPI_DOCUMENT: Json = {
         responses: { '204': { description: 'Revoked.' }, ...OPERATOR_ERRORS, '404': errorRef('NotFound') },
       }),
     },
+    '/ops/connections/{id}/events': {
+      get: operation("A connection's audit trail, oldest first", {
+        id: 'opsConnectionEvents',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        parameters: [CONNECTION_ID, ...PAGE_PARAMETERS],
+        responses: {
+          '200': answer('One page of events within the retention period (BROKER_AUDIT_RETENTION_DAYS).', ref('ConnectionEventPage')),
+          '400': errorRef('BadRequest'),
+          ...OPERATOR_ERRORS,
+          '404': errorRef('NotFound'),
+        },
+      }),
+    },
     '/ops/connections/{id}/refresh': {
       post: operation('Force a refresh (any client)', {
         id: 'opsRefreshConnection',
@@ -407,9 +446,13 @@ export const OPENAPI_DOCUMENT: Json = {
     },
     '/dashboard': staticAsset('dashboardPage', 'Operator dashboard (asks for the operator key)', 'text/html'),
     '/dashboard.js': staticAsset('dashboardScript', "The dashboard's script", 'text/javascript'),
+    '/dashboard-charts.js': staticAsset('dashboardChartsScript', "The dashboard's SVG charts", 'text/javascript'),
+    '/dashboard-insights.js': staticAsset('dashboardInsightsScript', "The dashboard's overview charts and event log", 'text/javascript'),
     '/connect': staticAsset('connectPage', 'Connect page for newcomers (asks for a client key)', 'text/html'),
     '/connect.js': staticAsset('connectScript', "The connect page's script", 'text/javascript'),
     '/pages.css': staticAsset('pagesStylesheet', 'Stylesheet of the pages', 'text/css'),
+    '/callback-result.js': staticAsset('callbackResultScript', "The callback result page's script (tells a broker-connect.js opener the outcome)", 'text/javascript'),
+    '/broker-connect.js': staticAsset('connectEmbedScript', "Embeddable connect flow for a client app's own page (popup with redirect fallback)", 'text/javascript'),
   },
   components: {
     securitySchemes: {

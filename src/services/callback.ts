@@ -60,6 +60,10 @@ export async function handleCallback(runtime: Runtime, providerName: string, que
   }
 
   const receivedAt = await recordOrMatch(runtime, attempt, received);
+  // A denial is recorded when the orchestration settles it (mark-outcome); a duplicate callback is one event.
+  if (received.outcome === 'code') {
+    await runtime.audit.record({ connectionId: attempt.connectionId, clientId: attempt.clientId, type: 'authorized', at: receivedAt, about: attempt.authorizationId });
+  }
 
   // Raise (again) while the connection still waits: a crash between persisting and raising must
   // not lose the callback, and a second raise is ignored by an orchestration that moved on.

@@ -110,6 +110,14 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
     };
   });
   if (!saved) return stale(stored);
+  await runtime.audit.record({
+    connectionId: input.connectionId,
+    clientId: input.clientId,
+    type: 'exchanged',
+    at: nowIso,
+    about: input.authorizationId,
+    details: { credentialsVersion: saved.connection.credentialsVersion, expiresAt, scopes, refreshable: isRefreshable(provider, credentials, expiresAt) },
+  });
   // A reauthorization replaces the credentials: this process must not serve the old token.
   runtime.tokens.forget(input.clientId, input.connectionId);
   await runtime.authorizations.markExchanged(attempt, nowIso);

@@ -8,7 +8,7 @@ export async function markOutcome(runtime: Runtime, input: MarkOutcomeInput): Pr
   if (!stored) return;
   const attempt = input.status === 'denied' ? await runtime.authorizations.get(input.authorizationId) : undefined;
   const at = runtime.clock.now().toISOString();
-  await saveWithRetry(runtime, stored, (connection) => {
+  const saved = await saveWithRetry(runtime, stored, (connection) => {
     // Only the attempt still in progress may be settled; a newer attempt or a revocation wins.
     if (connection.authorizationId !== input.authorizationId || connection.status !== 'awaiting_callback') return undefined;
     const error =
@@ -19,4 +19,14 @@ export async function markOutcome(runtime: Runtime, input: MarkOutcomeInput): Pr
           : { code: input.errorCode ?? 'INTERNAL', message: input.errorMessage ?? 'authorization failed', at };
     return { next: { ...connection, status: input.status, updatedAt: at, error }, change: {} };
   });
+  if (saved) {
+    await runtime.audit.record({
+      connectionId: input.connectionId,
+      clientId: input.clientId,
+      type: input.status,
+      at,
+      about: input.authorizationId,
+      details: { errorCode: saved.connection.error?.code },
+    });
+  }
 }

@@ -35,6 +35,14 @@ export async function reauthorize(runtime: Runtime, clientId: string, connection
         },
   );
   if (!saved) throw new BrokerError('CONNECTION_REVOKED', 'the connection was revoked');
+  await runtime.audit.record({
+    connectionId,
+    clientId,
+    type: 'reauthorized',
+    at: now.toISOString(),
+    about: attempt.authorizationId,
+    details: { previousStatus: stored.connection.status, authorizationExpiresAt: attempt.expiresAt },
+  });
 
   // Awaiting consent again: the old token is not handed out, not even from this process's cache.
   runtime.tokens.forget(clientId, connectionId);

@@ -87,6 +87,13 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
     await runtime.authorizations.delete(attempt.authorizationId);
     throw new BrokerError('STORAGE_UNAVAILABLE', 'could not start the connection orchestration', { cause: error, transient: true });
   }
+  await runtime.audit.record({
+    connectionId: connection.connectionId,
+    clientId,
+    type: 'created',
+    at: connection.createdAt,
+    details: { provider: provider.name, protocol: provider.protocol, scopes: connection.scopes, authorizationExpiresAt: attempt.expiresAt },
+  });
 
   return {
     connectionId: connection.connectionId,

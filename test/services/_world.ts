@@ -20,7 +20,9 @@ import { markOutcome } from '../../src/services/mark-outcome';
 import { refreshCredentials } from '../../src/services/refresh';
 import { revokeConnection } from '../../src/services/revoke';
 import type { Clock, Runtime } from '../../src/services/runtime';
+import { AuditTrail } from '../../src/services/audit-trail';
 import { TokenCache } from '../../src/services/token-cache';
+import { AuditRepository } from '../../src/storage/audit-repo';
 import { AuthorizationsRepository } from '../../src/storage/authorizations-repo';
 import { ConnectionsRepository, type StoredConnection } from '../../src/storage/connections-repo';
 import type { Credentials } from '../../src/storage/credentials';
@@ -159,10 +161,14 @@ export interface World {
   clock: FakeClock;
   durable: FakeDurable;
   provider: RecordingServer;
+  audit: AuditTrail;
+  auditStore: AuditRepository;
+  /** Audit writes that failed (the trail reports them instead of failing the operation). */
+  auditErrors: unknown[];
 }
 
 export interface Fixture {
-  world(options?: { webhooks?: Runtime['webhooks']; allowedReturnUrls?: string[] }): Promise<World>;
+  world(options?: { webhooks?: Runtime['webhooks']; allowedReturnUrls?: string[]; auditRetentionDays?: number }): Promise<World>;
 }
 
 /** Azurite and the recording provider for one test file; every `world()` gets fresh tables. */
@@ -194,6 +200,15 @@ export function servicesFixture(): Fixture {
       };
       const clock = new FakeClock();
       const durable = new FakeDurable();
+      const auditErrors: unknown[] = [];
+      const auditStore = new AuditRepository(await table('events'));
+      const audit = new AuditTrail(async () => auditStore, clock, {
+        retentionDays: options.auditRetentionDays ?? 90,
+        processId: 'p1',
+        onError: (error) => auditErrors.push(error),
+        // Tests flush counts themselves; the timer is only a backstop here.
+        flushAfterMs: 3_600_000,
+      });
       const origin = provider.origin;
       const registry = buildProviderRegistry(CATALOGUE, [{ source: 'services test', json: providerDefinitions(origin) }]);
       const runtime: Runtime = {
@@ -223,8 +238,9 @@ export function servicesFixture(): Fixture {
         tokens: new TokenCache(clock),
         http: { send: sendHttpRequest, forward: forwardRequest },
         webhooks: options.webhooks ?? new Map(),
+        audit,
       };
-      return { runtime, clock, durable, provider };
+      return { runtime, clock, durable, provider, audit, auditStore, auditErrors };
     },
   };
 }

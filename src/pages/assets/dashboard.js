@@ -84,6 +84,8 @@
       page.items.forEach(function (c) { rows.appendChild(row(c)); });
       if (!append && page.items.length === 0) rows.appendChild(el('tr', {}, [el('td', { colspan: '8', text: 'No connections match.' })]));
       continuation = page.continuation || null;
+      // The overview charts (dashboard-insights.js) draw from what the table lists.
+      document.dispatchEvent(new CustomEvent('broker:connections', { detail: { items: page.items, append: Boolean(append) } }));
       $('more').hidden = !continuation;
       $('login').hidden = true;
       $('connections').hidden = false;
@@ -143,6 +145,7 @@
         ['Created', when(o.createdTime)], ['Last updated', when(o.lastUpdatedTime)],
       ] : [['Runtime status', 'no orchestration (purged or never started)']]);
       timeline(o ? o.history : []);
+      document.dispatchEvent(new CustomEvent('broker:connection', { detail: { connectionId: c.connectionId } }));
       $('detail').hidden = false;
       $('detail').focus();
     }).catch(function (error) { say(error.message, true); });
@@ -160,6 +163,7 @@
 
   function signOut() {
     sessionStorage.removeItem(KEY_NAME);
+    $('overview').hidden = true;
     $('connections').hidden = true;
     $('detail').hidden = true;
     $('login').hidden = false;
