@@ -94,6 +94,7 @@ async function recordOrMatch(runtime: Runtime, first: AuthorizationAttempt, rece
       if (Date.parse(attempt.expiresAt) <= runtime.clock.now().getTime()) {
         throw new BrokerError('STATE_EXPIRED', 'the authorization request has expired');
       }
+      if (attempt.settledAt) throw new BrokerError('STATE_INVALID', 'this authorization attempt is no longer current');
       const callback = {
         outcome: received.outcome,
         fingerprint: received.fingerprint,

@@ -4,10 +4,11 @@
  * browser brings while the row never holds the state itself. Secrets (PKCE verifier, request-token
  * secret, the authorization URL, the code) are sealed, bound to the connection's instance id.
  *
- * A row lives only while it is needed: once the attempt is settled it is retired (the secrets go at
- * once); a settled attempt that recorded a callback leaves a tombstone (ids, the callback's
- * fingerprint, no secrets) so a duplicate of that callback still gets the same answer, and the
- * watchdog deletes every row whose authorization window ended `RETENTION_AFTER_EXPIRY_MS` ago.
+ * A row holds secrets only while they are needed: once the attempt is settled (exchanged, denied,
+ * failed, expired) it becomes a tombstone (ids, times, the callback's fingerprint; no secrets), so a
+ * duplicate of the callback still gets the same answer and a late one still hears "expired". A
+ * superseded attempt's row is deleted at once, and the watchdog deletes every row whose
+ * authorization window ended `RETENTION_AFTER_EXPIRY_MS` ago.
  */
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
@@ -115,7 +116,7 @@ export class AuthorizationsRepository {
     }
   }
 
-  openSecrets(attempt: AuthorizationAttempt): Promise<AuthorizationSecrets> {
+  async openSecrets(attempt: AuthorizationAttempt): Promise<AuthorizationSecrets> {
     if (!attempt.sealedSecrets) throw new BrokerError('STATE_INVALID', 'this authorization attempt is already settled');
     return this.sealer.open<AuthorizationSecrets>(attempt.sealedSecrets, attempt.instanceId);
   }
@@ -198,27 +199,12 @@ export class AuthorizationsRepository {
     }
   }
 
-  /**
-   * Ends the attempt's row: without a recorded callback it is deleted; with one it becomes a
-   * tombstone (the sealed secrets and code erased, the callback's fingerprint kept) so a duplicate of
-   * that callback is answered as the first was, until the sweep deletes it.
-   */
+  /** Turns a settled attempt's row into a tombstone: its sealed secrets and code are erased. */
   async retire(authorizationId: string, at: string): Promise<void> {
-    const attempt = await this.get(authorizationId);
-    if (!attempt || attempt.settledAt) return;
-    if (!attempt.callback) {
-      await this.delete(authorizationId);
-      return;
-    }
     try {
-      await this.table.updateEntity(
-        { partitionKey: authorizationId, rowKey: ROW_KEY, secrets: '', callbackSecrets: '', settledAt: at },
-        'Merge',
-        { etag: attempt.etag },
-      );
+      await this.table.updateEntity({ partitionKey: authorizationId, rowKey: ROW_KEY, secrets: '', callbackSecrets: '', settledAt: at }, 'Merge');
     } catch (error) {
-      // 412: changed since read (e.g. the callback was released); the next retire or the sweep ends it.
-      if (!isStatus(error, 404) && !isStatus(error, 412)) {
+      if (!isStatus(error, 404)) {
         throw new BrokerError('STORAGE_UNAVAILABLE', 'could not retire the authorization attempt', { cause: error, transient: true });
       }
     }
