@@ -242,11 +242,12 @@ export class ConnectionsRepository {
     return this.sealer.open<Credentials>(stored.sealedCredentials, stored.connection.instanceId);
   }
 
-  /** Deletes the client's row wherever it lives (spread or legacy partition). */
+  /** Deletes the row `get` would answer: the spread one, or else the legacy one. */
   async delete(clientId: string, connectionId: string): Promise<void> {
     for (const partitionKey of [spreadPartitionKey(clientId, connectionId), legacyPartitionKey(clientId)]) {
       try {
         await this.table.deleteEntity(partitionKey, connectionId);
+        return;
       } catch (error) {
         if (!isStatus(error, 404)) throw storageError(error);
       }
