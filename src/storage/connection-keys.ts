@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { connectionInstanceId } from '../domain/connection';
 
+/** Fixed for the life of the data: a row's bucket is found again from this count, so changing it needs a migration. */
 export const CONNECTION_BUCKETS = 16;
 const SEPARATOR = '~';
 
