@@ -112,3 +112,17 @@ export function parseListQuery(query: URLSearchParams): ListQuery {
     continuation: query.get('continuation') ?? undefined,
   };
 }
+
+const MAX_CLIENT_ID_LENGTH = 128;
+
+/**
+ * The operator routes' `clientId` query parameter: which client's connection is meant, since
+ * connection ids are unique per client only. At most once, 1–128 characters.
+ */
+export function parseOperatorClientId(query: URLSearchParams): string | undefined {
+  const clientIds = query.getAll('clientId');
+  if (clientIds.length > 1 || (clientIds.length === 1 && (clientIds[0] === '' || clientIds[0].length > MAX_CLIENT_ID_LENGTH))) {
+    throw invalid('clientId', `must be given at most once and be 1–${MAX_CLIENT_ID_LENGTH} characters`);
+  }
+  return clientIds[0];
+}

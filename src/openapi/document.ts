@@ -22,6 +22,14 @@ const OPERATOR_SECURITY = [{ operatorKey: [] }, { operatorApiKey: [] }];
 const CLIENT_ERRORS = { '401': errorRef('Unauthorized') };
 const OPERATOR_ERRORS = { '401': errorRef('Unauthorized'), '403': errorRef('Forbidden') };
 const CONNECTION_ID = { $ref: '#/components/parameters/ConnectionId' };
+/** Connection ids are unique per client only: operators name the client when several hold the id. */
+const OPERATOR_CLIENT_ID = {
+  name: 'clientId',
+  in: 'query',
+  required: false,
+  description: 'The client whose connection is meant. Required when several clients hold this connection id (otherwise 400 INVALID_REQUEST naming them in `clientIds`).',
+  schema: { type: 'string', minLength: 1, maxLength: 128 },
+};
 
 function operation(summary: string, options: { id: string; tags: string[]; security?: Json[]; parameters?: Json[]; body?: Json; responses: Json; description?: string }): Json {
   return {
@@ -119,7 +127,19 @@ const SCHEMAS: Json = {
       error: ref('ConnectionError'),
     },
   },
-  OperatorConnection: { allOf: [ref('Connection'), { type: 'object', required: ['clientId'], properties: { clientId: { type: 'string' } } }] },
+  OperatorConnection: {
+    allOf: [
+      ref('Connection'),
+      {
+        type: 'object',
+        required: ['clientId'],
+        properties: {
+          clientId: { type: 'string' },
+          instanceId: { type: 'string', description: 'The durable instance id of its orchestration: `{clientId}.{connectionId}`, or the connection id for connections created before ids were per client.' },
+        },
+      },
+    ],
+  },
   ConnectionPage: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Connection') }, continuation: { type: 'string' } } },
   OperatorConnectionPage: {
     type: 'object',
@@ -378,15 +398,15 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'opsGetConnection',
         tags: ['operators'],
         security: OPERATOR_SECURITY,
-        parameters: [CONNECTION_ID],
-        responses: { '200': answer('The connection with its redacted orchestration.', ref('OperatorConnectionDetail')), ...OPERATOR_ERRORS, '404': errorRef('NotFound') },
+        parameters: [CONNECTION_ID, OPERATOR_CLIENT_ID],
+        responses: { '200': answer('The connection with its redacted orchestration.', ref('OperatorConnectionDetail')), '400': errorRef('BadRequest'), ...OPERATOR_ERRORS, '404': errorRef('NotFound') },
       }),
       delete: operation('Revoke a connection (any client)', {
         id: 'opsRevokeConnection',
         tags: ['operators'],
         security: OPERATOR_SECURITY,
-        parameters: [CONNECTION_ID],
-        responses: { '204': { description: 'Revoked.' }, ...OPERATOR_ERRORS, '404': errorRef('NotFound') },
+        parameters: [CONNECTION_ID, OPERATOR_CLIENT_ID],
+        responses: { '204': { description: 'Revoked.' }, '400': errorRef('BadRequest'), ...OPERATOR_ERRORS, '404': errorRef('NotFound') },
       }),
     },
     '/ops/connections/{id}/events': {
@@ -408,8 +428,8 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'opsRefreshConnection',
         tags: ['operators'],
         security: OPERATOR_SECURITY,
-        parameters: [CONNECTION_ID],
-        responses: { '200': answer('Refreshed.', ref('OperatorConnection')), ...OPERATOR_ERRORS, '404': errorRef('NotFound'), '409': errorRef('NotConnected'), '410': errorRef('Revoked') },
+        parameters: [CONNECTION_ID, OPERATOR_CLIENT_ID],
+        responses: { '200': answer('Refreshed.', ref('OperatorConnection')), '400': errorRef('BadRequest'), ...OPERATOR_ERRORS, '404': errorRef('NotFound'), '409': errorRef('NotConnected'), '410': errorRef('Revoked') },
       }),
     },
     '/ops/connections/{id}/terminate': {
@@ -417,9 +437,9 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'opsTerminate',
         tags: ['operators'],
         security: OPERATOR_SECURITY,
-        parameters: [CONNECTION_ID],
+        parameters: [CONNECTION_ID, OPERATOR_CLIENT_ID],
         responses: {
-          '202': answer('Termination requested.', { type: 'object', required: ['connectionId', 'terminated'], properties: { connectionId: { type: 'string' }, terminated: { const: true } } }),
+          '202': answer('Termination requested.', { type: 'object', required: ['connectionId', 'terminated'], properties: { connectionId: { type: 'string' }, clientId: { type: 'string' }, terminated: { const: true } } }),
           ...OPERATOR_ERRORS,
           '404': errorRef('NotFound'),
         },
@@ -430,10 +450,12 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'opsPurge',
         tags: ['operators'],
         security: OPERATOR_SECURITY,
-        parameters: [CONNECTION_ID],
+        parameters: [CONNECTION_ID, OPERATOR_CLIENT_ID],
         responses: {
-          '200': answer('Purged.', { type: 'object', required: ['connectionId', 'instancesDeleted'], properties: { connectionId: { type: 'string' }, instancesDeleted: { type: 'integer' } } }),
+          '200': answer('Purged.', { type: 'object', required: ['connectionId', 'instancesDeleted'], properties: { connectionId: { type: 'string' }, clientId: { type: 'string' }, instancesDeleted: { type: 'integer' } } }),
+          '400': errorRef('BadRequest'),
           ...OPERATOR_ERRORS,
+          '404': errorRef('NotFound'),
         },
       }),
     },

@@ -34,7 +34,7 @@ type DetailValue = string | number | boolean | null | string[] | Record<string, 
 
 export interface AuditEventInput {
   connectionId: string;
-  clientId?: string;
+  clientId: string;
   type: AuditEventType;
   /** The time of the change as persisted (a re-run reads the same time back). */
   at: string;
@@ -100,7 +100,7 @@ export class AuditTrail {
       eventId: auditEventId(event),
       type: event.type,
       at: event.at,
-      ...(event.clientId ? { clientId: event.clientId } : {}),
+      clientId: event.clientId,
       details: cleanDetails(event.details),
     };
     try {
@@ -148,9 +148,9 @@ export class AuditTrail {
   }
 
   /** One page of a connection's events in time order, within the retention period. */
-  async list(connectionId: string, page: { top: number; continuation?: string }): Promise<{ items: AuditEvent[]; continuation?: string }> {
+  async list(clientId: string, connectionId: string, page: { top: number; continuation?: string }): Promise<{ items: AuditEvent[]; continuation?: string }> {
     await this.flush();
-    return (await this.store()).list(connectionId, { ...page, notBefore: this.retentionCutoff() });
+    return (await this.store()).list(clientId, connectionId, { ...page, notBefore: this.retentionCutoff() });
   }
 
   /** Deletes events older than the retention period (at most every AUDIT_PRUNE_EVERY_MS); answers how many. */

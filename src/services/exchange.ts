@@ -86,6 +86,7 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
       return resultFrom(stored, 'rejected', false);
     }
     await markFailed(runtime, stored, error);
+    await runtime.authorizations.retire(attempt.authorizationId, runtime.clock.now().toISOString());
     return resultFrom(stored, 'failed', false);
   }
 

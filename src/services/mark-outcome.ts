@@ -1,11 +1,17 @@
-/** Records how an authorization attempt ended without credentials: expired, denied or failed. */
+/**
+ * Records how an authorization attempt ended without credentials (expired, denied or failed) and
+ * retires its pending row: settled or superseded, the attempt's secrets are no longer needed.
+ */
 import type { MarkOutcomeInput } from '../durable/contract';
 import type { Runtime } from './runtime';
 import { saveWithRetry } from './save';
 
 export async function markOutcome(runtime: Runtime, input: MarkOutcomeInput): Promise<void> {
   const stored = await runtime.connections.get(input.clientId, input.connectionId);
-  if (!stored) return;
+  if (!stored) {
+    await runtime.authorizations.retire(input.authorizationId, runtime.clock.now().toISOString());
+    return;
+  }
   const attempt = input.status === 'denied' ? await runtime.authorizations.get(input.authorizationId) : undefined;
   const at = runtime.clock.now().toISOString();
   const saved = await saveWithRetry(runtime, stored, (connection) => {
@@ -29,4 +35,5 @@ export async function markOutcome(runtime: Runtime, input: MarkOutcomeInput): Pr
       details: { errorCode: saved.connection.error?.code },
     });
   }
+  await runtime.authorizations.retire(input.authorizationId, at);
 }

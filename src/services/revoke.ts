@@ -73,5 +73,7 @@ export async function revokeConnection(runtime: Runtime, input: RevokeInput): Pr
     });
   }
   runtime.tokens.forget(input.clientId, input.connectionId);
+  // A pending attempt of a revoked connection can never complete: its secrets go now.
+  if (stored.connection.authorizationId) await runtime.authorizations.delete(stored.connection.authorizationId);
   return { status: 'revoked' };
 }

@@ -123,7 +123,7 @@ async function requestRefreshAndWait(runtime: Runtime, stored: StoredConnection)
         if (nowMs(runtime) < nextRaiseAtMs || last?.connection.status === 'refreshing') return;
         // When no orchestration runs (e.g. an operator terminated it), the maintain phase starts
         // again, so the connection keeps its refresh loop; a lost raise is retried on the next turn.
-        await raiseOrStart(runtime.durable, c.connectionId, Events.Refresh, { seenVersion }, () =>
+        await raiseOrStart(runtime.durable, c.instanceId, Events.Refresh, { seenVersion }, () =>
           restartedMaintainPhase(c, stored.issuedAt ?? c.updatedAt, runtime.clock.now()),
         );
         nextRaiseAtMs = nowMs(runtime) + TOKEN_TIMINGS.reraiseEveryMs;

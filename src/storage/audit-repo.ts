@@ -1,11 +1,13 @@
 /**
- * The per-connection audit trail's rows: PartitionKey = connection id, RowKey = the event id, which
+ * The per-connection audit trail's rows: PartitionKey = the connection's owner and id
+ * (`{clientId}.{connectionId}`, as its instance id: ids are unique per client only), RowKey = the event id, which
  * starts with the event's time (so a partition reads in time order) and is deterministic (so the
  * same event written twice, as an activity run twice would, is one row). Rows hold event types,
  * codes, versions, counts and times only; the details are one JSON property.
  */
 import type { TableClient } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
+import { connectionInstanceId } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { isStatus } from './tables';
 
@@ -14,7 +16,7 @@ export interface AuditRow {
   eventId: string;
   type: string;
   at: string;
-  clientId?: string;
+  clientId: string;
   details: Record<string, unknown>;
 }
 
@@ -23,7 +25,7 @@ interface AuditEntity {
   rowKey: string;
   type: string;
   at: string;
-  clientId?: string;
+  clientId: string;
   details: string;
 }
 
@@ -50,8 +52,12 @@ export class AuditRepository {
   }
 
   /** One page of a connection's events in time order, none older than `notBefore`. */
-  async list(connectionId: string, options: { notBefore: string; top: number; continuation?: string }): Promise<{ items: AuditRow[]; continuation?: string }> {
-    const filter = odata`PartitionKey eq ${connectionId} and RowKey ge ${options.notBefore}`;
+  async list(
+    clientId: string,
+    connectionId: string,
+    options: { notBefore: string; top: number; continuation?: string },
+  ): Promise<{ items: AuditRow[]; continuation?: string }> {
+    const filter = odata`PartitionKey eq ${connectionInstanceId(clientId, connectionId)} and RowKey ge ${options.notBefore}`;
     const iterator = this.table.listEntities<AuditEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: options.top, continuationToken: options.continuation });
     try {
       const page = await iterator.next();
@@ -82,22 +88,22 @@ export class AuditRepository {
 
 function toEntity(row: AuditRow): AuditEntity {
   return {
-    partitionKey: row.connectionId,
+    partitionKey: connectionInstanceId(row.clientId, row.connectionId),
     rowKey: row.eventId,
     type: row.type,
     at: row.at,
-    ...(row.clientId ? { clientId: row.clientId } : {}),
+    clientId: row.clientId,
     details: JSON.stringify(row.details),
   };
 }
 
 function fromEntity(entity: AuditEntity): AuditRow {
   return {
-    connectionId: entity.partitionKey,
+    connectionId: entity.partitionKey.slice(entity.clientId.length + 1),
     eventId: entity.rowKey,
     type: entity.type,
     at: entity.at,
-    ...(entity.clientId ? { clientId: entity.clientId } : {}),
+    clientId: entity.clientId,
     details: JSON.parse(entity.details || '{}') as Record<string, unknown>,
   };
 }

@@ -28,6 +28,7 @@ import { ConnectionsRepository, type StoredConnection } from '../../src/storage/
 import type { Credentials } from '../../src/storage/credentials';
 import { createSealer } from '../../src/storage/sealer';
 import type { AuthorizePhaseInput, CallbackEvent, MaintainPhaseInput } from '../../src/durable/contract';
+import { connectionInstanceId } from '../../src/domain/connection';
 import { AzuriteInstance, startAzurite } from '../support/azurite';
 import { RecordingServer, startRecordingServer } from '../support/recording-server';
 
@@ -287,9 +288,9 @@ export function tokenRequests(world: World) {
 /** Lets the fake orchestration run the real activities, as the connection orchestration would. */
 export function orchestrateWithActivities(world: World): void {
   const { runtime, durable } = world;
-  const ref = async (connectionId: string) => {
-    const stored = await runtime.connections.findById(connectionId);
-    if (!stored) throw new Error(`no row for ${connectionId}`);
+  const ref = async (instanceId: string) => {
+    const stored = await rowOfInstance(runtime, instanceId);
+    if (!stored) throw new Error(`no row for ${instanceId}`);
     return stored.connection;
   };
   durable.onEvent[Events.Callback] = async (instanceId, payload) => {
@@ -318,9 +319,18 @@ export function orchestrateWithActivities(world: World): void {
   };
 }
 
+/** The row an instance id belongs to: `{clientId}.{connectionId}`, or a legacy id (= connection id). */
+export async function rowOfInstance(runtime: Runtime, instanceId: string): Promise<StoredConnection | undefined> {
+  const dot = instanceId.lastIndexOf('.');
+  if (dot >= 0) return runtime.connections.get(instanceId.slice(0, dot), instanceId.slice(dot + 1));
+  return (await runtime.connections.findById(instanceId)).find((s) => s.connection.instanceId === instanceId);
+}
+
 export interface SeedOptions {
   provider?: string;
   connectionId?: string;
+  /** Written as before namespacing: legacy partition, instance id = connection id. */
+  legacy?: boolean;
   status?: Connection['status'];
   expiresInSeconds?: number | null;
   credentials?: Credentials;
@@ -332,9 +342,11 @@ export async function seedConnected(world: World, options: SeedOptions = {}): Pr
   const provider = options.provider ?? 'acme';
   const nowIso = clock.now().toISOString();
   const expiresIn = options.expiresInSeconds === undefined ? 3600 : options.expiresInSeconds;
+  const connectionId = options.connectionId ?? `conn-${randomBytes(6).toString('hex')}`;
   const connection: Connection = {
-    connectionId: options.connectionId ?? `conn-${randomBytes(6).toString('hex')}`,
+    connectionId,
     clientId: CLIENT,
+    instanceId: options.legacy ? connectionId : connectionInstanceId(CLIENT, connectionId),
     provider,
     protocol: options.credentials?.protocol ?? 'oauth2',
     status: options.status ?? 'connected',
@@ -354,10 +366,10 @@ export async function seedConnected(world: World, options: SeedOptions = {}): Pr
   return runtime.connections.require(CLIENT, connection.connectionId);
 }
 
-/** The connection's orchestration is running (as after its exchange). */
-export function running(world: World, connectionId: string): void {
-  world.durable.known.add(connectionId);
-  world.durable.running.add(connectionId);
+/** The connection's orchestration is running (as after its exchange); `instanceId` as the row says. */
+export function running(world: World, instanceId: string): void {
+  world.durable.known.add(instanceId);
+  world.durable.running.add(instanceId);
 }
 
 export async function rejection(promise: Promise<unknown>): Promise<BrokerError> {

@@ -20,7 +20,7 @@ async function allEvents(world: World, connectionId: string): Promise<AuditEvent
   const events: AuditEvent[] = [];
   let continuation: string | undefined;
   do {
-    const page = await world.audit.list(connectionId, { top: 1000, continuation });
+    const page = await world.audit.list(CLIENT, connectionId, { top: 1000, continuation });
     events.push(...page.items);
     continuation = page.continuation;
   } while (continuation);
@@ -129,10 +129,10 @@ describe('the audit trail', () => {
       short.clock.advance(12 * 3_600_000);
     }
     // Now 60 h after the first event: the first three are past one day.
-    const first = await short.audit.list(id, { top: 1 });
+    const first = await short.audit.list(CLIENT, id, { top: 1 });
     expect(first.items.map((e) => e.details)).toEqual([{}]);
     expect(first.items[0].eventId).toBe('2030-01-02T12:00:00.000Z~refreshed~v5');
-    const rest = await short.audit.list(id, { top: 10, continuation: first.continuation });
+    const rest = await short.audit.list(CLIENT, id, { top: 10, continuation: first.continuation });
     expect(rest.items.map((e) => e.eventId)).toEqual(['2030-01-03T00:00:00.000Z~refreshed~v6']);
     expect(await short.audit.prune()).toBe(3);
     short.clock.advance(1_000);
