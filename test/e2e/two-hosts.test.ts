@@ -46,7 +46,7 @@ const refreshesOf = (log: TokenLogEntry[], clientId: string) => log.filter((e) =
 
 async function instanceIdOf(connectionId: string): Promise<string> {
   const ops = await get(`/api/ops/connections/${connectionId}`, OPERATOR_KEY);
-  return (ops.json?.orchestration?.instanceId as string | undefined) ?? connectionId;
+  return (ops.json?.connection?.instanceId as string | undefined) ?? connectionId;
 }
 
 /** The host holding the instance's partition now, by the hosts' own lease logs. */
@@ -106,6 +106,7 @@ test('SIGKILL of the host running a refresh: the survivor finishes it, no creden
     500,
   );
   const log = (await world.oidc.tokenLog()).slice(before);
+  if (refreshesOf(log, "broker").filter((e) => e.outcome === "ok").length !== 1) console.log(JSON.stringify(log, null, 1));
   const refreshes = refreshesOf(log, 'broker');
   expect(refreshes.filter((e) => e.outcome === 'ok')).toHaveLength(1);
   expect(refreshes.filter((e) => e.outcome !== 'ok' && e.outcome !== 'fault:abandoned-by-client')).toEqual([]);
