@@ -40,6 +40,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       authorizationTimeoutSeconds: config.authorizationTimeoutSeconds,
       refreshMarginMs: config.refreshMarginSeconds * 1000,
       allowedReturnUrls: config.allowedReturnUrls,
+      bindingRequiredClients: config.bindingRequiredClients,
     },
     clock: systemClock,
     providers: {

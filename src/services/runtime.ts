@@ -21,6 +21,8 @@ export interface BrokerSettings {
   refreshMarginMs: number;
   /** BROKER_ALLOWED_RETURN_URLS: the prefixes `returnTo` may name. */
   allowedReturnUrls: readonly URL[];
+  /** BROKER_BINDING_REQUIRED_CLIENTS: client apps whose connections must carry a `bindingChallenge`. */
+  bindingRequiredClients?: ReadonlySet<string>;
 }
 
 /** The only source of time for services. `sleep` is part of it so a fake clock can skip waits. */
