@@ -13,6 +13,7 @@ import { createBrokerSecrets } from './secrets';
 import type { Access, Clock, Runtime } from './services/runtime';
 import { TokenCache } from './services/token-cache';
 import { AuthorizationsRepository } from './storage/authorizations-repo';
+import { ConnectLinksRepository } from './storage/connect-links-repo';
 import { ConnectionsRepository } from './storage/connections-repo';
 import { createSealer } from './storage/sealer';
 import { openTable, TableNames } from './storage/tables';
@@ -29,12 +30,12 @@ export interface Wiring {
   runtimeFor(invocation: InvocationContext | undefined): Promise<Runtime>;
 }
 
-type Stores = Pick<Runtime, 'connections' | 'authorizations'>;
+type Stores = Pick<Runtime, 'connections' | 'authorizations' | 'connectLinks'>;
 
 export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiring {
   const secrets = createBrokerSecrets({ config, env });
   const sealer = createSealer(secrets);
-  const ports: Omit<Runtime, 'connections' | 'authorizations' | 'durable'> = {
+  const ports: Omit<Runtime, keyof Stores | 'durable'> = {
     settings: {
       baseUrl: config.baseUrl,
       authorizationTimeoutSeconds: config.authorizationTimeoutSeconds,
@@ -67,6 +68,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       ([connections, authorizations]) => ({
         connections: new ConnectionsRepository(connections, sealer),
         authorizations: new AuthorizationsRepository(authorizations, sealer),
+        connectLinks: new ConnectLinksRepository(authorizations),
       }),
       (error: unknown) => {
         stores = undefined; // storage may come up later: the next invocation tries again

@@ -1,6 +1,7 @@
 /** Validation of client request bodies. Each problem names the field. */
 import { BrokerError } from '../domain/errors';
 import { CONNECTION_STATUSES } from '../domain/connection';
+import { CONNECT_LINK_MAX_TTL_S, type CreateConnectLinkRequest } from '../services/connect-links';
 import type { StartConnectionRequest } from '../services/start-connection';
 import { CONNECTION_ID_PATTERN } from './request';
 
@@ -76,6 +77,31 @@ export function parseScopes(scopes: unknown, field: string): string[] {
 export function parseBindingChallenge(value: unknown): string {
   if (typeof value !== 'string' || !S256_CHALLENGE.test(value)) throw invalid('bindingChallenge', 'must be BASE64URL(SHA-256(verifier)): 43 characters of A–Z, a–z, 0–9, "-" or "_"');
   return value;
+}
+
+/** Body of POST /connect-links: the same fields as a start, for one provider or a choice. */
+export function parseConnectLinkBody(body: unknown): CreateConnectLinkRequest {
+  const record = objectBody(body, new Set(['endUserId', 'provider', 'providers', 'scopes', 'returnTo', 'bindingChallenge', 'expiresInSeconds']));
+  const { endUserId, provider, providers, expiresInSeconds, ...start } = record;
+  if (endUserId === undefined) throw invalid('endUserId', 'is required: a link connects one end user');
+  if ((provider === undefined) === (providers === undefined)) throw invalid('provider', 'give either "provider" or "providers"');
+  const names = provider !== undefined ? [provider] : providers;
+  if (!Array.isArray(names) || names.length === 0 || names.length > 20 || names.some((n) => typeof n !== 'string' || n === '')) {
+    throw invalid(provider !== undefined ? 'provider' : 'providers', 'must name configured providers (at most 20)');
+  }
+  // The start's own rules for the shared fields (a provider is needed there: the first one stands in).
+  const checked = parseStartConnectionBody({ ...start, endUserId, provider: names[0] });
+  if (expiresInSeconds !== undefined && (!Number.isInteger(expiresInSeconds) || (expiresInSeconds as number) < 60 || (expiresInSeconds as number) > CONNECT_LINK_MAX_TTL_S)) {
+    throw invalid('expiresInSeconds', `must be an integer from 60 to ${CONNECT_LINK_MAX_TTL_S}`);
+  }
+  return {
+    endUserId: checked.endUserId as string,
+    providers: [...new Set(names as string[])],
+    ...(checked.scopes ? { scopes: checked.scopes } : {}),
+    ...(checked.returnTo ? { returnTo: checked.returnTo } : {}),
+    ...(checked.bindingChallenge ? { bindingChallenge: checked.bindingChallenge } : {}),
+    ...(expiresInSeconds !== undefined ? { expiresInSeconds: expiresInSeconds as number } : {}),
+  };
 }
 
 /** Optional body of POST /connections/{id}/reauthorize. */

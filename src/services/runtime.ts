@@ -10,6 +10,7 @@ import type { HttpSend } from '../oauth/http';
 import type { ProviderDefinition, OAuth1ProviderDefinition, OAuth2ProviderDefinition } from '../providers/types';
 import type { ForwardRequest } from '../proxy/forward';
 import type { AuthorizationsRepository } from '../storage/authorizations-repo';
+import type { ConnectLinksRepository } from '../storage/connect-links-repo';
 import type { ConnectionsRepository } from '../storage/connections-repo';
 import type { TokenCache } from './token-cache';
 
@@ -47,6 +48,7 @@ export interface ProviderSecrets {
 type PortOf<T> = { [K in keyof T]: T[K] };
 export type ConnectionStore = PortOf<ConnectionsRepository>;
 export type AuthorizationStore = PortOf<AuthorizationsRepository>;
+export type ConnectLinkStore = PortOf<ConnectLinksRepository>;
 
 /** Outbound HTTP: whole requests to providers and webhook receivers, and the proxy's streamed forward. */
 export interface OutboundHttp {
@@ -68,6 +70,7 @@ export interface Runtime {
   secrets: ProviderSecrets;
   connections: ConnectionStore;
   authorizations: AuthorizationStore;
+  connectLinks: ConnectLinkStore;
   durable: DurableClientLike;
   tokens: TokenCache;
   http: OutboundHttp;

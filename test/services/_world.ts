@@ -22,6 +22,7 @@ import { revokeConnection } from '../../src/services/revoke';
 import type { Clock, Runtime } from '../../src/services/runtime';
 import { TokenCache } from '../../src/services/token-cache';
 import { AuthorizationsRepository } from '../../src/storage/authorizations-repo';
+import { ConnectLinksRepository } from '../../src/storage/connect-links-repo';
 import { ConnectionsRepository, type StoredConnection } from '../../src/storage/connections-repo';
 import type { Credentials } from '../../src/storage/credentials';
 import { createSealer } from '../../src/storage/sealer';
@@ -219,6 +220,7 @@ export function servicesFixture(): Fixture {
         },
         connections: new ConnectionsRepository(await table('conn'), sealer),
         authorizations: new AuthorizationsRepository(await table('auth'), sealer),
+        connectLinks: new ConnectLinksRepository(await table('link')),
         durable,
         tokens: new TokenCache(clock),
         http: { send: sendHttpRequest, forward: forwardRequest },
