@@ -96,5 +96,6 @@ export function toConnectionView(connection: Connection) {
       ? { authorizationExpiresAt: connection.authorizationExpiresAt }
       : {}),
     ...(connection.error ? { error: { code: connection.error.code, message: connection.error.message } } : {}),
+    ...(connection.binding ? { bound: true } : {}),
   };
 }
