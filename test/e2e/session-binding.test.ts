@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { codeChallengeS256 } from '../../src/oauth/oauth2/pkce';
+import type { HttpAnswer } from './support/broker-host';
 import { rowsHoldingCredentials } from './support/storage-scan';
 import { CLIENT_KEY, OTHER_CLIENT_KEY, RETURN_URL, consent, startConnection, startWorld, waitForStatus, World } from './support/world';
 
@@ -51,7 +52,7 @@ function complete(connectionId: string, body: Record<string, unknown>) {
   return world.broker.request('POST', `/api/connections/${connectionId}/complete`, { key: CLIENT_KEY, body });
 }
 
-async function expectRefusedAndErased(connectionId: string, answer: { status: number; json: any }) {
+async function expectRefusedAndErased(connectionId: string, answer: HttpAnswer) {
   expect(answer.status).toBe(403);
   expect(answer.json.error.code).toBe('BINDING_REJECTED');
   const view = await world.broker.request('GET', `/api/connections/${connectionId}`, { key: CLIENT_KEY });
