@@ -441,6 +441,23 @@ export const OPENAPI_DOCUMENT: Json = {
         },
       }),
     },
+    '/mcp/client-metadata/{provider}': {
+      get: operation("The broker's OAuth Client ID Metadata Document for a provider", {
+        id: 'mcpClientMetadata',
+        tags: ['public'],
+        description:
+          'Its own URL is the `client_id` the broker uses at an MCP server\'s authorization server that supports client metadata documents; it lists the provider\'s callback as the only redirect URI.',
+        parameters: [{ name: 'provider', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          '200': answer('The document.', {
+            type: 'object',
+            required: ['client_id', 'redirect_uris'],
+            properties: { client_id: { type: 'string', format: 'uri' }, client_name: { type: 'string' }, redirect_uris: { type: 'array', items: { type: 'string', format: 'uri' } } },
+          }),
+          '400': errorRef('BadRequest'),
+        },
+      }),
+    },
     '/providers': {
       get: operation('List configured providers', {
         id: 'listProviders',

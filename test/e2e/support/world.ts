@@ -35,11 +35,13 @@ export interface WorldOptions {
   extraSettings?: Record<string, string> | ((brokerUrl: string, providers: Record<string, Record<string, unknown>>) => Record<string, string>);
   /** Keep Azurite's data in this folder (instead of memory) so `world.azurite.restart()` loses nothing. */
   azuriteLocation?: string;
+  /** The broker's port, when a test must know its URL before the world starts (e.g. to register a client). */
+  brokerPort?: number;
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const azurite = await startAzurite({ location: options.azuriteLocation });
-  const brokerPort = await freePort();
+  const brokerPort = options.brokerPort ?? (await freePort());
   const brokerUrl = `http://127.0.0.1:${brokerPort}`;
   const oidc = await startOidcProvider({
     accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600,
