@@ -15,6 +15,7 @@ import { TokenCache } from './services/token-cache';
 import { AuthorizationsRepository } from './storage/authorizations-repo';
 import { ConnectLinksRepository } from './storage/connect-links-repo';
 import { ConnectionsRepository } from './storage/connections-repo';
+import { McpRegistrationsRepository } from './storage/mcp-registrations-repo';
 import { createSealer } from './storage/sealer';
 import { openTable, TableNames } from './storage/tables';
 
@@ -30,7 +31,7 @@ export interface Wiring {
   runtimeFor(invocation: InvocationContext | undefined): Promise<Runtime>;
 }
 
-type Stores = Pick<Runtime, 'connections' | 'authorizations' | 'connectLinks'>;
+type Stores = Pick<Runtime, 'connections' | 'authorizations' | 'connectLinks' | 'mcpRegistrations'>;
 
 export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiring {
   const secrets = createBrokerSecrets({ config, env });
@@ -69,6 +70,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
         connections: new ConnectionsRepository(connections, sealer),
         authorizations: new AuthorizationsRepository(authorizations, sealer),
         connectLinks: new ConnectLinksRepository(authorizations),
+        mcpRegistrations: new McpRegistrationsRepository(authorizations, sealer),
       }),
       (error: unknown) => {
         stores = undefined; // storage may come up later: the next invocation tries again

@@ -485,6 +485,43 @@ export const OPENAPI_DOCUMENT: Json = {
         responses: { '200': answer('One page.', ref('OperatorConnectionPage')), '400': errorRef('BadRequest'), ...OPERATOR_ERRORS },
       }),
     },
+    '/ops/mcp-servers': {
+      post: operation('Discover and register at an OAuth-protected MCP server', {
+        id: 'opsAddMcpServer',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        description:
+          "From the MCP server's URL: its protected resource metadata (RFC 9728, from the 401's `WWW-Authenticate` or the well-known URL), its authorization server's metadata (RFC 8414 / OpenID discovery; PKCE S256 required), then a registration (the broker's client metadata document, else RFC 7591 dynamic registration, else `clientId`/`clientSecret`), stored per issuer. Answers the provider definition to add to `BROKER_PROVIDERS` under `provider` (it carries the client secret).",
+        body: {
+          type: 'object',
+          required: ['url', 'provider'],
+          additionalProperties: false,
+          properties: {
+            url: { type: 'string', format: 'uri' },
+            provider: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
+            displayName: { type: 'string' },
+            clientId: { type: 'string', description: 'A pre-registered client, used when the server offers neither metadata documents nor registration.' },
+            clientSecret: { type: 'string' },
+          },
+        },
+        responses: {
+          '200': answer('The registration and the provider definition.', {
+            type: 'object',
+            required: ['provider', 'issuer', 'resource', 'registeredVia', 'definition'],
+            properties: {
+              provider: { type: 'string' },
+              issuer: { type: 'string' },
+              resource: { type: 'string' },
+              registeredVia: { type: 'string', enum: ['metadata_document', 'dynamic_registration', 'pre_registered'] },
+              definition: { type: 'object' },
+            },
+          }),
+          '400': errorRef('BadRequest'),
+          ...OPERATOR_ERRORS,
+          '502': errorRef('Upstream'),
+        },
+      }),
+    },
     '/ops/connections/{id}': {
       get: operation('Inspect a connection and its orchestration', {
         id: 'opsGetConnection',

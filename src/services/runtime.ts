@@ -10,6 +10,7 @@ import type { HttpSend } from '../oauth/http';
 import type { ProviderDefinition, OAuth1ProviderDefinition, OAuth2ProviderDefinition } from '../providers/types';
 import type { ForwardRequest } from '../proxy/forward';
 import type { AuthorizationsRepository } from '../storage/authorizations-repo';
+import type { RegistrationStore } from '../mcp/registration';
 import type { ConnectLinksRepository } from '../storage/connect-links-repo';
 import type { ConnectionsRepository } from '../storage/connections-repo';
 import type { TokenCache } from './token-cache';
@@ -71,6 +72,8 @@ export interface Runtime {
   connections: ConnectionStore;
   authorizations: AuthorizationStore;
   connectLinks: ConnectLinkStore;
+  /** The broker's client registrations at MCP servers' authorization servers, by issuer. */
+  mcpRegistrations: RegistrationStore;
   durable: DurableClientLike;
   tokens: TokenCache;
   http: OutboundHttp;

@@ -4,32 +4,28 @@
  * server's URL alone: the 401's `WWW-Authenticate` names the protected resource metadata (RFC 9728),
  * which names the authorization server, whose metadata (RFC 8414 / OIDC discovery) must offer PKCE
  * S256; the broker registers dynamically (RFC 7591; the server does not take client metadata
- * documents), once per issuer; `resource` (RFC 8707) rides on the authorization and the token request;
+ * documents), once per issuer and through the broker's own operator route; `resource` (RFC 8707) rides on the authorization and the token request;
  * and the proxy then calls the MCP server with the connection's token.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TableClient } from '@azure/data-tables';
-import { createKeyring } from '../../src/crypto/envelope';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { discoverMcpServer } from '../../src/mcp/discovery';
-import { mcpProviderDefinition } from '../../src/mcp/provider-definition';
-import { registerClient, type ClientRegistration, type RegistrationStore } from '../../src/mcp/registration';
 import { sendHttpRequest } from '../../src/oauth/http';
-import { McpRegistrationsRepository } from '../../src/storage/mcp-registrations-repo';
-import { createSealer } from '../../src/storage/sealer';
-import { freePort } from '../support/azurite';
 import { startProtectedMcpServer, type ProtectedMcpServer } from '../support/mcp/protected-mcp-server';
 import { completeConsent } from '../support/oidc/complete-consent';
 import { startOidcProvider } from '../support/oidc/start-oidc-provider';
-import { CLIENT_KEY, startConnection, startWorld, waitForStatus, World, type OidcHandle } from './support/world';
+import { fingerprint, scanStorage } from './support/storage-scan';
+import { CLIENT_KEY, OPERATOR_KEY, startConnection, startWorld, waitForStatus, World, type OidcHandle } from './support/world';
 
 jest.setTimeout(120_000);
 
 let mcp: ProtectedMcpServer;
 let auth: OidcHandle;
 let world: World;
-let brokerUrl: string;
-let registrations: McpRegistrationsRepository;
+let providersFile: string;
 const INTROSPECTOR = { client_id: 'mcp-resource-server', client_secret: 'mcp-resource-server-secret' };
 
 beforeAll(async () => {
@@ -40,24 +36,11 @@ beforeAll(async () => {
     clients: [{ ...INTROSPECTOR, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [], grant_types: [], response_types: [] }],
   });
   mcp.protect({ issuer: auth.issuer, introspectionUrl: auth.url('/token/introspection'), clientId: INTROSPECTOR.client_id, clientSecret: INTROSPECTOR.client_secret, scopes: ['mcp:tools'] });
-
-  const brokerPort = await freePort();
-  brokerUrl = `http://127.0.0.1:${brokerPort}`;
-  // What an operator does once per MCP server: discover, register, and add the provider definition.
-  const discovered = await discoverMcpServer(mcp.url, sendHttpRequest);
-  const registration = await registerClient(discovered, { ...registerOptions(), store: memoryStore() });
-  const definition = mcpProviderDefinition(discovered, registration, 'Protected MCP server');
-  world = await startWorld({ brokerPort, extraSettings: (_url, providers) => ({ BROKER_PROVIDERS: JSON.stringify({ ...providers, mcp: definition }) }) });
+  // The operator adds the MCP server's definition to this file once the broker has registered.
+  providersFile = path.join(mkdtempSync(path.join(tmpdir(), 'mcp-providers-')), 'providers.json');
+  writeFileSync(providersFile, '{}');
+  world = await startWorld({ extraSettings: { BROKER_PROVIDERS_FILE: providersFile } });
 }, 120_000);
-
-function registerOptions() {
-  return { send: sendHttpRequest, redirectUri: `${brokerUrl}/api/callback/mcp`, clientMetadataUrl: `${brokerUrl}/api/mcp/client-metadata/mcp` };
-}
-
-function memoryStore(): RegistrationStore {
-  const byIssuer = new Map<string, ClientRegistration>();
-  return { get: async (issuer) => byIssuer.get(issuer), put: async (r) => (byIssuer.set(r.issuer, r), r) };
-}
 
 afterAll(async () => {
   await world?.stop();
@@ -65,12 +48,8 @@ afterAll(async () => {
   await mcp?.close();
 });
 
-/** The registration store the broker uses, over the world's Azurite (its own table here). */
-async function registrationStore(connectionString: string): Promise<McpRegistrationsRepository> {
-  const table = TableClient.fromConnectionString(connectionString, 'McpRegistrationsTest', { allowInsecureConnection: true });
-  await table.createTable();
-  const keyring = createKeyring({ keyId: 'k1', key: Buffer.alloc(32, 7) });
-  return new McpRegistrationsRepository(table, createSealer({ getEncryptionKeys: async () => keyring }));
+function addMcpServer(body: Record<string, unknown>) {
+  return world.broker.request('POST', '/api/ops/mcp-servers', { key: OPERATOR_KEY, body });
 }
 
 test('When given only the MCP server URL, then discovery finds its authorization server, which must offer S256', async () => {
@@ -87,19 +66,20 @@ test('When given only the MCP server URL, then discovery finds its authorization
   expect(discovered.issParameterSupported).toBe(true);
 });
 
-test('When the broker registers, then it registers dynamically once per issuer and keeps the registration by issuer', async () => {
-  registrations = await registrationStore(world.azurite.connectionString);
-  const discovered = await discoverMcpServer(mcp.url, sendHttpRequest);
-  const options = { ...registerOptions(), store: registrations };
-  const first = await registerClient(discovered, options);
-  expect(first.via).toBe('dynamic_registration');
-  expect(first.clientSecret).toEqual(expect.any(String));
-  const again = await registerClient(discovered, options);
-  expect(again.clientId).toBe(first.clientId);
-  expect((await registrations.get(auth.issuer))?.clientId).toBe(first.clientId);
-  // The secret is sealed at rest.
-  const raw = TableClient.fromConnectionString(world.azurite.connectionString, 'McpRegistrationsTest', { allowInsecureConnection: true });
-  for await (const entity of raw.listEntities()) expect(JSON.stringify(entity)).not.toContain(first.clientSecret);
+test('When an operator adds the MCP server, then the broker registers dynamically once per issuer and keeps the registration sealed', async () => {
+  const first = await addMcpServer({ url: mcp.url, provider: 'mcp', displayName: 'Protected MCP server' });
+  expect(first.status).toBe(200);
+  expect(first.json).toMatchObject({ provider: 'mcp', issuer: auth.issuer, resource: mcp.url, registeredVia: 'dynamic_registration' });
+  const definition = first.json.definition;
+  expect(definition).toMatchObject({ protocol: 'oauth2', pkce: true, authorizationParams: { resource: mcp.url }, tokenParams: { resource: mcp.url } });
+  const again = await addMcpServer({ url: mcp.url, provider: 'mcp' });
+  expect(again.json.definition.clientId).toBe(definition.clientId);
+  const scan = await scanStorage(world.azurite.connectionString);
+  expect(scan.fingerprints.has(fingerprint(definition.clientSecret))).toBe(false);
+  expect((await world.broker.request('POST', '/api/ops/mcp-servers', { key: CLIENT_KEY, body: { url: mcp.url, provider: 'mcp' } })).status).toBe(403);
+
+  writeFileSync(providersFile, JSON.stringify({ mcp: definition }));
+  await world.broker.restart();
 });
 
 test('When a connection to the MCP server is made, then resource rides on both requests and the proxy calls the MCP server with its token', async () => {
@@ -142,8 +122,8 @@ test("When an authorization server fetches the broker's client metadata document
   const answer = await world.broker.request('GET', '/api/mcp/client-metadata/mcp');
   expect(answer.status).toBe(200);
   expect(answer.json).toMatchObject({
-    client_id: `${brokerUrl}/api/mcp/client-metadata/mcp`,
-    redirect_uris: [`${brokerUrl}/api/callback/mcp`],
+    client_id: `${world.broker.url}/api/mcp/client-metadata/mcp`,
+    redirect_uris: [`${world.broker.url}/api/callback/mcp`],
     token_endpoint_auth_method: 'none',
   });
 });
