@@ -29,7 +29,7 @@ export const WATCHDOG = {
    */
   overdueGraceFraction: 0.25,
   /** Rows younger than this are left alone: their starter may still be starting the orchestration. */
-  minimumAgeMs: 30_000,
+  minimumAgeMs: 10_000,
 } as const;
 
 export interface SweepReport {
