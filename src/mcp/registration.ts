@@ -10,24 +10,10 @@
  */
 import { BrokerError } from '../domain/errors';
 import type { HttpSend } from '../oauth/http';
+import type { ClientRegistration, RegistrationStore } from '../storage/mcp-registrations-repo';
 import type { McpServerAuthorization } from './discovery';
 
-export interface ClientRegistration {
-  issuer: string;
-  clientId: string;
-  clientSecret?: string;
-  /** How the client authenticates at the token endpoint ('none' for a metadata-document client). */
-  tokenEndpointAuthMethod: 'none' | 'client_secret_basic' | 'client_secret_post';
-  via: 'metadata_document' | 'dynamic_registration' | 'pre_registered';
-  redirectUris: string[];
-}
-
-/** The stored registrations, one per issuer. */
-export interface RegistrationStore {
-  get(issuer: string): Promise<ClientRegistration | undefined>;
-  /** Stores it unless one exists already (another instance won): answers the one stored. */
-  put(registration: ClientRegistration): Promise<ClientRegistration>;
-}
+export type { ClientRegistration, RegistrationStore } from '../storage/mcp-registrations-repo';
 
 export interface RegisterOptions {
   send: HttpSend;

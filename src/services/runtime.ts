@@ -10,9 +10,9 @@ import type { HttpSend } from '../oauth/http';
 import type { ProviderDefinition, OAuth1ProviderDefinition, OAuth2ProviderDefinition } from '../providers/types';
 import type { ForwardRequest } from '../proxy/forward';
 import type { AuthorizationsRepository } from '../storage/authorizations-repo';
-import type { RegistrationStore } from '../mcp/registration';
 import type { ConnectLinksRepository } from '../storage/connect-links-repo';
 import type { ConnectionsRepository } from '../storage/connections-repo';
+import type { RegistrationStore } from '../storage/mcp-registrations-repo';
 import type { TokenCache } from './token-cache';
 
 export interface BrokerSettings {

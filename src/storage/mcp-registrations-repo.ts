@@ -6,11 +6,28 @@
 import type { TableClient } from '@azure/data-tables';
 import { hashState } from '../crypto/tokens';
 import { BrokerError } from '../domain/errors';
-import type { ClientRegistration, RegistrationStore } from '../mcp/registration';
 import type { Sealer } from './sealer';
 import { isStatus } from './tables';
 
 const ROW_KEY = 'mcp-registration';
+
+export interface ClientRegistration {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string;
+  /** How the client authenticates at the token endpoint ('none' for a metadata-document client). */
+  tokenEndpointAuthMethod: 'none' | 'client_secret_basic' | 'client_secret_post';
+  via: 'metadata_document' | 'dynamic_registration' | 'pre_registered';
+  redirectUris: string[];
+}
+
+/** The stored registrations, one per issuer. */
+export interface RegistrationStore {
+  get(issuer: string): Promise<ClientRegistration | undefined>;
+  /** Stores it unless one exists already (another instance won): answers the one stored. */
+  put(registration: ClientRegistration): Promise<ClientRegistration>;
+}
+
 
 interface RegistrationEntity {
   partitionKey: string;
