@@ -40,6 +40,8 @@ export interface BrokerConfig {
   authorizationTimeoutSeconds: number;
   /** BROKER_REFRESH_MARGIN_SECONDS: refresh this long before expiry (at most half the lifetime). */
   refreshMarginSeconds: number;
+  /** BROKER_AUDIT_RETENTION_DAYS: how long a connection's event log keeps its events. */
+  auditRetentionDays: number;
   /** BROKER_WEBHOOK_URLS + BROKER_WEBHOOK_SECRETS, by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;
   /** BROKER_BINDING_REQUIRED_CLIENTS: client ids whose connections must be session-bound. */
@@ -57,6 +59,7 @@ const DEFAULT_BASE_URL = 'http://localhost:7071';
 const DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS = 600;
 /** Covers the Azure Storage backend's queue polling (30 s at most by default) with room to spare. */
 const DEFAULT_REFRESH_MARGIN_SECONDS = 60;
+const DEFAULT_AUDIT_RETENTION_DAYS = 90;
 const DEFAULT_ENCRYPTION_KEY_SECRET_NAME = 'broker-encryption-key';
 const ENCRYPTION_KEY_BYTES = 32;
 
@@ -207,6 +210,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS,
     ),
     refreshMarginSeconds: parsePositiveInteger(read(env, 'BROKER_REFRESH_MARGIN_SECONDS'), 'BROKER_REFRESH_MARGIN_SECONDS', DEFAULT_REFRESH_MARGIN_SECONDS),
+    auditRetentionDays: parsePositiveInteger(read(env, 'BROKER_AUDIT_RETENTION_DAYS'), 'BROKER_AUDIT_RETENTION_DAYS', DEFAULT_AUDIT_RETENTION_DAYS),
     webhooks: parseWebhooks(env, clientKeys),
     bindingRequiredClients: parseClientList(read(env, 'BROKER_BINDING_REQUIRED_CLIENTS'), 'BROKER_BINDING_REQUIRED_CLIENTS', clientKeys),
   };

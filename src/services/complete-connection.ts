@@ -88,18 +88,18 @@ export async function completeConnection(runtime: Runtime, clientId: string, con
   if (!saved) return refuse(runtime, stored.connection);
 
   runtime.tokens.forget(clientId, connectionId);
-  await confirmToOrchestration(runtime, connectionId);
+  await confirmToOrchestration(runtime, saved.connection.instanceId);
   return toConnectionView(saved.connection);
 }
 
 async function refuse(runtime: Runtime, connection: Connection): Promise<never> {
-  const { clientId, connectionId } = connection;
+  const { clientId, connectionId, instanceId } = connection;
   await revokeConnection(runtime, { clientId, connectionId }, {
     code: 'BINDING_REJECTED',
     message: 'the completion code or binding verifier did not match the session that started this connection',
   });
   // The orchestration stops too (its own revoke step finds the row revoked and only notifies).
-  await raiseConnectionEvent(runtime.durable, connectionId, Events.Revoke, {}).catch(() => undefined);
+  await raiseConnectionEvent(runtime.durable, instanceId, Events.Revoke, {}).catch(() => undefined);
   throw new BrokerError('BINDING_REJECTED', 'the completion was refused; the connection was revoked and its credentials erased');
 }
 
@@ -108,15 +108,15 @@ async function refuse(runtime: Runtime, connection: Connection): Promise<never> 
  * starts the refresh loop. An event raised just before the orchestration took its confirm phase is
  * dropped (as on Azure), so it is raised again until the custom status moves on.
  */
-async function confirmToOrchestration(runtime: Runtime, connectionId: string): Promise<void> {
+async function confirmToOrchestration(runtime: Runtime, instanceId: string): Promise<void> {
   const started = runtime.clock.now().getTime();
   let lastRaise = Number.NEGATIVE_INFINITY;
   while (runtime.clock.now().getTime() - started < COMPLETE_ACK.waitMs) {
     if (runtime.clock.now().getTime() - lastRaise >= COMPLETE_ACK.reraiseEveryMs) {
       lastRaise = runtime.clock.now().getTime();
-      await raiseConnectionEvent(runtime.durable, connectionId, Events.Complete, {}).catch(() => undefined);
+      await raiseConnectionEvent(runtime.durable, instanceId, Events.Complete, {}).catch(() => undefined);
     }
-    const status = await runtime.durable.getStatus(connectionId).catch(() => undefined);
+    const status = await runtime.durable.getStatus(instanceId).catch(() => undefined);
     const phase = (status?.customStatus as { status?: unknown } | undefined)?.status;
     if (!isRunning(status?.runtimeStatus) || (phase !== undefined && phase !== 'awaiting_confirmation' && phase !== 'awaiting_callback')) return;
     await runtime.clock.sleep(COMPLETE_ACK.pollMs);

@@ -1,4 +1,8 @@
-/** Records how an authorization attempt ended without credentials: expired, denied or failed. */
+/**
+ * Records how an authorization attempt ended without credentials (expired, denied or failed; an unconfirmed
+ * session-bound connection's credentials are erased) and
+ * retires its pending row: settled or superseded, the attempt's secrets are no longer needed.
+ */
 import type { ConnectionStatus } from '../domain/connection';
 import type { MarkOutcomeInput } from '../durable/contract';
 import type { Runtime } from './runtime';
@@ -7,7 +11,10 @@ import { saveWithRetry } from './save';
 /** Answers the status the row has afterwards (a confirmation that won the race keeps `connected`). */
 export async function markOutcome(runtime: Runtime, input: MarkOutcomeInput): Promise<ConnectionStatus | undefined> {
   const stored = await runtime.connections.get(input.clientId, input.connectionId);
-  if (!stored) return undefined;
+  if (!stored) {
+    await runtime.authorizations.retire(input.authorizationId, runtime.clock.now().toISOString());
+    return undefined;
+  }
   const attempt = input.status === 'denied' ? await runtime.authorizations.get(input.authorizationId) : undefined;
   const at = runtime.clock.now().toISOString();
   const saved = await saveWithRetry(runtime, stored, (connection) => {
@@ -25,5 +32,16 @@ export async function markOutcome(runtime: Runtime, input: MarkOutcomeInput): Pr
           : { code: input.errorCode ?? 'INTERNAL', message: input.errorMessage ?? 'authorization failed', at };
     return { next: { ...connection, status: input.status, updatedAt: at, error }, change: {} };
   });
+  if (saved) {
+    await runtime.audit.record({
+      connectionId: input.connectionId,
+      clientId: input.clientId,
+      type: input.status,
+      at,
+      about: input.authorizationId,
+      details: { errorCode: saved.connection.error?.code },
+    });
+  }
+  await runtime.authorizations.retire(input.authorizationId, at);
   return saved?.connection.status ?? (await runtime.connections.get(input.clientId, input.connectionId))?.connection.status;
 }

@@ -13,6 +13,7 @@ import type { AuthorizationsRepository } from '../storage/authorizations-repo';
 import type { ConnectLinksRepository } from '../storage/connect-links-repo';
 import type { ConnectionsRepository } from '../storage/connections-repo';
 import type { RegistrationStore } from '../storage/mcp-registrations-repo';
+import type { AuditTrail } from './audit-trail';
 import type { TokenCache } from './token-cache';
 
 export interface BrokerSettings {
@@ -79,7 +80,11 @@ export interface Runtime {
   http: OutboundHttp;
   /** BROKER_WEBHOOK_URLS / _SECRETS by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;
+  /** The per-connection event log (src/services/audit-trail.ts), one per process. */
+  audit: AuditPort;
 }
+
+export type AuditPort = PortOf<AuditTrail>;
 
 export function callbackUrl(settings: Pick<BrokerSettings, 'baseUrl'>, providerName: string): string {
   return `${settings.baseUrl}/api/callback/${encodeURIComponent(providerName)}`;

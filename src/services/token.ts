@@ -31,10 +31,18 @@ export const TOKEN_TIMINGS = {
 const FAILURE_SKEW_MS = 1_000;
 
 /**
- * `requiredScopes`: the caller needs these; a connection granted fewer answers SCOPES_MISSING naming
- * them, so the client can ask for them with POST …/reauthorize {scopes} (incremental authorization).
+ * GET /connections/{id}/token: the token handed out to the client, counted per hour in the audit
+ * trail. `requiredScopes`: the caller needs these; a connection granted fewer answers SCOPES_MISSING
+ * naming them, so the client can ask for them with POST …/reauthorize {scopes} (incremental authorization).
  */
 export async function getToken(runtime: Runtime, clientId: string, connectionId: string, requiredScopes?: readonly string[]): Promise<TokenView> {
+  const view = await currentToken(runtime, clientId, connectionId, requiredScopes);
+  runtime.audit.count('token_reads', connectionId, clientId);
+  return view;
+}
+
+/** A valid token for the broker's own use (the proxy), refreshed first when due. */
+export async function currentToken(runtime: Runtime, clientId: string, connectionId: string, requiredScopes?: readonly string[]): Promise<TokenView> {
   const cached = runtime.tokens.get(clientId, connectionId);
   if (cached) {
     if (requiredScopes) assertScopesGranted('scopes' in cached ? cached.scopes : [], requiredScopes);
@@ -123,7 +131,7 @@ async function requestRefreshAndWait(runtime: Runtime, stored: StoredConnection)
         if (nowMs(runtime) < nextRaiseAtMs || last?.connection.status === 'refreshing') return;
         // When no orchestration runs (e.g. an operator terminated it), the maintain phase starts
         // again, so the connection keeps its refresh loop; a lost raise is retried on the next turn.
-        await raiseOrStart(runtime.durable, c.connectionId, Events.Refresh, { seenVersion }, () =>
+        await raiseOrStart(runtime.durable, c.instanceId, Events.Refresh, { seenVersion }, () =>
           restartedMaintainPhase(c, stored.issuedAt ?? c.updatedAt, runtime.clock.now()),
         );
         nextRaiseAtMs = nowMs(runtime) + TOKEN_TIMINGS.reraiseEveryMs;
