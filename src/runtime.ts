@@ -16,7 +16,9 @@ import { AuditTrail } from './services/audit-trail';
 import { TokenCache } from './services/token-cache';
 import { AuditRepository } from './storage/audit-repo';
 import { AuthorizationsRepository } from './storage/authorizations-repo';
+import { ConnectLinksRepository } from './storage/connect-links-repo';
 import { ConnectionsRepository } from './storage/connections-repo';
+import { McpRegistrationsRepository } from './storage/mcp-registrations-repo';
 import { createSealer } from './storage/sealer';
 import { openTable, TableNames } from './storage/tables';
 
@@ -32,7 +34,7 @@ export interface Wiring {
   runtimeFor(invocation: InvocationContext | undefined): Promise<Runtime>;
 }
 
-type Stores = Pick<Runtime, 'connections' | 'authorizations'>;
+type Stores = Pick<Runtime, 'connections' | 'authorizations' | 'connectLinks' | 'mcpRegistrations'>;
 
 export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiring {
   const secrets = createBrokerSecrets({ config, env });
@@ -47,12 +49,13 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
         throw error;
       },
     ));
-  const ports: Omit<Runtime, 'connections' | 'authorizations' | 'durable'> = {
+  const ports: Omit<Runtime, keyof Stores | 'durable'> = {
     settings: {
       baseUrl: config.baseUrl,
       authorizationTimeoutSeconds: config.authorizationTimeoutSeconds,
       refreshMarginMs: config.refreshMarginSeconds * 1000,
       allowedReturnUrls: config.allowedReturnUrls,
+      bindingRequiredClients: config.bindingRequiredClients,
     },
     clock: systemClock,
     providers: {
@@ -85,6 +88,8 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       ([connections, authorizations]) => ({
         connections: new ConnectionsRepository(connections, sealer),
         authorizations: new AuthorizationsRepository(authorizations, sealer),
+        connectLinks: new ConnectLinksRepository(authorizations),
+        mcpRegistrations: new McpRegistrationsRepository(authorizations, sealer),
       }),
       (error: unknown) => {
         stores = undefined; // storage may come up later: the next invocation tries again

@@ -4,10 +4,14 @@ import {
   CLIENT_OPERATIONS,
   ClientOperationId,
   ClientOperationTypes,
+  CompleteConnectionRequest,
+  ConnectLink,
   Connection,
+  CreateConnectLinkRequest,
   ConnectionPage,
   ListConnectionsQuery,
   ProviderList,
+  ReauthorizeRequest,
   StartConnectionRequest,
   StartedConnection,
   Token,
@@ -117,9 +121,12 @@ export class BrokerClient {
     this.tokens.invalidate(connectionId);
   }
 
-  /** A valid token straight from the broker (uncached; see {@link BrokerClient.tokens}). */
-  getToken(connectionId: string): Promise<Token> {
-    return this.call('getToken', { connectionId });
+  /**
+   * A valid token straight from the broker (uncached; see {@link BrokerClient.tokens}). With
+   * `scopes`, a connection not granted all of them throws `SCOPES_MISSING` (its `missing` names them).
+   */
+  getToken(connectionId: string, options: { scopes?: string[] } = {}): Promise<Token> {
+    return this.call('getToken', { connectionId, query: options.scopes ? { scopes: options.scopes.join(',') } : {} });
   }
 
   /** Forces a refresh and answers once it is done. */
@@ -130,10 +137,24 @@ export class BrokerClient {
     return connection;
   }
 
-  /** A new authorization URL for the same connection. */
-  async reauthorizeConnection(connectionId: string): Promise<StartedConnection> {
+  /** A new authorization URL for the same connection; `scopes` are added to those granted. */
+  async reauthorizeConnection(connectionId: string, request?: ReauthorizeRequest): Promise<StartedConnection> {
     this.tokens.invalidate(connectionId);
-    return this.call('reauthorizeConnection', { connectionId });
+    return this.call('reauthorizeConnection', { connectionId, body: request ?? {} });
+  }
+
+  /**
+   * Confirms a session-bound connection with the `completionCode` of the browser's return and the
+   * verifier kept in the user's session. Sent once, never retried: a second completion counts as a
+   * reused code and revokes the connection.
+   */
+  completeConnection(connectionId: string, request: CompleteConnectionRequest): Promise<Connection> {
+    return this.call('completeConnection', { connectionId, body: request }, { retryable: false });
+  }
+
+  /** A single-use connect URL for one end user (e.g. for an MCP server's URL-mode elicitation). */
+  createConnectLink(request: CreateConnectLinkRequest): Promise<ConnectLink> {
+    return this.call('createConnectLink', { body: request }, { retryable: false });
   }
 
   listProviders(): Promise<ProviderList> {
@@ -165,12 +186,12 @@ export class BrokerClient {
     return `${this.apiUrl}${path}`;
   }
 
-  private async call<Id extends JsonOperationId>(id: Id, input: CallInput<Id>): Promise<ClientOperationTypes[Id]['response']> {
+  private async call<Id extends JsonOperationId>(id: Id, input: CallInput<Id>, options: { retryable?: boolean } = {}): Promise<ClientOperationTypes[Id]['response']> {
     const operation = CLIENT_OPERATIONS[id];
     const url = new URL(this.url(operation.path, input.connectionId));
     for (const [name, value] of Object.entries((input.query ?? {}) as Record<string, unknown>)) if (value !== undefined) url.searchParams.set(name, String(value));
     const headers = new Headers({ accept: 'application/json', authorization: `Bearer ${this.apiKey}` });
-    const request: OutgoingRequest = { method: operation.method, url: url.toString(), headers, retryable: true };
+    const request: OutgoingRequest = { method: operation.method, url: url.toString(), headers, retryable: options.retryable ?? true };
     if (input.body !== undefined) {
       request.body = JSON.stringify(input.body);
       headers.set('content-type', 'application/json');

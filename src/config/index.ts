@@ -44,6 +44,8 @@ export interface BrokerConfig {
   auditRetentionDays: number;
   /** BROKER_WEBHOOK_URLS + BROKER_WEBHOOK_SECRETS, by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;
+  /** BROKER_BINDING_REQUIRED_CLIENTS: client ids whose connections must be session-bound. */
+  bindingRequiredClients: ReadonlySet<string>;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -143,6 +145,15 @@ function parseWebhooks(env: Env, clientKeys: readonly ClientKeyEntry[]): Map<str
   return webhooks;
 }
 
+/** A comma list of client ids, each defined by BROKER_CLIENT_KEYS. */
+function parseClientList(value: string | undefined, setting: string, clientKeys: readonly ClientKeyEntry[]): Set<string> {
+  const clients = new Set((value ?? '').split(',').map((i) => i.trim()).filter((i) => i !== ''));
+  for (const clientId of clients) {
+    if (!clientKeys.some((k) => k.clientId === clientId)) throw invalid(setting, `names client "${clientId}", which BROKER_CLIENT_KEYS does not define`);
+  }
+  return clients;
+}
+
 function parseJsonSetting(text: string, setting: string): unknown {
   try {
     return JSON.parse(text);
@@ -201,6 +212,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     refreshMarginSeconds: parsePositiveInteger(read(env, 'BROKER_REFRESH_MARGIN_SECONDS'), 'BROKER_REFRESH_MARGIN_SECONDS', DEFAULT_REFRESH_MARGIN_SECONDS),
     auditRetentionDays: parsePositiveInteger(read(env, 'BROKER_AUDIT_RETENTION_DAYS'), 'BROKER_AUDIT_RETENTION_DAYS', DEFAULT_AUDIT_RETENTION_DAYS),
     webhooks: parseWebhooks(env, clientKeys),
+    bindingRequiredClients: parseClientList(read(env, 'BROKER_BINDING_REQUIRED_CLIENTS'), 'BROKER_BINDING_REQUIRED_CLIENTS', clientKeys),
   };
 }
 

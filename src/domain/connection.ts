@@ -1,6 +1,8 @@
 /** The connection as the broker's domain sees it (storage rows are mapped in src/storage only). */
 export const CONNECTION_STATUSES = [
   'awaiting_callback',
+  /** Bound connections only: credentials are held, but not handed out until POST …/complete. */
+  'awaiting_confirmation',
   'connected',
   'refreshing',
   'reauth_required',
@@ -54,6 +56,17 @@ export interface Connection {
   refreshLease?: { owner: string; until: string };
   /** When the maintain loop should next refresh (ISO); the watchdog looks for rows left overdue. */
   refreshDueAt?: string;
+  /** Session binding (RFC 9700 §4.7): present when the client sent a `bindingChallenge`. */
+  binding?: SessionBinding;
+}
+
+export interface SessionBinding {
+  /** BASE64URL(SHA-256(bindingVerifier)), as the client sent it (a hash, not a secret). */
+  challenge: string;
+  /** SHA-256 of the completion code handed to the browser, and the attempt it was issued for. */
+  codeHash?: string;
+  issuedFor?: string;
+  completedAt?: string;
 }
 
 /**
@@ -84,6 +97,11 @@ export function isSettled(status: ConnectionStatus): boolean {
   return status !== 'awaiting_callback' && status !== 'refreshing';
 }
 
+/** Where a successful exchange leaves a connection: bound ones wait for the client's confirmation. */
+export function connectedStatus(connection: Connection): 'connected' | 'awaiting_confirmation' {
+  return connection.binding && !connection.binding.completedAt ? 'awaiting_confirmation' : 'connected';
+}
+
 /** The client-facing JSON view (public contract: GET /connections/{id}). */
 export function toConnectionView(connection: Connection) {
   return {
@@ -102,5 +120,6 @@ export function toConnectionView(connection: Connection) {
       ? { authorizationExpiresAt: connection.authorizationExpiresAt }
       : {}),
     ...(connection.error ? { error: { code: connection.error.code, message: connection.error.message } } : {}),
+    ...(connection.binding ? { bound: true } : {}),
   };
 }

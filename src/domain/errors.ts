@@ -15,6 +15,11 @@ export const ERROR_CODES = [
   'CONNECTION_NOT_FOUND',
   'CONNECTION_EXISTS',
   'RETURN_URL_NOT_ALLOWED',
+  // Session binding, connect links, incremental scopes
+  'BINDING_REQUIRED',
+  'BINDING_REJECTED',
+  'CONNECT_LINK_INVALID',
+  'SCOPES_MISSING',
   // Configuration
   'CONFIG_INVALID',
   'PROVIDER_INVALID',

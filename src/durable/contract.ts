@@ -38,7 +38,17 @@ export interface MaintainPhaseInput extends ConnectionRef {
   refreshMarginMs?: number;
 }
 
-export type ConnectionOrchestrationInput = AuthorizePhaseInput | MaintainPhaseInput;
+/** A session-bound connection holds credentials and waits for the client's POST …/complete. */
+export interface ConfirmPhaseInput extends ConnectionRef {
+  phase: 'confirm';
+  authorizationId: string;
+  /** ISO time after which an unconfirmed connection expires and its credentials are erased. */
+  deadline: string;
+  /** The exchange this confirmation releases (references and times only). */
+  exchange: ExchangeResult;
+}
+
+export type ConnectionOrchestrationInput = AuthorizePhaseInput | MaintainPhaseInput | ConfirmPhaseInput;
 
 export interface CallbackEvent {
   authorizationId: string;
@@ -64,7 +74,11 @@ export interface ConnectionEvents {
   [Events.Refresh]: RefreshEvent;
   [Events.Revoke]: RevokeEvent;
   [Events.Reauthorize]: ReauthorizeEvent;
+  [Events.Complete]: CompleteEvent;
 }
+
+/** No payload: the row already records the confirmation. */
+export type CompleteEvent = Record<string, never>;
 export type ConnectionEventName = keyof ConnectionEvents;
 
 export interface ExchangeResult {
@@ -80,6 +94,8 @@ export interface ExchangeResult {
   webhooks?: boolean;
   /** The refresh margin setting, carried into the maintain phase (orchestrations read no settings). */
   refreshMarginMs?: number;
+  /** Session-bound connections: connected only once the client confirms, by this ISO time. */
+  confirmBy?: string;
 }
 
 export type RefreshResult =
@@ -91,6 +107,7 @@ export type RefreshResult =
 
 export interface MarkOutcomeInput extends ConnectionRef {
   authorizationId: string;
+  /** `expired` also ends a session-bound connection nobody confirmed (its credentials are erased). */
   status: 'expired' | 'denied' | 'failed';
   errorCode?: string;
   errorMessage?: string;
@@ -140,6 +157,10 @@ export function maintainPhaseInput(from: ConnectionRef, state: MaintainState): M
     ...(retryAt !== undefined ? { retryAt } : {}),
     ...(refreshMarginMs !== undefined ? { refreshMarginMs } : {}),
   };
+}
+
+export function confirmPhaseInput(from: AuthorizePhaseInput, exchange: ExchangeResult, deadline: string): ConfirmPhaseInput {
+  return { ...connectionRef(from), phase: 'confirm', authorizationId: from.authorizationId, deadline, exchange };
 }
 
 /** The maintain phase restarted from a stored row (the orchestration is gone): refresh at once. */

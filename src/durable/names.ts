@@ -19,4 +19,6 @@ export const Events = {
   Refresh: 'refresh',
   Revoke: 'revoke',
   Reauthorize: 'reauthorize',
+  /** The client confirmed a session-bound connection (POST …/complete). */
+  Complete: 'complete',
 } as const;

@@ -26,7 +26,7 @@ df.app.activity(Activities.Revoke, {
 
 df.app.activity(Activities.MarkOutcome, {
   handler: safeActivity(async (input: MarkOutcomeInput, context) => {
-    await markOutcome(await getWiring().runtimeFor(context), input);
-    return { status: input.status };
+    const status = await markOutcome(await getWiring().runtimeFor(context), input);
+    return { status: status ?? input.status };
   }),
 });

@@ -4,6 +4,7 @@ import * as df from 'durable-functions';
 import { toConnectionView } from '../domain/connection';
 import { clientRoute, json } from '../http/handler';
 import { connectionIdParam } from '../http/request';
+import { parseRequiredScopes } from '../http/validate';
 import { forceRefresh, getToken } from '../services/token';
 
 app.http('getToken', {
@@ -11,7 +12,9 @@ app.http('getToken', {
   methods: ['GET'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: clientRoute(async ({ request, clientId, runtime }) => json(200, await getToken(runtime, clientId, connectionIdParam(request)))),
+  handler: clientRoute(async ({ request, clientId, runtime }) =>
+    json(200, await getToken(runtime, clientId, connectionIdParam(request), parseRequiredScopes(request.query))),
+  ),
 });
 
 app.http('refreshConnection', {

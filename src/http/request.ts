@@ -28,6 +28,12 @@ export async function readJsonBody(request: HttpRequest, maxBytes = MAX_JSON_BOD
   }
 }
 
+/** Like {@link readJsonBody}, but an empty body reads as undefined (routes whose body is optional). */
+export async function readOptionalJsonBody(request: HttpRequest, maxBytes = MAX_JSON_BODY_BYTES): Promise<unknown> {
+  const text = await request.clone().text();
+  return text.trim() === '' ? undefined : readJsonBody(request, maxBytes);
+}
+
 /** Connection ids become durable instance ids and table keys: a conservative alphabet. */
 export const CONNECTION_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 

@@ -1,10 +1,13 @@
 /** Validation of client request bodies. Each problem names the field. */
 import { BrokerError } from '../domain/errors';
 import { CONNECTION_STATUSES } from '../domain/connection';
+import { CONNECT_LINK_MAX_TTL_S, type CreateConnectLinkRequest } from '../services/connect-links';
 import type { StartConnectionRequest } from '../services/start-connection';
 import { CONNECTION_ID_PATTERN } from './request';
 
-const START_FIELDS = new Set(['provider', 'scopes', 'connectionId', 'endUserId', 'returnTo', 'metadata']);
+const START_FIELDS = new Set(['provider', 'scopes', 'connectionId', 'endUserId', 'returnTo', 'metadata', 'bindingChallenge']);
+/** BASE64URL(SHA-256(verifier)) without padding: 43 characters (RFC 7636 §4.2's S256 shape). */
+const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const MAX_SCOPES = 100;
 const MAX_SCOPE_LENGTH = 256;
 const MAX_END_USER_ID_LENGTH = 256;
@@ -30,18 +33,10 @@ export function parseStartConnectionBody(body: unknown): StartConnectionRequest 
   for (const key of Object.keys(record)) {
     if (!START_FIELDS.has(key)) throw invalid(key, 'is not a known field');
   }
-  const { provider, scopes, connectionId, endUserId, returnTo, metadata } = record;
+  const { provider, scopes, connectionId, endUserId, returnTo, metadata, bindingChallenge } = record;
   if (typeof provider !== 'string' || provider === '') throw invalid('provider', 'is required and must be a string');
   const request: StartConnectionRequest = { provider };
-  if (scopes !== undefined) {
-    if (!Array.isArray(scopes) || scopes.length > MAX_SCOPES) throw invalid('scopes', `must be an array of at most ${MAX_SCOPES} strings`);
-    for (const scope of scopes) {
-      if (typeof scope !== 'string' || scope === '' || scope.length > MAX_SCOPE_LENGTH || /[\s"\\]/.test(scope) || hasControlCharacter(scope)) {
-        throw invalid('scopes', 'must hold non-empty scope tokens without spaces, quotes or control characters');
-      }
-    }
-    request.scopes = scopes as string[];
-  }
+  if (scopes !== undefined) request.scopes = parseScopes(scopes, 'scopes');
   if (connectionId !== undefined) {
     if (typeof connectionId !== 'string' || !CONNECTION_ID_PATTERN.test(connectionId)) {
       throw invalid('connectionId', 'must be 1–128 characters of A–Z, a–z, 0–9, "_" or "-"');
@@ -64,7 +59,90 @@ export function parseStartConnectionBody(body: unknown): StartConnectionRequest 
     if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) throw invalid('metadata', `must be at most ${MAX_METADATA_BYTES} bytes of JSON`);
     request.metadata = metadata as Record<string, unknown>;
   }
+  if (bindingChallenge !== undefined) request.bindingChallenge = parseBindingChallenge(bindingChallenge);
   return request;
+}
+
+/** A scope list: at most 100 scope tokens (RFC 6749 §3.3 scope-token, no quotes or backslashes). */
+export function parseScopes(scopes: unknown, field: string): string[] {
+  if (!Array.isArray(scopes) || scopes.length > MAX_SCOPES) throw invalid(field, `must be an array of at most ${MAX_SCOPES} strings`);
+  for (const scope of scopes) {
+    if (typeof scope !== 'string' || scope === '' || scope.length > MAX_SCOPE_LENGTH || /[\s"\\]/.test(scope) || hasControlCharacter(scope)) {
+      throw invalid(field, 'must hold non-empty scope tokens without spaces, quotes or control characters');
+    }
+  }
+  return scopes as string[];
+}
+
+export function parseBindingChallenge(value: unknown): string {
+  if (typeof value !== 'string' || !S256_CHALLENGE.test(value)) throw invalid('bindingChallenge', 'must be BASE64URL(SHA-256(verifier)): 43 characters of A–Z, a–z, 0–9, "-" or "_"');
+  return value;
+}
+
+/** Body of POST /connect-links: the same fields as a start, for one provider or a choice. */
+export function parseConnectLinkBody(body: unknown): CreateConnectLinkRequest {
+  const record = objectBody(body, new Set(['endUserId', 'provider', 'providers', 'scopes', 'returnTo', 'bindingChallenge', 'expiresInSeconds']));
+  const { endUserId, provider, providers, expiresInSeconds, ...start } = record;
+  if (endUserId === undefined) throw invalid('endUserId', 'is required: a link connects one end user');
+  if ((provider === undefined) === (providers === undefined)) throw invalid('provider', 'give either "provider" or "providers"');
+  const names = provider !== undefined ? [provider] : providers;
+  if (!Array.isArray(names) || names.length === 0 || names.length > 20 || names.some((n) => typeof n !== 'string' || n === '')) {
+    throw invalid(provider !== undefined ? 'provider' : 'providers', 'must name configured providers (at most 20)');
+  }
+  // The start's own rules for the shared fields (a provider is needed there: the first one stands in).
+  const checked = parseStartConnectionBody({ ...start, endUserId, provider: names[0] });
+  if (expiresInSeconds !== undefined && (!Number.isInteger(expiresInSeconds) || (expiresInSeconds as number) < 60 || (expiresInSeconds as number) > CONNECT_LINK_MAX_TTL_S)) {
+    throw invalid('expiresInSeconds', `must be an integer from 60 to ${CONNECT_LINK_MAX_TTL_S}`);
+  }
+  return {
+    endUserId: checked.endUserId as string,
+    providers: [...new Set(names as string[])],
+    ...(checked.scopes ? { scopes: checked.scopes } : {}),
+    ...(checked.returnTo ? { returnTo: checked.returnTo } : {}),
+    ...(checked.bindingChallenge ? { bindingChallenge: checked.bindingChallenge } : {}),
+    ...(expiresInSeconds !== undefined ? { expiresInSeconds: expiresInSeconds as number } : {}),
+  };
+}
+
+/** Optional body of POST /connections/{id}/reauthorize. */
+export function parseReauthorizeBody(body: unknown): { scopes?: string[]; bindingChallenge?: string } {
+  const record = objectBody(body, new Set(['scopes', 'bindingChallenge']));
+  return {
+    ...(record.scopes !== undefined ? { scopes: parseScopes(record.scopes, 'scopes') } : {}),
+    ...(record.bindingChallenge !== undefined ? { bindingChallenge: parseBindingChallenge(record.bindingChallenge) } : {}),
+  };
+}
+
+/** `?scopes=a,b` of GET /connections/{id}/token: the scopes the caller needs. */
+export function parseRequiredScopes(query: URLSearchParams): string[] | undefined {
+  const value = query.get('scopes');
+  if (value === null) return undefined;
+  return parseScopes(value.split(',').map((s) => s.trim()).filter((s) => s !== ''), 'scopes');
+}
+
+/** Body of POST /connections/{id}/complete. */
+export function parseCompleteBody(body: unknown): { completionCode: string; bindingVerifier: string } {
+  const record = objectBody(body, new Set(['completionCode', 'bindingVerifier']));
+  const { completionCode, bindingVerifier } = record;
+  if (typeof completionCode !== 'string' || completionCode === '' || completionCode.length > 256) throw invalid('completionCode', 'is required and must be a string');
+  // RFC 7636 §4.1 verifier shape: 43–128 unreserved characters.
+  if (typeof bindingVerifier !== 'string' || !/^[A-Za-z0-9._~-]{43,128}$/.test(bindingVerifier)) {
+    throw invalid('bindingVerifier', 'is required: 43–128 characters of A–Z, a–z, 0–9, "-", ".", "_" or "~"');
+  }
+  return { completionCode, bindingVerifier };
+}
+
+/** A JSON object body holding only `fields` (an empty body reads as `{}`). */
+export function objectBody(body: unknown, fields: ReadonlySet<string>): Record<string, unknown> {
+  if (body === undefined) return {};
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BrokerError('INVALID_REQUEST', 'the request body must be a JSON object');
+  }
+  const record = body as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!fields.has(key)) throw invalid(key, 'is not a known field');
+  }
+  return record;
 }
 
 export interface ListQuery {

@@ -31,7 +31,11 @@ const OPERATOR_CLIENT_ID = {
   schema: { type: 'string', minLength: 1, maxLength: 128 },
 };
 
-function operation(summary: string, options: { id: string; tags: string[]; security?: Json[]; parameters?: Json[]; body?: Json; responses: Json; description?: string }): Json {
+/** `body`: a required JSON body; `requestBody`: any other (optional, form-encoded). */
+function operation(
+  summary: string,
+  options: { id: string; tags: string[]; security?: Json[]; parameters?: Json[]; body?: Json; requestBody?: Json; responses: Json; description?: string },
+): Json {
   return {
     operationId: options.id,
     summary,
@@ -40,6 +44,7 @@ function operation(summary: string, options: { id: string; tags: string[]; secur
     security: options.security ?? [],
     ...(options.parameters ? { parameters: options.parameters } : {}),
     ...(options.body ? { requestBody: { required: true, content: jsonContent(options.body) } } : {}),
+    ...(options.requestBody ? { requestBody: options.requestBody } : {}),
     responses: options.responses,
   };
 }
@@ -124,6 +129,7 @@ const SCHEMAS: Json = {
       expiresAt: { type: ['string', 'null'], format: 'date-time' },
       lastRefreshedAt: { type: ['string', 'null'], format: 'date-time' },
       authorizationExpiresAt: { type: 'string', format: 'date-time', description: 'Only while `awaiting_callback`.' },
+      bound: { type: 'boolean', description: 'Started with a `bindingChallenge` (session-bound).' },
       error: ref('ConnectionError'),
     },
   },
@@ -157,6 +163,52 @@ const SCHEMAS: Json = {
       endUserId: { type: 'string', minLength: 1, maxLength: 256 },
       returnTo: { type: 'string', format: 'uri', description: 'Must start with an entry of `BROKER_ALLOWED_RETURN_URLS`.' },
       metadata: { type: 'object', description: 'At most 4096 bytes of JSON.' },
+      bindingChallenge: {
+        type: 'string',
+        pattern: '^[A-Za-z0-9_-]{43}$',
+        description:
+          'BASE64URL(SHA-256(verifier)) of a verifier the client keeps in its user\'s session (RFC 9700 §4.7). After the callback the connection is `awaiting_confirmation` and the browser returns to `returnTo` (required) with a single-use `completionCode`; POST /connections/{id}/complete with both makes it `connected`. Required for clients in `BROKER_BINDING_REQUIRED_CLIENTS`.',
+      },
+    },
+  },
+  CompleteConnectionRequest: {
+    type: 'object',
+    required: ['completionCode', 'bindingVerifier'],
+    additionalProperties: false,
+    properties: {
+      completionCode: { type: 'string', minLength: 1, maxLength: 256, description: 'From the `completionCode` query parameter of the browser\'s return to `returnTo`.' },
+      bindingVerifier: { type: 'string', pattern: '^[A-Za-z0-9._~-]{43,128}$', description: 'The verifier whose S256 was the `bindingChallenge`.' },
+    },
+  },
+  ReauthorizeRequest: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      scopes: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 256 }, description: 'Scopes to add: consent is asked for these and every scope already granted.' },
+      bindingChallenge: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$', description: 'A session-bound connection: bind it to the session asking now.' },
+    },
+  },
+  CreateConnectLinkRequest: {
+    type: 'object',
+    required: ['endUserId'],
+    additionalProperties: false,
+    description: 'Exactly one of `provider` (the page opens that provider) and `providers` (the page offers a choice).',
+    properties: {
+      endUserId: { type: 'string', minLength: 1, maxLength: 256 },
+      provider: { type: 'string', minLength: 1 },
+      providers: { type: 'array', minItems: 1, maxItems: 20, items: { type: 'string', minLength: 1 } },
+      scopes: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 256 } },
+      returnTo: { type: 'string', format: 'uri' },
+      bindingChallenge: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },
+      expiresInSeconds: { type: 'integer', minimum: 60, maximum: 3600, default: 600 },
+    },
+  },
+  ConnectLink: {
+    type: 'object',
+    required: ['url', 'expiresAt'],
+    properties: {
+      url: { type: 'string', format: 'uri', description: 'Single use; carries only a random token (no end user, no provider).' },
+      expiresAt: { type: 'string', format: 'date-time' },
     },
   },
   StartedConnection: {
@@ -274,6 +326,7 @@ export const OPENAPI_DOCUMENT: Json = {
         tags: ['connections'],
         security: CLIENT_SECURITY,
         body: ref('StartConnectionRequest'),
+        description: 'With `bindingChallenge` the connection is session-bound (see POST /connections/{id}/complete).',
         responses: {
           '201': answer('Started; send the end user to `authorizationUrl`.', ref('StartedConnection'), { Location: { schema: { type: 'string' } } }),
           '400': errorRef('BadRequest'),
@@ -311,13 +364,14 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'getToken',
         tags: ['connections'],
         security: CLIENT_SECURITY,
-        description: 'Refreshes first when the token is due; never returns a token expiring within the next second.',
-        parameters: [CONNECTION_ID],
+        description:
+          'Refreshes first when the token is due; never returns a token expiring within the next second. With `scopes`, a connection not granted all of them answers `409 SCOPES_MISSING` with `missing` and `granted` (ask for them with POST …/reauthorize {scopes}).',
+        parameters: [CONNECTION_ID, query('scopes', 'Comma-separated scopes the caller needs.')],
         responses: {
           '200': answer('The token.', ref('Token')),
           ...CLIENT_ERRORS,
           '404': errorRef('NotFound'),
-          '409': errorRef('NotConnected'),
+          '409': errorResponse('Not connected (`CONNECTION_NOT_CONNECTED`, with `status`; also while `awaiting_confirmation`) or scopes not granted (`SCOPES_MISSING`, with `missing`).'),
           '410': errorRef('Revoked'),
           '502': errorResponse('The provider could not refresh the token yet (`PROVIDER_UNAVAILABLE`).'),
           '503': errorResponse('The refresh did not complete in time (`REFRESH_TIMEOUT`), or storage is unavailable.'),
@@ -338,8 +392,74 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'reauthorizeConnection',
         tags: ['connections'],
         security: CLIENT_SECURITY,
+        description: 'The body is optional. With `scopes`, consent is asked for the union of the granted and the new scopes; the same connection id carries the wider grant afterwards.',
         parameters: [CONNECTION_ID],
-        responses: { '200': answer('A new authorization URL.', ref('StartedConnection')), ...CLIENT_ERRORS, '404': errorRef('NotFound'), '410': errorRef('Revoked') },
+        requestBody: { required: false, content: jsonContent(ref('ReauthorizeRequest')) },
+        responses: {
+          '200': answer('A new authorization URL.', ref('StartedConnection')),
+          '400': errorRef('BadRequest'),
+          ...CLIENT_ERRORS,
+          '404': errorRef('NotFound'),
+          '410': errorRef('Revoked'),
+        },
+      }),
+    },
+    '/connections/{id}/complete': {
+      post: operation('Confirm a session-bound connection', {
+        id: 'completeConnection',
+        tags: ['connections'],
+        security: CLIENT_SECURITY,
+        description:
+          'Turns `awaiting_confirmation` into `connected` when the completion code (single use) and the verifier of the session that started the connection match. A wrong or reused code or verifier revokes the connection (`403 BINDING_REJECTED`): its credentials are revoked at the provider and erased.',
+        parameters: [CONNECTION_ID],
+        body: ref('CompleteConnectionRequest'),
+        responses: {
+          '200': answer('Connected.', ref('Connection')),
+          '400': errorRef('BadRequest'),
+          ...CLIENT_ERRORS,
+          '403': errorResponse('Refused (`BINDING_REJECTED`); the connection is revoked and its credentials erased.'),
+          '404': errorRef('NotFound'),
+          '409': errorResponse('The exchange has not finished yet (`AUTHORIZATION_PENDING`), or the connection did not reach `awaiting_confirmation`.'),
+          '410': errorRef('Revoked'),
+        },
+      }),
+    },
+    '/connect-links': {
+      post: operation('Create a connect link', {
+        id: 'createConnectLink',
+        tags: ['connections'],
+        security: CLIENT_SECURITY,
+        description:
+          'A single-use URL, valid 10 minutes unless `expiresInSeconds` says otherwise, that opens the connect page for one end user and one provider (or a choice). It carries no personal data and grants nothing by itself: using it starts a connection for that end user, whose consent the provider asks. What an MCP server sends as a URL-mode elicitation.',
+        body: ref('CreateConnectLinkRequest'),
+        responses: { '201': answer('The link.', ref('ConnectLink')), '400': errorRef('BadRequest'), ...CLIENT_ERRORS },
+      }),
+    },
+    '/link/{token}': {
+      get: operation("A connect link's page", {
+        id: 'connectLinkPage',
+        tags: ['public'],
+        description: 'Offers the link\'s provider(s); reading it uses nothing up.',
+        parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          '200': { description: 'The page.', content: { 'text/html': { schema: { type: 'string' } } } },
+          '410': { description: 'Unknown, used or expired link (`CONNECT_LINK_INVALID`, a page).', content: { 'text/html': { schema: { type: 'string' } } } },
+        },
+      }),
+      post: operation('Use a connect link', {
+        id: 'useConnectLink',
+        tags: ['public'],
+        description: "The page's form (`provider=…`, form-encoded): uses the link once, starts the connection and moves the browser on to the provider.",
+        parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: {
+          required: true,
+          content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', required: ['provider'], properties: { provider: { type: 'string' } } } } },
+        },
+        responses: {
+          '200': { description: 'A page moving on to the provider.', content: { 'text/html': { schema: { type: 'string' } } } },
+          '400': { description: 'The link does not offer that provider (a page).', content: { 'text/html': { schema: { type: 'string' } } } },
+          '410': { description: 'Unknown, used or expired link (a page).', content: { 'text/html': { schema: { type: 'string' } } } },
+        },
       }),
     },
     '/connections/{id}/proxy/{path}': proxyPath,
@@ -348,7 +468,7 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'oauthCallback',
         tags: ['public'],
         description:
-          'OAuth 2.0 `code`/`state` or `error`; OAuth 1.0a `oauth_token`/`oauth_verifier` or `denied`. Redirects to `returnTo` with `connectionId` and `status` appended, or shows a page.',
+          'OAuth 2.0 `code`/`state` or `error`; OAuth 1.0a `oauth_token`/`oauth_verifier` or `denied`. Redirects to `returnTo` with `connectionId` and `status` appended (and, for a session-bound connection that reached `awaiting_confirmation`, a single-use `completionCode`, given once), or shows a page.',
         parameters: [
           { name: 'provider', in: 'path', required: true, schema: { type: 'string' } },
           query('code', 'OAuth 2.0 authorization code.'),
@@ -363,6 +483,23 @@ export const OPENAPI_DOCUMENT: Json = {
           '200': { description: 'A page saying how the authorization ended.', content: { 'text/html': { schema: { type: 'string' } } } },
           '302': { description: 'Back to `returnTo`.', headers: { Location: { schema: { type: 'string' } } } },
           '400': { description: 'Unknown, expired or malformed callback (a page).', content: { 'text/html': { schema: { type: 'string' } } } },
+        },
+      }),
+    },
+    '/mcp/client-metadata/{provider}': {
+      get: operation("The broker's OAuth Client ID Metadata Document for a provider", {
+        id: 'mcpClientMetadata',
+        tags: ['public'],
+        description:
+          'Its own URL is the `client_id` the broker uses at an MCP server\'s authorization server that supports client metadata documents; it lists the provider\'s callback as the only redirect URI.',
+        parameters: [{ name: 'provider', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: {
+          '200': answer('The document.', {
+            type: 'object',
+            required: ['client_id', 'redirect_uris'],
+            properties: { client_id: { type: 'string', format: 'uri' }, client_name: { type: 'string' }, redirect_uris: { type: 'array', items: { type: 'string', format: 'uri' } } },
+          }),
+          '400': errorRef('BadRequest'),
         },
       }),
     },
@@ -391,6 +528,43 @@ export const OPENAPI_DOCUMENT: Json = {
         security: OPERATOR_SECURITY,
         parameters: [...LIST_PARAMETERS, query('clientId', 'Only connections of this client.')],
         responses: { '200': answer('One page.', ref('OperatorConnectionPage')), '400': errorRef('BadRequest'), ...OPERATOR_ERRORS },
+      }),
+    },
+    '/ops/mcp-servers': {
+      post: operation('Discover and register at an OAuth-protected MCP server', {
+        id: 'opsAddMcpServer',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        description:
+          "From the MCP server's URL: its protected resource metadata (RFC 9728, from the 401's `WWW-Authenticate` or the well-known URL), its authorization server's metadata (RFC 8414 / OpenID discovery; PKCE S256 required), then a registration (the broker's client metadata document, else RFC 7591 dynamic registration, else `clientId`/`clientSecret`), stored per issuer. Answers the provider definition to add to `BROKER_PROVIDERS` under `provider` (it carries the client secret).",
+        body: {
+          type: 'object',
+          required: ['url', 'provider'],
+          additionalProperties: false,
+          properties: {
+            url: { type: 'string', format: 'uri' },
+            provider: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
+            displayName: { type: 'string' },
+            clientId: { type: 'string', description: 'A pre-registered client, used when the server offers neither metadata documents nor registration.' },
+            clientSecret: { type: 'string' },
+          },
+        },
+        responses: {
+          '200': answer('The registration and the provider definition.', {
+            type: 'object',
+            required: ['provider', 'issuer', 'resource', 'registeredVia', 'definition'],
+            properties: {
+              provider: { type: 'string' },
+              issuer: { type: 'string' },
+              resource: { type: 'string' },
+              registeredVia: { type: 'string', enum: ['metadata_document', 'dynamic_registration', 'pre_registered'] },
+              definition: { type: 'object' },
+            },
+          }),
+          '400': errorRef('BadRequest'),
+          ...OPERATOR_ERRORS,
+          '502': errorRef('Upstream'),
+        },
       }),
     },
     '/ops/connections/{id}': {

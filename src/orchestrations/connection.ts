@@ -9,11 +9,13 @@ import { Activities, Events } from '../durable/names';
 import { refreshDueAtMs, refreshRetryDelayMs } from '../domain/refresh-policy';
 import {
   authorizePhaseInput,
+  confirmPhaseInput,
   connectionRef as ref,
   maintainPhaseInput,
   webhookNotification,
   type AuthorizePhaseInput,
   type CallbackEvent,
+  type ConfirmPhaseInput,
   type ConnectionOrchestrationInput,
   type ConnectionRef,
   type ExchangeResult,
@@ -42,6 +44,7 @@ export const REVOKE_RETRY_DELAY_MS = 60_000;
 export function* connectionOrchestrator(context: Context): Gen {
   const input = context.df.getInput() as ConnectionOrchestrationInput;
   if (input.phase === 'authorize') return yield* authorizePhase(context, input);
+  if (input.phase === 'confirm') return yield* confirmPhase(context, input);
   return yield* maintainPhase(context, input);
 }
 
@@ -97,6 +100,16 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
     return { status: exchange.outcome };
   }
 
+  if (exchange.confirmBy) {
+    // Session-bound: the credentials are held but not live until the client confirms (or time runs out).
+    context.df.continueAsNew(confirmPhaseInput(input, exchange, exchange.confirmBy));
+    return undefined;
+  }
+  return yield* connected(context, input, exchange);
+}
+
+/** The connection is live: announce it, then keep it fresh (or stop, when it cannot be refreshed). */
+function* connected(context: Context, input: ConnectionRef, exchange: ExchangeResult): Gen {
   if (exchange.webhooks !== false) yield* notify(context, input, 'connection.connected');
   if (!exchange.refreshable || exchange.expiresAt === null) {
     context.df.setCustomStatus({ status: 'connected', credentialsVersion: exchange.credentialsVersion });
@@ -104,6 +117,26 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
   }
   context.df.continueAsNew(maintainInput(input, exchange.credentialsVersion, exchange.issuedAt, exchange.expiresAt, 0, exchange.refreshMarginMs));
   return undefined;
+}
+
+function* confirmPhase(context: Context, input: ConfirmPhaseInput): Gen {
+  context.df.setCustomStatus({ status: 'awaiting_confirmation', authorizationId: input.authorizationId, deadline: input.deadline });
+
+  const complete = context.df.waitForExternalEvent(Events.Complete);
+  const revoke = context.df.waitForExternalEvent(Events.Revoke);
+  const reauthorize = context.df.waitForExternalEvent(Events.Reauthorize);
+  const timeout = context.df.createTimer(new Date(input.deadline));
+  const winner = yield context.df.Task.any([complete, revoke, reauthorize, timeout]);
+  if (winner !== timeout) timeout.cancel();
+
+  if (winner === revoke) return yield* revokeConnection(context, input);
+  if (winner === reauthorize) return switchToAttempt(context, input, reauthorize.result as ReauthorizeEvent);
+  if (winner === timeout) {
+    // The activity erases unconfirmed credentials, unless a confirmation (whose event was lost) won.
+    const outcome = (yield* markOutcome(context, input, 'expired')) as { status?: string } | undefined;
+    if (outcome?.status !== 'connected') return { status: 'expired' };
+  }
+  return yield* connected(context, input, input.exchange);
 }
 
 function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
@@ -234,19 +267,20 @@ function* revokeConnection(context: Context, input: ConnectionRef): Gen {
 
 function* markOutcome(
   context: Context,
-  input: AuthorizePhaseInput,
+  input: ConnectionRef & { authorizationId: string },
   status: MarkOutcomeInput['status'],
   errorCode?: string,
   errorMessage?: string,
 ): Gen {
   const outcome: MarkOutcomeInput = { ...ref(input), authorizationId: input.authorizationId, status, errorCode, errorMessage };
+  let result: unknown;
   try {
-    yield context.df.callActivityWithRetry(Activities.MarkOutcome, retryOptions(ACTIVITY_RETRY), outcome);
+    result = yield context.df.callActivityWithRetry(Activities.MarkOutcome, retryOptions(ACTIVITY_RETRY), outcome);
   } catch {
     // The row keeps `awaiting_callback` past its deadline; readers and the watchdog treat that as expired.
   }
   context.df.setCustomStatus({ status });
-  return undefined;
+  return result;
 }
 
 function* notify(context: Context, input: ConnectionRef, type: WebhookEventType, errorCode?: string): Gen {

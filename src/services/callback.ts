@@ -17,6 +17,7 @@ import type { AuthorizationAttempt } from '../storage/authorizations-repo';
 import type { StoredConnection } from '../storage/connections-repo';
 import type { CallbackSecrets } from '../storage/credentials';
 import { authorizationIdForRequestToken, authorizationIdForState } from './begin-authorization';
+import { issueCompletionCode } from './complete-connection';
 import type { Runtime } from './runtime';
 import { waitForConnection } from './wait-for-connection';
 
@@ -71,7 +72,9 @@ export async function handleCallback(runtime: Runtime, providerName: string, que
   if (stored.connection.status === 'awaiting_callback') await raiseWithRetry(runtime, stored.connection.instanceId, event);
 
   const status = await waitForSettled(runtime, attempt, receivedAt, event);
-  return answer(attempt, status, received);
+  // Only once the exchange succeeded: a forged callback the provider refuses must not take the code.
+  const completionCode = status === 'awaiting_confirmation' ? await issueCompletionCode(runtime, attempt) : undefined;
+  return answer(attempt, status, received, completionCode);
 }
 
 /**
@@ -186,11 +189,12 @@ async function waitForSettled(runtime: Runtime, attempt: AuthorizationAttempt, r
   return stored?.connection.status ?? 'failed';
 }
 
-function answer(attempt: AuthorizationAttempt, status: ConnectionStatus, received: Received): CallbackAnswer {
+function answer(attempt: AuthorizationAttempt, status: ConnectionStatus, received: Received, completionCode?: string): CallbackAnswer {
   if (attempt.returnTo) {
     const url = new URL(attempt.returnTo);
     url.searchParams.set('connectionId', attempt.connectionId);
     url.searchParams.set('status', status);
+    if (completionCode) url.searchParams.set('completionCode', completionCode);
     if (status === 'denied' && received.error) url.searchParams.set('error', received.error);
     return { kind: 'redirect', location: url.toString(), connectionId: attempt.connectionId, status };
   }

@@ -4,7 +4,7 @@
  * only. Transient provider failures are thrown (the orchestration retries them); terminal ones mark
  * the connection `failed` and are returned as an outcome.
  */
-import type { Connection } from '../domain/connection';
+import { connectedStatus, type Connection } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
 import { DEFAULT_EXPIRES_IN_FALLBACK_S, isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
 import { obtainTokenCredentials } from '../oauth/oauth1/access-token';
@@ -29,9 +29,12 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
   if (stored.connection.authorizationId !== input.authorizationId || !attempt) return stale(stored);
   // At-least-once: a re-run after a successful exchange answers from the row, never reuses the code.
   const provider = runtime.providers.get(stored.connection.provider);
-  if (attempt.exchangedAt && stored.connection.status === 'connected') {
+  if (attempt.exchangedAt && (stored.connection.status === 'connected' || stored.connection.status === 'awaiting_confirmation')) {
     const credentials = await runtime.connections.openCredentials(stored);
-    return resultFrom(stored, 'connected', isRefreshable(provider, credentials, stored.connection.expiresAt));
+    return {
+      ...resultFrom(stored, 'connected', isRefreshable(provider, credentials, stored.connection.expiresAt)),
+      ...confirmation(runtime, stored.connection, attempt.exchangedAt),
+    };
   }
   if (stored.connection.status !== 'awaiting_callback') return stale(stored);
   // Released after the provider refused it (a re-run of that exchange): the attempt still waits.
@@ -98,7 +101,7 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
       next: {
         ...connection,
         refreshDueAt,
-        status: 'connected',
+        status: connectedStatus(connection),
         scopes,
         expiresAt,
         lastRefreshedAt: null,
@@ -126,7 +129,14 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
     ...resultFrom(saved, 'connected', isRefreshable(provider, credentials, expiresAt)),
     webhooks: runtime.webhooks.has(input.clientId),
     refreshMarginMs: runtime.settings.refreshMarginMs,
+    ...confirmation(runtime, saved.connection, nowIso),
   };
+}
+
+/** A session-bound connection waits for POST …/complete for as long as an authorization may take. */
+function confirmation(runtime: Runtime, connection: Connection, exchangedAt: string): Pick<ExchangeResult, 'confirmBy'> {
+  if (connection.status !== 'awaiting_confirmation') return {};
+  return { confirmBy: new Date(Date.parse(exchangedAt) + runtime.settings.authorizationTimeoutSeconds * 1000).toISOString() };
 }
 
 /** OAuth 1.0a problems that name the broker's own configuration, not what the callback carried (RFC 5849 §3.2, oauth_problem). */

@@ -1,20 +1,27 @@
 /**
- * Records how an authorization attempt ended without credentials (expired, denied or failed) and
+ * Records how an authorization attempt ended without credentials (expired, denied or failed; an unconfirmed
+ * session-bound connection's credentials are erased) and
  * retires its pending row: settled or superseded, the attempt's secrets are no longer needed.
  */
+import type { ConnectionStatus } from '../domain/connection';
 import type { MarkOutcomeInput } from '../durable/contract';
 import type { Runtime } from './runtime';
 import { saveWithRetry } from './save';
 
-export async function markOutcome(runtime: Runtime, input: MarkOutcomeInput): Promise<void> {
+/** Answers the status the row has afterwards (a confirmation that won the race keeps `connected`). */
+export async function markOutcome(runtime: Runtime, input: MarkOutcomeInput): Promise<ConnectionStatus | undefined> {
   const stored = await runtime.connections.get(input.clientId, input.connectionId);
   if (!stored) {
     await runtime.authorizations.retire(input.authorizationId, runtime.clock.now().toISOString());
-    return;
+    return undefined;
   }
   const attempt = input.status === 'denied' ? await runtime.authorizations.get(input.authorizationId) : undefined;
   const at = runtime.clock.now().toISOString();
   const saved = await saveWithRetry(runtime, stored, (connection) => {
+    if (connection.status === 'awaiting_confirmation' && input.status === 'expired' && connection.authorizationId === input.authorizationId) {
+      const error = { code: 'BINDING_REJECTED', message: 'the client did not confirm the connection in time', at };
+      return { next: { ...connection, status: 'expired', updatedAt: at, expiresAt: null, error }, change: { credentials: null, issuedAt: null } };
+    }
     // Only the attempt still in progress may be settled; a newer attempt or a revocation wins.
     if (connection.authorizationId !== input.authorizationId || connection.status !== 'awaiting_callback') return undefined;
     const error =
@@ -36,4 +43,5 @@ export async function markOutcome(runtime: Runtime, input: MarkOutcomeInput): Pr
     });
   }
   await runtime.authorizations.retire(input.authorizationId, at);
+  return saved?.connection.status ?? (await runtime.connections.get(input.clientId, input.connectionId))?.connection.status;
 }

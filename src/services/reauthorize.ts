@@ -12,12 +12,25 @@ import type { Runtime } from './runtime';
 import { saveWithRetry } from './save';
 import type { StartedConnection } from './start-connection';
 
-export async function reauthorize(runtime: Runtime, clientId: string, connectionId: string): Promise<StartedConnection> {
+export interface ReauthorizeRequest {
+  /** Scopes to add: consent is asked for these and every scope already granted (incremental authorization). */
+  scopes?: string[];
+  /** A session-bound connection may be bound to the session asking now. */
+  bindingChallenge?: string;
+}
+
+export async function reauthorize(runtime: Runtime, clientId: string, connectionId: string, request: ReauthorizeRequest = {}): Promise<StartedConnection> {
   const stored = await runtime.connections.require(clientId, connectionId);
   if (stored.connection.status === 'revoked') throw new BrokerError('CONNECTION_REVOKED', 'the connection was revoked');
+  if (request.bindingChallenge !== undefined && !stored.connection.binding) {
+    throw new BrokerError('INVALID_REQUEST', 'only a connection started with a "bindingChallenge" can be bound again', { details: { field: 'bindingChallenge' } });
+  }
   const provider = runtime.providers.get(stored.connection.provider);
   const now = runtime.clock.now();
-  const attempt = await beginAuthorization(runtime, provider, stored.connection, stored.connection.scopes, now);
+  const scopes = unionOf(stored.connection.scopes, request.scopes ?? []);
+  const attempt = await beginAuthorization(runtime, provider, stored.connection, scopes, now);
+  // A bound connection is confirmed again by the session that asks for the new consent.
+  const binding = stored.connection.binding ? { challenge: request.bindingChallenge ?? stored.connection.binding.challenge } : undefined;
 
   const saved = await saveWithRetry(runtime, stored, (connection) =>
     connection.status === 'revoked'
@@ -30,6 +43,7 @@ export async function reauthorize(runtime: Runtime, clientId: string, connection
             authorizationExpiresAt: attempt.expiresAt,
             updatedAt: now.toISOString(),
             error: undefined,
+            ...(binding ? { binding } : {}),
           },
           change: {},
         },
@@ -96,6 +110,10 @@ async function awaitAcknowledgement(runtime: Runtime, instanceId: string, event:
     }
     await runtime.clock.sleep(REAUTHORIZE_ACK.pollMs);
   }
+}
+
+function unionOf(granted: readonly string[], added: readonly string[]): string[] {
+  return [...new Set([...granted, ...added])];
 }
 
 function acknowledges(customStatus: unknown, authorizationId: string): boolean {

@@ -19,7 +19,8 @@ export interface RevokeInput {
 const REVOCATION_ATTEMPTS = 3;
 const REVOCATION_BACKOFF_MS = 250;
 
-export async function revokeConnection(runtime: Runtime, input: RevokeInput): Promise<{ status: 'revoked' }> {
+/** `reason`: why the broker itself revoked (e.g. a refused session binding), recorded as the row's `error`. */
+export async function revokeConnection(runtime: Runtime, input: RevokeInput, reason?: { code: string; message: string }): Promise<{ status: 'revoked' }> {
   // From here on this process must not hand out the token, not even from its cache.
   runtime.tokens.forget(input.clientId, input.connectionId);
   const stored = await runtime.connections.get(input.clientId, input.connectionId);
@@ -58,7 +59,9 @@ export async function revokeConnection(runtime: Runtime, input: RevokeInput): Pr
             authorizationExpiresAt: undefined,
             error: providerFailure
               ? { code: providerFailure.code, message: `provider revocation failed: ${providerFailure.message}`, at }
-              : undefined,
+              : reason
+                ? { ...reason, at }
+                : undefined,
           },
           change: { credentials: null, issuedAt: null },
         },

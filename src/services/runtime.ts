@@ -10,7 +10,9 @@ import type { HttpSend } from '../oauth/http';
 import type { ProviderDefinition, OAuth1ProviderDefinition, OAuth2ProviderDefinition } from '../providers/types';
 import type { ForwardRequest } from '../proxy/forward';
 import type { AuthorizationsRepository } from '../storage/authorizations-repo';
+import type { ConnectLinksRepository } from '../storage/connect-links-repo';
 import type { ConnectionsRepository } from '../storage/connections-repo';
+import type { RegistrationStore } from '../storage/mcp-registrations-repo';
 import type { AuditTrail } from './audit-trail';
 import type { TokenCache } from './token-cache';
 
@@ -22,6 +24,8 @@ export interface BrokerSettings {
   refreshMarginMs: number;
   /** BROKER_ALLOWED_RETURN_URLS: the prefixes `returnTo` may name. */
   allowedReturnUrls: readonly URL[];
+  /** BROKER_BINDING_REQUIRED_CLIENTS: client apps whose connections must carry a `bindingChallenge`. */
+  bindingRequiredClients?: ReadonlySet<string>;
 }
 
 /** The only source of time for services. `sleep` is part of it so a fake clock can skip waits. */
@@ -46,6 +50,7 @@ export interface ProviderSecrets {
 type PortOf<T> = { [K in keyof T]: T[K] };
 export type ConnectionStore = PortOf<ConnectionsRepository>;
 export type AuthorizationStore = PortOf<AuthorizationsRepository>;
+export type ConnectLinkStore = PortOf<ConnectLinksRepository>;
 
 /** Outbound HTTP: whole requests to providers and webhook receivers, and the proxy's streamed forward. */
 export interface OutboundHttp {
@@ -67,6 +72,9 @@ export interface Runtime {
   secrets: ProviderSecrets;
   connections: ConnectionStore;
   authorizations: AuthorizationStore;
+  connectLinks: ConnectLinkStore;
+  /** The broker's client registrations at MCP servers' authorization servers, by issuer. */
+  mcpRegistrations: RegistrationStore;
   durable: DurableClientLike;
   tokens: TokenCache;
   http: OutboundHttp;

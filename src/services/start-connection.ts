@@ -11,6 +11,7 @@ import { isReturnUrlAllowed } from '../config/return-urls';
 import { authorizePhaseInput } from '../durable/contract';
 import { Orchestrations } from '../durable/names';
 import { beginAuthorization } from './begin-authorization';
+import { assertBindingRules } from './complete-connection';
 import type { Runtime } from './runtime';
 
 export interface StartConnectionRequest {
@@ -20,6 +21,8 @@ export interface StartConnectionRequest {
   endUserId?: string;
   returnTo?: string;
   metadata?: Record<string, unknown>;
+  /** S256 of a verifier kept in the end user's session: the connection then needs POST …/complete. */
+  bindingChallenge?: string;
 }
 
 export interface StartedConnection {
@@ -39,6 +42,7 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
   if (request.returnTo !== undefined && !isReturnUrlAllowed(request.returnTo, runtime.settings.allowedReturnUrls)) {
     throw new BrokerError('RETURN_URL_NOT_ALLOWED', '"returnTo" is not an allowed return URL', { details: { field: 'returnTo' } });
   }
+  assertBindingRules(runtime, clientId, request);
   const provider = runtime.providers.get(request.provider);
   if (!runtime.providers.isConfigured(provider.name)) {
     throw new BrokerError('UNKNOWN_PROVIDER', `provider "${request.provider}" is not configured`);
@@ -61,6 +65,7 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
     expiresAt: null,
     lastRefreshedAt: null,
     credentialsVersion: 0,
+    ...(request.bindingChallenge ? { binding: { challenge: request.bindingChallenge } } : {}),
   };
   // The pending row first, then the connection row in one insert that already names the attempt (the
   // insert is the only uniqueness check: a second start with this id gets CONNECTION_EXISTS from it).

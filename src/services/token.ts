@@ -30,20 +30,28 @@ export const TOKEN_TIMINGS = {
 /** A refresh failure recorded this long before the wait began still counts as "after we asked" (clock skew). */
 const FAILURE_SKEW_MS = 1_000;
 
-/** GET /connections/{id}/token: the token handed out to the client, counted per hour in the audit trail. */
-export async function getToken(runtime: Runtime, clientId: string, connectionId: string): Promise<TokenView> {
-  const view = await currentToken(runtime, clientId, connectionId);
+/**
+ * GET /connections/{id}/token: the token handed out to the client, counted per hour in the audit
+ * trail. `requiredScopes`: the caller needs these; a connection granted fewer answers SCOPES_MISSING
+ * naming them, so the client can ask for them with POST …/reauthorize {scopes} (incremental authorization).
+ */
+export async function getToken(runtime: Runtime, clientId: string, connectionId: string, requiredScopes?: readonly string[]): Promise<TokenView> {
+  const view = await currentToken(runtime, clientId, connectionId, requiredScopes);
   runtime.audit.count('token_reads', connectionId, clientId);
   return view;
 }
 
 /** A valid token for the broker's own use (the proxy), refreshed first when due. */
-export async function currentToken(runtime: Runtime, clientId: string, connectionId: string): Promise<TokenView> {
+export async function currentToken(runtime: Runtime, clientId: string, connectionId: string, requiredScopes?: readonly string[]): Promise<TokenView> {
   const cached = runtime.tokens.get(clientId, connectionId);
-  if (cached) return cached;
+  if (cached) {
+    if (requiredScopes) assertScopesGranted('scopes' in cached ? cached.scopes : [], requiredScopes);
+    return cached;
+  }
 
   let stored = await runtime.connections.require(clientId, connectionId);
   assertUsable(stored.connection);
+  if (requiredScopes) assertScopesGranted(stored.connection.scopes, requiredScopes);
   let credentials = await readCredentials(runtime, stored);
 
   if (credentials.protocol === 'oauth2') {
@@ -135,6 +143,13 @@ async function requestRefreshAndWait(runtime: Runtime, stored: StoredConnection)
     throw new BrokerError('REFRESH_TIMEOUT', 'the refresh did not complete in time; the previous token is kept', { transient: true });
   }
   return result.stored;
+}
+
+export function assertScopesGranted(granted: readonly string[], required: readonly string[]): void {
+  const missing = required.filter((scope) => !granted.includes(scope));
+  if (missing.length > 0) {
+    throw new BrokerError('SCOPES_MISSING', `the connection was not granted: ${missing.join(' ')}`, { details: { missing, granted: [...granted] } });
+  }
 }
 
 /** Throws CONNECTION_REVOKED (410) or CONNECTION_NOT_CONNECTED (409) unless the connection can be used. */

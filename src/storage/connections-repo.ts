@@ -7,7 +7,7 @@
  */
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
-import type { Connection, ConnectionError, ConnectionStatus, Protocol } from '../domain/connection';
+import type { Connection, ConnectionError, ConnectionStatus, Protocol, SessionBinding } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import type { Credentials } from './credentials';
 import {
@@ -47,6 +47,7 @@ interface ConnectionEntity {
   refreshLeaseOwner?: string;
   refreshLeaseUntil?: string;
   refreshDueAt?: string;
+  binding?: string;
 }
 
 export interface StoredConnection {
@@ -311,6 +312,7 @@ function toEntity(connection: Connection, sealed: { envelope: string; keyId: str
     entity.refreshLeaseUntil = connection.refreshLease.until;
   }
   if (connection.refreshDueAt) entity.refreshDueAt = connection.refreshDueAt;
+  if (connection.binding) entity.binding = JSON.stringify(connection.binding);
   if (sealed) {
     entity.credentials = sealed.envelope;
     if (sealed.keyId) entity.credentialsKeyId = sealed.keyId;
@@ -340,6 +342,7 @@ function fromEntity(entity: TableEntityResult<ConnectionEntity>): StoredConnecti
       ? { refreshLease: { owner: entity.refreshLeaseOwner, until: entity.refreshLeaseUntil } }
       : {}),
     ...(entity.refreshDueAt ? { refreshDueAt: entity.refreshDueAt } : {}),
+    ...(entity.binding ? { binding: parseJson<SessionBinding>(entity.binding) } : {}),
   };
   return {
     connection,

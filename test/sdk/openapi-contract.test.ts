@@ -50,6 +50,8 @@ const PERFORM: Record<string, (client: BrokerClient) => Promise<unknown>> = {
   getToken: (c) => c.getToken('c-1'),
   refreshConnection: (c) => c.refreshConnection('c-1'),
   reauthorizeConnection: (c) => c.reauthorizeConnection('c-1'),
+  completeConnection: (c) => c.completeConnection('c-1', { completionCode: 'code', bindingVerifier: 'v'.repeat(43) }),
+  createConnectLink: (c) => c.createConnectLink({ endUserId: 'u-1', provider: 'demo' }),
   proxyGet: (c) => c.proxy('c-1', 'a/b'),
   proxyPost: (c) => c.proxy('c-1', 'a/b', { method: 'POST', body: '{}' }),
   proxyPut: (c) => c.proxy('c-1', 'a/b', { method: 'PUT', body: '{}' }),

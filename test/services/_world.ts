@@ -24,6 +24,8 @@ import { AuditTrail } from '../../src/services/audit-trail';
 import { TokenCache } from '../../src/services/token-cache';
 import { AuditRepository } from '../../src/storage/audit-repo';
 import { AuthorizationsRepository } from '../../src/storage/authorizations-repo';
+import { ConnectLinksRepository } from '../../src/storage/connect-links-repo';
+import { McpRegistrationsRepository } from '../../src/storage/mcp-registrations-repo';
 import { ConnectionsRepository, type StoredConnection } from '../../src/storage/connections-repo';
 import type { Credentials } from '../../src/storage/credentials';
 import { createSealer } from '../../src/storage/sealer';
@@ -235,6 +237,8 @@ export function servicesFixture(): Fixture {
         },
         connections: new ConnectionsRepository(await table('conn'), sealer),
         authorizations: new AuthorizationsRepository(await table('auth'), sealer),
+        connectLinks: new ConnectLinksRepository(await table('link')),
+        mcpRegistrations: new McpRegistrationsRepository(await table('mcp'), sealer),
         durable,
         tokens: new TokenCache(clock),
         http: { send: sendHttpRequest, forward: forwardRequest },

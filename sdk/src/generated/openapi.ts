@@ -13,6 +13,10 @@ export const ERROR_CODES = [
   'CONNECTION_NOT_FOUND',
   'CONNECTION_EXISTS',
   'RETURN_URL_NOT_ALLOWED',
+  'BINDING_REQUIRED',
+  'BINDING_REJECTED',
+  'CONNECT_LINK_INVALID',
+  'SCOPES_MISSING',
   'CONFIG_INVALID',
   'PROVIDER_INVALID',
   'SECRET_UNAVAILABLE',
@@ -44,7 +48,7 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export type ConnectionStatus = 'awaiting_callback' | 'connected' | 'refreshing' | 'reauth_required' | 'denied' | 'expired' | 'revoked' | 'failed';
+export type ConnectionStatus = 'awaiting_callback' | 'awaiting_confirmation' | 'connected' | 'refreshing' | 'reauth_required' | 'denied' | 'expired' | 'revoked' | 'failed';
 
 export interface ErrorResponse {
   error: {
@@ -72,6 +76,8 @@ export interface Connection {
   lastRefreshedAt: string | null;
   /** Only while `awaiting_callback`. */
   authorizationExpiresAt?: string;
+  /** Started with a `bindingChallenge` (session-bound). */
+  bound?: boolean;
   error?: ConnectionError;
 }
 
@@ -89,6 +95,39 @@ export interface StartConnectionRequest {
   returnTo?: string;
   /** At most 4096 bytes of JSON. */
   metadata?: Record<string, unknown>;
+  /** BASE64URL(SHA-256(verifier)) of a verifier the client keeps in its user's session (RFC 9700 §4.7). After the callback the connection is `awaiting_confirmation` and the browser returns to `returnTo` (required) with a single-use `completionCode`; POST /connections/{id}/complete with both makes it `connected`. Required for clients in `BROKER_BINDING_REQUIRED_CLIENTS`. */
+  bindingChallenge?: string;
+}
+
+export interface CompleteConnectionRequest {
+  /** From the `completionCode` query parameter of the browser's return to `returnTo`. */
+  completionCode: string;
+  /** The verifier whose S256 was the `bindingChallenge`. */
+  bindingVerifier: string;
+}
+
+export interface ReauthorizeRequest {
+  /** Scopes to add: consent is asked for these and every scope already granted. */
+  scopes?: Array<string>;
+  /** A session-bound connection: bind it to the session asking now. */
+  bindingChallenge?: string;
+}
+
+/** Exactly one of `provider` (the page opens that provider) and `providers` (the page offers a choice). */
+export interface CreateConnectLinkRequest {
+  endUserId: string;
+  provider?: string;
+  providers?: Array<string>;
+  scopes?: Array<string>;
+  returnTo?: string;
+  bindingChallenge?: string;
+  expiresInSeconds?: number;
+}
+
+export interface ConnectLink {
+  /** Single use; carries only a random token (no end user, no provider). */
+  url: string;
+  expiresAt: string;
 }
 
 export interface StartedConnection {
@@ -131,6 +170,12 @@ export interface ListConnectionsQuery {
   continuation?: string;
 }
 
+/** Query parameters of `getToken`. */
+export interface GetTokenQuery {
+  /** Comma-separated scopes the caller needs. */
+  scopes?: string;
+}
+
 /** Where the API sits under the broker's base URL (the document's `servers`). */
 export const API_BASE_PATH = '/api';
 
@@ -143,6 +188,8 @@ export const CLIENT_OPERATIONS = {
   getToken: { method: 'GET', path: '/connections/{id}/token', success: 200 },
   refreshConnection: { method: 'POST', path: '/connections/{id}/refresh', success: 200 },
   reauthorizeConnection: { method: 'POST', path: '/connections/{id}/reauthorize', success: 200 },
+  completeConnection: { method: 'POST', path: '/connections/{id}/complete', success: 200 },
+  createConnectLink: { method: 'POST', path: '/connect-links', success: 201 },
   proxyGet: { method: 'GET', path: '/connections/{id}/proxy/{path}', success: null },
   proxyPost: { method: 'POST', path: '/connections/{id}/proxy/{path}', success: null },
   proxyPut: { method: 'PUT', path: '/connections/{id}/proxy/{path}', success: null },
@@ -158,9 +205,11 @@ export interface ClientOperationTypes {
   listConnections: { query: ListConnectionsQuery; response: ConnectionPage };
   getConnection: { response: Connection };
   revokeConnection: { response: void };
-  getToken: { response: Token };
+  getToken: { query: GetTokenQuery; response: Token };
   refreshConnection: { response: Connection };
-  reauthorizeConnection: { response: StartedConnection };
+  reauthorizeConnection: { body: ReauthorizeRequest; response: StartedConnection };
+  completeConnection: { body: CompleteConnectionRequest; response: Connection };
+  createConnectLink: { body: CreateConnectLinkRequest; response: ConnectLink };
   proxyGet: { response: unknown };
   proxyPost: { response: unknown };
   proxyPut: { response: unknown };

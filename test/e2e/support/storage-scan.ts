@@ -74,3 +74,25 @@ export async function scanStorage(connectionString: string): Promise<ScanResult>
   }
   return { fingerprints, texts: texts.length, tables, queues, containers };
 }
+
+/**
+ * Every stored row of a connection (any table, matched by RowKey) that still holds sealed
+ * credentials: empty once the broker has erased them.
+ */
+export async function rowsHoldingCredentials(connectionString: string, connectionId: string): Promise<string[]> {
+  const options = { allowInsecureConnection: true };
+  const holding: string[] = [];
+  let rowsSeen = 0;
+  for await (const table of TableServiceClient.fromConnectionString(connectionString, options).listTables()) {
+    if (!table.name) continue;
+    const client = TableClient.fromConnectionString(connectionString, table.name, options);
+    for await (const entity of client.listEntities<Record<string, unknown>>()) {
+      if (entity.rowKey !== connectionId) continue;
+      rowsSeen += 1;
+      if (typeof entity.credentials === 'string' && entity.credentials !== '') holding.push(`${table.name}/${entity.partitionKey}`);
+    }
+  }
+  // A scan that finds no row at all proves nothing about erasure.
+  if (rowsSeen === 0) throw new Error(`no stored row for connection ${connectionId}`);
+  return holding;
+}

@@ -12,7 +12,7 @@
 //     request first (a refresh token really rotates), then hang or reset instead of sending the answer.
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const config = JSON.parse(process.argv[2] ?? process.env.OIDC_SERVER_CONFIG ?? '{}');
 const {
@@ -22,6 +22,10 @@ const {
   refreshTokenTtlSeconds = 14 * 24 * 3600,
   rotateRefreshToken = true,
   scopes = ['openid', 'offline_access', 'read', 'write', 'profile', 'email'],
+  // Open dynamic client registration (RFC 7591), as MCP authorization servers offer it.
+  registration = false,
+  // RFC 8707: tokens for these resource servers ({resource → scope}), audience-bound and opaque.
+  resourceServers = undefined,
 } = config;
 
 const fingerprint = (value) => (typeof value === 'string' && value
@@ -45,6 +49,20 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    ...(registration ? { registration: { enabled: true } } : {}),
+    ...(resourceServers
+      ? {
+          resourceIndicators: {
+            enabled: true,
+            defaultResource: (_ctx, _client, oneOf) => oneOf,
+            useGrantedResource: () => true,
+            getResourceServerInfo: (_ctx, resource) => {
+              if (!(resource in resourceServers)) throw new errors.InvalidTarget();
+              return { scope: resourceServers[resource], audience: resource, accessTokenFormat: 'opaque' };
+            },
+          },
+        }
+      : {}),
   },
   ttl: {
     AccessToken: accessTokenTtlSeconds,
@@ -145,6 +163,7 @@ function tokenFields(ctx) {
     codeFingerprint: fingerprint(params.code),
     codeVerifierFingerprint: fingerprint(params.code_verifier),
     idTokenFingerprint: fingerprint(body.id_token),
+    resource: params.resource,
   };
 }
 

@@ -19,6 +19,10 @@ export interface OidcProviderOptions {
   refreshTokenTtlSeconds?: number;
   rotateRefreshToken?: boolean;
   scopes?: string[];
+  /** Open dynamic client registration (RFC 7591). */
+  registration?: boolean;
+  /** RFC 8707 resource servers: resource URL → the scopes its tokens may carry (space-separated). */
+  resourceServers?: Record<string, string>;
 }
 
 /** One token-endpoint request as the provider saw it; tokens only as 16-hex SHA-256 fingerprints. */
@@ -34,6 +38,8 @@ export interface TokenLogEntry {
   codeFingerprint?: string;
   codeVerifierFingerprint?: string;
   idTokenFingerprint?: string;
+  /** RFC 8707 `resource` the token request carried. */
+  resource?: string;
   /** For a `fault:*-after-answer` entry: what the provider answered before the answer was lost. */
   providerOutcome?: string;
 }

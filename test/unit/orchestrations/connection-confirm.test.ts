@@ -1,0 +1,80 @@
+/** The confirm phase of a session-bound connection (issue 17, item 1), driven with a stub context. */
+import { connectionOrchestrator } from '../../../src/orchestrations/connection';
+import type { AuthorizePhaseInput, ConfirmPhaseInput, ExchangeResult } from '../../../src/durable/contract';
+import { Activities, Events } from '../../../src/durable/names';
+import { asTask, fakeContext, win } from './_fake-context';
+
+const NOW = new Date('2030-01-01T00:00:00.000Z');
+const REF = { connectionId: 'conn-1', clientId: 'app1', provider: 'acme', protocol: 'oauth2' as const };
+const CONFIRM_BY = '2030-01-01T00:12:00.000Z';
+const exchanged: ExchangeResult = {
+  outcome: 'connected',
+  credentialsVersion: 1,
+  issuedAt: '2030-01-01T00:02:00.000Z',
+  expiresAt: '2030-01-01T01:02:00.000Z',
+  refreshable: true,
+  scopes: ['read'],
+  webhooks: false,
+  confirmBy: CONFIRM_BY,
+};
+const confirmInput: ConfirmPhaseInput = { ...REF, phase: 'confirm', authorizationId: 'auth-1', deadline: CONFIRM_BY, exchange: exchanged };
+
+function startConfirm() {
+  const fake = fakeContext({ input: confirmInput, now: NOW });
+  const gen = connectionOrchestrator(fake.context) as Generator<unknown, unknown, unknown>;
+  const race = asTask(gen.next().value);
+  const [complete, revoke, reauthorize, timer] = race.tasks ?? [];
+  return { fake, gen, race, complete, revoke, reauthorize, timer };
+}
+
+test('When a bound connection is exchanged, then it continues as new in the confirm phase, not in the refresh loop', () => {
+  const authorize: AuthorizePhaseInput = { ...REF, phase: 'authorize', authorizationId: 'auth-1', deadline: '2030-01-01T00:10:00.000Z' };
+  const fake = fakeContext({ input: authorize, now: NOW });
+  const gen = connectionOrchestrator(fake.context) as Generator<unknown, unknown, unknown>;
+  const race = asTask(gen.next().value);
+  gen.next(win(race.tasks![0], { authorizationId: 'auth-1', outcome: 'code' }));
+  expect(gen.next(exchanged)).toEqual({ done: true, value: undefined });
+  expect(fake.continuedAsNew).toEqual([confirmInput]);
+});
+
+test('When the confirm phase starts, then it waits for complete, revoke and reauthorize raced against the confirmation deadline', () => {
+  const run = startConfirm();
+  expect(run.race.tasks?.map((t) => [t.kind, t.name])).toEqual([
+    ['event', Events.Complete],
+    ['event', Events.Revoke],
+    ['event', Events.Reauthorize],
+    ['timer', undefined],
+  ]);
+  expect(run.timer.fireAt?.toISOString()).toBe(CONFIRM_BY);
+  expect(run.fake.customStatuses).toEqual([{ status: 'awaiting_confirmation', authorizationId: 'auth-1', deadline: CONFIRM_BY }]);
+});
+
+test('When the client confirms, then the maintain phase starts with the exchange it held', () => {
+  const run = startConfirm();
+  expect(run.gen.next(win(run.complete, {}))).toEqual({ done: true, value: undefined });
+  expect(run.timer.cancel).toHaveBeenCalledTimes(1);
+  expect(run.fake.continuedAsNew).toEqual([
+    { ...REF, phase: 'maintain', credentialsVersion: 1, issuedAt: exchanged.issuedAt, expiresAt: exchanged.expiresAt, failures: 0, cycle: 0 },
+  ]);
+});
+
+test('When nobody confirms in time, then the outcome activity erases it and the orchestration ends expired', () => {
+  const run = startConfirm();
+  const mark = asTask(run.gen.next(win(run.timer)).value);
+  expect(mark.name).toBe(Activities.MarkOutcome);
+  expect(mark.input).toEqual({ ...REF, authorizationId: 'auth-1', status: 'expired' });
+  expect(run.gen.next({ status: 'expired' })).toEqual({ done: true, value: { status: 'expired' } });
+  expect(run.fake.continuedAsNew).toEqual([]);
+});
+
+test('When the confirmation landed but its event was lost, then the deadline finds the row connected and the refresh loop starts', () => {
+  const run = startConfirm();
+  run.gen.next(win(run.timer));
+  expect(run.gen.next({ status: 'connected' })).toEqual({ done: true, value: undefined });
+  expect(run.fake.continuedAsNew).toHaveLength(1);
+});
+
+test('When the completion is refused (revoke event), then the connection is revoked through the revoke activity', () => {
+  const run = startConfirm();
+  expect(asTask(run.gen.next(win(run.revoke, {})).value).name).toBe(Activities.Revoke);
+});
