@@ -27,6 +27,8 @@ export interface BenchWorldOptions {
   accessTokenTtlSeconds: number;
   /** Put counting forwarders between the broker and Azurite. */
   countStorage?: boolean;
+  /** Node options of the broker's host process (e.g. `--cpu-prof`). */
+  brokerExecArgv?: string[];
 }
 
 export interface BenchWorld {
@@ -112,6 +114,7 @@ export async function startBenchWorld(options: BenchWorldOptions): Promise<Bench
     const broker = await startBrokerHost({
       port: brokerPort,
       storage,
+      execArgv: options.brokerExecArgv,
       settings: {
         BROKER_PROVIDERS: JSON.stringify(providers),
         BROKER_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),

@@ -15,6 +15,8 @@ export interface BrokerHostOptions {
   storage: string;
   settings: Record<string, string>;
   port?: number;
+  /** Node options of the host process (the benches' `--cpu-prof`). */
+  execArgv?: string[];
 }
 
 export interface HttpAnswer {
@@ -58,7 +60,7 @@ export async function startBrokerHost(options: BrokerHostOptions): Promise<Broke
   };
 
   const launch = async () => {
-    child = spawn(process.execPath, [DEVHOST_BIN, '--app', REPO_ROOT, '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [...(options.execArgv ?? []), DEVHOST_BIN, '--app', REPO_ROOT, '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d) => (output += d.toString()));
     child.stderr?.on('data', (d) => (output += d.toString()));
     const deadline = Date.now() + 30_000;
