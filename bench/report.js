@@ -30,7 +30,7 @@ function cells(f) {
     case f.id === 'flow-storage-requests':
       return [`${num(m.requestsPerFlow)} requests per flow (${Object.entries(m.byPhase).map(([k, v]) => `${k} ${num(v)}`).join(', ')})`, `idle ${num(m.idleRequestsPerSecond)}/s subtracted`];
     case f.id.startsWith('profile-'):
-      return [m.top.map((t) => `${t.selfPercent}% ${t.frame}`).join('; '), Object.entries(m.byOwner).map(([k, v]) => `${k} ${v}%`).join(', ')];
+      return [`top self time: ${m.top.slice(0, 8).map((t) => `${t.selfPercent}% ${t.frame}`).join('; ')}`, `self by owner: ${Object.entries(m.byOwner).map(([k, v]) => `${k} ${v}%`).join(', ')}; inclusive: ${Object.entries(m.inclusive ?? {}).map(([k, v]) => `${k} ${v}%`).join(', ')}`];
     case f.id === 'refresh-lateness':
       return [`${m.connections}/${m.requested ?? m.connections} connections, ${m.refreshesJudged} refreshes judged, ${m.missed} missed, ${m.failedRefreshes} refused; lateness ${latency(m)}`, 'scheduled due time'];
     case f.id === 'refresh-storage-operations':

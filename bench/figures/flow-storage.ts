@@ -25,6 +25,7 @@ export async function benchFlowStorage(ctx: BenchContext): Promise<Figure[]> {
 
     const byPhase: Record<string, number> = {};
     let total = 0;
+    const targetsBefore = world.storageCounts()!.byTarget;
     for (let i = 0; i < flows; i++) {
       let last = requests();
       let lastAt = Date.now();
@@ -44,13 +45,20 @@ export async function benchFlowStorage(ctx: BenchContext): Promise<Figure[]> {
       total += requests() - flowStart - idlePerMs * (Date.now() - flowStartAt);
     }
     const perFlow = round(total / flows, 1);
+    const targetsAfter = world.storageCounts()!.byTarget;
+    const byTarget = Object.fromEntries(
+      Object.entries(targetsAfter)
+        .map(([k, n]) => [k, round((n - (targetsBefore[k] ?? 0)) / flows, 1)] as const)
+        .filter(([, n]) => n > 0)
+        .sort((a, b) => b[1] - a[1]),
+    );
     const phases = Object.fromEntries(Object.entries(byPhase).map(([k, v]) => [k, round(v / flows, 1)]));
-    ctx.log(`  storage requests per flow ${perFlow} (${JSON.stringify(phases)}), idle ${round(idlePerMs * 1000, 1)}/s`);
+    ctx.log(`  storage requests per flow ${perFlow} (${JSON.stringify(phases)}; ${JSON.stringify(byTarget)}), idle ${round(idlePerMs * 1000, 1)}/s`);
     return [
       {
         id: 'flow-storage-requests',
         title: `Storage requests per authorization flow (${flows} sequential flows)`,
-        measured: { requestsPerFlow: perFlow, byPhase: phases, idleRequestsPerSecond: round(idlePerMs * 1000, 1) },
+        measured: { requestsPerFlow: perFlow, byPhase: phases, byTarget, idleRequestsPerSecond: round(idlePerMs * 1000, 1) },
         baseline: null,
         ratio: null,
         ratioOf: 'an absolute count (idle background requests subtracted)',

@@ -143,12 +143,13 @@ export async function startBenchWorld(options: BenchWorldOptions): Promise<Bench
 }
 
 function sumCounts(all: StorageCounts[]): StorageCounts {
-  const total: StorageCounts = { requests: 0, operations: 0, batches: 0, byMethod: {} };
+  const total: StorageCounts = { requests: 0, operations: 0, batches: 0, byMethod: {}, byTarget: {} };
   for (const c of all) {
     total.requests += c.requests;
     total.operations += c.operations;
     total.batches += c.batches;
     for (const [m, n] of Object.entries(c.byMethod)) total.byMethod[m] = (total.byMethod[m] ?? 0) + n;
+    for (const [t, n] of Object.entries(c.byTarget)) total.byTarget[t] = (total.byTarget[t] ?? 0) + n;
   }
   return total;
 }

@@ -11,13 +11,28 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
+
+/**
+ * Code whose whole cost (its own time and everything it calls) is reported: what an invocation's
+ * log line costs, the host's forward to the model's stream-mode server, the programming model, the
+ * product.
+ */
+const INCLUSIVE: Record<string, (url: string) => boolean> = {
+  'invocation log (devhost log.js)': (url) => url.endsWith('/devhost/src/log.js'),
+  'forward to the stream-mode server (devhost http-stream.js)': (url) => url.endsWith('/devhost/src/http/http-stream.js'),
+  '@azure/functions': (url) => url.includes('/@azure/functions/'),
+  'product (dist/src)': (url) => url.includes('/dist/src/'),
+};
 
 export interface ProfileSummary {
   file: string;
   busyMs: number;
   top: Array<{ frame: string; owner: string; selfPercent: number }>;
   byOwner: Record<string, number>;
+  /** Time spent in and below the INCLUSIVE code, % of non-idle time. */
+  inclusive: Record<string, number>;
 }
 
 export function ownerOf(url: string, name: string): string {
@@ -62,12 +77,29 @@ export function summarizeProfile(file: string, window?: { fromEndMs: number; toE
     owners[owner] = (owners[owner] ?? 0) + us;
   }
   const pct = (us: number) => Math.round((1000 * us) / busyUs) / 10;
+  const inclusive: Record<string, number> = {};
+  for (const [label, matches] of Object.entries(INCLUSIVE)) inclusive[label] = pct(subtreeUs(profile.nodes, byId, selfUs, matches));
   return {
+    inclusive,
     file,
     busyMs: Math.round(busyUs / 1000),
     top: [...frames.entries()].sort((a, b) => b[1].us - a[1].us).slice(0, topN).map(([frame, e]) => ({ frame, owner: e.owner, selfPercent: pct(e.us) })),
     byOwner: Object.fromEntries(Object.entries(owners).sort((a, b) => b[1] - a[1]).map(([k, us]) => [k, pct(us)])),
   };
+}
+
+/** Self time under the outermost frames `matches` accepts (a frame below another accepted one counts once). */
+function subtreeUs(nodes: ProfileNode[], byId: Map<number, ProfileNode>, selfUs: Map<number, number>, matches: (url: string) => boolean): number {
+  const childIds = new Set(nodes.flatMap((n) => n.children ?? []));
+  let total = 0;
+  const stack = nodes.filter((n) => !childIds.has(n.id)).map((n) => ({ node: n, inside: false }));
+  while (stack.length) {
+    const { node, inside } = stack.pop()!;
+    const here = inside || matches(node.callFrame.url);
+    if (here && node.callFrame.functionName !== '(idle)') total += selfUs.get(node.id) ?? 0;
+    for (const id of node.children ?? []) stack.push({ node: byId.get(id)!, inside: here });
+  }
+  return total;
 }
 
 function shortUrl(url: string): string {
