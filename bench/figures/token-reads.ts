@@ -71,7 +71,7 @@ function tokenFigure(concurrency: number, r: Runs): Figure {
     reason: errors
       ? `${errors} requests failed`
       : met === false
-        ? `the broker serves ${ratio}× the trivial function: the rest is the product's own cost (client-key check, token service, JSON) — see the token route's profile`
+        ? `the broker serves ${ratio}× the trivial function; the token route's profile (profile-token, byOwner and inclusive) says how much of it is the product's`
         : met ? 'met' : 'informational',
   };
 }
