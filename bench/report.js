@@ -28,7 +28,7 @@ function cells(f) {
     case f.id.startsWith('proxy'):
       return [`${rate(m)}, ${latency(m)}; added p50 ${num(m.addedP50Ms)} ms; ${num(m.rpsVsTrivialFunction)}× the trivial function's req/s`, `trivial function ${rate(b.trivialFunction)}, ${latency(b.trivialFunction)}; bare proxy ${rate(b.bareProxy)}, ${latency(b.bareProxy)}; direct ${rate(b.direct)}, ${latency(b.direct)}`];
     case f.id === 'flow-storage-requests':
-      return [`${num(m.requestsPerFlow)} requests per flow (${Object.entries(m.byPhase).map(([k, v]) => `${k} ${num(v)}`).join(', ')})`, `idle ${num(m.idleRequestsPerSecond)}/s subtracted`];
+      return [`${num(m.requestsPerFlow)} requests per flow; by phase ${Object.entries(m.byPhase).map(([k, v]) => `${k} ${num(v)}`).join(', ')}${m.byTarget ? `; by request ${Object.entries(m.byTarget).map(([k, v]) => `${k} ${num(v)}`).join(', ')}` : ''}`, `idle ${num(m.idleRequestsPerSecond)}/s subtracted`];
     case f.id.startsWith('profile-'):
       return [`top self time: ${m.top.slice(0, 8).map((t) => `${t.selfPercent}% ${t.frame}`).join('; ')}`, `self by owner: ${Object.entries(m.byOwner).map(([k, v]) => `${k} ${v}%`).join(', ')}; inclusive: ${Object.entries(m.inclusive ?? {}).map(([k, v]) => `${k} ${v}%`).join(', ')}`];
     case f.id === 'refresh-lateness':

@@ -8,7 +8,7 @@
  *
  *   node bench/run.js [--quick] [--only flows,flow-storage,tokens,proxy,profiles,refresh,host,signing]
  *
- * `--quick` is the development variant (200 flows, 200 refreshing connections for 60 s, shorter loads).
+ * `--quick` is the development variant (200 flows, 100 refreshing connections for 60 s, shorter loads).
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');

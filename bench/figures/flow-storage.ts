@@ -52,7 +52,7 @@ export async function benchFlowStorage(ctx: BenchContext): Promise<Figure[]> {
         .filter(([, n]) => n > 0)
         .sort((a, b) => b[1] - a[1]),
     );
-    const phases = Object.fromEntries(Object.entries(byPhase).map(([k, v]) => [k, round(v / flows, 1)]));
+    const phases = Object.fromEntries(Object.entries(byPhase).map(([k, v]) => [k, Math.max(0, round(v / flows, 1))]));
     ctx.log(`  storage requests per flow ${perFlow} (${JSON.stringify(phases)}; ${JSON.stringify(byTarget)}), idle ${round(idlePerMs * 1000, 1)}/s`);
     return [
       {

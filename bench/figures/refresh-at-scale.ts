@@ -29,7 +29,7 @@ interface InstanceStatus {
 
 export async function benchRefreshAtScale(ctx: BenchContext): Promise<Figure[]> {
   // Full: ten times the earlier scale (issue 15): 20,000 connections, 60-second tokens, 10 minutes.
-  const connections = ctx.quick ? 200 : 20_000;
+  const connections = ctx.quick ? 100 : 20_000;
   const windowMs = (ctx.quick ? 60 : 600) * 1000;
   const ttlSeconds = ctx.quick ? 30 : 60;
   const figures: Figure[] = [];
