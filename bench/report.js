@@ -22,9 +22,15 @@ function cells(f) {
     case f.id === 'authorization-flows':
       return [`${m.connected}/${m.flows} connected; mean ${num(m.meanMs)} ms, ${latency(m)}; one at a time p50 ${num(m.oneAtATime?.p50Ms)} ms${phases(m.oneAtATime?.phasesMeanMs)}`, `mean ${num(b.meanMs)} ms, ${latency(b)}; one at a time p50 ${num(b.oneAtATime?.p50Ms)} ms`];
     case f.id.startsWith('token-reads'):
-      return [`${rate(m)}, ${latency(m)}`, `${rate(b)}, ${latency(b)}`];
+      return [`${rate(m)}, ${latency(m)}`, `trivial function ${rate(b.trivialFunction)}, ${latency(b.trivialFunction)}; bare proxy ${rate(b.bareProxy)}; bare ${rate(b.bare)}`];
+    case f.id.startsWith('host-pipeline'):
+      return [`trivial function ${rate(m)}, ${latency(m)}`, `bare proxy ${rate(b.bareProxy)}, ${latency(b.bareProxy)}; bare ${rate(b.bare)}`];
     case f.id.startsWith('proxy'):
-      return [`${rate(m)}, ${latency(m)}; added p50 ${num(m.addedP50Ms)} ms, p99 ${num(m.addedP99Ms)} ms; ${num(m.p50VsDirect)}× direct p50, ${num(m.rpsVsDirect)}× direct req/s`, `direct ${rate(b.direct)}, ${latency(b.direct)}; bare proxy ${rate(b.bareProxy)}, ${latency(b.bareProxy)}`];
+      return [`${rate(m)}, ${latency(m)}; added p50 ${num(m.addedP50Ms)} ms; ${num(m.rpsVsTrivialFunction)}× the trivial function's req/s`, `trivial function ${rate(b.trivialFunction)}, ${latency(b.trivialFunction)}; bare proxy ${rate(b.bareProxy)}, ${latency(b.bareProxy)}; direct ${rate(b.direct)}, ${latency(b.direct)}`];
+    case f.id === 'flow-storage-requests':
+      return [`${num(m.requestsPerFlow)} requests per flow; by phase ${Object.entries(m.byPhase).map(([k, v]) => `${k} ${num(v)}`).join(', ')}${m.byTarget ? `; by request ${Object.entries(m.byTarget).map(([k, v]) => `${k} ${num(v)}`).join(', ')}` : ''}`, `idle ${num(m.idleRequestsPerSecond)}/s subtracted`];
+    case f.id.startsWith('profile-'):
+      return [`top self time: ${m.top.slice(0, 8).map((t) => `${t.selfPercent}% ${t.frame}`).join('; ')}`, `self by owner: ${Object.entries(m.byOwner).map(([k, v]) => `${k} ${v}%`).join(', ')}; inclusive: ${Object.entries(m.inclusive ?? {}).map(([k, v]) => `${k} ${v}%`).join(', ')}`];
     case f.id === 'refresh-lateness':
       return [`${m.connections}/${m.requested ?? m.connections} connections, ${m.refreshesJudged} refreshes judged, ${m.missed} missed, ${m.failedRefreshes} refused; lateness ${latency(m)}`, 'scheduled due time'];
     case f.id === 'refresh-storage-operations':
@@ -43,7 +49,7 @@ function cells(f) {
 }
 
 const lines = [
-  `${result.mode} run of ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${result.durationSeconds} s, ${result.machine.cpus} CPUs (${result.machine.cpuModel}), node ${result.machine.node}.`,
+  `${result.mode} run of ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${result.durationSeconds} s, ${result.machine.cpus} CPUs (${result.machine.cpuModel}), node ${result.machine.node}; load average ${(result.machine.loadAverageAtStart ?? []).map(num).join(' ')} at the start, ${(result.machine.loadAverageAtEnd ?? []).map(num).join(' ')} at the end.`,
   '',
   '| figure | measured | baseline | ratio | aim | verdict |',
   '|---|---|---|---|---|---|',

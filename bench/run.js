@@ -6,9 +6,9 @@
  * written to bench/results/latest.json. Loopback only; every loop is bounded in count and time; every
  * child process is stopped at the end.
  *
- *   node bench/run.js [--quick] [--only flows,tokens,proxy,refresh,host,signing]
+ *   node bench/run.js [--quick] [--only flows,flow-storage,tokens,proxy,profiles,refresh,host,signing]
  *
- * `--quick` is the development variant (200 flows, 200 refreshing connections for 60 s, shorter loads).
+ * `--quick` is the development variant (200 flows, 100 refreshing connections for 60 s, shorter loads).
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -22,8 +22,10 @@ const { benchAuthorizationFlows } = require('./figures/authorization-flows.ts');
 const { benchTokenReads } = require('./figures/token-reads.ts');
 const { benchProxy } = require('./figures/proxy.ts');
 const { benchRefreshAtScale } = require('./figures/refresh-at-scale.ts');
+const { benchProfiles } = require('./figures/profiles.ts');
+const { benchFlowStorage } = require('./figures/flow-storage.ts');
 
-const ALL = ['host', 'signing', 'flows', 'tokens', 'proxy', 'refresh'];
+const ALL = ['host', 'signing', 'flows', 'flow-storage', 'tokens', 'proxy', 'profiles', 'refresh'];
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyAt = argv.indexOf('--only');
@@ -155,10 +157,9 @@ function print(figures) {
     console.log(`    measured: ${fmt(f.measured)}`);
     for (const [label, value] of Object.entries(f.measured.rows ?? {})) console.log(`      ${label.padEnd(46)} ${value}`);
     if (f.baseline) {
-      if (f.baseline.direct) {
-        console.log(`    direct:   ${fmt(f.baseline.direct)}`);
-        console.log(`    bare proxy: ${fmt(f.baseline.bareProxy)}`);
-      } else console.log(`    baseline: ${fmt(f.baseline)}`);
+      const nested = Object.entries(f.baseline).filter(([, v]) => v && typeof v === 'object');
+      if (nested.length) for (const [name, value] of nested) console.log(`    ${`${name}:`.padEnd(10)} ${fmt(value)}`);
+      else console.log(`    baseline: ${fmt(f.baseline)}`);
     }
     console.log(`    ratio:    ${f.ratio ?? '—'}  (${f.ratioOf})`);
     console.log(`    aim:      ${f.aim}${f.met === false ? ` → ${f.reason}` : ''}`);
@@ -167,6 +168,7 @@ function print(figures) {
 
 async function main() {
   const started = new Date();
+  const loadAverageAtStart = os.loadavg();
   const figures = [];
   const failures = [];
   const section = async (name, fn) => {
@@ -187,6 +189,8 @@ async function main() {
     selected.add('broker');
     await section('broker', brokerFigures);
   }
+  await section('flow-storage', () => benchFlowStorage(ctx));
+  await section('profiles', () => benchProfiles(ctx));
   await section('refresh', () => benchRefreshAtScale(ctx));
 
   print(figures);
@@ -194,7 +198,7 @@ async function main() {
     startedAt: started.toISOString(),
     durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
     mode: quick ? 'quick' : 'full',
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadAverageAtEnd: os.loadavg() },
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadAverageAtStart, loadAverageAtEnd: os.loadavg() },
     figures,
     failures,
   };

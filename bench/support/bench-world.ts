@@ -29,6 +29,8 @@ export interface BenchWorldOptions {
   accessTokenTtlSeconds: number;
   /** Put counting forwarders between the broker and Azurite. */
   countStorage?: boolean;
+  /** Node options of the broker's host process (e.g. `--cpu-prof`). */
+  brokerExecArgv?: string[];
 }
 
 export interface BenchWorld {
@@ -114,6 +116,7 @@ export async function startBenchWorld(options: BenchWorldOptions): Promise<Bench
     const broker = await startBrokerHost({
       port: brokerPort,
       storage,
+      execArgv: options.brokerExecArgv,
       settings: {
         BROKER_PROVIDERS: JSON.stringify(providers),
         BROKER_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
@@ -142,12 +145,13 @@ export async function startBenchWorld(options: BenchWorldOptions): Promise<Bench
 }
 
 function sumCounts(all: StorageCounts[]): StorageCounts {
-  const total: StorageCounts = { requests: 0, operations: 0, batches: 0, byMethod: {} };
+  const total: StorageCounts = { requests: 0, operations: 0, batches: 0, byMethod: {}, byTarget: {} };
   for (const c of all) {
     total.requests += c.requests;
     total.operations += c.operations;
     total.batches += c.batches;
     for (const [m, n] of Object.entries(c.byMethod)) total.byMethod[m] = (total.byMethod[m] ?? 0) + n;
+    for (const [t, n] of Object.entries(c.byTarget)) total.byTarget[t] = (total.byTarget[t] ?? 0) + n;
   }
   return total;
 }

@@ -12,6 +12,8 @@ export interface StorageCounts {
   operations: number;
   batches: number;
   byMethod: Record<string, number>;
+  /** By method and the table, queue or container addressed, e.g. `GET Connections`. */
+  byTarget: Record<string, number>;
 }
 
 export interface CountingProxy {
@@ -24,7 +26,7 @@ const BATCH_OPERATION = /^(GET|POST|PUT|PATCH|MERGE|DELETE) https?:\/\//gm;
 
 export async function startCountingProxy(targetPort: number): Promise<CountingProxy> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const counts: StorageCounts = { requests: 0, operations: 0, batches: 0, byMethod: {} };
+  const counts: StorageCounts = { requests: 0, operations: 0, batches: 0, byMethod: {}, byTarget: {} };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -32,6 +34,8 @@ export async function startCountingProxy(targetPort: number): Promise<CountingPr
       const body = Buffer.concat(chunks);
       counts.requests++;
       counts.byMethod[req.method ?? '?'] = (counts.byMethod[req.method ?? '?'] ?? 0) + 1;
+      const target = `${req.method} ${/^\/[^/]+\/([A-Za-z0-9$-]+)/.exec(req.url ?? '')?.[1] ?? '?'}`;
+      counts.byTarget[target] = (counts.byTarget[target] ?? 0) + 1;
       if (req.url?.includes('$batch')) {
         counts.batches++;
         counts.operations += Math.max(1, body.toString('utf8').match(BATCH_OPERATION)?.length ?? 0);
@@ -55,7 +59,7 @@ export async function startCountingProxy(targetPort: number): Promise<CountingPr
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
-    counts: () => ({ ...counts, byMethod: { ...counts.byMethod } }),
+    counts: () => ({ ...counts, byMethod: { ...counts.byMethod }, byTarget: { ...counts.byTarget } }),
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

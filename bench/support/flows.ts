@@ -21,7 +21,8 @@ export interface BrokerFlowResult {
 
 const CONNECTED_WAIT_MS = 60_000;
 
-export async function brokerFlow(world: BenchWorld, connectionId: string, account: string): Promise<BrokerFlowResult> {
+/** `mark` is called as each phase ends (the storage bench counts requests per phase with it). */
+export async function brokerFlow(world: BenchWorld, connectionId: string, account: string, mark: (phase: string) => void = () => undefined): Promise<BrokerFlowResult> {
   const t0 = performance.now();
   const started = await world.broker.request('POST', '/api/connections', {
     key: CLIENT_KEY,
@@ -29,11 +30,14 @@ export async function brokerFlow(world: BenchWorld, connectionId: string, accoun
   });
   if (started.status !== 201) throw new Error(`POST /connections answered ${started.status}: ${started.text.slice(0, 200)}`);
   const t1 = performance.now();
+  mark('start');
   const callbackUrl = await completeConsent(started.json.authorizationUrl, { account, approve: true });
   const code = new URL(callbackUrl).searchParams.get('code') ?? undefined;
   const t2 = performance.now();
+  mark('consent');
   const callback = await world.broker.request('GET', callbackUrl);
   const t3 = performance.now();
+  mark('callback');
   let status = callback.headers.get('location') ? new URL(callback.headers.get('location')!).searchParams.get('status') ?? '' : '';
   const deadline = Date.now() + CONNECTED_WAIT_MS;
   while (status !== 'connected' && Date.now() < deadline) {
@@ -41,6 +45,7 @@ export async function brokerFlow(world: BenchWorld, connectionId: string, accoun
     status = (await world.broker.request('GET', `/api/connections/${connectionId}`, { key: CLIENT_KEY })).json?.status ?? '';
   }
   const t4 = performance.now();
+  mark('untilConnected');
   return {
     connectionId,
     ms: t4 - t0,

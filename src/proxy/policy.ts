@@ -175,6 +175,8 @@ const HOP_BY_HOP = [
 
 /** The caller's own credentials: the broker adds the connection's instead. */
 const CALLER_CREDENTIALS = ['authorization', 'proxy-authorization', 'x-api-key', 'cookie'];
+/** Built once: a Set per proxied request was a visible share of the proxy route's profile. */
+const NEVER_FORWARDED = new Set([...HOP_BY_HOP, ...CALLER_CREDENTIALS, 'host', 'expect']);
 
 /**
  * End-to-end request headers with a standard meaning that a caller may send to any API: content
@@ -319,14 +321,14 @@ export function filterRequestHeaders(incoming: HeaderInput, opts: RequestHeaderO
     }
   }
 
-  const never = new Set([...HOP_BY_HOP, ...CALLER_CREDENTIALS, 'host', 'expect', ...namedInConnection(incoming)]);
-  if (bodyReframed) never.add('content-length');
+  const named = namedInConnection(incoming);
+  const never = (lower: string) => NEVER_FORWARDED.has(lower) || named.has(lower) || (bodyReframed && lower === 'content-length');
   const providerHeaders = new Set((opts.providerHeaders ?? []).map((name) => name.toLowerCase()));
 
   const forwarded: Record<string, string> = {};
   for (const [name, value] of Object.entries(incoming)) {
     const lower = name.toLowerCase();
-    if (never.has(lower) || !isForwardable(lower, providerHeaders)) continue;
+    if (never(lower) || !isForwardable(lower, providerHeaders)) continue;
     const lines = valuesOf(value);
     if (lines.length === 0) continue;
     const joined = lines.join(', ');
@@ -342,6 +344,7 @@ export function filterRequestHeaders(incoming: HeaderInput, opts: RequestHeaderO
  */
 const WITHHELD_RESPONSE_HEADERS = new Set(['set-cookie', 'set-cookie2']);
 const BROKER_HEADER_PREFIX = 'x-broker-';
+const NEVER_RETURNED = new Set([...HOP_BY_HOP, ...WITHHELD_RESPONSE_HEADERS]);
 
 /**
  * The provider's response headers the broker returns to the caller: everything except hop-by-hop
@@ -351,11 +354,11 @@ const BROKER_HEADER_PREFIX = 'x-broker-';
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
  */
 export function filterResponseHeaders(upstream: HeaderInput): Record<string, string | string[]> {
-  const dropped = new Set([...HOP_BY_HOP, ...WITHHELD_RESPONSE_HEADERS, ...namedInConnection(upstream)]);
+  const named = namedInConnection(upstream);
   const kept: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(upstream)) {
     const lower = name.toLowerCase();
-    if (value === undefined || dropped.has(lower) || lower.startsWith(BROKER_HEADER_PREFIX)) continue;
+    if (value === undefined || NEVER_RETURNED.has(lower) || named.has(lower) || lower.startsWith(BROKER_HEADER_PREFIX)) continue;
     kept[name] = typeof value === 'string' ? value : [...value];
   }
   return kept;

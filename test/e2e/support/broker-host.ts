@@ -17,6 +17,8 @@ export interface BrokerHostOptions {
   port?: number;
   /** The app folder to run (default: the repository; see broker-app.ts for a copy with its own host.json). */
   appDir?: string;
+  /** Node options of the host process (the benches' `--cpu-prof`). */
+  execArgv?: string[];
 }
 
 export interface HttpAnswer {
@@ -60,7 +62,7 @@ export async function startBrokerHost(options: BrokerHostOptions): Promise<Broke
   };
 
   const launch = async () => {
-    child = spawn(process.execPath, [DEVHOST_BIN, '--app', options.appDir ?? REPO_ROOT, '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [...(options.execArgv ?? []), DEVHOST_BIN, '--app', options.appDir ?? REPO_ROOT, '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d) => (output += d.toString()));
     child.stderr?.on('data', (d) => (output += d.toString()));
     const deadline = Date.now() + 30_000;

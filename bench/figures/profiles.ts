@@ -1,0 +1,91 @@
+/**
+ * CPU profiles (`--cpu-prof`) of the local host process under load: the broker's token route, the
+ * broker's proxy route, and the trivial function (the platform alone), each its own process so a
+ * profile holds one route. Written to bench/results/profiles/<route>/; summarised as figures.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { startTrivialHost } from '../support/children';
+import { startAzurite } from '../../test/support/azurite';
+import { BenchWorld, CLIENT_KEY, startBenchWorld } from '../support/bench-world';
+import { profileIn, summarizeProfile } from '../support/cpu-profile';
+import { BenchContext, Figure } from '../support/figure';
+import { brokerFlow } from '../support/flows';
+import { runLoad } from '../support/load';
+
+const PROFILES = path.join(__dirname, '..', 'results', 'profiles');
+const CONCURRENCY = 16;
+
+const freshDir = (name: string) => {
+  const dir = path.join(PROFILES, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
+const cpuProf = (dir: string) => ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+
+export async function benchProfiles(ctx: BenchContext): Promise<Figure[]> {
+  const seconds = ctx.quick ? 6 : 15;
+  const figures: Figure[] = [];
+  const routes: Array<[string, (world: BenchWorld, id: string) => string]> = [
+    ['token', (world, id) => `${world.broker.url}/api/connections/${id}/token`],
+    ['proxy', (world, id) => `${world.broker.url}/api/connections/${id}/proxy/resource/item?x=1`],
+  ];
+  for (const [name, url] of routes) {
+    const dir = freshDir(name);
+    const world = await startBenchWorld({ accessTokenTtlSeconds: 3600, brokerExecArgv: cpuProf(dir) });
+    const span = { loadStart: 0, loadEnd: 0 };
+    try {
+      const flow = await brokerFlow(world, `profile-${name}`, 'alice');
+      if (flow.status !== 'connected') throw new Error(`could not connect: ${flow.status}`);
+      span.loadStart = Date.now();
+      const load = await runLoad({ url: url(world, flow.connectionId), headers: { authorization: `Bearer ${CLIENT_KEY}` }, concurrency: CONCURRENCY, seconds });
+      span.loadEnd = Date.now();
+      ctx.log(`  profiled ${name} route: ${load.requestsPerSecond} req/s`);
+      await world.broker.stop();
+    } finally {
+      await world.stop();
+    }
+    figures.push(profileFigure(name, `the broker's ${name} route`, profileIn(dir), windowOf(span)));
+    if (name === 'token') figures.push(await profileTrivial(seconds, ctx));
+  }
+  return figures;
+}
+
+async function profileTrivial(seconds: number, ctx: BenchContext): Promise<Figure> {
+  const dir = freshDir('trivial');
+  const azurite = await startAzurite();
+  const span = { loadStart: 0, loadEnd: 0 };
+  try {
+    const trivial = await startTrivialHost(azurite.connectionString, '{"ok":true}', cpuProf(dir));
+    span.loadStart = Date.now();
+    const load = await runLoad({ url: trivial.routeUrl, concurrency: CONCURRENCY, seconds });
+    span.loadEnd = Date.now();
+    ctx.log(`  profiled trivial function: ${load.requestsPerSecond} req/s`);
+    await trivial.stop();
+  } finally {
+    await azurite.stop();
+  }
+  return profileFigure('trivial', 'the trivial function (the platform alone)', profileIn(dir), windowOf(span));
+}
+
+/** The load's place in the profile, counted back from the process's exit (which is about now). */
+function windowOf(span: { loadStart: number; loadEnd: number }) {
+  const exitedAt = Date.now();
+  return { fromEndMs: exitedAt - span.loadStart, toEndMs: exitedAt - span.loadEnd };
+}
+
+function profileFigure(name: string, what: string, file: string, window: { fromEndMs: number; toEndMs: number }): Figure {
+  const s = summarizeProfile(file, window);
+  return {
+    id: `profile-${name}`,
+    title: `CPU profile of the host process serving ${what}, c=${CONCURRENCY}`,
+    measured: { ...s, file: path.relative(path.join(__dirname, '..', '..'), s.file) },
+    baseline: null,
+    ratio: null,
+    ratioOf: 'self time as % of the non-idle time; byOwner splits it between the product and the platform',
+    aim: 'informational: where the time goes',
+    met: null,
+    reason: 'informational',
+  };
+}
