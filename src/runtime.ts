@@ -11,6 +11,7 @@ import { sendHttpRequest } from './oauth/http';
 import { forwardRequest } from './proxy/forward';
 import { createBrokerSecrets } from './secrets';
 import type { Access, Clock, Runtime } from './services/runtime';
+import { ClientLimits } from './services/limits';
 import { TokenCache } from './services/token-cache';
 import { AuthorizationsRepository } from './storage/authorizations-repo';
 import { ConnectionsRepository } from './storage/connections-repo';
@@ -56,6 +57,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       privateKey: (provider) => secrets.getPrivateKey(provider),
     },
     tokens: new TokenCache(systemClock),
+    limits: new ClientLimits(systemClock, config.limits),
     http: { send: sendHttpRequest, forward: forwardRequest },
     webhooks: config.webhooks,
   };

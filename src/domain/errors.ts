@@ -15,6 +15,9 @@ export const ERROR_CODES = [
   'CONNECTION_NOT_FOUND',
   'CONNECTION_EXISTS',
   'RETURN_URL_NOT_ALLOWED',
+  // Quotas and rate limits (per client; per connection for forced refreshes)
+  'QUOTA_EXCEEDED',
+  'RATE_LIMITED',
   // Configuration
   'CONFIG_INVALID',
   'PROVIDER_INVALID',
@@ -30,6 +33,7 @@ export const ERROR_CODES = [
   'CALLBACK_INVALID',
   'CALLBACK_REJECTED',
   'OAUTH_TOKEN_MISMATCH',
+  'ISSUER_MISMATCH',
   // Provider responses (OAuth 2.0 / OAuth 1.0a)
   'OAUTH_PROVIDER_ERROR',
   'OAUTH_INVALID_GRANT',

@@ -16,6 +16,7 @@ export async function reauthorize(runtime: Runtime, clientId: string, connection
   const stored = await runtime.connections.require(clientId, connectionId);
   if (stored.connection.status === 'revoked') throw new BrokerError('CONNECTION_REVOKED', 'the connection was revoked');
   const provider = runtime.providers.get(stored.connection.provider);
+  runtime.limits.admitStart(clientId);
   const now = runtime.clock.now();
   const attempt = await beginAuthorization(runtime, provider, stored.connection, stored.connection.scopes, now);
 

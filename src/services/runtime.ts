@@ -11,6 +11,7 @@ import type { ProviderDefinition, OAuth1ProviderDefinition, OAuth2ProviderDefini
 import type { ForwardRequest } from '../proxy/forward';
 import type { AuthorizationsRepository } from '../storage/authorizations-repo';
 import type { ConnectionsRepository } from '../storage/connections-repo';
+import type { ClientLimits } from './limits';
 import type { TokenCache } from './token-cache';
 
 export interface BrokerSettings {
@@ -68,6 +69,8 @@ export interface Runtime {
   authorizations: AuthorizationStore;
   durable: DurableClientLike;
   tokens: TokenCache;
+  /** Quotas and rate limits per client (src/services/limits.ts). */
+  limits: ClientLimits;
   http: OutboundHttp;
   /** BROKER_WEBHOOK_URLS / _SECRETS by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;

@@ -10,6 +10,7 @@ import { isReturnUrlAllowed } from '../config/return-urls';
 import { authorizePhaseInput } from '../durable/contract';
 import { Orchestrations } from '../durable/names';
 import { beginAuthorization } from './begin-authorization';
+import { assertConnectionQuota } from './limits';
 import type { Runtime } from './runtime';
 
 export interface StartConnectionRequest {
@@ -47,6 +48,9 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
   if (request.connectionId !== undefined && (await runtime.connections.findById(request.connectionId))) {
     throw new BrokerError('CONNECTION_EXISTS', `connection "${request.connectionId}" already exists`);
   }
+  // Limits before anything is written or sent to the provider.
+  runtime.limits.admitStart(clientId);
+  await assertConnectionQuota(runtime.connections, clientId, runtime.limits.settings.maxConnectionsPerClient);
   const now = runtime.clock.now();
   const connection: Connection = {
     connectionId: request.connectionId ?? newConnectionId(),

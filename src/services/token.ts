@@ -80,6 +80,7 @@ export async function forceRefresh(runtime: Runtime, clientId: string, connectio
       details: { status: stored.connection.status },
     });
   }
+  runtime.limits.admitForcedRefresh(clientId, connectionId);
   runtime.tokens.forget(clientId, connectionId);
   const refreshed = await refreshOnce(runtime, stored);
   return refreshed.connection;

@@ -20,6 +20,7 @@ import { markOutcome } from '../../src/services/mark-outcome';
 import { refreshCredentials } from '../../src/services/refresh';
 import { revokeConnection } from '../../src/services/revoke';
 import type { Clock, Runtime } from '../../src/services/runtime';
+import { ClientLimits, DEFAULT_LIMITS } from '../../src/services/limits';
 import { TokenCache } from '../../src/services/token-cache';
 import { AuthorizationsRepository } from '../../src/storage/authorizations-repo';
 import { ConnectionsRepository, type StoredConnection } from '../../src/storage/connections-repo';
@@ -221,6 +222,7 @@ export function servicesFixture(): Fixture {
         authorizations: new AuthorizationsRepository(await table('auth'), sealer),
         durable,
         tokens: new TokenCache(clock),
+        limits: new ClientLimits(clock, DEFAULT_LIMITS),
         http: { send: sendHttpRequest, forward: forwardRequest },
         webhooks: options.webhooks ?? new Map(),
       };

@@ -21,6 +21,8 @@ test.each([
   ['UseDevelopmentStorage=true', true],
   ['DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1', true],
   ['DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net', false],
+  ['DefaultEndpointsProtocol=http;AccountName=brokerprod;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:10002/brokerprod', false],
+  ['DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://10.0.0.5:10002/devstoreaccount1', false],
   ['DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;TableEndpoint=https://acct.table.core.windows.net', false],
 ])('isLocalStorage(%s) is %s (a generated key is only ever for local storage)', (connectionString, expected) => {
   expect(isLocalStorage(connectionString)).toBe(expected);
