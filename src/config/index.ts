@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { BrokerError } from '../domain/errors';
 import { CATALOGUE } from '../providers/catalogue';
-import { DEFAULT_LIMITS, type LimitSettings } from '../services/limits';
+import { DEFAULT_LIMITS, type LimitSettings } from '../domain/limits';
 import { buildProviderRegistry, type ProviderRegistry, type ProviderSource } from '../providers/registry';
 import { type ClientKeyEntry, findClientByKey, keyMatches, parseClientKeys, parseKeyDigest } from './api-keys';
 import { assertSafeOutsideDevelopment } from './production-rules';

@@ -5,8 +5,8 @@
  * operator key that is also a client key.
  */
 import { BrokerError } from '../domain/errors';
-import { isLocalStorage } from '../secrets/local-key';
 import { type ClientKeyEntry, isHashedKey, parseKeyDigest } from './api-keys';
+import { isLocalStorage } from './local-storage';
 import { isLoopbackHostname } from './url-rules';
 
 /** Shorter keys can be guessed or brute-forced against the digest; 32 characters of base64 is 192 bits. */

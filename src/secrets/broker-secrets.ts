@@ -4,7 +4,8 @@ import { createKeyring, type EncryptionKey, type Keyring } from '../crypto/envel
 import { BrokerError } from '../domain/errors';
 import type { ProviderDefinition } from '../providers/types';
 import { cachedSecretSource } from './cached-source';
-import { isLocalStorage, loadOrCreateLocalKey } from './local-key';
+import { isLocalStorage } from '../config/local-storage';
+import { loadOrCreateLocalKey } from './local-key';
 import { createKeyVaultSecretSource } from './key-vault';
 import { type SecretSource, settingsSecretSource, type VersionedSecretSource } from './secret-source';
 import { SECRET_CACHE_TTL_MS, ttlCache } from './ttl-cache';

@@ -15,33 +15,10 @@
  * started. Every map here has a bound and evicts its least recently used entry.
  */
 import { BrokerError } from '../domain/errors';
+import type { LimitSettings } from '../domain/limits';
+
+export { DEFAULT_LIMITS, type LimitSettings } from '../domain/limits';
 import type { Clock, ConnectionStore } from './runtime';
-
-export interface LimitSettings {
-  /** BROKER_MAX_CONNECTIONS_PER_CLIENT: connections a client may hold (not revoked, expired, denied or failed). */
-  maxConnectionsPerClient: number;
-  /** BROKER_STARTS_PER_MINUTE: connection starts plus reauthorizations per client per minute. */
-  startsPerMinute: number;
-  /** BROKER_FORCED_REFRESHES_PER_MINUTE: forced refreshes per connection per minute. */
-  forcedRefreshesPerMinute: number;
-  /** BROKER_PROXY_REQUESTS_PER_SECOND: proxied requests per client per second. */
-  proxyRequestsPerSecond: number;
-  /** BROKER_PROXY_CONCURRENT_REQUESTS_PER_CLIENT: proxied requests one client may have in flight. */
-  proxyConcurrentPerClient: number;
-  /** BROKER_PROXY_401_REFRESH_INTERVAL_SECONDS in ms: a provider 401 forces at most one refresh per connection in this interval. */
-  proxyRefreshIntervalMs: number;
-}
-
-export const DEFAULT_LIMITS: LimitSettings = {
-  maxConnectionsPerClient: 10_000,
-  startsPerMinute: 120,
-  forcedRefreshesPerMinute: 6,
-  proxyRequestsPerSecond: 100,
-  // A quarter of the proxy's 256 sockets per scheme (src/proxy/forward.ts): four busy clients can
-  // fill the pool, one cannot.
-  proxyConcurrentPerClient: 64,
-  proxyRefreshIntervalMs: 60_000,
-};
 
 /** Most keys (clients, connections) a bucket map remembers; the least recently used is forgotten. */
 export const MAX_TRACKED_KEYS = 10_000;
