@@ -6,7 +6,7 @@
  * written to bench/results/latest.json. Loopback only; every loop is bounded in count and time; every
  * child process is stopped at the end.
  *
- *   node bench/run.js [--quick] [--only flows,tokens,proxy,refresh,host,signing]
+ *   node bench/run.js [--quick] [--only flows,tokens,proxy,refresh,host,signing,isolation]
  *
  * `--quick` is the development variant (200 flows, 200 refreshing connections for 60 s, shorter loads).
  */
@@ -22,8 +22,9 @@ const { benchAuthorizationFlows } = require('./figures/authorization-flows.ts');
 const { benchTokenReads } = require('./figures/token-reads.ts');
 const { benchProxy } = require('./figures/proxy.ts');
 const { benchRefreshAtScale } = require('./figures/refresh-at-scale.ts');
+const { benchTenantIsolation } = require('./figures/tenant-isolation.ts');
 
-const ALL = ['host', 'signing', 'flows', 'tokens', 'proxy', 'refresh'];
+const ALL = ['host', 'signing', 'flows', 'tokens', 'proxy', 'refresh', 'isolation'];
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyAt = argv.indexOf('--only');
@@ -188,6 +189,7 @@ async function main() {
     await section('broker', brokerFigures);
   }
   await section('refresh', () => benchRefreshAtScale(ctx));
+  await section('isolation', () => benchTenantIsolation(ctx));
 
   print(figures);
   const result = {

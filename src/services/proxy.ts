@@ -48,6 +48,22 @@ export interface ProxyResponse {
 }
 
 export async function proxyRequest(runtime: Runtime, request: ProxyRequest): Promise<ProxyResponse> {
+  // The client's share of the socket pool and its request rate come first, so a refusal costs no
+  // storage read and a flooding client spends as little of the instance as possible.
+  const release = runtime.limits.admitProxy(request.clientId);
+  try {
+    const response = await forwardForClient(runtime, request);
+    response.body.once('close', release);
+    response.body.once('end', release);
+    response.body.once('error', release);
+    return response;
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+async function forwardForClient(runtime: Runtime, request: ProxyRequest): Promise<ProxyResponse> {
   const stored = await runtime.connections.require(request.clientId, request.connectionId);
   // The row just read is the truth: a token cached in this process must not outlive a revocation
   // (or any other end) that another host wrote.
@@ -59,18 +75,7 @@ export async function proxyRequest(runtime: Runtime, request: ProxyRequest): Pro
   // Refusals happen before any credential is read or anything is sent.
   const target = buildProxyTarget(provider.apiBaseUrl, request.rawPath, request.rawQuery);
   const headers = filterRequestHeaders(request.headers, { bodyReframed: true, providerHeaders: provider.proxyHeaders });
-  // The client's share of the socket pool and its request rate, before anything is read or sent.
-  const release = runtime.limits.admitProxy(request.clientId);
-  try {
-    const response = await forwardWithCredentials(runtime, request, stored, provider, target, headers);
-    response.body.once('close', release);
-    response.body.once('end', release);
-    response.body.once('error', release);
-    return response;
-  } catch (error) {
-    release();
-    throw error;
-  }
+  return forwardWithCredentials(runtime, request, stored, provider, target, headers);
 }
 
 async function forwardWithCredentials(

@@ -43,13 +43,13 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
   if (!runtime.providers.isConfigured(provider.name)) {
     throw new BrokerError('UNKNOWN_PROVIDER', `provider "${request.provider}" is not configured`);
   }
+  // Limits before anything is read, written or sent to the provider.
+  runtime.limits.admitStart(clientId);
   // The id is also the durable instance id, which is global: another client's connection with this
   // id would make startNew fail after the row and the authorization were already written.
   if (request.connectionId !== undefined && (await runtime.connections.findById(request.connectionId))) {
     throw new BrokerError('CONNECTION_EXISTS', `connection "${request.connectionId}" already exists`);
   }
-  // Limits before anything is written or sent to the provider.
-  runtime.limits.admitStart(clientId);
   await assertConnectionQuota(runtime.connections, clientId, runtime.limits.settings.maxConnectionsPerClient);
   const now = runtime.clock.now();
   const connection: Connection = {

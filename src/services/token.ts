@@ -72,6 +72,8 @@ export async function getToken(runtime: Runtime, clientId: string, connectionId:
 
 /** Forces a refresh and answers once a newer credentials version is stored. */
 export async function forceRefresh(runtime: Runtime, clientId: string, connectionId: string): Promise<Connection> {
+  // Before the row is read: a refusal costs nothing and starts nothing.
+  runtime.limits.admitForcedRefresh(clientId, connectionId);
   const stored = await runtime.connections.require(clientId, connectionId);
   assertUsable(stored.connection);
   const credentials = await readCredentials(runtime, stored);
@@ -80,7 +82,6 @@ export async function forceRefresh(runtime: Runtime, clientId: string, connectio
       details: { status: stored.connection.status },
     });
   }
-  runtime.limits.admitForcedRefresh(clientId, connectionId);
   runtime.tokens.forget(clientId, connectionId);
   const refreshed = await refreshOnce(runtime, stored);
   return refreshed.connection;
