@@ -7,6 +7,7 @@ import { buildProviderRegistry, type ProviderRegistry, type ProviderSource } fro
 import { type ClientKeyEntry, findClientByKey, keyMatches, parseClientKeys, parseKeyDigest } from './api-keys';
 import { assertSafeOutsideDevelopment } from './production-rules';
 import { isReturnUrlAllowed } from './return-urls';
+import { assertEncryptionKeySource, readStorageSetting, storageConnectionString } from './storage-setting';
 import { endpointUrlProblem, parseAbsoluteUrl } from './url-rules';
 
 export { isReturnUrlAllowed } from './return-urls';
@@ -21,7 +22,7 @@ export interface WebhookTarget {
 
 /** The broker's settings, read once from the environment and validated (design.md, "Settings"). */
 export interface BrokerConfig {
-  /** AzureWebJobsStorage. */
+  /** AzureWebJobsStorage as a connection string; '' for an identity-based connection (storage-setting.ts). */
   storageConnectionString: string;
   /** BROKER_BASE_URL without trailing slash. */
   baseUrl: string;
@@ -41,6 +42,8 @@ export interface BrokerConfig {
   authorizationTimeoutSeconds: number;
   /** BROKER_REFRESH_MARGIN_SECONDS: refresh this long before expiry (at most half the lifetime). */
   refreshMarginSeconds: number;
+  /** BROKER_AUDIT_RETENTION_DAYS: how long a connection's event log keeps its events. */
+  auditRetentionDays: number;
   /** BROKER_WEBHOOK_URLS + BROKER_WEBHOOK_SECRETS, by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;
   /** Quotas and rate limits per client (docs/configuration.md, "Limits"). */
@@ -58,6 +61,7 @@ const DEFAULT_BASE_URL = 'http://localhost:7071';
 const DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS = 600;
 /** Covers the Azure Storage backend's queue polling (30 s at most by default) with room to spare. */
 const DEFAULT_REFRESH_MARGIN_SECONDS = 60;
+const DEFAULT_AUDIT_RETENTION_DAYS = 90;
 const DEFAULT_ENCRYPTION_KEY_SECRET_NAME = 'broker-encryption-key';
 const ENCRYPTION_KEY_BYTES = 32;
 
@@ -178,11 +182,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const encryptionKey = read(env, 'BROKER_ENCRYPTION_KEY');
   const clientKeys = parseClientKeys(read(env, 'BROKER_CLIENT_KEYS') ?? '');
   const operatorKey = read(env, 'BROKER_OPERATOR_KEY');
-  const storageConnectionString = read(env, 'AzureWebJobsStorage') ?? 'UseDevelopmentStorage=true';
+  const storage = readStorageSetting(env);
   const baseUrl = parseBaseUrl(read(env, 'BROKER_BASE_URL'));
   const allowedReturnUrls = parseUrlList(read(env, 'BROKER_ALLOWED_RETURN_URLS'), 'BROKER_ALLOWED_RETURN_URLS');
   assertSafeOutsideDevelopment({
-    storageConnectionString,
+    storageIsLocal: storage.local,
     baseUrl,
     allowedReturnUrls,
     clientKeysText: read(env, 'BROKER_CLIENT_KEYS') ?? '',
@@ -190,7 +194,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     operatorKeyText: operatorKey,
   });
   return {
-    storageConnectionString,
+    storageConnectionString: storageConnectionString(storage),
     baseUrl,
     providers: buildProviderRegistry(CATALOGUE, providerSources(env, readFile)),
     keyVaultUrl: parseKeyVaultUrl(read(env, 'KEY_VAULT_URL')),
@@ -210,6 +214,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS,
     ),
     refreshMarginSeconds: parsePositiveInteger(read(env, 'BROKER_REFRESH_MARGIN_SECONDS'), 'BROKER_REFRESH_MARGIN_SECONDS', DEFAULT_REFRESH_MARGIN_SECONDS),
+    auditRetentionDays: parsePositiveInteger(read(env, 'BROKER_AUDIT_RETENTION_DAYS'), 'BROKER_AUDIT_RETENTION_DAYS', DEFAULT_AUDIT_RETENTION_DAYS),
     webhooks: parseWebhooks(env, clientKeys),
     limits: parseLimits(env),
   };
@@ -245,7 +250,11 @@ let cached: BrokerConfig | undefined;
 
 /** The settings of this process, loaded from `process.env` on first use (by the composition root only). */
 export function getConfig(): BrokerConfig {
-  cached ??= loadConfig(process.env);
+  if (!cached) {
+    const config = loadConfig(process.env);
+    assertEncryptionKeySource(readStorageSetting(process.env), config);
+    cached = config;
+  }
   return cached;
 }
 

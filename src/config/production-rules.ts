@@ -1,12 +1,11 @@
 /**
  * Settings that are fine on a developer's machine and unsafe anywhere else. Outside local development
- * storage (see {@link isLocalStorage}) the broker refuses to start with any of them, naming the
+ * storage (see `readStorageSetting` in ./storage-setting.ts) the broker refuses to start with any of them, naming the
  * setting: plain-http public or return URLs (loopback hosts excepted), short or sample keys, an
  * operator key that is also a client key.
  */
 import { BrokerError } from '../domain/errors';
 import { type ClientKeyEntry, isHashedKey, parseKeyDigest } from './api-keys';
-import { isLocalStorage } from './local-storage';
 import { isLoopbackHostname } from './url-rules';
 
 /** Shorter keys can be guessed or brute-forced against the digest; 32 characters of base64 is 192 bits. */
@@ -16,7 +15,8 @@ export const MIN_KEY_LENGTH = 32;
 export const SAMPLE_KEYS = ['demo-client-key-change-me', 'operator-key-change-me'] as const;
 
 export interface ProductionInputs {
-  storageConnectionString: string;
+  /** Development storage, or the emulator account on loopback endpoints (./storage-setting.ts). */
+  storageIsLocal: boolean;
   baseUrl: string;
   allowedReturnUrls: readonly URL[];
   /** BROKER_CLIENT_KEYS as written (plain keys are checked for length; `sha256:` digests cannot be). */
@@ -43,7 +43,7 @@ function isPlainRemoteHttp(url: URL): boolean {
 
 /** @throws BrokerError CONFIG_INVALID naming the first unsafe setting; nothing when storage is local. */
 export function assertSafeOutsideDevelopment(inputs: ProductionInputs): void {
-  if (isLocalStorage(inputs.storageConnectionString)) return;
+  if (inputs.storageIsLocal) return;
   if (isPlainRemoteHttp(new URL(inputs.baseUrl))) throw refuse('BROKER_BASE_URL', 'must use https (http only for loopback hosts)');
   if (inputs.allowedReturnUrls.some(isPlainRemoteHttp)) throw refuse('BROKER_ALLOWED_RETURN_URLS', 'must list https URLs only (http only for loopback hosts)');
   for (const item of inputs.clientKeysText.split(',')) {

@@ -15,7 +15,7 @@ import { buildProxyTarget, filterRequestHeaders, filterResponseHeaders } from '.
 import type { StoredConnection } from '../storage/connections-repo';
 import { oauth1Client } from './provider-clients';
 import type { Runtime } from './runtime';
-import { assertUsable, forceRefresh, getToken } from './token';
+import { assertUsable, currentToken, forceRefresh } from './token';
 import type { TokenView } from './token-cache';
 /**
  * Largest request body forwarded. Bodies stream through (the app runs in HTTP stream mode) except
@@ -90,7 +90,7 @@ async function forwardWithCredentials(
   const signsBody = provider.protocol === 'oauth1' && (isFormBody(headers) || provider.parameterPlacement === 'body');
   const body = await holdBody(request.body, signsBody ? PROXY_MAX_BODY_BYTES : PROXY_RETRY_BODY_BYTES);
 
-  const token = await getToken(runtime, request.clientId, request.connectionId);
+  const token = await currentToken(runtime, request.clientId, request.connectionId);
   const send = async (view: TokenView) => {
     const held = body instanceof Readable ? undefined : body;
     const signed = await authorize(runtime, provider, view, { url: target, method: request.method, headers, body: held });
@@ -108,9 +108,10 @@ async function forwardWithCredentials(
     );
     if (refreshed) {
       response.body.resume(); // the first answer is dropped; its socket goes back to the pool
-      response = await send(await getToken(runtime, request.clientId, request.connectionId));
+      response = await send(await currentToken(runtime, request.clientId, request.connectionId));
     }
   }
+  runtime.audit.count('proxy_calls', request.connectionId, request.clientId, `${Math.floor(response.status / 100)}xx`);
   return toProxyResponse(response);
 }
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isLocalStorage } from '../../../src/config/local-storage';
+import { connectionStringIsLocal as isLocalStorage } from '../../../src/config/storage-setting';
 import { loadOrCreateLocalKey } from '../../../src/secrets/local-key';
 
 test('when no key file exists, then a 32-byte key is created (mode 0600) and the same key is read back later', () => {
