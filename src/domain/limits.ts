@@ -16,7 +16,7 @@ export interface LimitSettings {
 
 export const DEFAULT_LIMITS: LimitSettings = {
   maxConnectionsPerClient: 10_000,
-  startsPerMinute: 120,
+  startsPerMinute: 1200,
   forcedRefreshesPerMinute: 6,
   proxyRequestsPerSecond: 100,
   // A quarter of the proxy's 256 sockets per scheme (src/proxy/forward.ts): four busy clients can
