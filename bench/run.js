@@ -6,7 +6,7 @@
  * written to bench/results/latest.json. Loopback only; every loop is bounded in count and time; every
  * child process is stopped at the end.
  *
- *   node bench/run.js [--quick] [--only flows,flow-storage,tokens,proxy,profiles,refresh,host,signing]
+ *   node bench/run.js [--quick] [--only flows,flow-storage,tokens,proxy,profiles,refresh,host,signing,isolation]
  *
  * `--quick` is the development variant (200 flows, 100 refreshing connections for 60 s, shorter loads).
  */
@@ -25,7 +25,9 @@ const { benchRefreshAtScale } = require('./figures/refresh-at-scale.ts');
 const { benchProfiles } = require('./figures/profiles.ts');
 const { benchFlowStorage } = require('./figures/flow-storage.ts');
 
-const ALL = ['host', 'signing', 'flows', 'flow-storage', 'tokens', 'proxy', 'profiles', 'refresh'];
+const { benchTenantIsolation } = require('./figures/tenant-isolation.ts');
+
+const ALL = ['host', 'signing', 'flows', 'flow-storage', 'tokens', 'proxy', 'profiles', 'refresh', 'isolation'];
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyAt = argv.indexOf('--only');
@@ -192,6 +194,7 @@ async function main() {
   await section('flow-storage', () => benchFlowStorage(ctx));
   await section('profiles', () => benchProfiles(ctx));
   await section('refresh', () => benchRefreshAtScale(ctx));
+  await section('isolation', () => benchTenantIsolation(ctx));
 
   print(figures);
   const result = {

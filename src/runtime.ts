@@ -13,6 +13,7 @@ import { forwardRequest } from './proxy/forward';
 import { createBrokerSecrets } from './secrets';
 import type { Access, Clock, Runtime } from './services/runtime';
 import { AuditTrail } from './services/audit-trail';
+import { ClientLimits } from './services/limits';
 import { TokenCache } from './services/token-cache';
 import { AuditRepository } from './storage/audit-repo';
 import { AuthorizationsRepository } from './storage/authorizations-repo';
@@ -72,6 +73,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       privateKey: (provider) => secrets.getPrivateKey(provider),
     },
     tokens: new TokenCache(systemClock),
+    limits: new ClientLimits(systemClock, config.limits),
     http: { send: sendHttpRequest, forward: forwardRequest },
     webhooks: config.webhooks,
     audit: new AuditTrail(openAuditStore, systemClock, {

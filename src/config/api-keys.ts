@@ -18,6 +18,11 @@ function configInvalid(message: string): BrokerError {
   return new BrokerError('CONFIG_INVALID', message);
 }
 
+/** True for a key written as its digest (`sha256:<64 hex>`), whose length cannot be known. */
+export function isHashedKey(key: string): boolean {
+  return HASHED_KEY.test(key);
+}
+
 /** Digest of a key written either in plain text or as `sha256:<64 hex>` (hashed at rest). */
 export function parseKeyDigest(key: string): Buffer {
   const hashed = HASHED_KEY.exec(key);

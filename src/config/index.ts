@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { BrokerError } from '../domain/errors';
 import { CATALOGUE } from '../providers/catalogue';
+import { DEFAULT_LIMITS, type LimitSettings } from '../domain/limits';
 import { buildProviderRegistry, type ProviderRegistry, type ProviderSource } from '../providers/registry';
 import { type ClientKeyEntry, findClientByKey, keyMatches, parseClientKeys, parseKeyDigest } from './api-keys';
+import { assertSafeOutsideDevelopment } from './production-rules';
 import { isReturnUrlAllowed } from './return-urls';
 import { assertEncryptionKeySource, readStorageSetting, storageConnectionString } from './storage-setting';
 import { endpointUrlProblem, parseAbsoluteUrl } from './url-rules';
@@ -46,6 +48,8 @@ export interface BrokerConfig {
   webhooks: ReadonlyMap<string, WebhookTarget>;
   /** BROKER_BINDING_REQUIRED_CLIENTS: client ids whose connections must be session-bound. */
   bindingRequiredClients: ReadonlySet<string>;
+  /** Quotas and rate limits per client (docs/configuration.md, "Limits"). */
+  limits: LimitSettings;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -189,9 +193,20 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const encryptionKey = read(env, 'BROKER_ENCRYPTION_KEY');
   const clientKeys = parseClientKeys(read(env, 'BROKER_CLIENT_KEYS') ?? '');
   const operatorKey = read(env, 'BROKER_OPERATOR_KEY');
+  const storage = readStorageSetting(env);
+  const baseUrl = parseBaseUrl(read(env, 'BROKER_BASE_URL'));
+  const allowedReturnUrls = parseUrlList(read(env, 'BROKER_ALLOWED_RETURN_URLS'), 'BROKER_ALLOWED_RETURN_URLS');
+  assertSafeOutsideDevelopment({
+    storageIsLocal: storage.local,
+    baseUrl,
+    allowedReturnUrls,
+    clientKeysText: read(env, 'BROKER_CLIENT_KEYS') ?? '',
+    clientKeys,
+    operatorKeyText: operatorKey,
+  });
   return {
-    storageConnectionString: storageConnectionString(readStorageSetting(env)),
-    baseUrl: parseBaseUrl(read(env, 'BROKER_BASE_URL')),
+    storageConnectionString: storageConnectionString(storage),
+    baseUrl,
     providers: buildProviderRegistry(CATALOGUE, providerSources(env, readFile)),
     keyVaultUrl: parseKeyVaultUrl(read(env, 'KEY_VAULT_URL')),
     encryptionKey: encryptionKey === undefined ? undefined : parseEncryptionKey(encryptionKey, 'BROKER_ENCRYPTION_KEY'),
@@ -203,7 +218,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     encryptionKeySecretName: read(env, 'BROKER_ENCRYPTION_KEY_NAME') ?? DEFAULT_ENCRYPTION_KEY_SECRET_NAME,
     clientKeys,
     operatorKeyHash: operatorKey === undefined ? undefined : parseKeyDigest(operatorKey),
-    allowedReturnUrls: parseUrlList(read(env, 'BROKER_ALLOWED_RETURN_URLS'), 'BROKER_ALLOWED_RETURN_URLS'),
+    allowedReturnUrls,
     authorizationTimeoutSeconds: parsePositiveInteger(
       read(env, 'BROKER_AUTHORIZATION_TIMEOUT_SECONDS'),
       'BROKER_AUTHORIZATION_TIMEOUT_SECONDS',
@@ -213,6 +228,19 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     auditRetentionDays: parsePositiveInteger(read(env, 'BROKER_AUDIT_RETENTION_DAYS'), 'BROKER_AUDIT_RETENTION_DAYS', DEFAULT_AUDIT_RETENTION_DAYS),
     webhooks: parseWebhooks(env, clientKeys),
     bindingRequiredClients: parseClientList(read(env, 'BROKER_BINDING_REQUIRED_CLIENTS'), 'BROKER_BINDING_REQUIRED_CLIENTS', clientKeys),
+    limits: parseLimits(env),
+  };
+}
+
+function parseLimits(env: Env): LimitSettings {
+  const setting = (name: string, fallback: number) => parsePositiveInteger(read(env, name), name, fallback);
+  return {
+    maxConnectionsPerClient: setting('BROKER_MAX_CONNECTIONS_PER_CLIENT', DEFAULT_LIMITS.maxConnectionsPerClient),
+    startsPerMinute: setting('BROKER_STARTS_PER_MINUTE', DEFAULT_LIMITS.startsPerMinute),
+    forcedRefreshesPerMinute: setting('BROKER_FORCED_REFRESHES_PER_MINUTE', DEFAULT_LIMITS.forcedRefreshesPerMinute),
+    proxyRequestsPerSecond: setting('BROKER_PROXY_REQUESTS_PER_SECOND', DEFAULT_LIMITS.proxyRequestsPerSecond),
+    proxyConcurrentPerClient: setting('BROKER_PROXY_CONCURRENT_REQUESTS_PER_CLIENT', DEFAULT_LIMITS.proxyConcurrentPerClient),
+    proxyRefreshIntervalMs: setting('BROKER_PROXY_401_REFRESH_INTERVAL_SECONDS', DEFAULT_LIMITS.proxyRefreshIntervalMs / 1000) * 1000,
   };
 }
 

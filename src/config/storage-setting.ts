@@ -53,9 +53,17 @@ function isLoopbackUrl(text: string): boolean {
   }
 }
 
-/** A connection string is local when it asks for development storage or every endpoint it names is loopback. */
-function connectionStringIsLocal(connectionString: string): boolean {
+/** The emulator's well-known account (Azurite and the storage emulator). */
+const EMULATOR_ACCOUNT = 'devstoreaccount1';
+
+/**
+ * A connection string is local development storage when it asks for development storage, or names
+ * the emulator account with every endpoint on a loopback host. Any other account counts as real,
+ * wherever it is served from.
+ */
+export function connectionStringIsLocal(connectionString: string): boolean {
   if (/(^|;)\s*UseDevelopmentStorage=true\s*(;|$)/i.test(connectionString)) return true;
+  if (/(?:^|;)\s*AccountName=([^;]*)/i.exec(connectionString)?.[1]?.trim() !== EMULATOR_ACCOUNT) return false;
   const endpoints = [...connectionString.matchAll(/(?:Blob|Queue|Table)Endpoint=([^;]+)/gi)].map((m) => m[1].trim());
   return endpoints.length > 0 && endpoints.every(isLoopbackUrl);
 }

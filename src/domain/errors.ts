@@ -20,6 +20,9 @@ export const ERROR_CODES = [
   'BINDING_REJECTED',
   'CONNECT_LINK_INVALID',
   'SCOPES_MISSING',
+  // Quotas and rate limits (per client; per connection for forced refreshes)
+  'QUOTA_EXCEEDED',
+  'RATE_LIMITED',
   // Configuration
   'CONFIG_INVALID',
   'PROVIDER_INVALID',
@@ -35,6 +38,7 @@ export const ERROR_CODES = [
   'CALLBACK_INVALID',
   'CALLBACK_REJECTED',
   'OAUTH_TOKEN_MISMATCH',
+  'ISSUER_MISMATCH',
   // Provider responses (OAuth 2.0 / OAuth 1.0a)
   'OAUTH_PROVIDER_ERROR',
   'OAUTH_INVALID_GRANT',
@@ -44,6 +48,7 @@ export const ERROR_CODES = [
   'OAUTH_CALLBACK_NOT_CONFIRMED',
   'PROVIDER_UNAVAILABLE',
   'PROVIDER_TIMEOUT',
+  'PROVIDER_RESPONSE_TOO_LARGE',
   // Proxy
   'PROXY_PATH_REJECTED',
   'PROXY_HEADER_REJECTED',

@@ -20,6 +20,8 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   BINDING_REJECTED: 403,
   CONNECT_LINK_INVALID: 410,
   SCOPES_MISSING: 409,
+  QUOTA_EXCEEDED: 429,
+  RATE_LIMITED: 429,
   CONFIG_INVALID: 500,
   PROVIDER_INVALID: 500,
   SECRET_UNAVAILABLE: 503,
@@ -32,6 +34,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   CALLBACK_INVALID: 400,
   CALLBACK_REJECTED: 400,
   OAUTH_TOKEN_MISMATCH: 400,
+  ISSUER_MISMATCH: 400,
   OAUTH_PROVIDER_ERROR: 502,
   OAUTH_INVALID_GRANT: 502,
   OAUTH_INVALID_CLIENT: 502,
@@ -40,6 +43,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   OAUTH_CALLBACK_NOT_CONFIRMED: 502,
   PROVIDER_UNAVAILABLE: 502,
   PROVIDER_TIMEOUT: 504,
+  PROVIDER_RESPONSE_TOO_LARGE: 502,
   PROXY_PATH_REJECTED: 400,
   PROXY_HEADER_REJECTED: 400,
   UPSTREAM_TIMEOUT: 504,
@@ -64,7 +68,7 @@ export function errorResponse(error: unknown): HttpResponseInit {
   const broker: BrokerError = isBrokerError(error) ? error : new BrokerError('INTERNAL', 'internal error');
   const status = statusForCode(broker.code);
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
-  if (broker.retryAfterSeconds !== undefined && status >= 500) headers['retry-after'] = String(Math.ceil(broker.retryAfterSeconds));
+  if (broker.retryAfterSeconds !== undefined && (status >= 500 || status === 429)) headers['retry-after'] = String(Math.ceil(broker.retryAfterSeconds));
   if (status === 502 || status === 503 || status === 504) headers['x-broker-error'] = broker.code;
   return { status, headers, jsonBody: errorBody(broker.code, broker.message, broker.details) };
 }

@@ -15,11 +15,14 @@ export function presentedKey(request: HttpRequest): string | undefined {
   return request.headers.get('x-api-key') ?? undefined;
 }
 
+/**
+ * Reads a JSON body of at most `maxBytes`, refusing it as soon as more arrive (the app runs in HTTP
+ * stream mode, so the body is read as it comes and a sender cannot make the broker hold more).
+ */
 export async function readJsonBody(request: HttpRequest, maxBytes = MAX_JSON_BODY_BYTES): Promise<unknown> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > maxBytes) throw tooLarge(maxBytes);
-  const bytes = Buffer.from(await request.arrayBuffer());
-  if (bytes.length > maxBytes) throw tooLarge(maxBytes);
+  const bytes = await readAtMost(request, maxBytes);
   if (bytes.length === 0) throw new BrokerError('INVALID_JSON', 'the request body must be a JSON object');
   try {
     return JSON.parse(bytes.toString('utf8'));
@@ -30,8 +33,32 @@ export async function readJsonBody(request: HttpRequest, maxBytes = MAX_JSON_BOD
 
 /** Like {@link readJsonBody}, but an empty body reads as undefined (routes whose body is optional). */
 export async function readOptionalJsonBody(request: HttpRequest, maxBytes = MAX_JSON_BODY_BYTES): Promise<unknown> {
-  const text = await request.clone().text();
-  return text.trim() === '' ? undefined : readJsonBody(request, maxBytes);
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  const bytes = await readAtMost(request, maxBytes);
+  if (bytes.toString('utf8').trim() === '') return undefined;
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new BrokerError('INVALID_JSON', 'the request body is not valid JSON');
+  }
+}
+
+async function readAtMost(request: HttpRequest, maxBytes: number): Promise<Buffer> {
+  if (request.body === null) return Buffer.alloc(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks, size);
+    size += value.length;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
 }
 
 /** Connection ids become durable instance ids and table keys: a conservative alphabet. */

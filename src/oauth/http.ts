@@ -23,6 +23,8 @@ export interface HttpResponse {
 export interface SendOptions {
   /** Whole-request timeout. */
   timeoutMs?: number;
+  /** Largest answer read; a longer one is refused with PROVIDER_RESPONSE_TOO_LARGE. */
+  maxResponseBytes?: number;
   /** The outbound HTTP port that puts the request on the wire; {@link sendHttpRequest} unless given. */
   send?: HttpSend;
 }
@@ -36,6 +38,13 @@ export function dispatch(req: HttpRequestSpec, opts: SendOptions = {}): Promise<
 
 /** Used when the caller gives no timeout: long enough for slow token endpoints, short enough for an activity. */
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 10_000;
+
+/**
+ * Token, revocation, request-token and webhook answers, errors included, are small JSON or form
+ * documents: anything larger is refused while it is read, so a hostile or broken endpoint cannot
+ * make the broker hold an arbitrary amount of memory.
+ */
+export const MAX_PROVIDER_RESPONSE_BYTES = 256 * 1024;
 
 const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
@@ -57,6 +66,7 @@ export async function sendHttpRequest(req: HttpRequestSpec, opts: SendOptions = 
       responseType: 'arraybuffer',
       validateStatus: () => true,
       maxRedirects: 0,
+      maxContentLength: opts.maxResponseBytes ?? MAX_PROVIDER_RESPONSE_BYTES,
       // Environment proxies must not see client credentials, and targets are configured explicitly.
       proxy: false,
       // Keep bodies as given: axios would otherwise JSON-encode or re-serialise them.
@@ -68,7 +78,7 @@ export async function sendHttpRequest(req: HttpRequestSpec, opts: SendOptions = 
       body: Buffer.from(response.data),
     };
   } catch (error) {
-    throw toTransportError(error, req.url);
+    throw toTransportError(error, req.url, opts.maxResponseBytes ?? MAX_PROVIDER_RESPONSE_BYTES);
   }
 }
 
@@ -81,9 +91,13 @@ function flattenHeaders(raw: Record<string, unknown>): Record<string, string> {
   return headers;
 }
 
-function toTransportError(error: unknown, url: string): BrokerError {
+function toTransportError(error: unknown, url: string, maxResponseBytes: number): BrokerError {
   const origin = safeOrigin(url);
   const code = error instanceof AxiosError ? error.code : undefined;
+  if (error instanceof AxiosError && /maxContentLength/.test(error.message)) {
+    // Transient: what answered may be a broken proxy in front of the provider; credentials are kept.
+    return new BrokerError('PROVIDER_RESPONSE_TOO_LARGE', `${origin} answered with more than ${maxResponseBytes} bytes`, { transient: true });
+  }
   // The axios error is not kept as `cause`: its config holds the request headers (client secrets).
   const details = code ? { transportCode: code } : undefined;
   if (code && TIMEOUT_CODES.has(code)) {

@@ -32,6 +32,8 @@ export interface ProviderInput {
   refreshable?: boolean;
   expiresInFallbackSeconds?: number;
   proxyHeaders?: string[];
+  issuer?: string;
+  authorizationResponseIssRequired?: boolean;
 }
 
 export type ProviderField = keyof ProviderInput;
@@ -93,6 +95,8 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   refreshable: { type: { kind: 'boolean' }, protocols: OAUTH2 },
   expiresInFallbackSeconds: { type: { kind: 'positiveInteger' }, protocols: OAUTH2 },
   proxyHeaders: { type: { kind: 'headerNames' }, protocols: BOTH },
+  issuer: { type: { kind: 'url' }, protocols: OAUTH2 },
+  authorizationResponseIssRequired: { type: { kind: 'boolean' }, protocols: OAUTH2 },
 };
 
 /** Provider names appear in `/api/callback/{name}`, so they stay URL-path safe. */

@@ -155,6 +155,8 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
           tokenParams: input.tokenParams ?? {},
           refreshable: input.refreshable ?? true,
           expiresInFallbackSeconds: input.expiresInFallbackSeconds,
+          issuer: input.issuer,
+          authorizationResponseIssRequired: input.authorizationResponseIssRequired,
         })
       : compact<OAuth1ProviderDefinition>({
           ...common,

@@ -48,6 +48,10 @@ export interface OAuth2ProviderDefinition extends ProviderBase {
   refreshable?: boolean;
   /** Lifetime to assume when a token response omits `expires_in` (e.g. Salesforce). */
   expiresInFallbackSeconds?: number;
+  /** The authorization server's issuer identifier, compared with the `iss` of authorization responses (RFC 9207). */
+  issuer?: string;
+  /** The provider always sends `iss` (RFC 9207 `authorization_response_iss_parameter_supported`): a response without it is refused. */
+  authorizationResponseIssRequired?: boolean;
 }
 
 export interface OAuth1ProviderDefinition extends ProviderBase {

@@ -4,7 +4,8 @@ import { createKeyring, type EncryptionKey, type Keyring } from '../crypto/envel
 import { BrokerError } from '../domain/errors';
 import type { ProviderDefinition } from '../providers/types';
 import { cachedSecretSource } from './cached-source';
-import { isLocalStorage, loadOrCreateLocalKey } from './local-key';
+import { connectionStringIsLocal } from '../config/storage-setting';
+import { loadOrCreateLocalKey } from './local-key';
 import { createKeyVaultSecretSource } from './key-vault';
 import { type SecretSource, settingsSecretSource, type VersionedSecretSource } from './secret-source';
 import { SECRET_CACHE_TTL_MS, ttlCache } from './ttl-cache';
@@ -61,7 +62,7 @@ async function loadVaultKeyring(vault: VersionedSecretSource, name: string): Pro
 function localKeyring(config: BrokerConfig): Keyring {
   const named = (key: Buffer): EncryptionKey => ({ keyId: localKeyId(key), key });
   let current = config.encryptionKey;
-  if (!current && isLocalStorage(config.storageConnectionString)) current = loadOrCreateLocalKey();
+  if (!current && connectionStringIsLocal(config.storageConnectionString)) current = loadOrCreateLocalKey();
   if (!current) {
     throw new BrokerError('SECRET_UNAVAILABLE', 'no encryption key: set BROKER_ENCRYPTION_KEY or KEY_VAULT_URL');
   }

@@ -7,22 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isLoopbackHostname } from '../config/url-rules';
 
 const KEY_BYTES = 32;
-
-export function isLocalStorage(connectionString: string): boolean {
-  if (/UseDevelopmentStorage=true/i.test(connectionString)) return true;
-  const endpoints = [...connectionString.matchAll(/(?:Blob|Queue|Table)Endpoint=([^;]+)/gi)].map((m) => m[1]);
-  if (endpoints.length === 0) return false;
-  return endpoints.every((endpoint) => {
-    try {
-      return isLoopbackHostname(new URL(endpoint).hostname);
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** `<app>/.devhost/broker-encryption-key`, the app being the nearest folder with a package.json. */
 export function defaultKeyFile(): string {

@@ -2,14 +2,19 @@
  * Memoises an async loader per key for `ttlMs`. Concurrent misses share one load; failures are
  * not cached, so the next call retries.
  */
-export function ttlCache<V>(loader: (key: string) => Promise<V>, ttlMs: number, now: () => number = Date.now) {
+/** Keys are secret names from the settings, so few; the bound only guards against a runaway caller. */
+export const TTL_CACHE_MAX_ENTRIES = 1_000;
+
+export function ttlCache<V>(loader: (key: string) => Promise<V>, ttlMs: number, now: () => number = Date.now, maxEntries = TTL_CACHE_MAX_ENTRIES) {
   const entries = new Map<string, { value: Promise<V>; expiresAt: number }>();
   return {
     get(key: string): Promise<V> {
       const entry = entries.get(key);
       if (entry && entry.expiresAt > now()) return entry.value;
       const value = loader(key);
+      entries.delete(key);
       entries.set(key, { value, expiresAt: now() + ttlMs });
+      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
       value.catch(() => {
         if (entries.get(key)?.value === value) entries.delete(key);
       });

@@ -18,7 +18,7 @@ import type { StoredConnection } from '../storage/connections-repo';
 import type { CallbackSecrets } from '../storage/credentials';
 import { authorizationIdForRequestToken, authorizationIdForState } from './begin-authorization';
 import { issueCompletionCode } from './complete-connection';
-import type { Runtime } from './runtime';
+import type { OAuth2ProviderDefinition, Runtime } from './runtime';
 import { waitForConnection } from './wait-for-connection';
 
 export type CallbackAnswer =
@@ -42,6 +42,8 @@ interface Received {
   secrets?: CallbackSecrets;
   error?: string;
   errorDescription?: string;
+  /** RFC 9207 `iss`, when the response carried one. */
+  issuer?: string;
 }
 
 export async function handleCallback(runtime: Runtime, providerName: string, query: URLSearchParams): Promise<CallbackAnswer> {
@@ -59,6 +61,7 @@ export async function handleCallback(runtime: Runtime, providerName: string, que
   if (!stored || stored.connection.authorizationId !== attempt.authorizationId) {
     throw new BrokerError('STATE_INVALID', 'this authorization attempt is no longer current');
   }
+  if (provider.protocol === 'oauth2') assertIssuer(provider, received.issuer);
 
   const receivedAt = await recordOrMatch(runtime, attempt, received);
   // A denial is recorded when the orchestration settles it (mark-outcome); a duplicate callback is one event.
@@ -116,6 +119,23 @@ async function recordOrMatch(runtime: Runtime, first: AuthorizationAttempt, rece
   throw new BrokerError('STATE_INVALID', 'this authorization attempt is no longer current');
 }
 
+/**
+ * Mix-up defence (RFC 9207 §2.4): a response naming another issuer was meant for another
+ * authorization server, and one without `iss` from a provider that always sends it is refused too.
+ * Nothing is recorded, so the connection keeps waiting for its genuine callback.
+ * @see https://www.rfc-editor.org/rfc/rfc9207#section-2.4
+ */
+function assertIssuer(provider: OAuth2ProviderDefinition, issuer: string | undefined): void {
+  if (issuer === undefined) {
+    if (provider.authorizationResponseIssRequired) throw new BrokerError('ISSUER_MISMATCH', 'the authorization response carries no iss parameter, which this provider always sends');
+    return;
+  }
+  // RFC 9207 §2.4: simple string comparison (RFC 3986 §6.2.1), no normalisation.
+  if (provider.issuer !== undefined && issuer !== provider.issuer) {
+    throw new BrokerError('ISSUER_MISMATCH', 'the authorization response names another issuer than this provider');
+  }
+}
+
 function readOAuth2(query: URLSearchParams): Received {
   const response = parseAuthorizationResponse(query);
   if (!response.state) throw new BrokerError('CALLBACK_INVALID', 'the callback has no state parameter');
@@ -127,9 +147,10 @@ function readOAuth2(query: URLSearchParams): Received {
       fingerprint: hashState(`error:${response.error}`),
       error: response.error,
       errorDescription: response.errorDescription,
+      issuer: response.issuer,
     };
   }
-  return { authorizationId, outcome: 'code', fingerprint: hashState(`code:${response.code}`), secrets: { code: response.code } };
+  return { authorizationId, outcome: 'code', fingerprint: hashState(`code:${response.code}`), secrets: { code: response.code }, issuer: response.issuer };
 }
 
 function readOAuth1(query: URLSearchParams): Received {

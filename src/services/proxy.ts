@@ -5,13 +5,14 @@
  * is sent upstream when they refuse.
  */
 import { Readable } from 'node:stream';
-import { isUsable } from '../domain/connection';
+import { type Connection, isUsable } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { buildSignedRequest } from '../oauth/oauth1/signed-request';
 import type { HttpRequestSpec } from '../oauth/http';
 import type { ProviderDefinition } from '../providers/types';
 import type { UpstreamResponse } from '../proxy/forward';
 import { buildProxyTarget, filterRequestHeaders, filterResponseHeaders } from '../proxy/policy';
+import type { StoredConnection } from '../storage/connections-repo';
 import { oauth1Client } from './provider-clients';
 import type { Runtime } from './runtime';
 import { assertUsable, currentToken, forceRefresh } from './token';
@@ -47,6 +48,22 @@ export interface ProxyResponse {
 }
 
 export async function proxyRequest(runtime: Runtime, request: ProxyRequest): Promise<ProxyResponse> {
+  // The client's share of the socket pool and its request rate come first, so a refusal costs no
+  // storage read and a flooding client spends as little of the instance as possible.
+  const release = runtime.limits.admitProxy(request.clientId);
+  try {
+    const response = await forwardForClient(runtime, request);
+    response.body.once('close', release);
+    response.body.once('end', release);
+    response.body.once('error', release);
+    return response;
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+async function forwardForClient(runtime: Runtime, request: ProxyRequest): Promise<ProxyResponse> {
   const stored = await runtime.connections.require(request.clientId, request.connectionId);
   // The row just read is the truth: a token cached in this process must not outlive a revocation
   // (or any other end) that another host wrote.
@@ -58,8 +75,19 @@ export async function proxyRequest(runtime: Runtime, request: ProxyRequest): Pro
   // Refusals happen before any credential is read or anything is sent.
   const target = buildProxyTarget(provider.apiBaseUrl, request.rawPath, request.rawQuery);
   const headers = filterRequestHeaders(request.headers, { bodyReframed: true, providerHeaders: provider.proxyHeaders });
-  // OAuth 1.0a signs form bodies (and body placement writes into one), so those are held whole.
-  const signsBody = isFormBody(headers) || (provider.protocol === 'oauth1' && provider.parameterPlacement === 'body');
+  return forwardWithCredentials(runtime, request, stored, provider, target, headers);
+}
+
+async function forwardWithCredentials(
+  runtime: Runtime,
+  request: ProxyRequest,
+  stored: StoredConnection,
+  provider: ProviderDefinition,
+  target: string,
+  headers: Record<string, string>,
+): Promise<ProxyResponse> {
+  // Only OAuth 1.0a signs form bodies (and body placement writes into one), so only there are they held whole.
+  const signsBody = provider.protocol === 'oauth1' && (isFormBody(headers) || provider.parameterPlacement === 'body');
   const body = await holdBody(request.body, signsBody ? PROXY_MAX_BODY_BYTES : PROXY_RETRY_BODY_BYTES);
 
   const token = await currentToken(runtime, request.clientId, request.connectionId);
@@ -70,7 +98,7 @@ export async function proxyRequest(runtime: Runtime, request: ProxyRequest): Pro
   };
 
   let response = await send(token);
-  if (response.status === 401 && 'accessToken' in token && !(body instanceof Readable)) {
+  if (response.status === 401 && 'accessToken' in token && !(body instanceof Readable) && !refreshedRecently(runtime, stored.connection)) {
     // One refresh and one retry: the provider may have expired the token early. Without a way to
     // refresh (or when the refresh left the connection unusable, e.g. reauth_required), the
     // provider's own 401 goes back to the caller.
@@ -85,6 +113,16 @@ export async function proxyRequest(runtime: Runtime, request: ProxyRequest): Pro
   }
   runtime.audit.count('proxy_calls', request.connectionId, request.clientId, `${Math.floor(response.status / 100)}xx`);
   return toProxyResponse(response);
+}
+
+/**
+ * A provider answering 401 to every call must not turn each call into a refresh: one per connection
+ * per BROKER_PROXY_401_REFRESH_INTERVAL_SECONDS, judged by the row's last refresh (written by
+ * whichever instance refreshed), so the bound holds across instances.
+ */
+function refreshedRecently(runtime: Runtime, connection: Connection): boolean {
+  if (!connection.lastRefreshedAt) return false;
+  return runtime.clock.now().getTime() - Date.parse(connection.lastRefreshedAt) < runtime.limits.settings.proxyRefreshIntervalMs;
 }
 
 function isFormBody(headers: Record<string, string>): boolean {

@@ -26,6 +26,7 @@ export async function reauthorize(runtime: Runtime, clientId: string, connection
     throw new BrokerError('INVALID_REQUEST', 'only a connection started with a "bindingChallenge" can be bound again', { details: { field: 'bindingChallenge' } });
   }
   const provider = runtime.providers.get(stored.connection.provider);
+  runtime.limits.admitStart(clientId);
   const now = runtime.clock.now();
   const scopes = unionOf(stored.connection.scopes, request.scopes ?? []);
   const attempt = await beginAuthorization(runtime, provider, stored.connection, scopes, now);

@@ -14,6 +14,7 @@ import type { ConnectLinksRepository } from '../storage/connect-links-repo';
 import type { ConnectionsRepository } from '../storage/connections-repo';
 import type { RegistrationStore } from '../storage/mcp-registrations-repo';
 import type { AuditTrail } from './audit-trail';
+import type { ClientLimits } from './limits';
 import type { TokenCache } from './token-cache';
 
 export interface BrokerSettings {
@@ -77,6 +78,8 @@ export interface Runtime {
   mcpRegistrations: RegistrationStore;
   durable: DurableClientLike;
   tokens: TokenCache;
+  /** Quotas and rate limits per client (src/services/limits.ts). */
+  limits: ClientLimits;
   http: OutboundHttp;
   /** BROKER_WEBHOOK_URLS / _SECRETS by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;

@@ -12,6 +12,7 @@ import { authorizePhaseInput } from '../durable/contract';
 import { Orchestrations } from '../durable/names';
 import { beginAuthorization } from './begin-authorization';
 import { assertBindingRules } from './complete-connection';
+import { assertConnectionQuota } from './limits';
 import type { Runtime } from './runtime';
 
 export interface StartConnectionRequest {
@@ -47,6 +48,9 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
   if (!runtime.providers.isConfigured(provider.name)) {
     throw new BrokerError('UNKNOWN_PROVIDER', `provider "${request.provider}" is not configured`);
   }
+  // Limits before anything is written or sent to the provider.
+  runtime.limits.admitStart(clientId);
+  await assertConnectionQuota(runtime.connections, clientId, runtime.limits.settings.maxConnectionsPerClient);
   const now = runtime.clock.now();
   const connectionId = request.connectionId ?? newConnectionId();
   const connection: Connection = {

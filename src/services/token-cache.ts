@@ -13,19 +13,37 @@ function keyOf(clientId: string, connectionId: string): string {
   return `${clientId}\u0000${connectionId}`;
 }
 
+/** Tokens this process keeps at most; past it the least recently stored one is dropped (a miss only costs a row read). */
+export const TOKEN_CACHE_MAX_ENTRIES = 10_000;
+
 export class TokenCache {
   private readonly entries = new Map<string, { view: TokenView; validUntilMs: number }>();
+  /** Bounded by the requests in flight: each wait leaves the map when it settles. */
   private readonly waits = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly clock: Pick<Clock, 'now'>) {}
+  constructor(
+    private readonly clock: Pick<Clock, 'now'>,
+    private readonly maxEntries = TOKEN_CACHE_MAX_ENTRIES,
+  ) {}
+
+  /** Entries held now (expired ones included until they are evicted). */
+  get size(): number {
+    return this.entries.size;
+  }
 
   get(clientId: string, connectionId: string): TokenView | undefined {
-    const entry = this.entries.get(keyOf(clientId, connectionId));
-    return entry && entry.validUntilMs > this.clock.now().getTime() ? entry.view : undefined;
+    const key = keyOf(clientId, connectionId);
+    const entry = this.entries.get(key);
+    if (entry && entry.validUntilMs > this.clock.now().getTime()) return entry.view;
+    if (entry) this.entries.delete(key);
+    return undefined;
   }
 
   set(clientId: string, connectionId: string, view: TokenView, validUntilMs: number): void {
-    this.entries.set(keyOf(clientId, connectionId), { view, validUntilMs });
+    const key = keyOf(clientId, connectionId);
+    this.entries.delete(key); // re-inserted last: Map order is the eviction order
+    this.entries.set(key, { view, validUntilMs });
+    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 
   /** Drops the cached token (the row changed: refresh, reauthorization, revocation). */

@@ -88,6 +88,8 @@ export async function currentToken(runtime: Runtime, clientId: string, connectio
 
 /** Forces a refresh and answers once a newer credentials version is stored. */
 export async function forceRefresh(runtime: Runtime, clientId: string, connectionId: string): Promise<Connection> {
+  // Before the row is read: a refusal costs nothing and starts nothing.
+  runtime.limits.admitForcedRefresh(clientId, connectionId);
   const stored = await runtime.connections.require(clientId, connectionId);
   assertUsable(stored.connection);
   const credentials = await readCredentials(runtime, stored);

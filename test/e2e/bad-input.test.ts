@@ -60,7 +60,13 @@ async function connectWith(key: string, provider: string): Promise<{ connectionI
 }
 
 beforeAll(async () => {
-  world = await startWorld({ authorizationTimeoutSeconds: AUTHORIZATION_WINDOW_SECONDS });
+  world = await startWorld({
+    authorizationTimeoutSeconds: AUTHORIZATION_WINDOW_SECONDS,
+    // The test provider sends `iss` (RFC 9207): declared, so mix-ups can be refused.
+    extraSettings: (_brokerUrl, providers) => ({
+      BROKER_PROVIDERS: JSON.stringify({ ...providers, oidc: { ...providers.oidc, issuer: new URL(String(providers.oidc.authorizationUrl)).origin, authorizationResponseIssRequired: true } }),
+    }),
+  });
   // First, so its window closes while the others are made.
   const expiring = await startConnection(world, { provider: 'oidc' });
   const expiredCallback = await consent(world, expiring.authorizationUrl);
@@ -234,6 +240,74 @@ const rows: Row[] = [
   { name: 'GET /ops/connections/{id} with a wrong operator key', send: () => api('GET', `/api/ops/connections/${fx.connected}`, { key: `${OPERATOR_KEY}x` }), status: 401, code: 'UNAUTHORIZED' },
   { name: 'GET /ops/connections/{id} for an unknown connection', send: () => api('GET', '/api/ops/connections/no-such-connection', { key: OPERATOR_KEY }), status: 404, code: 'CONNECTION_NOT_FOUND' },
   { name: 'GET /ops/connections with clientId twice', send: () => api('GET', '/api/ops/connections?clientId=app1&clientId=app2', { key: OPERATOR_KEY }), status: 400, code: 'INVALID_REQUEST' },
+
+  // --- Added with issue 14 ---
+  // POST /connections: more malformed fields
+  { name: 'POST /connections with provider as an empty string', send: () => start({ provider: '' }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with provider as null', send: () => start({ provider: null }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with 101 scopes', send: () => start({ provider: 'oidc', scopes: Array.from({ length: 101 }, (_, i) => `s${i}`) }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with a scope of 257 characters', send: () => start({ provider: 'oidc', scopes: ['s'.repeat(257)] }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with an empty scope', send: () => start({ provider: 'oidc', scopes: [''] }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with a scope that is a number', send: () => start({ provider: 'oidc', scopes: [7] }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with a scope holding a backslash', send: () => start({ provider: 'oidc', scopes: ['read\\write'] }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with a scope holding a tab', send: () => start({ provider: 'oidc', scopes: ['read\twrite'] }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with an empty endUserId', send: () => start({ provider: 'oidc', endUserId: '' }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with an endUserId of 257 characters', send: () => start({ provider: 'oidc', endUserId: 'u'.repeat(257) }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with endUserId as a number', send: () => start({ provider: 'oidc', endUserId: 42 }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with metadata over 4 KB', send: () => start({ provider: 'oidc', metadata: { pad: 'm'.repeat(5000) } }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with metadata as null', send: () => start({ provider: 'oidc', metadata: null }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with metadata as a string', send: () => start({ provider: 'oidc', metadata: 'note' }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with a connectionId of 129 characters', send: () => start({ provider: 'oidc', connectionId: 'c'.repeat(129) }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with an empty connectionId', send: () => start({ provider: 'oidc', connectionId: '' }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with connectionId as a number', send: () => start({ provider: 'oidc', connectionId: 123 }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with a connectionId holding a dot', send: () => start({ provider: 'oidc', connectionId: 'a.b' }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with a connectionId holding a non-ASCII letter', send: () => start({ provider: 'oidc', connectionId: 'caf\u00e9' }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with an empty returnTo', send: () => start({ provider: 'oidc', returnTo: '' }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with returnTo as a number', send: () => start({ provider: 'oidc', returnTo: 42 }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with a relative returnTo', send: () => startReturningTo('/done'), status: 400, code: 'RETURN_URL_NOT_ALLOWED' },
+  { name: 'POST /connections with a data: returnTo', send: () => startReturningTo('data:text/html,<script>alert(1)</script>'), status: 400, code: 'RETURN_URL_NOT_ALLOWED' },
+  { name: 'POST /connections with a JSON number body', send: () => start('42'), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with trailing garbage after the JSON', send: () => start('{"provider":"oidc"} x'), status: 400, code: 'INVALID_JSON' },
+  { name: 'POST /connections with a declared Content-Length over 64 KB', send: () => start(oversizedStartBody(65 * 1024 + 1)), status: 413, code: 'PAYLOAD_TOO_LARGE' },
+  // Keys on the other routes
+  { name: 'POST /connections with an empty Bearer key', send: () => api('POST', '/api/connections', { body: { provider: 'oidc' }, headers: { authorization: 'Bearer ' } }), status: 401, code: 'UNAUTHORIZED' },
+  { name: 'GET /connections/{id} with a key that differs by case', send: () => api('GET', `/api/connections/${fx.connected}`, { key: CLIENT_KEY.toUpperCase() }), status: 401, code: 'UNAUTHORIZED' },
+  { name: 'POST …/refresh without a key', send: () => api('POST', `/api/connections/${fx.connected}/refresh`), status: 401, code: 'UNAUTHORIZED' },
+  { name: 'POST …/reauthorize without a key', send: () => api('POST', `/api/connections/${fx.connected}/reauthorize`), status: 401, code: 'UNAUTHORIZED' },
+  { name: 'GET …/token with the operator key', send: () => api('GET', `/api/connections/${fx.connected}/token`, { key: OPERATOR_KEY }), status: 401, code: 'UNAUTHORIZED' },
+  // GET /connections: query
+  { name: 'GET /connections with top=1001', send: () => api('GET', '/api/connections?top=1001', { key: CLIENT_KEY }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'GET /connections with top that is not a number', send: () => api('GET', '/api/connections?top=ten', { key: CLIENT_KEY }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'GET /connections with a fractional top', send: () => api('GET', '/api/connections?top=2.5', { key: CLIENT_KEY }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'GET /connections with the provider parameter twice', send: () => api('GET', '/api/connections?provider=oidc&provider=legacy', { key: CLIENT_KEY }), status: 400, code: 'INVALID_REQUEST' },
+  // Unknown and malformed ids on each connection route
+  { name: 'GET …/token of an unknown connection', send: () => api('GET', '/api/connections/no-such-connection/token', { key: CLIENT_KEY }), status: 404, code: 'CONNECTION_NOT_FOUND' },
+  { name: 'GET …/token with an id outside the id alphabet', send: () => api('GET', '/api/connections/a.b/token', { key: CLIENT_KEY }), status: 404, code: 'CONNECTION_NOT_FOUND' },
+  { name: 'POST …/refresh of an unknown connection', send: () => api('POST', '/api/connections/no-such-connection/refresh', { key: CLIENT_KEY }), status: 404, code: 'CONNECTION_NOT_FOUND' },
+  { name: 'POST …/reauthorize with an id outside the id alphabet', send: () => api('POST', '/api/connections/a.b/reauthorize', { key: CLIENT_KEY }), status: 404, code: 'CONNECTION_NOT_FOUND' },
+  { name: 'DELETE with an id outside the id alphabet', send: () => api('DELETE', '/api/connections/a.b', { key: CLIENT_KEY }), status: 404, code: 'CONNECTION_NOT_FOUND' },
+  { name: 'proxy through an unknown connection', send: () => proxy('no-such-connection', 'me'), status: 404, code: 'CONNECTION_NOT_FOUND' },
+  { name: 'proxy through an expired connection', send: () => proxy(fx.expired, 'me'), status: 409, code: 'CONNECTION_NOT_CONNECTED' },
+  // Proxy: segments lenient upstream servers read as ".."
+  { name: 'proxy path with "..%20" (trailing blank trimmed upstream)', send: () => proxy(fx.connected, 'echo/a/..%20/me'), status: 400, code: 'PROXY_PATH_REJECTED' },
+  { name: 'proxy path with "..%C2%A0" (no-break space)', send: () => proxy(fx.connected, 'echo/a/..%C2%A0/me'), status: 400, code: 'PROXY_PATH_REJECTED' },
+  { name: 'proxy path with "..::$DATA" (NTFS stream)', send: () => proxy(fx.connected, 'echo/a/..::$DATA/me'), status: 400, code: 'PROXY_PATH_REJECTED' },
+  { name: 'proxy path with "%u002e%u002e" (IIS)', send: () => proxy(fx.connected, 'echo/a/%u002e%u002e/me'), status: 400, code: 'PROXY_PATH_REJECTED' },
+  { name: 'proxy path with "..;x" (servlet path parameter)', send: () => proxy(fx.connected, 'echo/a/..;x/me'), status: 400, code: 'PROXY_PATH_REJECTED' },
+  { name: 'proxy path with "..." (trimmed by file-system servers)', send: () => proxy(fx.connected, 'echo/a/.../me'), status: 400, code: 'PROXY_PATH_REJECTED' },
+  { name: 'proxy path with an encoded backslash', send: () => proxy(fx.connected, 'echo%5C..%5Cme'), status: 400, code: 'PROXY_PATH_REJECTED' },
+  { name: 'proxy path with an encoded NUL', send: () => proxy(fx.connected, 'echo/a%00b'), status: 400, code: 'PROXY_PATH_REJECTED' },
+  // /callback: mix-up (RFC 9207) and more malformed responses
+  { name: 'callback naming another issuer (mix-up)', waiting: 'oidc', send: (w) => api('GET', withParam(w.callback, 'iss', 'https://attacker.example')), status: 400, code: 'ISSUER_MISMATCH' },
+  { name: 'callback without iss from a provider that always sends it', waiting: 'oidc', send: (w) => api('GET', without(w.callback, 'iss')), status: 400, code: 'ISSUER_MISMATCH' },
+  { name: 'callback with iss differing only by a trailing slash', waiting: 'oidc', send: (w) => api('GET', withParam(w.callback, 'iss', `${world.oidc.issuer}/`)), status: 400, code: 'ISSUER_MISMATCH' },
+  { name: 'callback with the iss parameter twice', waiting: 'oidc', send: (w) => api('GET', `${w.callback}&iss=${encodeURIComponent(world.oidc.issuer)}`), status: 400, code: 'CALLBACK_INVALID' },
+  { name: 'callback with an empty code', waiting: 'oidc', send: (w) => api('GET', withParam(w.callback, 'code', '')), status: 400, code: 'CALLBACK_INVALID' },
+  { name: 'callback with both code and error', waiting: 'oidc', send: (w) => api('GET', `${w.callback}&error=access_denied`), status: 400, code: 'CALLBACK_INVALID' },
+  { name: 'OAuth 1.0a callback with no parameters at all', send: () => api('GET', '/api/callback/legacy'), status: 400, code: 'CALLBACK_INVALID' },
+  // /ops
+  { name: "GET /ops/connections/{id} with the other client's key", send: () => api('GET', `/api/ops/connections/${fx.foreign}`, { key: OTHER_CLIENT_KEY }), status: 403, code: 'FORBIDDEN' },
+  { name: 'POST /ops/connections/{id}/terminate for an unknown connection', send: () => api('POST', '/api/ops/connections/no-such-connection/terminate', { key: OPERATOR_KEY }), status: 404, code: 'CONNECTION_NOT_FOUND' },
 ];
 
 test.each(rows)('$name → $status $code, and nothing changes', async (row) => {
@@ -256,8 +330,8 @@ test.each(rows)('$name → $status $code, and nothing changes', async (row) => {
   }
 });
 
-test('the catalogue covers at least 40 cases and every route', () => {
-  expect(rows.length).toBeGreaterThanOrEqual(40);
+test('the catalogue covers at least 127 cases and every route', () => {
+  expect(rows.length).toBeGreaterThanOrEqual(127);
   const names = rows.map((r) => r.name).join('\n');
   for (const route of ['POST /connections', 'GET /connections', 'GET /connections/{id}', '/token', '/refresh', '/reauthorize', 'DELETE', 'proxy', 'callback', '/providers', '/ops/']) {
     expect(names).toContain(route);

@@ -81,11 +81,11 @@ interface Answer {
  * first bytes of the answer are in (or at once when `headStart` is the whole payload). A broker that
  * held either body whole would never answer, and the test would time out.
  */
-function postThroughProxy(path: string, payload: Buffer, headStart: number): Promise<Answer> {
+function postThroughProxy(path: string, payload: Buffer, headStart: number, contentType = 'application/octet-stream'): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${world.broker.url}/api/connections/${connectionId}/proxy/${path}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': 'application/octet-stream', 'content-length': String(payload.length) },
+      headers: { authorization: `Bearer ${CLIENT_KEY}`, 'content-type': contentType, 'content-length': String(payload.length) },
     });
     req.on('error', reject);
     let restSent = headStart >= payload.length;
@@ -125,6 +125,17 @@ test('when 12 MB are posted through the proxy, then they reach the provider and 
   expect(upload).toMatchObject({ bytes: payload.length, sha256: sha256(payload) });
   expect(upload?.authorization).toMatch(/^Bearer \S+$/);
   expect(upload?.authorization).not.toContain(CLIENT_KEY);
+});
+
+test('when a 12 MB form body is posted through an OAuth 2.0 connection, then it streams too (only OAuth 1.0a signs form bodies, so only there are they held whole)', async () => {
+  const payload = Buffer.from(`field=${'a'.repeat(12 * MB)}`);
+  const answer = await postThroughProxy('bulk/form', payload, 2 * MB, 'application/x-www-form-urlencoded');
+
+  expect(answer.status).toBe(200);
+  expect(answer.echoedEarly).toBeGreaterThan(0);
+  expect(answer.echoedEarly).toBeLessThanOrEqual(2 * MB);
+  expect(sha256(answer.body)).toBe(sha256(payload));
+  expect(received.find((r) => r.path === '/api/bulk/form')).toMatchObject({ bytes: payload.length, sha256: sha256(payload) });
 });
 
 test('when the provider answers 401 to a body too large to hold for a retry, then the 401 goes back as it is, sent once', async () => {

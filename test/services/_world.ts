@@ -21,6 +21,7 @@ import { refreshCredentials } from '../../src/services/refresh';
 import { revokeConnection } from '../../src/services/revoke';
 import type { Clock, Runtime } from '../../src/services/runtime';
 import { AuditTrail } from '../../src/services/audit-trail';
+import { ClientLimits, DEFAULT_LIMITS } from '../../src/services/limits';
 import { TokenCache } from '../../src/services/token-cache';
 import { AuditRepository } from '../../src/storage/audit-repo';
 import { AuthorizationsRepository } from '../../src/storage/authorizations-repo';
@@ -241,6 +242,7 @@ export function servicesFixture(): Fixture {
         mcpRegistrations: new McpRegistrationsRepository(await table('mcp'), sealer),
         durable,
         tokens: new TokenCache(clock),
+        limits: new ClientLimits(clock, DEFAULT_LIMITS),
         http: { send: sendHttpRequest, forward: forwardRequest },
         webhooks: options.webhooks ?? new Map(),
         audit,

@@ -42,7 +42,18 @@ async function waitForPort(port: number, timeoutMs = 20_000): Promise<void> {
   throw new Error(`Azurite did not listen on ${port}`);
 }
 
-export async function startAzurite(options: { location?: string } = {}): Promise<AzuriteInstance> {
+export interface AzuriteOptions {
+  location?: string;
+  /**
+   * Serve this account instead of the emulator's well-known one (AZURITE_ACCOUNTS): to the broker it
+   * is then real storage, not local development storage, even on a loopback endpoint.
+   */
+  account?: { name: string; key: string };
+}
+
+export async function startAzurite(options: AzuriteOptions = {}): Promise<AzuriteInstance> {
+  const accountName = options.account?.name ?? AZURITE_ACCOUNT;
+  const accountKey = options.account?.key ?? AZURITE_KEY;
   const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
   const bin = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/azurite.js');
   let child: ChildProcess | undefined;
@@ -55,7 +66,8 @@ export async function startAzurite(options: { location?: string } = {}): Promise
       '--tableHost', '127.0.0.1', '--tablePort', String(ports.table),
       ...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']),
     ];
-    child = spawn(process.execPath, args, { stdio: 'ignore' });
+    const env = options.account ? { ...process.env, AZURITE_ACCOUNTS: `${accountName}:${accountKey}` } : process.env;
+    child = spawn(process.execPath, args, { stdio: 'ignore', env });
     await waitForPort(ports.table);
     await waitForPort(ports.blob);
     await waitForPort(ports.queue);
@@ -75,9 +87,9 @@ export async function startAzurite(options: { location?: string } = {}): Promise
   const host = 'http://127.0.0.1';
   return {
     connectionString:
-      `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
-      `BlobEndpoint=${host}:${ports.blob}/${AZURITE_ACCOUNT};QueueEndpoint=${host}:${ports.queue}/${AZURITE_ACCOUNT};` +
-      `TableEndpoint=${host}:${ports.table}/${AZURITE_ACCOUNT};`,
+      `DefaultEndpointsProtocol=http;AccountName=${accountName};AccountKey=${accountKey};` +
+      `BlobEndpoint=${host}:${ports.blob}/${accountName};QueueEndpoint=${host}:${ports.queue}/${accountName};` +
+      `TableEndpoint=${host}:${ports.table}/${accountName};`,
     ports,
     stop,
     async restart() {

@@ -57,7 +57,8 @@ describe('loadConfig', () => {
       BROKER_ENCRYPTION_KEY: key32,
       BROKER_ALLOWED_RETURN_URLS: 'https://app.example/done/, http://localhost:3000/',
       BROKER_AUTHORIZATION_TIMEOUT_SECONDS: '90',
-      BROKER_CLIENT_KEYS: 'app1:KEY1',
+      // A real account (not the emulator's), so the production rules apply: a long key.
+      BROKER_CLIENT_KEYS: 'app1:KEY1-0123456789abcdef0123456789abcdef',
       BROKER_WEBHOOK_URLS: 'app1=https://app.example/hooks?x=1',
       BROKER_WEBHOOK_SECRETS: 'app1=whsec',
     });
@@ -206,4 +207,34 @@ test('when a setting holds an unresolved Key Vault reference, then start-up fail
   expect(() =>
     loadConfig({ BROKER_OPERATOR_KEY: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/op/)' }),
   ).toThrow(/BROKER_OPERATOR_KEY is a Key Vault reference/);
+});
+
+describe('outside local development storage, unsafe settings refuse to start and name the setting', () => {
+  const REAL = 'DefaultEndpointsProtocol=https;AccountName=brokerprod;AccountKey=a2V5;EndpointSuffix=core.windows.net';
+  const LONG = 'client-key-0123456789abcdef0123456789';
+  const OPERATOR = 'operator-key-0123456789abcdef0123456789';
+  const safe = { AzureWebJobsStorage: REAL, BROKER_BASE_URL: 'https://broker.example', BROKER_CLIENT_KEYS: `app1:${LONG}`, BROKER_OPERATOR_KEY: OPERATOR };
+
+  it.each([
+    ['a plain-http base URL', { BROKER_BASE_URL: 'http://broker.example' }, 'BROKER_BASE_URL'],
+    ['a plain-http return URL', { BROKER_ALLOWED_RETURN_URLS: 'https://app.example/ok,http://app.example/done' }, 'BROKER_ALLOWED_RETURN_URLS'],
+    ['a client key shorter than 32 characters', { BROKER_CLIENT_KEYS: `app1:${LONG},app2:short-key` }, 'BROKER_CLIENT_KEYS'],
+    ['an operator key shorter than 32 characters', { BROKER_OPERATOR_KEY: 'operator-0123' }, 'BROKER_OPERATOR_KEY'],
+    ['the sample client key', { BROKER_CLIENT_KEYS: 'demo:demo-client-key-change-me' }, 'BROKER_CLIENT_KEYS'],
+    ['the sample operator key', { BROKER_OPERATOR_KEY: 'operator-key-change-me' }, 'BROKER_OPERATOR_KEY'],
+    ['an operator key equal to a client key', { BROKER_OPERATOR_KEY: LONG }, 'BROKER_OPERATOR_KEY'],
+    ['an operator key equal to a hashed client key', { BROKER_CLIENT_KEYS: `app1:sha256:${createHash('sha256').update(OPERATOR).digest('hex')}` }, 'BROKER_OPERATOR_KEY'],
+    ['the emulator account on a remote host', { AzureWebJobsStorage: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://10.1.2.3:10002/devstoreaccount1', BROKER_BASE_URL: 'http://broker.example' }, 'BROKER_BASE_URL'],
+  ])('refuses %s', (_name, override, setting) => {
+    expect(() => loadConfig({ ...safe, ...override })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', details: { setting }, message: expect.stringContaining(setting) }));
+  });
+
+  it('accepts safe settings, loopback http and hashed keys', () => {
+    expect(() => loadConfig({ ...safe, BROKER_ALLOWED_RETURN_URLS: 'https://app.example/done,http://127.0.0.1:3000/' })).not.toThrow();
+    expect(() => loadConfig({ ...safe, BROKER_CLIENT_KEYS: `app1:sha256:${'ab'.repeat(32)}` })).not.toThrow();
+  });
+
+  it('allows all of it on local development storage', () => {
+    expect(() => loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', BROKER_BASE_URL: 'http://broker.example', BROKER_CLIENT_KEYS: 'demo:demo-client-key-change-me', BROKER_OPERATOR_KEY: 'operator-key-change-me' })).not.toThrow();
+  });
 });

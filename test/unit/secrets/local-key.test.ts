@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isLocalStorage, loadOrCreateLocalKey } from '../../../src/secrets/local-key';
+import { connectionStringIsLocal as isLocalStorage } from '../../../src/config/storage-setting';
+import { loadOrCreateLocalKey } from '../../../src/secrets/local-key';
 
 test('when no key file exists, then a 32-byte key is created (mode 0600) and the same key is read back later', () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'key-')), '.devhost', 'broker-encryption-key');
@@ -21,6 +22,8 @@ test.each([
   ['UseDevelopmentStorage=true', true],
   ['DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1', true],
   ['DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net', false],
+  ['DefaultEndpointsProtocol=http;AccountName=brokerprod;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:10002/brokerprod', false],
+  ['DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://10.0.0.5:10002/devstoreaccount1', false],
   ['DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;TableEndpoint=https://acct.table.core.windows.net', false],
 ])('isLocalStorage(%s) is %s (a generated key is only ever for local storage)', (connectionString, expected) => {
   expect(isLocalStorage(connectionString)).toBe(expected);

@@ -1,0 +1,150 @@
+/**
+ * Quotas and rate limits per client app, so one client cannot crowd out the others.
+ *
+ * - Connections held: counted from storage (the connection rows), so the quota holds across every
+ *   instance of the app. Starts running at the same moment on several instances can each see the
+ *   last free place: the quota can be passed by at most the number of starts in flight.
+ * - Starts + reauthorizations per minute, forced refreshes per connection per minute, proxy requests
+ *   per second: token buckets held in this process, so each limit applies per app instance (N
+ *   instances admit up to N times the rate). A storage-backed window would cost a conditional write
+ *   on every proxied request, and the rates protect this instance's own resources (provider calls,
+ *   sockets, orchestration work), which is what a per-process bucket measures.
+ * - Proxy requests in flight per client: a share of the outbound socket pool.
+ *
+ * Over a limit the request is refused with 429, `Retry-After` and a stable code before anything is
+ * started. Every map here has a bound and evicts its least recently used entry.
+ */
+import { BrokerError } from '../domain/errors';
+import type { LimitSettings } from '../domain/limits';
+
+export { DEFAULT_LIMITS, type LimitSettings } from '../domain/limits';
+import type { Clock, ConnectionStore } from './runtime';
+
+/** Most keys (clients, connections) a bucket map remembers; the least recently used is forgotten. */
+export const MAX_TRACKED_KEYS = 10_000;
+
+interface Bucket {
+  tokens: number;
+  atMs: number;
+}
+
+/**
+ * A token bucket per key: `capacity` tokens, refilled evenly over `periodMs`. A forgotten key starts
+ * full again, which errs towards admitting.
+ */
+export class TokenBuckets {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly clock: Pick<Clock, 'now'>,
+    private readonly capacity: number,
+    private readonly periodMs: number,
+    private readonly maxKeys = MAX_TRACKED_KEYS,
+  ) {}
+
+  /** Takes one token, or answers how long until one is back. */
+  take(key: string): { admitted: true } | { admitted: false; retryAfterMs: number } {
+    const nowMs = this.clock.now().getTime();
+    const refillPerMs = this.capacity / this.periodMs;
+    const bucket = this.buckets.get(key) ?? { tokens: this.capacity, atMs: nowMs };
+    this.buckets.delete(key); // re-inserted below: Map order is the recency order
+    const tokens = Math.min(this.capacity, bucket.tokens + Math.max(0, nowMs - bucket.atMs) * refillPerMs);
+    const admitted = tokens >= 1;
+    this.buckets.set(key, { tokens: admitted ? tokens - 1 : tokens, atMs: nowMs });
+    evictOldest(this.buckets, this.maxKeys);
+    return admitted ? { admitted } : { admitted, retryAfterMs: (1 - tokens) / refillPerMs };
+  }
+}
+
+function evictOldest<K, V>(map: Map<K, V>, maxKeys: number): void {
+  while (map.size > maxKeys) map.delete(map.keys().next().value as K);
+}
+
+/** The limits of this process, built once by the composition root. */
+export class ClientLimits {
+  private readonly starts: TokenBuckets;
+  private readonly forcedRefreshes: TokenBuckets;
+  private readonly proxyRate: TokenBuckets;
+  /** In-flight proxied requests per client; entries leave when they reach zero, so it is bounded by the clients. */
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(
+    clock: Pick<Clock, 'now'>,
+    readonly settings: LimitSettings,
+  ) {
+    this.starts = new TokenBuckets(clock, settings.startsPerMinute, 60_000);
+    this.forcedRefreshes = new TokenBuckets(clock, settings.forcedRefreshesPerMinute, 60_000);
+    this.proxyRate = new TokenBuckets(clock, settings.proxyRequestsPerSecond, 1_000);
+  }
+
+  /** A connection start or reauthorization; throws RATE_LIMITED. */
+  admitStart(clientId: string): void {
+    admit(this.starts.take(clientId), 'BROKER_STARTS_PER_MINUTE', 'connection starts and reauthorizations');
+  }
+
+  /** A forced refresh of one connection; throws RATE_LIMITED. */
+  admitForcedRefresh(clientId: string, connectionId: string): void {
+    admit(this.forcedRefreshes.take(`${clientId}\u0000${connectionId}`), 'BROKER_FORCED_REFRESHES_PER_MINUTE', 'forced refreshes of this connection');
+  }
+
+  /**
+   * A proxied request; throws RATE_LIMITED. The answer is a release to call once the provider's
+   * answer has been passed on (or failed), which frees the client's share of the socket pool.
+   */
+  admitProxy(clientId: string): () => void {
+    const held = this.inFlight.get(clientId) ?? 0;
+    if (held >= this.settings.proxyConcurrentPerClient) {
+      throw limited('BROKER_PROXY_CONCURRENT_REQUESTS_PER_CLIENT', `more than ${this.settings.proxyConcurrentPerClient} proxied requests in flight`, 1);
+    }
+    admit(this.proxyRate.take(clientId), 'BROKER_PROXY_REQUESTS_PER_SECOND', 'proxied requests');
+    this.inFlight.set(clientId, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.inFlight.get(clientId) ?? 1) - 1;
+      if (left <= 0) this.inFlight.delete(clientId);
+      else this.inFlight.set(clientId, left);
+    };
+  }
+}
+
+function admit(result: ReturnType<TokenBuckets['take']>, setting: string, what: string): void {
+  if (!result.admitted) throw limited(setting, `too many ${what}`, result.retryAfterMs / 1000);
+}
+
+function limited(setting: string, message: string, retryAfterSeconds: number): BrokerError {
+  return new BrokerError('RATE_LIMITED', `${message}; retry later (limit ${setting})`, {
+    retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)),
+    details: { limit: setting },
+  });
+}
+
+/** Statuses whose connection still holds a place: an orchestration waits or keeps it fresh. */
+export const HELD_STATUSES = ['awaiting_callback', 'connected', 'refreshing', 'reauth_required'] as const;
+
+/** Largest page read while counting; the count stops at the quota, so its cost is bounded by it. */
+const COUNT_PAGE_SIZE = 1000;
+
+/** Throws QUOTA_EXCEEDED when the client already holds its quota of connections (counted from storage). */
+export async function assertConnectionQuota(
+  connections: Pick<ConnectionStore, 'list'>,
+  clientId: string,
+  maxConnections: number,
+): Promise<void> {
+  let held = 0;
+  for (const status of HELD_STATUSES) {
+    let continuation: string | undefined;
+    do {
+      const page = await connections.list(clientId, { status }, Math.min(COUNT_PAGE_SIZE, maxConnections), continuation);
+      held += page.items.length;
+      continuation = page.continuation;
+      if (held >= maxConnections) {
+        throw new BrokerError('QUOTA_EXCEEDED', `this client already holds ${maxConnections} connections (limit BROKER_MAX_CONNECTIONS_PER_CLIENT); revoke some first`, {
+          retryAfterSeconds: 60,
+          details: { limit: 'BROKER_MAX_CONNECTIONS_PER_CLIENT' },
+        });
+      }
+    } while (continuation);
+  }
+}
