@@ -14,6 +14,7 @@ import type { Access, Clock, Runtime } from './services/runtime';
 import { TokenCache } from './services/token-cache';
 import { AuthorizationsRepository } from './storage/authorizations-repo';
 import { ConnectionsRepository } from './storage/connections-repo';
+import { FailedWebhooksRepository } from './storage/failed-webhooks-repo';
 import { createSealer } from './storage/sealer';
 import { openTable, TableNames } from './storage/tables';
 
@@ -29,17 +30,18 @@ export interface Wiring {
   runtimeFor(invocation: InvocationContext | undefined): Promise<Runtime>;
 }
 
-type Stores = Pick<Runtime, 'connections' | 'authorizations'>;
+type Stores = Pick<Runtime, 'connections' | 'authorizations' | 'failedWebhooks'>;
 
 export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiring {
   const secrets = createBrokerSecrets({ config, env });
   const sealer = createSealer(secrets);
-  const ports: Omit<Runtime, 'connections' | 'authorizations' | 'durable'> = {
+  const ports: Omit<Runtime, keyof Stores | 'durable'> = {
     settings: {
       baseUrl: config.baseUrl,
       authorizationTimeoutSeconds: config.authorizationTimeoutSeconds,
       refreshMarginMs: config.refreshMarginSeconds * 1000,
       allowedReturnUrls: config.allowedReturnUrls,
+      webhookRetry: config.webhookRetry,
     },
     clock: systemClock,
     providers: {
@@ -62,10 +64,15 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
 
   let stores: Promise<Stores> | undefined;
   const openStores = (): Promise<Stores> =>
-    (stores ??= Promise.all([openTable(TableNames.Connections, env), openTable(TableNames.Authorizations, env)]).then(
-      ([connections, authorizations]) => ({
+    (stores ??= Promise.all([
+      openTable(TableNames.Connections, env),
+      openTable(TableNames.Authorizations, env),
+      openTable(TableNames.FailedWebhooks, env),
+    ]).then(
+      ([connections, authorizations, failedWebhooks]) => ({
         connections: new ConnectionsRepository(connections, sealer),
         authorizations: new AuthorizationsRepository(authorizations, sealer),
+        failedWebhooks: new FailedWebhooksRepository(failedWebhooks),
       }),
       (error: unknown) => {
         stores = undefined; // storage may come up later: the next invocation tries again

@@ -5,6 +5,8 @@ import { CATALOGUE } from '../providers/catalogue';
 import { buildProviderRegistry, type ProviderRegistry, type ProviderSource } from '../providers/registry';
 import { type ClientKeyEntry, findClientByKey, keyMatches, parseClientKeys, parseKeyDigest } from './api-keys';
 import { isReturnUrlAllowed } from './return-urls';
+import { DEFAULT_WEBHOOK_RETRY, type WebhookRetrySchedule } from '../webhooks/retry-schedule';
+import { STANDARD_SECRET_PREFIX } from '../webhooks/signature';
 import { endpointUrlProblem, parseAbsoluteUrl } from './url-rules';
 
 export { isReturnUrlAllowed } from './return-urls';
@@ -13,8 +15,11 @@ export type { ClientKeyEntry } from './api-keys';
 /** Where a client app hears about status changes of its connections. */
 export interface WebhookTarget {
   url: string;
-  /** HMAC key for signing deliveries to this client. */
-  secret: string;
+  /**
+   * Signing secrets, newest first (several during a rotation): each signs `webhook-signature`, the
+   * first also the legacy `x-broker-signature`.
+   */
+  secrets: string[];
 }
 
 /** The broker's settings, read once from the environment and validated (design.md, "Settings"). */
@@ -41,6 +46,8 @@ export interface BrokerConfig {
   refreshMarginSeconds: number;
   /** BROKER_WEBHOOK_URLS + BROKER_WEBHOOK_SECRETS, by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;
+  /** BROKER_WEBHOOK_RETRY_*: how long and how often a refused delivery is tried again. */
+  webhookRetry: WebhookRetrySchedule;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -134,9 +141,34 @@ function parseWebhooks(env: Env, clientKeys: readonly ClientKeyEntry[]): Map<str
     if (problem) throw invalid('BROKER_WEBHOOK_URLS', `URL of client "${clientId}" ${problem}`);
     const secret = secrets.get(clientId);
     if (secret === undefined) throw invalid('BROKER_WEBHOOK_SECRETS', `needs a secret for client "${clientId}"`);
-    webhooks.set(clientId, { url, secret });
+    webhooks.set(clientId, { url, secrets: parseWebhookSecrets(secret, clientId) });
   }
   return webhooks;
+}
+
+/** Space-separated, newest first; a `whsec_` secret must carry base64 after the prefix. */
+function parseWebhookSecrets(value: string, clientId: string): string[] {
+  const secrets = value.split(/\s+/).filter((s) => s !== '');
+  for (const secret of secrets) {
+    const encoded = secret.slice(STANDARD_SECRET_PREFIX.length);
+    if (secret.startsWith(STANDARD_SECRET_PREFIX) && (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || Buffer.from(encoded, 'base64').length === 0)) {
+      throw invalid('BROKER_WEBHOOK_SECRETS', `secret of client "${clientId}" starts with "${STANDARD_SECRET_PREFIX}" but is not followed by base64`);
+    }
+  }
+  return secrets;
+}
+
+function parseWebhookRetry(env: Env): WebhookRetrySchedule {
+  const setting = (name: string, fallback: number) => parsePositiveInteger(read(env, name), name, fallback);
+  const schedule = {
+    firstIntervalSeconds: setting('BROKER_WEBHOOK_RETRY_FIRST_SECONDS', DEFAULT_WEBHOOK_RETRY.firstIntervalSeconds),
+    maxIntervalSeconds: setting('BROKER_WEBHOOK_RETRY_MAX_INTERVAL_SECONDS', DEFAULT_WEBHOOK_RETRY.maxIntervalSeconds),
+    retryForSeconds: setting('BROKER_WEBHOOK_RETRY_FOR_SECONDS', DEFAULT_WEBHOOK_RETRY.retryForSeconds),
+  };
+  if (schedule.maxIntervalSeconds < schedule.firstIntervalSeconds) {
+    throw invalid('BROKER_WEBHOOK_RETRY_MAX_INTERVAL_SECONDS', 'must not be less than BROKER_WEBHOOK_RETRY_FIRST_SECONDS');
+  }
+  return schedule;
 }
 
 function parseJsonSetting(text: string, setting: string): unknown {
@@ -196,6 +228,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     ),
     refreshMarginSeconds: parsePositiveInteger(read(env, 'BROKER_REFRESH_MARGIN_SECONDS'), 'BROKER_REFRESH_MARGIN_SECONDS', DEFAULT_REFRESH_MARGIN_SECONDS),
     webhooks: parseWebhooks(env, clientKeys),
+    webhookRetry: parseWebhookRetry(env),
   };
 }
 

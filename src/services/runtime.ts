@@ -11,6 +11,8 @@ import type { ProviderDefinition, OAuth1ProviderDefinition, OAuth2ProviderDefini
 import type { ForwardRequest } from '../proxy/forward';
 import type { AuthorizationsRepository } from '../storage/authorizations-repo';
 import type { ConnectionsRepository } from '../storage/connections-repo';
+import type { FailedWebhooksRepository } from '../storage/failed-webhooks-repo';
+import type { WebhookRetrySchedule } from '../webhooks/retry-schedule';
 import type { TokenCache } from './token-cache';
 
 export interface BrokerSettings {
@@ -21,6 +23,8 @@ export interface BrokerSettings {
   refreshMarginMs: number;
   /** BROKER_ALLOWED_RETURN_URLS: the prefixes `returnTo` may name. */
   allowedReturnUrls: readonly URL[];
+  /** BROKER_WEBHOOK_RETRY_*: given to each webhook delivery orchestration when it starts. */
+  webhookRetry: WebhookRetrySchedule;
 }
 
 /** The only source of time for services. `sleep` is part of it so a fake clock can skip waits. */
@@ -45,6 +49,7 @@ export interface ProviderSecrets {
 type PortOf<T> = { [K in keyof T]: T[K] };
 export type ConnectionStore = PortOf<ConnectionsRepository>;
 export type AuthorizationStore = PortOf<AuthorizationsRepository>;
+export type FailedWebhookStore = PortOf<FailedWebhooksRepository>;
 
 /** Outbound HTTP: whole requests to providers and webhook receivers, and the proxy's streamed forward. */
 export interface OutboundHttp {
@@ -71,6 +76,8 @@ export interface Runtime {
   http: OutboundHttp;
   /** BROKER_WEBHOOK_URLS / _SECRETS by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;
+  /** Dead-lettered webhook deliveries. */
+  failedWebhooks: FailedWebhookStore;
 }
 
 export function callbackUrl(settings: Pick<BrokerSettings, 'baseUrl'>, providerName: string): string {

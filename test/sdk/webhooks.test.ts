@@ -17,7 +17,7 @@ const body = JSON.stringify({
   occurredAt: '2026-05-01T12:00:00.000Z',
   data: { connectionId: 'c1', provider: 'oidc', clientId: 'app1', status: 'connected', endUserId: 'Zoë' },
 });
-const signed = (timestampSeconds = nowSeconds) => buildWebhookHeaders({ secret: SECRET, eventId: 'evt_0123456789abcdef0123456789abcdef', body, timestampSeconds });
+const signed = (timestampSeconds = nowSeconds) => buildWebhookHeaders({ secrets: [SECRET], eventId: 'evt_0123456789abcdef0123456789abcdef', body, timestampSeconds });
 
 test('When the broker signed the body, then it verifies as text, as bytes, with a fetch Headers and with any header case', () => {
   const headers = signed();

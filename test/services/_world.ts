@@ -25,6 +25,8 @@ import { AuthorizationsRepository } from '../../src/storage/authorizations-repo'
 import { ConnectionsRepository, type StoredConnection } from '../../src/storage/connections-repo';
 import type { Credentials } from '../../src/storage/credentials';
 import { createSealer } from '../../src/storage/sealer';
+import { FailedWebhooksRepository } from '../../src/storage/failed-webhooks-repo';
+import { DEFAULT_WEBHOOK_RETRY } from '../../src/webhooks/retry-schedule';
 import type { AuthorizePhaseInput, CallbackEvent, MaintainPhaseInput } from '../../src/durable/contract';
 import { AzuriteInstance, startAzurite } from '../support/azurite';
 import { RecordingServer, startRecordingServer } from '../support/recording-server';
@@ -202,6 +204,7 @@ export function servicesFixture(): Fixture {
           authorizationTimeoutSeconds: 600,
           refreshMarginMs: 60_000,
           allowedReturnUrls: (options.allowedReturnUrls ?? ['https://app.example/done']).map((u) => new URL(u)),
+          webhookRetry: DEFAULT_WEBHOOK_RETRY,
         },
         clock,
         providers: {
@@ -223,6 +226,7 @@ export function servicesFixture(): Fixture {
         tokens: new TokenCache(clock),
         http: { send: sendHttpRequest, forward: forwardRequest },
         webhooks: options.webhooks ?? new Map(),
+        failedWebhooks: new FailedWebhooksRepository(await table('failedhooks')),
       };
       return { runtime, clock, durable, provider };
     },

@@ -26,7 +26,7 @@ describe('deliverWebhook', () => {
     world = await fixture.world();
   });
   beforeEach(() => {
-    world.runtime.webhooks = new Map([[CLIENT, { url: `${world.provider.origin}/hooks`, secret: SECRET }]]);
+    world.runtime.webhooks = new Map([[CLIENT, { url: `${world.provider.origin}/hooks`, secrets: [SECRET] }]]);
   });
 
   it('when the client has a webhook, then one signed POST carries the status and no token', async () => {
@@ -64,7 +64,7 @@ describe('deliverWebhook', () => {
   });
 
   it('when the receiver cannot be reached, then a transient UPSTREAM_UNREACHABLE naming the transport error', async () => {
-    world.runtime.webhooks = new Map([[CLIENT, { url: 'http://127.0.0.1:9/hooks', secret: SECRET }]]);
+    world.runtime.webhooks = new Map([[CLIENT, { url: 'http://127.0.0.1:9/hooks', secrets: [SECRET] }]]);
     const error = await rejection(deliverWebhook(world.runtime, eventFor('gone', { type: 'connection.revoked' })));
     expect(error).toMatchObject({ code: 'UPSTREAM_UNREACHABLE', transient: true, message: 'webhook receiver not reachable (ECONNREFUSED)' });
   });

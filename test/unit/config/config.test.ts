@@ -66,7 +66,7 @@ describe('loadConfig', () => {
     expect(config.encryptionKey?.toString('base64')).toBe(key32);
     expect(config.allowedReturnUrls.map(String)).toEqual(['https://app.example/done/', 'http://localhost:3000/']);
     expect(config.authorizationTimeoutSeconds).toBe(90);
-    expect(config.webhooks.get('app1')).toEqual({ url: 'https://app.example/hooks?x=1', secret: 'whsec' });
+    expect(config.webhooks.get('app1')).toEqual({ url: 'https://app.example/hooks?x=1', secrets: ['whsec'] });
     expect(callbackUrl(config, 'github')).toBe('https://broker.example/api/callback/github');
   });
 

@@ -53,7 +53,7 @@ describe('the verification snippet in docs/webhooks.md', () => {
   });
 
   async function deliver(body: string, secret: string): Promise<number> {
-    const headers = buildWebhookHeaders({ secret, eventId: payload.id, body: payload.body, timestampSeconds: Math.floor(Date.now() / 1000) });
+    const headers = buildWebhookHeaders({ secrets: [secret], eventId: payload.id, body: payload.body, timestampSeconds: Math.floor(Date.now() / 1000) });
     const response = await fetch(url, { method: 'POST', headers, body });
     return response.status;
   }
@@ -73,7 +73,7 @@ describe('the verification snippet in docs/webhooks.md', () => {
 
   test('the snippet refuses a delivery older than 300 seconds', () => {
     const timestampSeconds = 1_700_000_000;
-    const headers = buildWebhookHeaders({ secret: SECRET, eventId: payload.id, body: payload.body, timestampSeconds });
+    const headers = buildWebhookHeaders({ secrets: [SECRET], eventId: payload.id, body: payload.body, timestampSeconds });
     expect(verifyBrokerWebhook(payload.body, headers, SECRET, timestampSeconds + 300)).toBe(true);
     expect(verifyBrokerWebhook(payload.body, headers, SECRET, timestampSeconds + 301)).toBe(false);
   });
