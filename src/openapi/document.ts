@@ -202,6 +202,25 @@ const SCHEMAS: Json = {
       },
     },
   },
+  FailedWebhook: {
+    type: 'object',
+    description: 'A webhook delivery whose retry window closed without a 2xx (docs/webhooks.md).',
+    required: ['deliveryId', 'webhookId', 'type', 'clientId', 'connectionId', 'provider', 'occurredAt', 'attempts', 'firstAttemptAt', 'failedAt', 'lastError', 'payload'],
+    properties: {
+      deliveryId: { type: 'string', description: 'Names the dead letter in the redeliver route.' },
+      webhookId: { type: 'string', description: 'The `webhook-id` the receiver saw (the payload `id`).' },
+      type: { type: 'string' },
+      clientId: { type: 'string' },
+      connectionId: { type: 'string' },
+      provider: { type: 'string' },
+      occurredAt: { type: 'string', format: 'date-time' },
+      attempts: { type: 'integer', minimum: 1 },
+      firstAttemptAt: { type: 'string', format: 'date-time' },
+      failedAt: { type: 'string', format: 'date-time' },
+      lastError: { type: 'string', description: 'Redacted.' },
+      payload: { type: 'object', description: 'The payload as sent, redacted.' },
+    },
+  },
 };
 
 const errorResponse = (description: string): Json => answer(description, ref('Error'));
@@ -395,6 +414,37 @@ export const OPENAPI_DOCUMENT: Json = {
         responses: {
           '200': answer('Purged.', { type: 'object', required: ['connectionId', 'instancesDeleted'], properties: { connectionId: { type: 'string' }, instancesDeleted: { type: 'integer' } } }),
           ...OPERATOR_ERRORS,
+        },
+      }),
+    },
+    '/ops/webhooks/failed': {
+      get: operation('List dead-lettered webhook deliveries, newest first', {
+        id: 'opsListFailedWebhooks',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        responses: {
+          '200': answer('The newest 100.', { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('FailedWebhook') } } }),
+          ...OPERATOR_ERRORS,
+        },
+      }),
+    },
+    '/ops/webhooks/failed/{deliveryId}/redeliver': {
+      post: operation('Try a dead-lettered webhook delivery once more, now', {
+        id: 'opsRedeliverWebhook',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        parameters: [{ name: 'deliveryId', in: 'path', required: true, schema: { type: 'string' } }],
+        description: 'One immediate, freshly signed attempt with the same `webhook-id`. Success removes the dead letter; a failure keeps it with one attempt more.',
+        responses: {
+          '200': answer('Delivered.', {
+            type: 'object',
+            required: ['deliveryId', 'status', 'delivered'],
+            properties: { deliveryId: { type: 'string' }, status: { type: 'integer', description: "The receiver's 2xx status." }, delivered: { const: true } },
+          }),
+          ...OPERATOR_ERRORS,
+          '404': errorRef('NotFound'),
+          '409': errorResponse('The client no longer has a webhook URL (`CONFLICT`).'),
+          '502': errorResponse('The receiver refused or could not be reached (`UPSTREAM_UNREACHABLE`).'),
         },
       }),
     },
