@@ -5,7 +5,7 @@ import { CATALOGUE } from '../providers/catalogue';
 import { buildProviderRegistry, type ProviderRegistry, type ProviderSource } from '../providers/registry';
 import { type ClientKeyEntry, findClientByKey, keyMatches, parseClientKeys, parseKeyDigest } from './api-keys';
 import { isReturnUrlAllowed } from './return-urls';
-import { DEFAULT_WEBHOOK_RETRY, type WebhookRetrySchedule } from '../webhooks/retry-schedule';
+import { DEFAULT_WEBHOOK_RETRY, type WebhookRetrySchedule } from '../domain/webhook-retry';
 import { STANDARD_SECRET_PREFIX } from '../webhooks/signature';
 import { endpointUrlProblem, parseAbsoluteUrl } from './url-rules';
 

@@ -5,7 +5,7 @@
  * never a secret.
  */
 import type { Protocol } from '../domain/connection';
-import type { WebhookRetrySchedule } from '../webhooks/retry-schedule';
+import type { WebhookRetrySchedule } from '../domain/webhook-retry';
 import { Events } from './names';
 
 export interface ConnectionRef {

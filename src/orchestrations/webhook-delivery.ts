@@ -8,7 +8,7 @@
 import * as df from 'durable-functions';
 import { notifyWebhookInput, type WebhookDeliveryInput } from '../durable/contract';
 import { Activities } from '../durable/names';
-import { DEFAULT_WEBHOOK_RETRY, nextAttemptAt } from '../webhooks/retry-schedule';
+import { DEFAULT_WEBHOOK_RETRY, nextAttemptAt } from '../domain/webhook-retry';
 
 /** Failure lines are redacted by the activity; the cut keeps the dead-letter row small. */
 const MAX_ERROR_CHARS = 300;

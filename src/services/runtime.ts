@@ -12,7 +12,7 @@ import type { ForwardRequest } from '../proxy/forward';
 import type { AuthorizationsRepository } from '../storage/authorizations-repo';
 import type { ConnectionsRepository } from '../storage/connections-repo';
 import type { FailedWebhooksRepository } from '../storage/failed-webhooks-repo';
-import type { WebhookRetrySchedule } from '../webhooks/retry-schedule';
+import type { WebhookRetrySchedule } from '../domain/webhook-retry';
 import type { TokenCache } from './token-cache';
 
 export interface BrokerSettings {

@@ -26,7 +26,7 @@ import { ConnectionsRepository, type StoredConnection } from '../../src/storage/
 import type { Credentials } from '../../src/storage/credentials';
 import { createSealer } from '../../src/storage/sealer';
 import { FailedWebhooksRepository } from '../../src/storage/failed-webhooks-repo';
-import { DEFAULT_WEBHOOK_RETRY } from '../../src/webhooks/retry-schedule';
+import { DEFAULT_WEBHOOK_RETRY } from '../../src/domain/webhook-retry';
 import type { AuthorizePhaseInput, CallbackEvent, MaintainPhaseInput } from '../../src/durable/contract';
 import { AzuriteInstance, startAzurite } from '../support/azurite';
 import { RecordingServer, startRecordingServer } from '../support/recording-server';

@@ -1,7 +1,7 @@
 import { Activities } from '../../../src/durable/names';
 import type { NotifyWebhookInput, WebhookDeliveryInput } from '../../../src/durable/contract';
 import { webhookDeliveryOrchestrator } from '../../../src/orchestrations/webhook-delivery';
-import { DEFAULT_WEBHOOK_RETRY, type WebhookRetrySchedule } from '../../../src/webhooks/retry-schedule';
+import { DEFAULT_WEBHOOK_RETRY, type WebhookRetrySchedule } from '../../../src/domain/webhook-retry';
 import { asTask, fakeContext, type MarkerTask } from './_fake-context';
 
 const event: NotifyWebhookInput = {
