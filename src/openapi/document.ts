@@ -457,6 +457,7 @@ export const OPENAPI_DOCUMENT: Json = {
     },
     '/dashboard': staticAsset('dashboardPage', 'Operator dashboard (asks for the operator key)', 'text/html'),
     '/dashboard.js': staticAsset('dashboardScript', "The dashboard's script", 'text/javascript'),
+    '/dashboard-webhooks.js': staticAsset('dashboardWebhooksScript', "The dashboard's failed-deliveries panel", 'text/javascript'),
     '/connect': staticAsset('connectPage', 'Connect page for newcomers (asks for a client key)', 'text/html'),
     '/connect.js': staticAsset('connectScript', "The connect page's script", 'text/javascript'),
     '/pages.css': staticAsset('pagesStylesheet', 'Stylesheet of the pages', 'text/css'),

@@ -21,6 +21,7 @@ export interface StaticPage {
 export const STATIC_PAGES: readonly StaticPage[] = [
   { name: 'dashboardPage', route: 'dashboard', file: 'dashboard.html' },
   { name: 'dashboardScript', route: 'dashboard.js', file: 'dashboard.js' },
+  { name: 'dashboardWebhooksScript', route: 'dashboard-webhooks.js', file: 'dashboard-webhooks.js' },
   { name: 'connectPage', route: 'connect', file: 'connect.html' },
   { name: 'connectScript', route: 'connect.js', file: 'connect.js' },
   { name: 'pagesStylesheet', route: 'pages.css', file: 'pages.css' },

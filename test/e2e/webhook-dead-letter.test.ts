@@ -3,11 +3,15 @@
  * from a day to seconds (1 s, 2 s, capped, for 5 s): a receiver that keeps refusing gets every
  * attempt, then the operator finds the dead letter (redacted payload, attempts, last error) and
  * redelivers it once the receiver is back. The broker signs with two secrets (a rotation) and the
- * receiver, holding only the older one, verifies with the `standardwebhooks` package.
+ * receiver, holding only the older one, verifies with the `standardwebhooks` package. Then the same
+ * in Chromium, through the dashboard's "Failed deliveries" panel.
  */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { tokenFingerprint } from '../support/oidc/start-oidc-provider';
-import { eventually } from './support/broker-host';
+import { eventually, REPO_ROOT } from './support/broker-host';
 import { startWebhookReceiver, WebhookReceiver } from './support/webhook-receiver';
 import { CLIENT_KEY, connect, OPERATOR_KEY, startWorld, World } from './support/world';
 
@@ -100,4 +104,48 @@ test('a delivery refused for the whole retry window is dead-lettered, listed for
   expect(last).toMatchObject({ answered: 204, standardVerified: true, eventId: failed.webhookId });
   expect((await failedList()).some((f) => f.deliveryId === failed.deliveryId)).toBe(false);
   expect((await world.broker.request('POST', `/api/ops/webhooks/failed/${failed.deliveryId}/redeliver`, { key: OPERATOR_KEY })).status).toBe(404);
+});
+
+test('the dashboard lists a failed delivery and redelivers it with one click', async () => {
+  receiver.failAll('connection.connected', 500);
+  const connectionId = await connect(world, 'oidc');
+  const failed = await eventually(async () => (await failedList()).find((f) => f.connectionId === connectionId), 30_000, 200);
+
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${world.broker.url}/api/dashboard`);
+    await page.getByLabel('Operator key').fill(OPERATOR_KEY);
+    await page.getByRole('button', { name: 'Open dashboard' }).click();
+    const row = page.locator(`#failed-webhook-rows tr[data-delivery-id="${failed.deliveryId}"]`);
+    await row.waitFor();
+    expect(await row.locator('td').allTextContents()).toEqual([
+      expect.any(String),
+      'connection.connected',
+      connectionId,
+      'app1',
+      String(failed.attempts),
+      expect.stringContaining('500'),
+      'Redeliver',
+    ]);
+
+    // Still refused: the panel says so and the row stays, with one attempt more.
+    await row.getByRole('button', { name: `Redeliver connection.connected of ${connectionId}` }).click();
+    await page.locator('#failed-webhooks-message.error').waitFor();
+    expect(await page.locator('#failed-webhooks-message').textContent()).toContain('UPSTREAM_UNREACHABLE');
+    await page.locator(`#failed-webhook-rows tr[data-delivery-id="${failed.deliveryId}"] td:nth-child(5):text-is("${failed.attempts + 1}")`).waitFor();
+    mkdirSync(path.join(REPO_ROOT, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: path.join(REPO_ROOT, 'test-artifacts', 'dashboard-failed-deliveries.png'), fullPage: true });
+
+    receiver.failAll('connection.connected', undefined);
+    await row.getByRole('button', { name: `Redeliver connection.connected of ${connectionId}` }).click();
+    await page.locator('#failed-webhooks-message:has-text("the receiver answered 204")').waitFor();
+    expect(await row.count()).toBe(0);
+    expect(receiver.deliveries().at(-1)).toMatchObject({ answered: 204, standardVerified: true, eventId: failed.webhookId });
+    expect(problems).toEqual([]);
+  } finally {
+    await browser.close();
+  }
 });
