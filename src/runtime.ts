@@ -17,6 +17,9 @@ import { ConnectionsRepository } from './storage/connections-repo';
 import { FailedWebhooksRepository } from './storage/failed-webhooks-repo';
 import { createSealer } from './storage/sealer';
 import { openTable, TableNames } from './storage/tables';
+import { createOtelTelemetry } from './telemetry/otel';
+import { noTelemetry, type Telemetry } from './telemetry/port';
+import { tracedForward, tracedMethods, tracedSend } from './telemetry/traced-ports';
 
 export const systemClock: Clock = {
   now: () => new Date(),
@@ -26,6 +29,8 @@ export const systemClock: Clock = {
 export interface Wiring {
   /** Key checks need no storage: a request with a wrong key is refused even while storage is down. */
   access: Access;
+  /** This process's telemetry: request spans are opened around the runtime's own child spans. */
+  telemetry: Telemetry;
   /** The runtime for one invocation: the process's ports plus the invocation's durable client. */
   runtimeFor(invocation: InvocationContext | undefined): Promise<Runtime>;
 }
@@ -33,8 +38,12 @@ export interface Wiring {
 type Stores = Pick<Runtime, 'connections' | 'authorizations' | 'failedWebhooks'>;
 
 export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiring {
-  const secrets = createBrokerSecrets({ config, env });
+  const telemetry = config.telemetry ? createOtelTelemetry(config.telemetry) : noTelemetry;
+  const secrets = tracedMethods(telemetry, createBrokerSecrets({ config, env }), config.keyVaultUrl ? 'keyvault' : 'secrets', {
+    'broker.secret_source': config.keyVaultUrl ? 'key-vault' : 'settings',
+  });
   const sealer = createSealer(secrets);
+  const storage = (component: string) => ({ 'db.system': 'azure.tables', 'broker.table': component });
   const ports: Omit<Runtime, keyof Stores | 'durable'> = {
     settings: {
       baseUrl: config.baseUrl,
@@ -58,8 +67,9 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       privateKey: (provider) => secrets.getPrivateKey(provider),
     },
     tokens: new TokenCache(systemClock),
-    http: { send: sendHttpRequest, forward: forwardRequest },
+    http: { send: tracedSend(telemetry, sendHttpRequest), forward: tracedForward(telemetry, forwardRequest) },
     webhooks: config.webhooks,
+    telemetry,
   };
 
   let stores: Promise<Stores> | undefined;
@@ -70,9 +80,9 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       openTable(TableNames.FailedWebhooks, env),
     ]).then(
       ([connections, authorizations, failedWebhooks]) => ({
-        connections: new ConnectionsRepository(connections, sealer),
-        authorizations: new AuthorizationsRepository(authorizations, sealer),
-        failedWebhooks: new FailedWebhooksRepository(failedWebhooks),
+        connections: tracedMethods(telemetry, new ConnectionsRepository(connections, sealer), 'storage', storage(TableNames.Connections)),
+        authorizations: tracedMethods(telemetry, new AuthorizationsRepository(authorizations, sealer), 'storage', storage(TableNames.Authorizations)),
+        failedWebhooks: tracedMethods(telemetry, new FailedWebhooksRepository(failedWebhooks), 'storage', storage(TableNames.FailedWebhooks)),
       }),
       (error: unknown) => {
         stores = undefined; // storage may come up later: the next invocation tries again
@@ -81,6 +91,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
     ));
 
   return {
+    telemetry,
     access: {
       clientFor: (key) => authenticateClient(key, config),
       isOperator: (key) => isOperatorKey(key, config),

@@ -48,6 +48,14 @@ export interface BrokerConfig {
   webhooks: ReadonlyMap<string, WebhookTarget>;
   /** BROKER_WEBHOOK_RETRY_*: how long and how often a refused delivery is tried again. */
   webhookRetry: WebhookRetrySchedule;
+  /** OpenTelemetry export (OTEL_EXPORTER_OTLP_ENDPOINT, BROKER_TELEMETRY); undefined: telemetry off. */
+  telemetry?: TelemetrySettings;
+}
+
+export interface TelemetrySettings {
+  endpoint: string;
+  serviceName: string;
+  metricExportIntervalMs: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -158,6 +166,27 @@ function parseWebhookSecrets(value: string, clientId: string): string[] {
   return secrets;
 }
 
+const DEFAULT_SERVICE_NAME = 'durable-oauth-broker';
+const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 60_000;
+
+/** Off unless an OTLP endpoint is configured; BROKER_TELEMETRY=off switches it off even then. */
+function parseTelemetry(env: Env): TelemetrySettings | undefined {
+  const mode = read(env, 'BROKER_TELEMETRY');
+  if (mode !== undefined && mode !== 'off' && mode !== 'otlp') throw invalid('BROKER_TELEMETRY', 'must be "off" or "otlp"');
+  const endpoint = read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (mode === 'off' || (mode === undefined && endpoint === undefined)) return undefined;
+  if (endpoint === undefined) throw invalid('BROKER_TELEMETRY', 'is "otlp" but OTEL_EXPORTER_OTLP_ENDPOINT is not set');
+  const url = parseAbsoluteUrl(endpoint);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.username) {
+    throw invalid('OTEL_EXPORTER_OTLP_ENDPOINT', 'must be an absolute http(s) URL without query or credentials');
+  }
+  return {
+    endpoint: endpoint.replace(/\/+$/, ''),
+    serviceName: read(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_SERVICE_NAME,
+    metricExportIntervalMs: parsePositiveInteger(read(env, 'OTEL_METRIC_EXPORT_INTERVAL'), 'OTEL_METRIC_EXPORT_INTERVAL', DEFAULT_METRIC_EXPORT_INTERVAL_MS),
+  };
+}
+
 function parseWebhookRetry(env: Env): WebhookRetrySchedule {
   const setting = (name: string, fallback: number) => parsePositiveInteger(read(env, name), name, fallback);
   const schedule = {
@@ -229,6 +258,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     refreshMarginSeconds: parsePositiveInteger(read(env, 'BROKER_REFRESH_MARGIN_SECONDS'), 'BROKER_REFRESH_MARGIN_SECONDS', DEFAULT_REFRESH_MARGIN_SECONDS),
     webhooks: parseWebhooks(env, clientKeys),
     webhookRetry: parseWebhookRetry(env),
+    telemetry: parseTelemetry(env),
   };
 }
 

@@ -13,6 +13,7 @@ import type { AuthorizationsRepository } from '../storage/authorizations-repo';
 import type { ConnectionsRepository } from '../storage/connections-repo';
 import type { FailedWebhooksRepository } from '../storage/failed-webhooks-repo';
 import type { WebhookRetrySchedule } from '../domain/webhook-retry';
+import type { Telemetry } from '../telemetry/port';
 import type { TokenCache } from './token-cache';
 
 export interface BrokerSettings {
@@ -78,6 +79,8 @@ export interface Runtime {
   webhooks: ReadonlyMap<string, WebhookTarget>;
   /** Dead-lettered webhook deliveries. */
   failedWebhooks: FailedWebhookStore;
+  /** Spans and metrics (a no-op unless telemetry is configured). */
+  telemetry: Telemetry;
 }
 
 export function callbackUrl(settings: Pick<BrokerSettings, 'baseUrl'>, providerName: string): string {

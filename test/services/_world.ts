@@ -27,6 +27,7 @@ import type { Credentials } from '../../src/storage/credentials';
 import { createSealer } from '../../src/storage/sealer';
 import { FailedWebhooksRepository } from '../../src/storage/failed-webhooks-repo';
 import { DEFAULT_WEBHOOK_RETRY } from '../../src/domain/webhook-retry';
+import { noTelemetry } from '../../src/telemetry/port';
 import type { AuthorizePhaseInput, CallbackEvent, MaintainPhaseInput } from '../../src/durable/contract';
 import { AzuriteInstance, startAzurite } from '../support/azurite';
 import { RecordingServer, startRecordingServer } from '../support/recording-server';
@@ -227,6 +228,7 @@ export function servicesFixture(): Fixture {
         http: { send: sendHttpRequest, forward: forwardRequest },
         webhooks: options.webhooks ?? new Map(),
         failedWebhooks: new FailedWebhooksRepository(await table('failedhooks')),
+        telemetry: noTelemetry,
       };
       return { runtime, clock, durable, provider };
     },
