@@ -339,6 +339,31 @@ export const OPENAPI_DOCUMENT: Json = {
           '400': { description: 'Unknown, expired or malformed callback (a page).', content: { 'text/html': { schema: { type: 'string' } } } },
         },
       }),
+      post: {
+        ...operation("The provider's form post back to the broker (`response_mode=form_post`)", {
+          id: 'oauthCallbackFormPost',
+          tags: ['public'],
+          description:
+            'For providers with `responseMode: "form_post"`: the same parameters as the GET, as an `application/x-www-form-urlencoded` body, so the code and state stay out of URLs and request logs. Answers as the GET does, with `303` instead of `302`.',
+          parameters: [{ name: 'provider', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': { description: 'A page saying how the authorization ended.', content: { 'text/html': { schema: { type: 'string' } } } },
+            '303': { description: 'Back to `returnTo`.', headers: { Location: { schema: { type: 'string' } } } },
+            '400': { description: 'Unknown, expired or malformed callback (a page).', content: { 'text/html': { schema: { type: 'string' } } } },
+          },
+        }),
+        requestBody: {
+          required: true,
+          content: {
+            'application/x-www-form-urlencoded': {
+              schema: {
+                type: 'object',
+                properties: { code: { type: 'string' }, state: { type: 'string' }, error: { type: 'string' }, error_description: { type: 'string' } },
+              },
+            },
+          },
+        },
+      },
     },
     '/providers': {
       get: operation('List configured providers', {

@@ -1,5 +1,5 @@
 import { BrokerError } from '../domain/errors';
-import type { ClientAuthMethod, OAuth1ParameterPlacement, ProviderProtocol, SignatureMethod } from './types';
+import type { ClientAuthMethod, OAuth1ParameterPlacement, OAuth2ResponseMode, ProviderProtocol, SignatureMethod } from './types';
 
 /**
  * The fields a provider definition may carry, as a user writes them (BROKER_PROVIDERS,
@@ -32,6 +32,7 @@ export interface ProviderInput {
   refreshable?: boolean;
   expiresInFallbackSeconds?: number;
   proxyHeaders?: string[];
+  responseMode?: OAuth2ResponseMode;
 }
 
 export type ProviderField = keyof ProviderInput;
@@ -93,6 +94,7 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   refreshable: { type: { kind: 'boolean' }, protocols: OAUTH2 },
   expiresInFallbackSeconds: { type: { kind: 'positiveInteger' }, protocols: OAUTH2 },
   proxyHeaders: { type: { kind: 'headerNames' }, protocols: BOTH },
+  responseMode: { type: { kind: 'oneOf', values: ['query', 'form_post'] }, protocols: OAUTH2 },
 };
 
 /** Provider names appear in `/api/callback/{name}`, so they stay URL-path safe. */

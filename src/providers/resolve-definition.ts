@@ -155,6 +155,7 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
           tokenParams: input.tokenParams ?? {},
           refreshable: input.refreshable ?? true,
           expiresInFallbackSeconds: input.expiresInFallbackSeconds,
+          responseMode: input.responseMode,
         })
       : compact<OAuth1ProviderDefinition>({
           ...common,
