@@ -7,6 +7,7 @@ import type { InvocationContext } from '@azure/functions';
 import { authenticateClient, type BrokerConfig, getConfig, isOperatorKey } from './config';
 import { BrokerError } from './domain/errors';
 import { durableClientOf } from './durable/client';
+import type { NotifyWebhookInput } from './durable/contract';
 import { sendHttpRequest } from './oauth/http';
 import { forwardRequest } from './proxy/forward';
 import { createBrokerSecrets } from './secrets';
@@ -17,7 +18,6 @@ import { ConnectionsRepository } from './storage/connections-repo';
 import { FailedWebhooksRepository } from './storage/failed-webhooks-repo';
 import { createSealer } from './storage/sealer';
 import { openTable, TableNames } from './storage/tables';
-import { createOtelTelemetry } from './telemetry/otel';
 import { noTelemetry, type Telemetry } from './telemetry/port';
 import { tracedForward, tracedMethods, tracedSend } from './telemetry/traced-ports';
 
@@ -37,8 +37,15 @@ export interface Wiring {
 
 type Stores = Pick<Runtime, 'connections' | 'authorizations' | 'failedWebhooks'>;
 
+/** OpenTelemetry is loaded only when configured: it would add most of a second to every cold start. */
+function telemetryFor(config: BrokerConfig): Telemetry {
+  if (!config.telemetry) return noTelemetry;
+  const { createOtelTelemetry } = require('./telemetry/otel') as typeof import('./telemetry/otel');
+  return createOtelTelemetry(config.telemetry);
+}
+
 export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiring {
-  const telemetry = config.telemetry ? createOtelTelemetry(config.telemetry) : noTelemetry;
+  const telemetry = telemetryFor(config);
   const secrets = tracedMethods(telemetry, createBrokerSecrets({ config, env }), config.keyVaultUrl ? 'keyvault' : 'secrets', {
     'broker.secret_source': config.keyVaultUrl ? 'key-vault' : 'settings',
   });
@@ -82,7 +89,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       ([connections, authorizations, failedWebhooks]) => ({
         connections: tracedMethods(telemetry, new ConnectionsRepository(connections, sealer), 'storage', storage(TableNames.Connections)),
         authorizations: tracedMethods(telemetry, new AuthorizationsRepository(authorizations, sealer), 'storage', storage(TableNames.Authorizations)),
-        failedWebhooks: tracedMethods(telemetry, new FailedWebhooksRepository(failedWebhooks), 'storage', storage(TableNames.FailedWebhooks)),
+        failedWebhooks: tracedMethods(telemetry, new FailedWebhooksRepository<NotifyWebhookInput>(failedWebhooks), 'storage', storage(TableNames.FailedWebhooks)),
       }),
       (error: unknown) => {
         stores = undefined; // storage may come up later: the next invocation tries again

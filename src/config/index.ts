@@ -6,7 +6,7 @@ import { buildProviderRegistry, type ProviderRegistry, type ProviderSource } fro
 import { type ClientKeyEntry, findClientByKey, keyMatches, parseClientKeys, parseKeyDigest } from './api-keys';
 import { isReturnUrlAllowed } from './return-urls';
 import { DEFAULT_WEBHOOK_RETRY, type WebhookRetrySchedule } from '../domain/webhook-retry';
-import { STANDARD_SECRET_PREFIX } from '../webhooks/signature';
+import { STANDARD_SECRET_PREFIX } from '../domain/webhook-secret';
 import { endpointUrlProblem, parseAbsoluteUrl } from './url-rules';
 
 export { isReturnUrlAllowed } from './return-urls';

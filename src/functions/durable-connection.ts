@@ -5,7 +5,7 @@ import { Activities, Orchestrations } from '../durable/names';
 import { safeActivity } from '../durable/safe-activity';
 import { connectionOrchestrator } from '../orchestrations/connection';
 import { getWiring } from '../runtime';
-import { observedRefresh } from '../telemetry/refresh-metrics';
+import { observedRefresh } from '../services/observed-refresh';
 import { exchangeCredentials, ExchangeInput } from '../services/exchange';
 import { markOutcome } from '../services/mark-outcome';
 import { refreshCredentials, RefreshInput } from '../services/refresh';

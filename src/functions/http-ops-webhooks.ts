@@ -3,11 +3,12 @@ import { app } from '@azure/functions';
 import { BrokerError } from '../domain/errors';
 import { json, operatorRoute } from '../http/handler';
 import { listFailedWebhooks, redeliverFailedWebhook } from '../services/failed-webhooks';
+import type { NotifyWebhookInput } from '../durable/contract';
 import type { FailedWebhook } from '../storage/failed-webhooks-repo';
 
 const DELIVERY_ID_PATTERN = /^[A-Za-z0-9-]{1,128}$/;
 
-function failedWebhookView(failed: FailedWebhook) {
+function failedWebhookView(failed: FailedWebhook<NotifyWebhookInput>) {
   const { event } = failed;
   return {
     deliveryId: failed.deliveryId,

@@ -3,7 +3,7 @@
  * operator, and redelivered on request (one immediate attempt; the row goes once it succeeds).
  */
 import { BrokerError } from '../domain/errors';
-import type { RecordFailedWebhookInput } from '../durable/contract';
+import type { NotifyWebhookInput, RecordFailedWebhookInput } from '../durable/contract';
 import { redact, redactText } from '../logging/redact';
 import type { FailedWebhook } from '../storage/failed-webhooks-repo';
 import type { Runtime } from './runtime';
@@ -26,7 +26,7 @@ export async function recordFailedWebhook(runtime: Runtime, input: RecordFailedW
   return { recorded: true };
 }
 
-export async function listFailedWebhooks(runtime: Runtime): Promise<FailedWebhook[]> {
+export async function listFailedWebhooks(runtime: Runtime): Promise<FailedWebhook<NotifyWebhookInput>[]> {
   return runtime.failedWebhooks.list(MAX_FAILED_WEBHOOKS_LISTED);
 }
 

@@ -6,6 +6,7 @@
  */
 import type { WebhookTarget } from '../config';
 import type { DurableClientLike } from '../durable/client';
+import type { NotifyWebhookInput } from '../durable/contract';
 import type { HttpSend } from '../oauth/http';
 import type { ProviderDefinition, OAuth1ProviderDefinition, OAuth2ProviderDefinition } from '../providers/types';
 import type { ForwardRequest } from '../proxy/forward';
@@ -50,7 +51,7 @@ export interface ProviderSecrets {
 type PortOf<T> = { [K in keyof T]: T[K] };
 export type ConnectionStore = PortOf<ConnectionsRepository>;
 export type AuthorizationStore = PortOf<AuthorizationsRepository>;
-export type FailedWebhookStore = PortOf<FailedWebhooksRepository>;
+export type FailedWebhookStore = PortOf<FailedWebhooksRepository<NotifyWebhookInput>>;
 
 /** Outbound HTTP: whole requests to providers and webhook receivers, and the proxy's streamed forward. */
 export interface OutboundHttp {

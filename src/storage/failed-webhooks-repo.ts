@@ -2,17 +2,17 @@
  * Dead-lettered webhook deliveries: one row per event whose retry window closed without a `2xx`.
  * PartitionKey is fixed (the operator lists them all, newest first); RowKey is the delivery id (the
  * event's durable id), so a re-run of the recording activity overwrites its own row. The payload is
- * stored redacted, for display only: a redelivery rebuilds it from the event fields.
+ * stored redacted, for display only: a redelivery rebuilds it from the event fields. The event is
+ * stored as JSON of the caller's type (the durable contract's, which storage does not import).
  */
 import type { TableClient } from '@azure/data-tables';
-import type { NotifyWebhookInput } from '../durable/contract';
 import { isStatus } from './tables';
 
 const PARTITION = 'failed';
 
-export interface FailedWebhook {
+export interface FailedWebhook<Event = unknown> {
   deliveryId: string;
-  event: NotifyWebhookInput;
+  event: Event;
   /** The `webhook-id` receivers saw (the payload's `id`). */
   webhookId: string;
   attempts: number;
@@ -35,17 +35,17 @@ interface FailedWebhookEntity {
   payload: string;
 }
 
-export class FailedWebhooksRepository {
+export class FailedWebhooksRepository<Event = unknown> {
   constructor(private readonly table: TableClient) {}
 
-  async record(failed: FailedWebhook): Promise<void> {
+  async record(failed: FailedWebhook<Event>): Promise<void> {
     const { deliveryId, event, ...rest } = failed;
     await this.table.upsertEntity<FailedWebhookEntity>({ partitionKey: PARTITION, rowKey: deliveryId, event: JSON.stringify(event), ...rest }, 'Replace');
   }
 
-  async get(deliveryId: string): Promise<FailedWebhook | undefined> {
+  async get(deliveryId: string): Promise<FailedWebhook<Event> | undefined> {
     try {
-      return fromEntity(await this.table.getEntity<FailedWebhookEntity>(PARTITION, deliveryId));
+      return fromEntity<Event>(await this.table.getEntity<FailedWebhookEntity>(PARTITION, deliveryId));
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
       throw error;
@@ -53,9 +53,9 @@ export class FailedWebhooksRepository {
   }
 
   /** The newest `top` dead letters (a dashboard view, not an archive). */
-  async list(top: number): Promise<FailedWebhook[]> {
-    const items: FailedWebhook[] = [];
-    for await (const entity of this.table.listEntities<FailedWebhookEntity>()) items.push(fromEntity(entity));
+  async list(top: number): Promise<FailedWebhook<Event>[]> {
+    const items: FailedWebhook<Event>[] = [];
+    for await (const entity of this.table.listEntities<FailedWebhookEntity>()) items.push(fromEntity<Event>(entity));
     return items.sort((a, b) => b.failedAt.localeCompare(a.failedAt)).slice(0, top);
   }
 
@@ -68,10 +68,10 @@ export class FailedWebhooksRepository {
   }
 }
 
-function fromEntity(entity: FailedWebhookEntity): FailedWebhook {
+function fromEntity<Event>(entity: FailedWebhookEntity): FailedWebhook<Event> {
   return {
     deliveryId: entity.rowKey,
-    event: JSON.parse(entity.event) as NotifyWebhookInput,
+    event: JSON.parse(entity.event) as Event,
     webhookId: entity.webhookId,
     attempts: entity.attempts,
     firstAttemptAt: entity.firstAttemptAt,

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { BrokerError } from '../domain/errors';
+import { standardWebhookKey } from '../domain/webhook-secret';
 
 /**
  * Webhook signing, two schemes side by side for one release (docs/webhooks.md):
@@ -23,8 +24,6 @@ export const STANDARD_WEBHOOK_HEADERS = {
   signature: 'webhook-signature',
 } as const;
 
-/** The Standard Webhooks secret prefix: what follows it is the base64 of the HMAC key. */
-export const STANDARD_SECRET_PREFIX = 'whsec_';
 
 /** How far a delivery's timestamp may be from the receiver's clock, either way. */
 export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
@@ -54,16 +53,6 @@ export function signWebhook(secret: string, timestampSeconds: number, body: stri
     throw new BrokerError('INVALID_REQUEST', 'A webhook timestamp must be a non-negative whole number of seconds.');
   }
   return `${SIGNATURE_VERSION}=${hmacHex(secret, timestampSeconds, body)}`;
-}
-
-/**
- * The HMAC key of a secret as Standard Webhooks reads it: `whsec_<base64>` is the decoded bytes;
- * any other secret is its own UTF-8 bytes (the package's `{format: "raw"}` for ASCII secrets).
- */
-export function standardWebhookKey(secret: string): Buffer {
-  const key = secret.startsWith(STANDARD_SECRET_PREFIX) ? Buffer.from(secret.slice(STANDARD_SECRET_PREFIX.length), 'base64') : Buffer.from(secret, 'utf8');
-  if (key.length === 0) throw new BrokerError('CONFIG_INVALID', 'The webhook secret is empty.');
-  return key;
 }
 
 /**

@@ -28,7 +28,7 @@ import { createSealer } from '../../src/storage/sealer';
 import { FailedWebhooksRepository } from '../../src/storage/failed-webhooks-repo';
 import { DEFAULT_WEBHOOK_RETRY } from '../../src/domain/webhook-retry';
 import { noTelemetry } from '../../src/telemetry/port';
-import type { AuthorizePhaseInput, CallbackEvent, MaintainPhaseInput } from '../../src/durable/contract';
+import type { AuthorizePhaseInput, CallbackEvent, MaintainPhaseInput, NotifyWebhookInput } from '../../src/durable/contract';
 import { AzuriteInstance, startAzurite } from '../support/azurite';
 import { RecordingServer, startRecordingServer } from '../support/recording-server';
 
@@ -227,7 +227,7 @@ export function servicesFixture(): Fixture {
         tokens: new TokenCache(clock),
         http: { send: sendHttpRequest, forward: forwardRequest },
         webhooks: options.webhooks ?? new Map(),
-        failedWebhooks: new FailedWebhooksRepository(await table('failedhooks')),
+        failedWebhooks: new FailedWebhooksRepository<NotifyWebhookInput>(await table('failedhooks')),
         telemetry: noTelemetry,
       };
       return { runtime, clock, durable, provider };

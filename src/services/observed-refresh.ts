@@ -4,8 +4,8 @@
  * early). Reads the row first only when telemetry is on.
  */
 import type { RefreshResult } from '../durable/contract';
-import type { Runtime } from '../services/runtime';
-import { Metrics } from './port';
+import { Metrics } from '../telemetry/port';
+import type { Runtime } from './runtime';
 
 export async function observedRefresh(runtime: Runtime, input: { clientId: string; connectionId: string }, refresh: () => Promise<RefreshResult>): Promise<RefreshResult> {
   const { telemetry } = runtime;
