@@ -1,4 +1,5 @@
 import { loadConfig } from '../../../src/config';
+import { createWiring } from '../../../src/runtime';
 import { safeAttributes, withoutQuery } from '../../../src/telemetry/port';
 
 describe('telemetry attributes', () => {
@@ -23,6 +24,11 @@ describe('telemetry settings', () => {
       metricExportIntervalMs: 60_000,
     });
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', BROKER_TELEMETRY: 'off' }).telemetry).toBeUndefined();
+  });
+
+  test('the composition root wires the no-op telemetry when nothing is configured', () => {
+    const wiring = createWiring(loadConfig({ BROKER_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }), {});
+    expect(wiring.telemetry.enabled).toBe(false);
   });
 
   test.each([
