@@ -3,6 +3,7 @@
  * settings. Each port is built once per process (tables opened on first use); each function
  * invocation adds its own durable client. Nothing else in the app reads settings or holds a cache.
  */
+import { randomUUID } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
 import { authenticateClient, type BrokerConfig, getConfig, isOperatorKey } from './config';
 import { BrokerError } from './domain/errors';
@@ -12,7 +13,9 @@ import { sendHttpRequest } from './oauth/http';
 import { forwardRequest } from './proxy/forward';
 import { createBrokerSecrets } from './secrets';
 import type { Access, Clock, Runtime } from './services/runtime';
+import { AuditTrail } from './services/audit-trail';
 import { TokenCache } from './services/token-cache';
+import { AuditRepository } from './storage/audit-repo';
 import { AuthorizationsRepository } from './storage/authorizations-repo';
 import { ConnectionsRepository } from './storage/connections-repo';
 import { FailedWebhooksRepository } from './storage/failed-webhooks-repo';
@@ -51,6 +54,16 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
   });
   const sealer = createSealer(secrets);
   const storage = (component: string) => ({ 'db.system': 'azure.tables', 'broker.table': component });
+  // Opened on first use; a failure is forgotten so the next event tries again.
+  let auditStore: Promise<AuditRepository> | undefined;
+  const openAuditStore = (): Promise<AuditRepository> =>
+    (auditStore ??= openTable(TableNames.ConnectionEvents, env).then(
+      (table) => new AuditRepository(table),
+      (error: unknown) => {
+        auditStore = undefined;
+        throw error;
+      },
+    ));
   const ports: Omit<Runtime, keyof Stores | 'durable'> = {
     settings: {
       baseUrl: config.baseUrl,
@@ -77,6 +90,12 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
     http: { send: tracedSend(telemetry, sendHttpRequest), forward: tracedForward(telemetry, forwardRequest) },
     webhooks: config.webhooks,
     telemetry,
+    audit: new AuditTrail(openAuditStore, systemClock, {
+      retentionDays: config.auditRetentionDays,
+      processId: randomUUID(),
+      // The trail is a record, not a precondition: a lost event must not fail the refresh that caused it.
+      onError: (error) => console.warn(`audit trail write failed: ${String(error)}`),
+    }),
   };
 
   let stores: Promise<Stores> | undefined;

@@ -7,6 +7,7 @@ import { type ClientKeyEntry, findClientByKey, keyMatches, parseClientKeys, pars
 import { isReturnUrlAllowed } from './return-urls';
 import { DEFAULT_WEBHOOK_RETRY, type WebhookRetrySchedule } from '../domain/webhook-retry';
 import { STANDARD_SECRET_PREFIX } from '../domain/webhook-secret';
+import { assertEncryptionKeySource, readStorageSetting, storageConnectionString } from './storage-setting';
 import { endpointUrlProblem, parseAbsoluteUrl } from './url-rules';
 
 export { isReturnUrlAllowed } from './return-urls';
@@ -24,7 +25,7 @@ export interface WebhookTarget {
 
 /** The broker's settings, read once from the environment and validated (design.md, "Settings"). */
 export interface BrokerConfig {
-  /** AzureWebJobsStorage. */
+  /** AzureWebJobsStorage as a connection string; '' for an identity-based connection (storage-setting.ts). */
   storageConnectionString: string;
   /** BROKER_BASE_URL without trailing slash. */
   baseUrl: string;
@@ -44,6 +45,8 @@ export interface BrokerConfig {
   authorizationTimeoutSeconds: number;
   /** BROKER_REFRESH_MARGIN_SECONDS: refresh this long before expiry (at most half the lifetime). */
   refreshMarginSeconds: number;
+  /** BROKER_AUDIT_RETENTION_DAYS: how long a connection's event log keeps its events. */
+  auditRetentionDays: number;
   /** BROKER_WEBHOOK_URLS + BROKER_WEBHOOK_SECRETS, by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;
   /** BROKER_WEBHOOK_RETRY_*: how long and how often a refused delivery is tried again. */
@@ -69,6 +72,7 @@ const DEFAULT_BASE_URL = 'http://localhost:7071';
 const DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS = 600;
 /** Covers the Azure Storage backend's queue polling (30 s at most by default) with room to spare. */
 const DEFAULT_REFRESH_MARGIN_SECONDS = 60;
+const DEFAULT_AUDIT_RETENTION_DAYS = 90;
 const DEFAULT_ENCRYPTION_KEY_SECRET_NAME = 'broker-encryption-key';
 const ENCRYPTION_KEY_BYTES = 32;
 
@@ -236,7 +240,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const clientKeys = parseClientKeys(read(env, 'BROKER_CLIENT_KEYS') ?? '');
   const operatorKey = read(env, 'BROKER_OPERATOR_KEY');
   return {
-    storageConnectionString: read(env, 'AzureWebJobsStorage') ?? 'UseDevelopmentStorage=true',
+    storageConnectionString: storageConnectionString(readStorageSetting(env)),
     baseUrl: parseBaseUrl(read(env, 'BROKER_BASE_URL')),
     providers: buildProviderRegistry(CATALOGUE, providerSources(env, readFile)),
     keyVaultUrl: parseKeyVaultUrl(read(env, 'KEY_VAULT_URL')),
@@ -256,6 +260,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS,
     ),
     refreshMarginSeconds: parsePositiveInteger(read(env, 'BROKER_REFRESH_MARGIN_SECONDS'), 'BROKER_REFRESH_MARGIN_SECONDS', DEFAULT_REFRESH_MARGIN_SECONDS),
+    auditRetentionDays: parsePositiveInteger(read(env, 'BROKER_AUDIT_RETENTION_DAYS'), 'BROKER_AUDIT_RETENTION_DAYS', DEFAULT_AUDIT_RETENTION_DAYS),
     webhooks: parseWebhooks(env, clientKeys),
     webhookRetry: parseWebhookRetry(env),
     telemetry: parseTelemetry(env),
@@ -280,7 +285,11 @@ let cached: BrokerConfig | undefined;
 
 /** The settings of this process, loaded from `process.env` on first use (by the composition root only). */
 export function getConfig(): BrokerConfig {
-  cached ??= loadConfig(process.env);
+  if (!cached) {
+    const config = loadConfig(process.env);
+    assertEncryptionKeySource(readStorageSetting(process.env), config);
+    cached = config;
+  }
   return cached;
 }
 

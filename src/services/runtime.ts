@@ -15,6 +15,7 @@ import type { ConnectionsRepository } from '../storage/connections-repo';
 import type { FailedWebhooksRepository } from '../storage/failed-webhooks-repo';
 import type { WebhookRetrySchedule } from '../domain/webhook-retry';
 import type { Telemetry } from '../telemetry/port';
+import type { AuditTrail } from './audit-trail';
 import type { TokenCache } from './token-cache';
 
 export interface BrokerSettings {
@@ -82,7 +83,11 @@ export interface Runtime {
   failedWebhooks: FailedWebhookStore;
   /** Spans and metrics (a no-op unless telemetry is configured). */
   telemetry: Telemetry;
+  /** The per-connection event log (src/services/audit-trail.ts), one per process. */
+  audit: AuditPort;
 }
+
+export type AuditPort = PortOf<AuditTrail>;
 
 export function callbackUrl(settings: Pick<BrokerSettings, 'baseUrl'>, providerName: string): string {
   return `${settings.baseUrl}/api/callback/${encodeURIComponent(providerName)}`;

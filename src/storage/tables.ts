@@ -10,6 +10,7 @@ export const TableNames = {
   Connections: 'BrokerConnections',
   Authorizations: 'BrokerAuthorizations',
   FailedWebhooks: 'BrokerFailedWebhooks',
+  ConnectionEvents: 'BrokerConnectionEvents',
 } as const;
 export type TableName = (typeof TableNames)[keyof typeof TableNames];
 
