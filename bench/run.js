@@ -6,9 +6,11 @@
  * written to bench/results/latest.json. Loopback only; every loop is bounded in count and time; every
  * child process is stopped at the end.
  *
- *   node bench/run.js [--quick] [--only flows,flow-storage,tokens,proxy,profiles,refresh,host,signing,isolation]
+ *   node bench/run.js [--quick] [--only flows,flow-storage,tokens,proxy,profiles,refresh,host,signing,isolation] [--results <file>]
  *
  * `--quick` is the development variant (200 flows, 100 refreshing connections for 60 s, shorter loads).
+ * Progress goes to stdout as it happens: each section as it starts (i/N) and each figure as soon as
+ * it is measured, with its ratio and verdict.
  */
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -32,11 +34,18 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyAt = argv.indexOf('--only');
 const selected = new Set(onlyAt >= 0 ? String(argv[onlyAt + 1] ?? '').split(',') : ALL);
-const RESULTS = path.join(__dirname, 'results', 'latest.json');
+const resultsAt = argv.indexOf('--results');
+const RESULTS = resultsAt >= 0 ? path.resolve(String(argv[resultsAt + 1])) : path.join(__dirname, 'results', 'latest.json');
 const CHILD_LIMIT_MS = 15 * 60_000;
 
 const log = (message) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 const ctx = { quick, log };
+
+/** One progress line per figure, as soon as it is measured. */
+function figureDone(figure, index, sinceMs) {
+  const verdict = figure.met === null ? 'info' : figure.met ? 'MET' : 'UNMET';
+  log(`figure ${index} done in ${Math.round((Date.now() - sinceMs) / 1000)} s: ${figure.title} — ratio ${figure.ratio ?? '—'} [${verdict}]`);
+}
 
 /** Runs one of the standalone bench scripts; resolves with its whole output. */
 function runScript(script, args) {
@@ -124,6 +133,7 @@ async function brokerFigures() {
     const figures = [];
     let ids = [];
     if (selected.has('flows')) {
+      log('  figure: authorization flows…');
       const flows = await benchAuthorizationFlows(world, ctx);
       figures.push(...flows.figures);
       ids = flows.connectedIds;
@@ -134,8 +144,14 @@ async function brokerFigures() {
       if (one.status !== 'connected') throw new Error(`could not connect: ${one.status}`);
       ids = [one.connectionId];
     }
-    if (selected.has('tokens')) figures.push(...(await benchTokenReads(world, ids[0], ctx)));
-    if (selected.has('proxy')) figures.push(...(await benchProxy(world, ids[0], ctx)));
+    if (selected.has('tokens')) {
+      log('  figure: token reads…');
+      figures.push(...(await benchTokenReads(world, ids[0], ctx)));
+    }
+    if (selected.has('proxy')) {
+      log('  figure: proxy…');
+      figures.push(...(await benchProxy(world, ids[0], ctx)));
+    }
     return figures;
   } finally {
     await world.stop();
@@ -173,11 +189,19 @@ async function main() {
   const loadAverageAtStart = os.loadavg();
   const figures = [];
   const failures = [];
+  if (['flows', 'tokens', 'proxy'].some((s) => selected.has(s))) selected.add('broker');
+  const sections = ['host', 'signing', 'broker', 'refresh'].filter((name) => selected.has(name));
+  let sectionIndex = 0;
   const section = async (name, fn) => {
     if (!selected.has(name)) return;
-    log(`${name}…`);
+    sectionIndex += 1;
+    log(`section ${sectionIndex}/${sections.length}: ${name}…`);
+    const since = Date.now();
     try {
-      figures.push(...(await fn()));
+      for (const figure of await fn()) {
+        figures.push(figure);
+        figureDone(figure, figures.length, since);
+      }
     } catch (error) {
       failures.push({ section: name, error: String(error && error.stack ? error.stack : error).slice(0, 2000) });
       log(`${name} failed: ${error && error.message}`);

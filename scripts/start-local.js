@@ -2,6 +2,7 @@
 // `npm start`: the broker on the repository's local host with embedded Azurite and a demo OAuth 2.0
 // provider (a real oidc-provider on loopback), so a newcomer can connect something in minutes.
 // First run writes local.settings.json from the sample with a freshly generated encryption key.
+// It says what it starts, and once the broker answers its health check, the URLs to open.
 const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -55,6 +56,35 @@ function startDemoProvider(brokerBaseUrl, port) {
   });
 }
 
+const HEALTH_TIMEOUT_MS = 180_000;
+const HEALTH_POLL_MS = 500;
+
+/** Resolves once GET /api/health answers 200; false when the host exits or the time is up first. */
+async function waitForHealth(url, host) {
+  let exited = false;
+  host.once('exit', () => (exited = true));
+  const deadline = Date.now() + HEALTH_TIMEOUT_MS;
+  while (!exited && Date.now() < deadline) {
+    const ok = await globalThis.fetch(url).then((answer) => answer.status === 200, () => false);
+    if (ok) return true;
+    await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
+  }
+  return false;
+}
+
+function printUrls(baseUrl, demo) {
+  const rows = [
+    ['Connect page', `${baseUrl}/api/connect`, 'connect a provider with a client key (BROKER_CLIENT_KEYS)'],
+    ['Dashboard', `${baseUrl}/api/dashboard`, 'operators; the key is BROKER_OPERATOR_KEY'],
+    ['API reference', `${baseUrl}/api/openapi.json`, 'OpenAPI 3.1'],
+    ['Health', `${baseUrl}/api/health`, ''],
+  ];
+  if (demo) rows.push(['Demo provider', demo.issuer, 'sign in with any login and password']);
+  console.log('\nThe broker is ready. Open:');
+  for (const [label, url, note] of rows) console.log(`  ${label.padEnd(14)} ${url}${note ? `   (${note})` : ''}`);
+  console.log('Settings: local.settings.json (environment variables win). Press Ctrl+C to stop.\n');
+}
+
 async function main() {
   const { Values: values = {} } = ensureLocalSettings();
   const port = Number(setting(values, 'PORT', '7071'));
@@ -74,6 +104,7 @@ async function main() {
 
   let demo;
   if (process.env.BROKER_DEMO_PROVIDER !== 'off') {
+    console.log('Starting the demo OAuth 2.0 provider (oidc-provider on loopback; BROKER_DEMO_PROVIDER=off skips it)…');
     demo = await startDemoProvider(baseUrl, Number(process.env.DEMO_PROVIDER_PORT ?? port + 9));
     const userProviders = setting(values, 'BROKER_PROVIDERS', '');
     const providers = userProviders ? JSON.parse(userProviders) : {};
@@ -93,6 +124,9 @@ async function main() {
     console.log(`Demo provider (oidc-provider) at ${demo.issuer}: sign in with any login and password.`);
   }
 
+  const storage = setting(values, 'AzureWebJobsStorage', 'UseDevelopmentStorage=true');
+  const storageNote = /UseDevelopmentStorage=true/i.test(storage) ? 'embedded Azurite storage, data in .azurite/' : 'storage from AzureWebJobsStorage';
+  console.log(`Starting the broker on the local Functions + Durable host at ${baseUrl} (${storageNote})…`);
   const host = spawn(process.execPath, [path.join(root, 'devhost/bin/devhost.js'), '--app', root, '--port', String(port)], {
     stdio: 'inherit',
     env,
@@ -107,6 +141,8 @@ async function main() {
     demo?.child.kill('SIGTERM');
     process.exit(code ?? 0);
   });
+  if (await waitForHealth(`http://127.0.0.1:${port}/api/health`, host)) printUrls(baseUrl, demo);
+  else console.error(`The broker did not answer ${baseUrl}/api/health in time; see the host's output above.`);
 }
 
 main().catch((error) => {

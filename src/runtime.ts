@@ -8,6 +8,7 @@ import type { InvocationContext } from '@azure/functions';
 import { authenticateClient, type BrokerConfig, getConfig, isOperatorKey } from './config';
 import { BrokerError } from './domain/errors';
 import { durableClientOf } from './durable/client';
+import type { NotifyWebhookInput } from './durable/contract';
 import { sendHttpRequest } from './oauth/http';
 import { forwardRequest } from './proxy/forward';
 import { createBrokerSecrets } from './secrets';
@@ -20,8 +21,11 @@ import { AuthorizationsRepository } from './storage/authorizations-repo';
 import { ConnectLinksRepository } from './storage/connect-links-repo';
 import { ConnectionsRepository } from './storage/connections-repo';
 import { McpRegistrationsRepository } from './storage/mcp-registrations-repo';
+import { FailedWebhooksRepository } from './storage/failed-webhooks-repo';
 import { createSealer } from './storage/sealer';
 import { openTable, TableNames } from './storage/tables';
+import { noTelemetry, type Telemetry } from './telemetry/port';
+import { tracedForward, tracedMethods, tracedSend } from './telemetry/traced-ports';
 
 export const systemClock: Clock = {
   now: () => new Date(),
@@ -31,15 +35,28 @@ export const systemClock: Clock = {
 export interface Wiring {
   /** Key checks need no storage: a request with a wrong key is refused even while storage is down. */
   access: Access;
+  /** This process's telemetry: request spans are opened around the runtime's own child spans. */
+  telemetry: Telemetry;
   /** The runtime for one invocation: the process's ports plus the invocation's durable client. */
   runtimeFor(invocation: InvocationContext | undefined): Promise<Runtime>;
 }
 
-type Stores = Pick<Runtime, 'connections' | 'authorizations' | 'connectLinks' | 'mcpRegistrations'>;
+type Stores = Pick<Runtime, 'connections' | 'authorizations' | 'connectLinks' | 'mcpRegistrations' | 'failedWebhooks'>;
+
+/** OpenTelemetry is loaded only when configured: it would add most of a second to every cold start. */
+function telemetryFor(config: BrokerConfig): Telemetry {
+  if (!config.telemetry) return noTelemetry;
+  const { createOtelTelemetry } = require('./telemetry/otel') as typeof import('./telemetry/otel');
+  return createOtelTelemetry(config.telemetry);
+}
 
 export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiring {
-  const secrets = createBrokerSecrets({ config, env });
+  const telemetry = telemetryFor(config);
+  const secrets = tracedMethods(telemetry, createBrokerSecrets({ config, env }), config.keyVaultUrl ? 'keyvault' : 'secrets', {
+    'broker.secret_source': config.keyVaultUrl ? 'key-vault' : 'settings',
+  });
   const sealer = createSealer(secrets);
+  const storage = (component: string) => ({ 'db.system': 'azure.tables', 'broker.table': component });
   // Opened on first use; a failure is forgotten so the next event tries again.
   let auditStore: Promise<AuditRepository> | undefined;
   const openAuditStore = (): Promise<AuditRepository> =>
@@ -57,6 +74,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       refreshMarginMs: config.refreshMarginSeconds * 1000,
       allowedReturnUrls: config.allowedReturnUrls,
       bindingRequiredClients: config.bindingRequiredClients,
+      webhookRetry: config.webhookRetry,
     },
     clock: systemClock,
     providers: {
@@ -74,8 +92,9 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
     },
     tokens: new TokenCache(systemClock),
     limits: new ClientLimits(systemClock, config.limits),
-    http: { send: sendHttpRequest, forward: forwardRequest },
+    http: { send: tracedSend(telemetry, sendHttpRequest), forward: tracedForward(telemetry, forwardRequest) },
     webhooks: config.webhooks,
+    telemetry,
     audit: new AuditTrail(openAuditStore, systemClock, {
       retentionDays: config.auditRetentionDays,
       processId: randomUUID(),
@@ -86,10 +105,15 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
 
   let stores: Promise<Stores> | undefined;
   const openStores = (): Promise<Stores> =>
-    (stores ??= Promise.all([openTable(TableNames.Connections, env), openTable(TableNames.Authorizations, env)]).then(
-      ([connections, authorizations]) => ({
-        connections: new ConnectionsRepository(connections, sealer),
-        authorizations: new AuthorizationsRepository(authorizations, sealer),
+    (stores ??= Promise.all([
+      openTable(TableNames.Connections, env),
+      openTable(TableNames.Authorizations, env),
+      openTable(TableNames.FailedWebhooks, env),
+    ]).then(
+      ([connections, authorizations, failedWebhooks]) => ({
+        connections: tracedMethods(telemetry, new ConnectionsRepository(connections, sealer), 'storage', storage(TableNames.Connections)),
+        authorizations: tracedMethods(telemetry, new AuthorizationsRepository(authorizations, sealer), 'storage', storage(TableNames.Authorizations)),
+        failedWebhooks: tracedMethods(telemetry, new FailedWebhooksRepository<NotifyWebhookInput>(failedWebhooks), 'storage', storage(TableNames.FailedWebhooks)),
         connectLinks: new ConnectLinksRepository(authorizations),
         mcpRegistrations: new McpRegistrationsRepository(authorizations, sealer),
       }),
@@ -100,6 +124,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
     ));
 
   return {
+    telemetry,
     access: {
       clientFor: (key) => authenticateClient(key, config),
       isOperator: (key) => isOperatorKey(key, config),

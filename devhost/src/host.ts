@@ -127,7 +127,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       return;
     }
     handler(req, res).catch((err: unknown) => {
-      logger.error(`Request ${req.method} ${req.url} failed: ${(err as Error)?.stack ?? String(err)}`);
+      // The path only: a query may carry an OAuth code or state.
+      logger.error(`Request ${req.method} ${(req.url ?? '').split('?')[0]} failed: ${(err as Error)?.stack ?? String(err)}`);
       if (!res.headersSent) res.writeHead(500, { 'content-length': '0' });
       res.end();
     });

@@ -27,5 +27,5 @@ export type { RetryOptions } from './retry';
 export { DEFAULT_REFRESH_MARGIN_MS, isOAuth2Token, TokenCache } from './token-cache';
 export type { OAuth1Token, OAuth2Token, TokenCacheOptions } from './token-cache';
 export type { Environment } from './transport';
-export { constructWebhookEvent, DEFAULT_WEBHOOK_TOLERANCE_SECONDS, verifyWebhook, WEBHOOK_HEADERS } from './webhooks';
+export { constructWebhookEvent, DEFAULT_WEBHOOK_TOLERANCE_SECONDS, STANDARD_WEBHOOK_HEADERS, verifyWebhook, WEBHOOK_HEADERS } from './webhooks';
 export type { VerifyWebhookOptions, WebhookEvent, WebhookEventType, WebhookHeaders } from './webhooks';

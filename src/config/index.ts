@@ -7,6 +7,8 @@ import { buildProviderRegistry, type ProviderRegistry, type ProviderSource } fro
 import { type ClientKeyEntry, findClientByKey, keyMatches, parseClientKeys, parseKeyDigest } from './api-keys';
 import { assertSafeOutsideDevelopment } from './production-rules';
 import { isReturnUrlAllowed } from './return-urls';
+import { DEFAULT_WEBHOOK_RETRY, type WebhookRetrySchedule } from '../domain/webhook-retry';
+import { STANDARD_SECRET_PREFIX } from '../domain/webhook-secret';
 import { assertEncryptionKeySource, readStorageSetting, storageConnectionString } from './storage-setting';
 import { endpointUrlProblem, parseAbsoluteUrl } from './url-rules';
 
@@ -16,8 +18,11 @@ export type { ClientKeyEntry } from './api-keys';
 /** Where a client app hears about status changes of its connections. */
 export interface WebhookTarget {
   url: string;
-  /** HMAC key for signing deliveries to this client. */
-  secret: string;
+  /**
+   * Signing secrets, newest first (several during a rotation): each signs `webhook-signature`, the
+   * first also the legacy `x-broker-signature`.
+   */
+  secrets: string[];
 }
 
 /** The broker's settings, read once from the environment and validated (design.md, "Settings"). */
@@ -50,6 +55,16 @@ export interface BrokerConfig {
   bindingRequiredClients: ReadonlySet<string>;
   /** Quotas and rate limits per client (docs/configuration.md, "Limits"). */
   limits: LimitSettings;
+  /** BROKER_WEBHOOK_RETRY_*: how long and how often a refused delivery is tried again. */
+  webhookRetry: WebhookRetrySchedule;
+  /** OpenTelemetry export (OTEL_EXPORTER_OTLP_ENDPOINT, BROKER_TELEMETRY); undefined: telemetry off. */
+  telemetry?: TelemetrySettings;
+}
+
+export interface TelemetrySettings {
+  endpoint: string;
+  serviceName: string;
+  metricExportIntervalMs: number;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -144,7 +159,7 @@ function parseWebhooks(env: Env, clientKeys: readonly ClientKeyEntry[]): Map<str
     if (problem) throw invalid('BROKER_WEBHOOK_URLS', `URL of client "${clientId}" ${problem}`);
     const secret = secrets.get(clientId);
     if (secret === undefined) throw invalid('BROKER_WEBHOOK_SECRETS', `needs a secret for client "${clientId}"`);
-    webhooks.set(clientId, { url, secret });
+    webhooks.set(clientId, { url, secrets: parseWebhookSecrets(secret, clientId) });
   }
   return webhooks;
 }
@@ -156,6 +171,52 @@ function parseClientList(value: string | undefined, setting: string, clientKeys:
     if (!clientKeys.some((k) => k.clientId === clientId)) throw invalid(setting, `names client "${clientId}", which BROKER_CLIENT_KEYS does not define`);
   }
   return clients;
+}
+
+/** Space-separated, newest first; a `whsec_` secret must carry base64 after the prefix. */
+function parseWebhookSecrets(value: string, clientId: string): string[] {
+  const secrets = value.split(/\s+/).filter((s) => s !== '');
+  for (const secret of secrets) {
+    const encoded = secret.slice(STANDARD_SECRET_PREFIX.length);
+    if (secret.startsWith(STANDARD_SECRET_PREFIX) && (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || Buffer.from(encoded, 'base64').length === 0)) {
+      throw invalid('BROKER_WEBHOOK_SECRETS', `secret of client "${clientId}" starts with "${STANDARD_SECRET_PREFIX}" but is not followed by base64`);
+    }
+  }
+  return secrets;
+}
+
+const DEFAULT_SERVICE_NAME = 'durable-oauth-broker';
+const DEFAULT_METRIC_EXPORT_INTERVAL_MS = 60_000;
+
+/** Off unless an OTLP endpoint is configured; BROKER_TELEMETRY=off switches it off even then. */
+function parseTelemetry(env: Env): TelemetrySettings | undefined {
+  const mode = read(env, 'BROKER_TELEMETRY');
+  if (mode !== undefined && mode !== 'off' && mode !== 'otlp') throw invalid('BROKER_TELEMETRY', 'must be "off" or "otlp"');
+  const endpoint = read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (mode === 'off' || (mode === undefined && endpoint === undefined)) return undefined;
+  if (endpoint === undefined) throw invalid('BROKER_TELEMETRY', 'is "otlp" but OTEL_EXPORTER_OTLP_ENDPOINT is not set');
+  const url = parseAbsoluteUrl(endpoint);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search || url.username) {
+    throw invalid('OTEL_EXPORTER_OTLP_ENDPOINT', 'must be an absolute http(s) URL without query or credentials');
+  }
+  return {
+    endpoint: endpoint.replace(/\/+$/, ''),
+    serviceName: read(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_SERVICE_NAME,
+    metricExportIntervalMs: parsePositiveInteger(read(env, 'OTEL_METRIC_EXPORT_INTERVAL'), 'OTEL_METRIC_EXPORT_INTERVAL', DEFAULT_METRIC_EXPORT_INTERVAL_MS),
+  };
+}
+
+function parseWebhookRetry(env: Env): WebhookRetrySchedule {
+  const setting = (name: string, fallback: number) => parsePositiveInteger(read(env, name), name, fallback);
+  const schedule = {
+    firstIntervalSeconds: setting('BROKER_WEBHOOK_RETRY_FIRST_SECONDS', DEFAULT_WEBHOOK_RETRY.firstIntervalSeconds),
+    maxIntervalSeconds: setting('BROKER_WEBHOOK_RETRY_MAX_INTERVAL_SECONDS', DEFAULT_WEBHOOK_RETRY.maxIntervalSeconds),
+    retryForSeconds: setting('BROKER_WEBHOOK_RETRY_FOR_SECONDS', DEFAULT_WEBHOOK_RETRY.retryForSeconds),
+  };
+  if (schedule.maxIntervalSeconds < schedule.firstIntervalSeconds) {
+    throw invalid('BROKER_WEBHOOK_RETRY_MAX_INTERVAL_SECONDS', 'must not be less than BROKER_WEBHOOK_RETRY_FIRST_SECONDS');
+  }
+  return schedule;
 }
 
 function parseJsonSetting(text: string, setting: string): unknown {
@@ -229,6 +290,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     webhooks: parseWebhooks(env, clientKeys),
     bindingRequiredClients: parseClientList(read(env, 'BROKER_BINDING_REQUIRED_CLIENTS'), 'BROKER_BINDING_REQUIRED_CLIENTS', clientKeys),
     limits: parseLimits(env),
+    webhookRetry: parseWebhookRetry(env),
+    telemetry: parseTelemetry(env),
   };
 }
 

@@ -5,6 +5,7 @@
  * never a secret.
  */
 import type { Protocol } from '../domain/connection';
+import type { WebhookRetrySchedule } from '../domain/webhook-retry';
 import { Events } from './names';
 
 export interface ConnectionRef {
@@ -127,6 +128,21 @@ export interface NotifyWebhookInput extends ConnectionRef {
   error?: { code: string; message: string };
 }
 
+/** A delivery orchestration's input: the event and the retry schedule in force when it was enqueued. */
+export interface WebhookDeliveryInput extends NotifyWebhookInput {
+  /** Absent in deliveries enqueued before schedules were configurable: the default applies. */
+  retry?: WebhookRetrySchedule;
+}
+
+/** The dead letter of an event whose every attempt failed (no payload: the activity rebuilds it). */
+export interface RecordFailedWebhookInput {
+  event: NotifyWebhookInput;
+  attempts: number;
+  firstAttemptAt: string;
+  /** The last attempt's redacted failure line. */
+  lastError: string;
+}
+
 /** The identifying part of any input, copied field by field so nothing else rides along into history. */
 export function connectionRef(from: ConnectionRef): ConnectionRef {
   return { connectionId: from.connectionId, clientId: from.clientId, provider: from.provider, protocol: from.protocol };
@@ -192,4 +208,9 @@ export function webhookNotification(
 /** One delivery orchestration per event: the id makes a second start of the same event a no-op. */
 export function webhookInstanceId(event: NotifyWebhookInput): string {
   return `webhook-${event.eventId}`;
+}
+
+/** The event alone, field by field, as the delivery activity and the dead letter take it. */
+export function notifyWebhookInput(from: NotifyWebhookInput): NotifyWebhookInput {
+  return webhookNotification(from, from.type, from.eventId, from.occurredAt, from.error);
 }

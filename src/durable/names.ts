@@ -11,6 +11,7 @@ export const Activities = {
   MarkOutcome: 'markConnectionOutcome',
   EnqueueWebhook: 'enqueueWebhook',
   DeliverWebhook: 'deliverWebhook',
+  RecordFailedWebhook: 'recordFailedWebhook',
 } as const;
 
 /** External events raised on a connection's orchestration. Payloads carry references only. */

@@ -5,6 +5,7 @@ import { Activities, Orchestrations } from '../durable/names';
 import { safeActivity } from '../durable/safe-activity';
 import { connectionOrchestrator } from '../orchestrations/connection';
 import { getWiring } from '../runtime';
+import { observedRefresh } from '../services/observed-refresh';
 import { exchangeCredentials, ExchangeInput } from '../services/exchange';
 import { markOutcome } from '../services/mark-outcome';
 import { refreshCredentials, RefreshInput } from '../services/refresh';
@@ -17,7 +18,12 @@ df.app.activity(Activities.Exchange, {
 });
 
 df.app.activity(Activities.Refresh, {
-  handler: safeActivity(async (input: RefreshInput, context) => refreshCredentials(await getWiring().runtimeFor(context), input)),
+  handler: safeActivity(async (input: RefreshInput, context) => {
+    const runtime = await getWiring().runtimeFor(context);
+    return runtime.telemetry.inSpan(`activity ${Activities.Refresh}`, 'internal', { 'broker.connection_id': input.connectionId }, () =>
+      observedRefresh(runtime, input, () => refreshCredentials(runtime, input)),
+    );
+  }),
 });
 
 df.app.activity(Activities.Revoke, {

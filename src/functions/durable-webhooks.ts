@@ -1,10 +1,11 @@
-/** Webhook enqueue (called by connection orchestrations), delivery orchestration and activity. */
+/** Webhook enqueue (called by connection orchestrations), delivery orchestration and its activities. */
 import * as df from 'durable-functions';
-import { type NotifyWebhookInput, webhookInstanceId } from '../durable/contract';
+import { type NotifyWebhookInput, notifyWebhookInput, type RecordFailedWebhookInput, type WebhookDeliveryInput, webhookInstanceId } from '../durable/contract';
 import { Activities, Orchestrations } from '../durable/names';
 import { safeActivity } from '../durable/safe-activity';
 import { webhookDeliveryOrchestrator } from '../orchestrations/webhook-delivery';
 import { getWiring } from '../runtime';
+import { recordFailedWebhook } from '../services/failed-webhooks';
 import { deliverWebhook } from '../services/webhooks';
 
 df.app.orchestration(Orchestrations.WebhookDelivery, webhookDeliveryOrchestrator);
@@ -15,7 +16,8 @@ df.app.activity(Activities.EnqueueWebhook, {
     const runtime = await getWiring().runtimeFor(context);
     if (!runtime.webhooks.has(event.clientId)) return { enqueued: false };
     try {
-      await runtime.durable.startNew(Orchestrations.WebhookDelivery, { instanceId: webhookInstanceId(event), input: event });
+      const input: WebhookDeliveryInput = { ...notifyWebhookInput(event), retry: runtime.settings.webhookRetry };
+      await runtime.durable.startNew(Orchestrations.WebhookDelivery, { instanceId: webhookInstanceId(event), input });
     } catch (error) {
       // At-least-once: a re-run finds its delivery already started, which is what we want.
       context.warn(JSON.stringify({ level: 'warn', msg: 'webhook delivery not started', connectionId: event.connectionId, error: (error as Error).message }));
@@ -26,4 +28,8 @@ df.app.activity(Activities.EnqueueWebhook, {
 
 df.app.activity(Activities.DeliverWebhook, {
   handler: safeActivity(async (event: NotifyWebhookInput, context) => deliverWebhook(await getWiring().runtimeFor(context), event)),
+});
+
+df.app.activity(Activities.RecordFailedWebhook, {
+  handler: safeActivity(async (input: RecordFailedWebhookInput, context) => recordFailedWebhook(await getWiring().runtimeFor(context), input)),
 });

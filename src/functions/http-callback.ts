@@ -1,5 +1,9 @@
-/** GET /api/callback/{provider}: where providers send the end user's browser back. */
-import { app } from '@azure/functions';
+/**
+ * /api/callback/{provider}: where providers send the end user's browser back: GET with the response
+ * in the query, or POST with it as a form (`response_mode=form_post`, which keeps code and state out
+ * of URLs and request logs).
+ */
+import { app, type HttpRequest } from '@azure/functions';
 import * as df from 'durable-functions';
 import { isBrokerError } from '../domain/errors';
 import { errorResponse } from '../http/errors';
@@ -15,16 +19,30 @@ const TITLES: Record<string, string> = {
   expired: 'Authorization expired',
 };
 
+/** A form_post response is a few hundred bytes; anything much larger is not one. */
+const MAX_FORM_BYTES = 16_384;
+
+/** The authorization response: the query of a GET, the urlencoded form of a POST (else nothing). */
+async function responseParams(request: HttpRequest): Promise<URLSearchParams> {
+  if (request.method !== 'POST') return request.query;
+  const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') return new URLSearchParams();
+  const text = await request.text();
+  return text.length > MAX_FORM_BYTES ? new URLSearchParams() : new URLSearchParams(text);
+}
+
 app.http('oauthCallback', {
   route: 'callback/{provider}',
-  methods: ['GET'],
+  methods: ['GET', 'POST'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
   handler: anonymousRoute(async ({ request, runtime, invocation }) => {
     try {
-      const answer = await handleCallback(runtime, request.params.provider ?? '', request.query);
+      const answer = await handleCallback(runtime, request.params.provider ?? '', await responseParams(request));
       if (answer.kind === 'redirect') {
-        return { status: 302, headers: { location: answer.location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } };
+        // 303 after a form post, so the browser follows with a GET.
+        const status = request.method === 'POST' ? 303 : 302;
+        return { status, headers: { location: answer.location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } };
       }
       const { status } = answer;
       const title = TITLES[status] ?? 'Authorization received';

@@ -1,12 +1,14 @@
 /**
- * Wraps route handlers: authentication, the one error mapping, and a log line per failure that
- * names the invocation and never carries secrets.
+ * Wraps route handlers: a request span, authentication, the one error mapping, and a log line per
+ * failure that names the invocation and never carries secrets.
  */
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { BrokerError, isBrokerError } from '../domain/errors';
 import { redactText } from '../logging/redact';
 import { getWiring } from '../runtime';
 import type { Runtime } from '../services/runtime';
+import { noTelemetry, type Telemetry } from '../telemetry/port';
+import { traceRequest } from '../telemetry/request-span';
 import { errorResponse } from './errors';
 import { CONNECTION_ID_PATTERN, presentedKey } from './request';
 
@@ -47,13 +49,24 @@ function logFailure(invocation: InvocationContext, request: HttpRequest, error: 
   if (!isBrokerError(error) && error instanceof Error && error.stack) invocation.error(redactText(error.stack));
 }
 
-async function run(invocation: InvocationContext, request: HttpRequest, body: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
+/** Invalid settings surface as the route's error; the span is then simply not recorded. */
+function telemetry(): Telemetry {
   try {
-    return await body();
-  } catch (error) {
-    logFailure(invocation, request, error);
-    return errorResponse(error);
+    return getWiring().telemetry;
+  } catch {
+    return noTelemetry;
   }
+}
+
+function run(invocation: InvocationContext, request: HttpRequest, body: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
+  return traceRequest(telemetry(), invocation.functionName, request, async () => {
+    try {
+      return await body();
+    } catch (error) {
+      logFailure(invocation, request, error);
+      return errorResponse(error);
+    }
+  });
 }
 
 /** Anonymous routes (health, callback, public pages). */

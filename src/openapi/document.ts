@@ -300,6 +300,25 @@ const SCHEMAS: Json = {
       },
     },
   },
+  FailedWebhook: {
+    type: 'object',
+    description: 'A webhook delivery whose retry window closed without a 2xx (docs/webhooks.md).',
+    required: ['deliveryId', 'webhookId', 'type', 'clientId', 'connectionId', 'provider', 'occurredAt', 'attempts', 'firstAttemptAt', 'failedAt', 'lastError', 'payload'],
+    properties: {
+      deliveryId: { type: 'string', description: 'Names the dead letter in the redeliver route.' },
+      webhookId: { type: 'string', description: 'The `webhook-id` the receiver saw (the payload `id`).' },
+      type: { type: 'string' },
+      clientId: { type: 'string' },
+      connectionId: { type: 'string' },
+      provider: { type: 'string' },
+      occurredAt: { type: 'string', format: 'date-time' },
+      attempts: { type: 'integer', minimum: 1 },
+      firstAttemptAt: { type: 'string', format: 'date-time' },
+      failedAt: { type: 'string', format: 'date-time' },
+      lastError: { type: 'string', description: 'Redacted.' },
+      payload: { type: 'object', description: 'The payload as sent, redacted.' },
+    },
+  },
 };
 
 const errorResponse = (description: string): Json => answer(description, ref('Error'));
@@ -489,6 +508,31 @@ export const OPENAPI_DOCUMENT: Json = {
           '400': { description: 'Unknown, expired or malformed callback (a page).', content: { 'text/html': { schema: { type: 'string' } } } },
         },
       }),
+      post: {
+        ...operation("The provider's form post back to the broker (`response_mode=form_post`)", {
+          id: 'oauthCallbackFormPost',
+          tags: ['public'],
+          description:
+            'For providers with `responseMode: "form_post"`: the same parameters as the GET, as an `application/x-www-form-urlencoded` body, so the code and state stay out of URLs and request logs. Answers as the GET does, with `303` instead of `302`.',
+          parameters: [{ name: 'provider', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': { description: 'A page saying how the authorization ended.', content: { 'text/html': { schema: { type: 'string' } } } },
+            '303': { description: 'Back to `returnTo`.', headers: { Location: { schema: { type: 'string' } } } },
+            '400': { description: 'Unknown, expired or malformed callback (a page).', content: { 'text/html': { schema: { type: 'string' } } } },
+          },
+        }),
+        requestBody: {
+          required: true,
+          content: {
+            'application/x-www-form-urlencoded': {
+              schema: {
+                type: 'object',
+                properties: { code: { type: 'string' }, state: { type: 'string' }, error: { type: 'string' }, error_description: { type: 'string' } },
+              },
+            },
+          },
+        },
+      },
     },
     '/mcp/client-metadata/{provider}': {
       get: operation("The broker's OAuth Client ID Metadata Document for a provider", {
@@ -637,6 +681,37 @@ export const OPENAPI_DOCUMENT: Json = {
         },
       }),
     },
+    '/ops/webhooks/failed': {
+      get: operation('List dead-lettered webhook deliveries, newest first', {
+        id: 'opsListFailedWebhooks',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        responses: {
+          '200': answer('The newest 100.', { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('FailedWebhook') } } }),
+          ...OPERATOR_ERRORS,
+        },
+      }),
+    },
+    '/ops/webhooks/failed/{deliveryId}/redeliver': {
+      post: operation('Try a dead-lettered webhook delivery once more, now', {
+        id: 'opsRedeliverWebhook',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        parameters: [{ name: 'deliveryId', in: 'path', required: true, schema: { type: 'string' } }],
+        description: 'One immediate, freshly signed attempt with the same `webhook-id`. Success removes the dead letter; a failure keeps it with one attempt more.',
+        responses: {
+          '200': answer('Delivered.', {
+            type: 'object',
+            required: ['deliveryId', 'status', 'delivered'],
+            properties: { deliveryId: { type: 'string' }, status: { type: 'integer', description: "The receiver's 2xx status." }, delivered: { const: true } },
+          }),
+          ...OPERATOR_ERRORS,
+          '404': errorRef('NotFound'),
+          '409': errorResponse('The client no longer has a webhook URL (`CONFLICT`).'),
+          '502': errorResponse('The receiver refused or could not be reached (`UPSTREAM_UNREACHABLE`).'),
+        },
+      }),
+    },
     '/openapi.json': {
       get: operation('This document', {
         id: 'openApiDocument',
@@ -646,6 +721,7 @@ export const OPENAPI_DOCUMENT: Json = {
     },
     '/dashboard': staticAsset('dashboardPage', 'Operator dashboard (asks for the operator key)', 'text/html'),
     '/dashboard.js': staticAsset('dashboardScript', "The dashboard's script", 'text/javascript'),
+    '/dashboard-webhooks.js': staticAsset('dashboardWebhooksScript', "The dashboard's failed-deliveries panel", 'text/javascript'),
     '/dashboard-charts.js': staticAsset('dashboardChartsScript', "The dashboard's SVG charts", 'text/javascript'),
     '/dashboard-insights.js': staticAsset('dashboardInsightsScript', "The dashboard's overview charts and event log", 'text/javascript'),
     '/connect': staticAsset('connectPage', 'Connect page for newcomers (asks for a client key)', 'text/html'),

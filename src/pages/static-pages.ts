@@ -22,6 +22,7 @@ export interface StaticPage {
 export const STATIC_PAGES: readonly StaticPage[] = [
   { name: 'dashboardPage', route: 'dashboard', file: 'dashboard.html' },
   { name: 'dashboardScript', route: 'dashboard.js', file: 'dashboard.js' },
+  { name: 'dashboardWebhooksScript', route: 'dashboard-webhooks.js', file: 'dashboard-webhooks.js' },
   { name: 'dashboardChartsScript', route: 'dashboard-charts.js', file: 'dashboard-charts.js' },
   { name: 'dashboardInsightsScript', route: 'dashboard-insights.js', file: 'dashboard-insights.js' },
   { name: 'connectPage', route: 'connect', file: 'connect.html' },

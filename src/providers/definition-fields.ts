@@ -1,5 +1,5 @@
 import { BrokerError } from '../domain/errors';
-import type { ClientAuthMethod, OAuth1ParameterPlacement, ProviderProtocol, SignatureMethod } from './types';
+import type { ClientAuthMethod, OAuth1ParameterPlacement, OAuth2ResponseMode, ProviderProtocol, SignatureMethod } from './types';
 
 /**
  * The fields a provider definition may carry, as a user writes them (BROKER_PROVIDERS,
@@ -34,6 +34,7 @@ export interface ProviderInput {
   proxyHeaders?: string[];
   issuer?: string;
   authorizationResponseIssRequired?: boolean;
+  responseMode?: OAuth2ResponseMode;
 }
 
 export type ProviderField = keyof ProviderInput;
@@ -97,6 +98,7 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   proxyHeaders: { type: { kind: 'headerNames' }, protocols: BOTH },
   issuer: { type: { kind: 'url' }, protocols: OAUTH2 },
   authorizationResponseIssRequired: { type: { kind: 'boolean' }, protocols: OAUTH2 },
+  responseMode: { type: { kind: 'oneOf', values: ['query', 'form_post'] }, protocols: OAUTH2 },
 };
 
 /** Provider names appear in `/api/callback/{name}`, so they stay URL-path safe. */

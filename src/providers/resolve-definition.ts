@@ -157,6 +157,7 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
           expiresInFallbackSeconds: input.expiresInFallbackSeconds,
           issuer: input.issuer,
           authorizationResponseIssRequired: input.authorizationResponseIssRequired,
+          responseMode: input.responseMode,
         })
       : compact<OAuth1ProviderDefinition>({
           ...common,

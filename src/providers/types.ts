@@ -52,7 +52,16 @@ export interface OAuth2ProviderDefinition extends ProviderBase {
   issuer?: string;
   /** The provider always sends `iss` (RFC 9207 `authorization_response_iss_parameter_supported`): a response without it is refused. */
   authorizationResponseIssRequired?: boolean;
+  /**
+   * How the provider returns the authorization response: `query` (the default, RFC 6749) or
+   * `form_post`, a POST of the form to the callback, which keeps the code and state out of URLs,
+   * browser history and request logs.
+   * @see https://openid.net/specs/oauth-v2-form-post-response-mode-1_0.html
+   */
+  responseMode?: OAuth2ResponseMode;
 }
+
+export type OAuth2ResponseMode = 'query' | 'form_post';
 
 export interface OAuth1ProviderDefinition extends ProviderBase {
   protocol: 'oauth1';

@@ -59,6 +59,7 @@ export async function beginAuthorization(
       state,
       codeChallenge: pkce?.codeChallenge,
       extraParams: provider.authorizationParams,
+      responseMode: provider.responseMode,
     });
     authorizationId = authorizationIdForState(state);
     secrets = { authorizationUrl, redirectUri, scopes, ...(pkce ? { codeVerifier: pkce.codeVerifier } : {}) };

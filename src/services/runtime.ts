@@ -6,6 +6,7 @@
  */
 import type { WebhookTarget } from '../config';
 import type { DurableClientLike } from '../durable/client';
+import type { NotifyWebhookInput } from '../durable/contract';
 import type { HttpSend } from '../oauth/http';
 import type { ProviderDefinition, OAuth1ProviderDefinition, OAuth2ProviderDefinition } from '../providers/types';
 import type { ForwardRequest } from '../proxy/forward';
@@ -13,6 +14,9 @@ import type { AuthorizationsRepository } from '../storage/authorizations-repo';
 import type { ConnectLinksRepository } from '../storage/connect-links-repo';
 import type { ConnectionsRepository } from '../storage/connections-repo';
 import type { RegistrationStore } from '../storage/mcp-registrations-repo';
+import type { FailedWebhooksRepository } from '../storage/failed-webhooks-repo';
+import type { WebhookRetrySchedule } from '../domain/webhook-retry';
+import type { Telemetry } from '../telemetry/port';
 import type { AuditTrail } from './audit-trail';
 import type { ClientLimits } from './limits';
 import type { TokenCache } from './token-cache';
@@ -27,6 +31,8 @@ export interface BrokerSettings {
   allowedReturnUrls: readonly URL[];
   /** BROKER_BINDING_REQUIRED_CLIENTS: client apps whose connections must carry a `bindingChallenge`. */
   bindingRequiredClients?: ReadonlySet<string>;
+  /** BROKER_WEBHOOK_RETRY_*: given to each webhook delivery orchestration when it starts. */
+  webhookRetry: WebhookRetrySchedule;
 }
 
 /** The only source of time for services. `sleep` is part of it so a fake clock can skip waits. */
@@ -52,6 +58,7 @@ type PortOf<T> = { [K in keyof T]: T[K] };
 export type ConnectionStore = PortOf<ConnectionsRepository>;
 export type AuthorizationStore = PortOf<AuthorizationsRepository>;
 export type ConnectLinkStore = PortOf<ConnectLinksRepository>;
+export type FailedWebhookStore = PortOf<FailedWebhooksRepository<NotifyWebhookInput>>;
 
 /** Outbound HTTP: whole requests to providers and webhook receivers, and the proxy's streamed forward. */
 export interface OutboundHttp {
@@ -83,6 +90,10 @@ export interface Runtime {
   http: OutboundHttp;
   /** BROKER_WEBHOOK_URLS / _SECRETS by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;
+  /** Dead-lettered webhook deliveries. */
+  failedWebhooks: FailedWebhookStore;
+  /** Spans and metrics (a no-op unless telemetry is configured). */
+  telemetry: Telemetry;
   /** The per-connection event log (src/services/audit-trail.ts), one per process. */
   audit: AuditPort;
 }

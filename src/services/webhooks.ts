@@ -4,18 +4,17 @@
  */
 import { BrokerError, isBrokerError } from '../domain/errors';
 import type { NotifyWebhookInput } from '../durable/contract';
-import { buildWebhookPayload } from '../webhooks/payload';
+import { buildWebhookPayload, type WebhookPayload } from '../webhooks/payload';
 import { buildWebhookHeaders } from '../webhooks/signature';
 import type { Runtime } from './runtime';
 
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 
-export async function deliverWebhook(runtime: Runtime, event: NotifyWebhookInput): Promise<{ status: number } | { skipped: true }> {
-  const target = runtime.webhooks.get(event.clientId);
-  if (!target) return { skipped: true };
+/** The payload of an event as it is sent now (status and end user read from the stored row). */
+export async function webhookPayloadOf(runtime: Runtime, event: NotifyWebhookInput): Promise<WebhookPayload> {
   const stored = await runtime.connections.get(event.clientId, event.connectionId);
   const status = stored?.connection.status ?? (event.type === 'connection.revoked' ? 'revoked' : 'failed');
-  const payload = buildWebhookPayload({
+  return buildWebhookPayload({
     type: event.type,
     connectionId: event.connectionId,
     provider: event.provider,
@@ -25,8 +24,14 @@ export async function deliverWebhook(runtime: Runtime, event: NotifyWebhookInput
     occurredAt: event.occurredAt,
     error: event.error ?? (stored?.connection.error ? { code: stored.connection.error.code, message: stored.connection.error.message } : undefined),
   });
+}
+
+export async function deliverWebhook(runtime: Runtime, event: NotifyWebhookInput): Promise<{ status: number } | { skipped: true }> {
+  const target = runtime.webhooks.get(event.clientId);
+  if (!target) return { skipped: true };
+  const payload = await webhookPayloadOf(runtime, event);
   const headers = buildWebhookHeaders({
-    secret: target.secret,
+    secrets: target.secrets,
     eventId: payload.id,
     body: payload.body,
     timestampSeconds: Math.floor(runtime.clock.now().getTime() / 1000),

@@ -1,10 +1,15 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { BrokerError } from '../domain/errors';
+import { standardWebhookKey } from '../domain/webhook-secret';
 
 /**
- * Webhook signing: `x-broker-signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`, with the
- * timestamp in `x-broker-timestamp` so a captured delivery cannot be replayed once it is stale.
- * Receivers verify with {@link verifyWebhook} or the snippet in docs/webhooks.md.
+ * Webhook signing, two schemes side by side for one release (docs/webhooks.md):
+ * - Standard Webhooks: `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64
+ *   HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`, one signature per configured secret so receivers
+ *   can rotate. Verify with the `standardwebhooks` package.
+ * - Legacy (deprecated): `x-broker-signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
+ *   with the newest secret, checked by {@link verifyWebhook}.
+ * @see https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
  */
 
 export const WEBHOOK_HEADERS = {
@@ -12,6 +17,13 @@ export const WEBHOOK_HEADERS = {
   signature: 'x-broker-signature',
   eventId: 'x-broker-event-id',
 } as const;
+
+export const STANDARD_WEBHOOK_HEADERS = {
+  id: 'webhook-id',
+  timestamp: 'webhook-timestamp',
+  signature: 'webhook-signature',
+} as const;
+
 
 /** How far a delivery's timestamp may be from the receiver's clock, either way. */
 export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
@@ -43,23 +55,42 @@ export function signWebhook(secret: string, timestampSeconds: number, body: stri
   return `${SIGNATURE_VERSION}=${hmacHex(secret, timestampSeconds, body)}`;
 }
 
+/**
+ * The `webhook-signature` value: `v1,<base64>` for each secret, space-separated, so a receiver
+ * holding any one of them (old or new, during a rotation) verifies the delivery.
+ */
+export function signStandardWebhook(secrets: readonly string[], id: string, timestampSeconds: number, body: string): string {
+  if (secrets.length === 0) throw new BrokerError('CONFIG_INVALID', 'The webhook secret is empty.');
+  return secrets
+    .map((secret) => `v1,${createHmac('sha256', standardWebhookKey(secret)).update(`${id}.${timestampSeconds}.${body}`, 'utf8').digest('base64')}`)
+    .join(' ');
+}
+
 export interface WebhookDelivery {
-  secret: string;
+  /** Newest first: all sign `webhook-signature`, the first also signs the legacy header. */
+  secrets: readonly string[];
   eventId: string;
   body: string;
   timestampSeconds: number;
 }
 
 /**
- * The headers of one delivery attempt: content type, event id, timestamp and signature.
+ * The headers of one delivery attempt: content type, the Standard Webhooks id, timestamp and
+ * signatures, and the legacy `x-broker-*` headers (kept for one release).
+ * @see signStandardWebhook
  * @see signWebhook
  */
 export function buildWebhookHeaders(delivery: WebhookDelivery): Record<string, string> {
+  const { secrets, eventId, timestampSeconds, body } = delivery;
+  const legacySignature = signWebhook(secrets[0] ?? '', timestampSeconds, body);
   return {
     'content-type': 'application/json',
-    [WEBHOOK_HEADERS.eventId]: delivery.eventId,
-    [WEBHOOK_HEADERS.timestamp]: String(delivery.timestampSeconds),
-    [WEBHOOK_HEADERS.signature]: signWebhook(delivery.secret, delivery.timestampSeconds, delivery.body),
+    [STANDARD_WEBHOOK_HEADERS.id]: eventId,
+    [STANDARD_WEBHOOK_HEADERS.timestamp]: String(timestampSeconds),
+    [STANDARD_WEBHOOK_HEADERS.signature]: signStandardWebhook(secrets, eventId, timestampSeconds, body),
+    [WEBHOOK_HEADERS.eventId]: eventId,
+    [WEBHOOK_HEADERS.timestamp]: String(timestampSeconds),
+    [WEBHOOK_HEADERS.signature]: legacySignature,
   };
 }
 
@@ -74,7 +105,8 @@ export interface WebhookVerification {
 }
 
 /**
- * Checks a delivery's signature and freshness: `true` only when the timestamp is within
+ * Checks a delivery's legacy `x-broker-signature` and freshness (deprecated: receivers move to the
+ * Standard Webhooks headers): `true` only when the timestamp is within
  * `toleranceSeconds` (default 300) of `nowSeconds`, either way, and the signature matches. The
  * comparison takes constant time. A delivery replayed inside the window still verifies, so
  * receivers also deduplicate by `x-broker-event-id`.

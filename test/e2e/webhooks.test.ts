@@ -52,6 +52,9 @@ test('a connection life cycle produces signed, token-free events; a refused deli
   // Every delivery verifies with the broker's own verifyWebhook, and carries its id in the header.
   expect(all.every((d) => d.verified)).toBe(true);
   expect(all.every((d) => d.eventId === d.event.id && /^evt_[0-9a-f]{32}$/.test(d.event.id))).toBe(true);
+  // ...and with the standardwebhooks package, its webhook-id being the event id too.
+  expect(all.every((d) => d.standardVerified && d.headers['webhook-id'] === d.event.id)).toBe(true);
+  expect(all.every((d) => d.headers['webhook-timestamp'] === d.headers['x-broker-timestamp'])).toBe(true);
   expect(all.every((d) => d.headers['content-type'] === 'application/json')).toBe(true);
 
   // The refused delivery came again with the same event id, signed afresh.

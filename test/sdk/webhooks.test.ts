@@ -1,7 +1,7 @@
 /**
- * The SDK's webhook verification against the broker's own signing (src/webhooks/signature.ts): what
- * the broker signs verifies, and a wrong secret, a changed byte, a stale or future timestamp, a
- * missing or malformed header do not. (client.e2e.test.ts checks real deliveries too.)
+ * The SDK's webhook verification against the broker's own signing (src/webhooks/signature.ts), for
+ * both schemes: what the broker signs verifies, and a wrong secret, a changed byte, a stale or future
+ * timestamp, a missing or malformed header do not. (client.e2e.test.ts checks real deliveries too.)
  */
 import { createHmac } from 'node:crypto';
 import { constructWebhookEvent, verifyWebhook } from '../../sdk/src';
@@ -17,7 +17,12 @@ const body = JSON.stringify({
   occurredAt: '2026-05-01T12:00:00.000Z',
   data: { connectionId: 'c1', provider: 'oidc', clientId: 'app1', status: 'connected', endUserId: 'Zoë' },
 });
-const signed = (timestampSeconds = nowSeconds) => buildWebhookHeaders({ secret: SECRET, eventId: 'evt_0123456789abcdef0123456789abcdef', body, timestampSeconds });
+const signedBoth = (timestampSeconds = nowSeconds) => buildWebhookHeaders({ secrets: [SECRET], eventId: 'evt_0123456789abcdef0123456789abcdef', body, timestampSeconds });
+/** A delivery from a sender that only knows the legacy headers (as before this release). */
+const signed = (timestampSeconds = nowSeconds) => {
+  const { 'webhook-id': _id, 'webhook-timestamp': _timestamp, 'webhook-signature': _signature, ...legacy } = signedBoth(timestampSeconds);
+  return legacy;
+};
 
 test('When the broker signed the body, then it verifies as text, as bytes, with a fetch Headers and with any header case', () => {
   const headers = signed();
@@ -63,4 +68,37 @@ test('constructWebhookEvent returns the typed event of a verified delivery and t
   expect(event).toEqual(JSON.parse(body));
   expect(event.data.endUserId).toBe('Zoë');
   expect(() => constructWebhookEvent(body, signed(), { secret: 'whsec-other', now })).toThrow(expect.objectContaining({ name: 'BrokerApiError', code: 'WEBHOOK_SIGNATURE_INVALID' }));
+});
+
+describe('the Standard Webhooks scheme', () => {
+  const standardOnly = (timestampSeconds = nowSeconds) => {
+    const { 'x-broker-event-id': _e, 'x-broker-timestamp': _t, 'x-broker-signature': _s, ...standard } = signedBoth(timestampSeconds);
+    return standard;
+  };
+  const WHSEC = `whsec_${Buffer.from('standard key bytes').toString('base64')}`;
+
+  test('When the broker signed with Standard Webhooks headers only, then it verifies, with any of several secrets and as bytes', () => {
+    expect(verifyWebhook(body, standardOnly(), { secret: SECRET, now })).toBe(true);
+    expect(verifyWebhook(Buffer.from(body), new Headers(standardOnly()), { secret: ['whsec-new', SECRET], now })).toBe(true);
+    const rotated = buildWebhookHeaders({ secrets: [WHSEC, SECRET], eventId: 'evt_1', body, timestampSeconds: nowSeconds });
+    expect(verifyWebhook(body, rotated, { secret: WHSEC, now })).toBe(true);
+    expect(verifyWebhook(body, rotated, { secret: SECRET, now })).toBe(true);
+  });
+
+  test('When both schemes are present, then the standard one decides: a tampered webhook-id fails even with an intact legacy signature', () => {
+    expect(verifyWebhook(body, signedBoth(), { secret: SECRET, now })).toBe(true);
+    expect(verifyWebhook(body, { ...signedBoth(), 'webhook-id': 'evt_other' }, { secret: SECRET, now })).toBe(false);
+  });
+
+  test.each([
+    ['another secret', () => verifyWebhook(body, standardOnly(), { secret: 'whsec-other', now })],
+    ['one changed byte of the body', () => verifyWebhook(body.replace('c1', 'c2'), standardOnly(), { secret: SECRET, now })],
+    ['the timestamp header changed after signing', () => verifyWebhook(body, { ...standardOnly(), 'webhook-timestamp': String(nowSeconds + 1) }, { secret: SECRET, now })],
+    ['a stale timestamp', () => verifyWebhook(body, standardOnly(nowSeconds - 301), { secret: SECRET, now })],
+    ['no webhook-id', () => verifyWebhook(body, { ...standardOnly(), 'webhook-id': undefined }, { secret: SECRET, now })],
+    ['another version prefix', () => verifyWebhook(body, { ...standardOnly(), 'webhook-signature': standardOnly()['webhook-signature'].replace('v1,', 'v2,') }, { secret: SECRET, now })],
+    ['an empty signature list', () => verifyWebhook(body, { ...standardOnly(), 'webhook-signature': '' }, { secret: SECRET, now })],
+  ])('When a Standard Webhooks delivery has %s, then it does not verify', (_name, verify) => {
+    expect(verify()).toBe(false);
+  });
 });

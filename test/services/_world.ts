@@ -30,7 +30,10 @@ import { McpRegistrationsRepository } from '../../src/storage/mcp-registrations-
 import { ConnectionsRepository, type StoredConnection } from '../../src/storage/connections-repo';
 import type { Credentials } from '../../src/storage/credentials';
 import { createSealer } from '../../src/storage/sealer';
-import type { AuthorizePhaseInput, CallbackEvent, MaintainPhaseInput } from '../../src/durable/contract';
+import { FailedWebhooksRepository } from '../../src/storage/failed-webhooks-repo';
+import { DEFAULT_WEBHOOK_RETRY } from '../../src/domain/webhook-retry';
+import { noTelemetry } from '../../src/telemetry/port';
+import type { AuthorizePhaseInput, CallbackEvent, MaintainPhaseInput, NotifyWebhookInput } from '../../src/durable/contract';
 import { connectionInstanceId } from '../../src/domain/connection';
 import { AzuriteInstance, startAzurite } from '../support/azurite';
 import { RecordingServer, startRecordingServer } from '../support/recording-server';
@@ -221,6 +224,7 @@ export function servicesFixture(): Fixture {
           authorizationTimeoutSeconds: 600,
           refreshMarginMs: 60_000,
           allowedReturnUrls: (options.allowedReturnUrls ?? ['https://app.example/done']).map((u) => new URL(u)),
+          webhookRetry: DEFAULT_WEBHOOK_RETRY,
         },
         clock,
         providers: {
@@ -245,6 +249,8 @@ export function servicesFixture(): Fixture {
         limits: new ClientLimits(clock, DEFAULT_LIMITS),
         http: { send: sendHttpRequest, forward: forwardRequest },
         webhooks: options.webhooks ?? new Map(),
+        failedWebhooks: new FailedWebhooksRepository<NotifyWebhookInput>(await table('failedhooks')),
+        telemetry: noTelemetry,
         audit,
       };
       return { runtime, clock, durable, provider, audit, auditStore, auditErrors };

@@ -22,7 +22,7 @@ async function rowOf(world: World, connectionId: string) {
 describe('revokeThroughOrchestration', () => {
   let world: World;
   beforeEach(async () => {
-    world = await fixture.world({ webhooks: new Map([[CLIENT, { url: 'http://127.0.0.1:9/hooks', secret: 'whsec' }]]) });
+    world = await fixture.world({ webhooks: new Map([[CLIENT, { url: 'http://127.0.0.1:9/hooks', secrets: ['whsec'] }]]) });
     orchestrateWithActivities(world);
     world.provider.answerWith({ status: 200 });
   });

@@ -1,4 +1,5 @@
 /** Webhook delivery in-process: the recording server as the client's receiver, signed on the fake clock. */
+import { Webhook } from 'standardwebhooks';
 import { verifyWebhook, WEBHOOK_HEADERS } from '../../src/webhooks/signature';
 import type { NotifyWebhookInput } from '../../src/durable/contract';
 import { deliverWebhook } from '../../src/services/webhooks';
@@ -26,7 +27,7 @@ describe('deliverWebhook', () => {
     world = await fixture.world();
   });
   beforeEach(() => {
-    world.runtime.webhooks = new Map([[CLIENT, { url: `${world.provider.origin}/hooks`, secret: SECRET }]]);
+    world.runtime.webhooks = new Map([[CLIENT, { url: `${world.provider.origin}/hooks`, secrets: [SECRET] }]]);
   });
 
   it('when the client has a webhook, then one signed POST carries the status and no token', async () => {
@@ -48,6 +49,15 @@ describe('deliverWebhook', () => {
       nowSeconds: world.clock.ms / 1000,
     });
     expect(verified).toBe(true);
+    // The Standard Webhooks headers verify with the package (a raw secret: its own bytes), on the fake clock.
+    const standard = new Webhook(SECRET, { format: 'raw' });
+    const clockNow = jest.spyOn(Date, 'now').mockReturnValue(world.clock.ms);
+    try {
+      expect(() => standard.verify(sent.body, sent.headers as Record<string, string>)).not.toThrow();
+    } finally {
+      clockNow.mockRestore();
+    }
+    expect(sent.headers['webhook-id']).toBe(JSON.parse(sent.body).id);
   });
 
   it('when the client has no webhook, then nothing is sent', async () => {
@@ -64,7 +74,7 @@ describe('deliverWebhook', () => {
   });
 
   it('when the receiver cannot be reached, then a transient UPSTREAM_UNREACHABLE naming the transport error', async () => {
-    world.runtime.webhooks = new Map([[CLIENT, { url: 'http://127.0.0.1:9/hooks', secret: SECRET }]]);
+    world.runtime.webhooks = new Map([[CLIENT, { url: 'http://127.0.0.1:9/hooks', secrets: [SECRET] }]]);
     const error = await rejection(deliverWebhook(world.runtime, eventFor('gone', { type: 'connection.revoked' })));
     expect(error).toMatchObject({ code: 'UPSTREAM_UNREACHABLE', transient: true, message: 'webhook receiver not reachable (ECONNREFUSED)' });
   });

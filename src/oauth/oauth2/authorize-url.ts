@@ -9,6 +9,7 @@ export const PROTOCOL_AUTHORIZATION_PARAMS: readonly string[] = [
   'state',
   'code_challenge',
   'code_challenge_method',
+  'response_mode',
 ];
 
 export interface AuthorizationUrlInput {
@@ -23,6 +24,8 @@ export interface AuthorizationUrlInput {
   codeChallenge?: string;
   /** Provider-specific extras (e.g. `access_type=offline`, `prompt=consent`). */
   extraParams?: Record<string, string>;
+  /** `form_post` asks for the response as a POSTed form; the default (query) sends no parameter. */
+  responseMode?: 'query' | 'form_post';
 }
 
 /**
@@ -30,6 +33,7 @@ export interface AuthorizationUrlInput {
  * kept; protocol parameters always win over them, and extras naming a protocol parameter are refused.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.3
+ * @see https://openid.net/specs/oauth-v2-form-post-response-mode-1_0.html
  */
 export function buildAuthorizationUrl(input: AuthorizationUrlInput): string {
   const url = new URL(input.authorizationUrl);
@@ -49,5 +53,6 @@ export function buildAuthorizationUrl(input: AuthorizationUrlInput): string {
     url.searchParams.set('code_challenge', input.codeChallenge);
     url.searchParams.set('code_challenge_method', 'S256');
   }
+  if (input.responseMode === 'form_post') url.searchParams.set('response_mode', 'form_post');
   return url.toString();
 }

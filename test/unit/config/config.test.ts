@@ -67,8 +67,16 @@ describe('loadConfig', () => {
     expect(config.encryptionKey?.toString('base64')).toBe(key32);
     expect(config.allowedReturnUrls.map(String)).toEqual(['https://app.example/done/', 'http://localhost:3000/']);
     expect(config.authorizationTimeoutSeconds).toBe(90);
-    expect(config.webhooks.get('app1')).toEqual({ url: 'https://app.example/hooks?x=1', secret: 'whsec' });
+    expect(config.webhooks.get('app1')).toEqual({ url: 'https://app.example/hooks?x=1', secrets: ['whsec'] });
     expect(callbackUrl(config, 'github')).toBe('https://broker.example/api/callback/github');
+  });
+
+  it('reads several webhook secrets newest first, and the retry schedule (a day from 5 s, capped at an hour, by default)', () => {
+    const env = { BROKER_CLIENT_KEYS: 'app1:KEY1', BROKER_WEBHOOK_URLS: 'app1=https://app.example/hooks', BROKER_WEBHOOK_SECRETS: 'app1=whsec_bmV3 whsec_b2xk' };
+    expect(loadConfig(env).webhooks.get('app1')?.secrets).toEqual(['whsec_bmV3', 'whsec_b2xk']);
+    expect(loadConfig(env).webhookRetry).toEqual({ firstIntervalSeconds: 5, maxIntervalSeconds: 3_600, retryForSeconds: 86_400 });
+    const scaled = loadConfig({ BROKER_WEBHOOK_RETRY_FIRST_SECONDS: '1', BROKER_WEBHOOK_RETRY_MAX_INTERVAL_SECONDS: '2', BROKER_WEBHOOK_RETRY_FOR_SECONDS: '5' });
+    expect(scaled.webhookRetry).toEqual({ firstIntervalSeconds: 1, maxIntervalSeconds: 2, retryForSeconds: 5 });
   });
 
   it('merges BROKER_PROVIDERS over BROKER_PROVIDERS_FILE', () => {
@@ -100,6 +108,9 @@ describe('loadConfig', () => {
     [{ BROKER_CLIENT_KEYS: 'app1:K', BROKER_WEBHOOK_URLS: 'app2=https://h.example' }, 'BROKER_WEBHOOK_URLS', 'names client "app2"'],
     [{ BROKER_CLIENT_KEYS: 'app1:K', BROKER_WEBHOOK_URLS: 'app1=http://h.example' }, 'BROKER_WEBHOOK_URLS', 'must use https'],
     [{ BROKER_CLIENT_KEYS: 'app1:K', BROKER_WEBHOOK_URLS: 'app1=https://h.example' }, 'BROKER_WEBHOOK_SECRETS', 'needs a secret for client "app1"'],
+    [{ BROKER_CLIENT_KEYS: 'app1:K', BROKER_WEBHOOK_URLS: 'app1=https://h.example', BROKER_WEBHOOK_SECRETS: 'app1=whsec_!!' }, 'BROKER_WEBHOOK_SECRETS', 'not followed by base64'],
+    [{ BROKER_WEBHOOK_RETRY_FIRST_SECONDS: '0' }, 'BROKER_WEBHOOK_RETRY_FIRST_SECONDS', 'positive integer'],
+    [{ BROKER_WEBHOOK_RETRY_FIRST_SECONDS: '60', BROKER_WEBHOOK_RETRY_MAX_INTERVAL_SECONDS: '30' }, 'BROKER_WEBHOOK_RETRY_MAX_INTERVAL_SECONDS', 'must not be less than'],
   ])('when %j, then CONFIG_INVALID names %s', (env, setting, problem) => {
     const error = errorOf(() => loadConfig(env));
     expect(error.code).toBe('CONFIG_INVALID');

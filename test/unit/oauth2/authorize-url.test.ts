@@ -55,7 +55,13 @@ describe('buildAuthorizationUrl', () => {
     expect(url.searchParams.getAll('response_type')).toEqual(['code']);
   });
 
-  test.each(['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method'])(
+  test('when the provider uses form_post, then response_mode=form_post is asked for; the default (query) sends nothing', () => {
+    expect(new URL(buildAuthorizationUrl({ ...BASE, responseMode: 'form_post' })).searchParams.get('response_mode')).toBe('form_post');
+    expect(new URL(buildAuthorizationUrl({ ...BASE, responseMode: 'query' })).searchParams.has('response_mode')).toBe(false);
+    expect(new URL(buildAuthorizationUrl({ ...BASE, authorizationUrl: 'https://id.acme.example/authorize?response_mode=fragment' })).searchParams.has('response_mode')).toBe(false);
+  });
+
+  test.each(['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'response_mode'])(
     'when an extra parameter names %s, then it is refused with PROVIDER_INVALID',
     (name) => {
       expect(() => buildAuthorizationUrl({ ...BASE, codeChallenge: 'c', extraParams: { [name]: 'x' } })).toThrow(

@@ -18,6 +18,7 @@ const EventType = {
   ExecutionStarted: 0,
   TaskScheduled: 4,
   TaskCompleted: 5,
+  TaskFailed: 6,
   TimerCreated: 10,
   TimerFired: 11,
   OrchestratorStarted: 12,
@@ -207,17 +208,26 @@ describe('a reauthorize raised while a refresh runs, replayed by the durable-fun
 });
 
 describe('webhook delivery orchestration replayed by the durable-functions SDK', () => {
-  it('schedules the delivery with 6 attempts from 5 s, doubling', async () => {
-    const payload = { ...REF, type: 'connection.connected', eventId: 'e-1', occurredAt: T0 };
-    const state = await replay(webhookDeliveryOrchestrator, payload, started(payload));
+  const payload = { ...REF, type: 'connection.connected' as const, eventId: 'e-1', occurredAt: T0 };
+
+  it('schedules the delivery of the event alone (the retry schedule stays in the orchestration)', async () => {
+    const state = await replay(webhookDeliveryOrchestrator, { ...payload, retry: { firstIntervalSeconds: 5, maxIntervalSeconds: 60, retryForSeconds: 600 } }, started(payload));
+    expect(state.actions).toEqual([[{ actionType: ActionType.CallActivity, functionName: Activities.DeliverWebhook, input: payload }]]);
+  });
+
+  it('when the first attempt failed, then on replay it sets a durable timer 5 s after the failure', async () => {
+    const input = { ...payload, retry: { firstIntervalSeconds: 5, maxIntervalSeconds: 60, retryForSeconds: 600 } };
+    const failedAt = '2030-01-01T00:00:02.000Z';
+    const state = await replay(webhookDeliveryOrchestrator, input, [
+      ...started(input),
+      event(EventType.TaskScheduled, T0, { Name: Activities.DeliverWebhook }, 0),
+      ...episode(failedAt, event(EventType.TaskFailed, failedAt, { TaskScheduledId: 0, Reason: 'ActivityError: UPSTREAM_UNREACHABLE: webhook receiver answered 503', Details: '' })),
+    ]);
+    expect(state.isDone).toBe(false);
     expect(state.actions).toEqual([
       [
-        {
-          actionType: ActionType.CallActivityWithRetry,
-          functionName: Activities.DeliverWebhook,
-          input: payload,
-          retryOptions: expect.objectContaining({ firstRetryIntervalInMilliseconds: 5000, maxNumberOfAttempts: 6, backoffCoefficient: 2 }),
-        },
+        { actionType: ActionType.CallActivity, functionName: Activities.DeliverWebhook, input: payload },
+        { actionType: ActionType.CreateTimer, fireAt: '2030-01-01T00:00:07.000Z', isCanceled: false },
       ],
     ]);
   });

@@ -53,7 +53,7 @@ describe('the verification snippet in docs/webhooks.md', () => {
   });
 
   async function deliver(body: string, secret: string): Promise<number> {
-    const headers = buildWebhookHeaders({ secret, eventId: payload.id, body: payload.body, timestampSeconds: Math.floor(Date.now() / 1000) });
+    const headers = buildWebhookHeaders({ secrets: [secret], eventId: payload.id, body: payload.body, timestampSeconds: Math.floor(Date.now() / 1000) });
     const response = await fetch(url, { method: 'POST', headers, body });
     return response.status;
   }
@@ -67,13 +67,27 @@ describe('the verification snippet in docs/webhooks.md', () => {
     expect(await deliver(payload.body.replace('c-9', 'c-8'), SECRET)).toBe(401);
   });
 
+  test('when the webhook-id is swapped for another event\'s, then the snippet refuses it (the id is signed)', () => {
+    const headers = buildWebhookHeaders({ secrets: [SECRET], eventId: payload.id, body: payload.body, timestampSeconds: 1_700_000_000 });
+    expect(verifyBrokerWebhook(payload.body, headers, SECRET, 1_700_000_000)).toBe(true);
+    expect(verifyBrokerWebhook(payload.body, { ...headers, 'webhook-id': 'evt_other' }, SECRET, 1_700_000_000)).toBe(false);
+  });
+
+  test('when the broker signs with a new and an old whsec_ secret, then the snippet accepts either', () => {
+    const [fresh, old] = ['whsec_' + Buffer.from('new key').toString('base64'), 'whsec_' + Buffer.from('old key').toString('base64')];
+    const headers = buildWebhookHeaders({ secrets: [fresh, old], eventId: payload.id, body: payload.body, timestampSeconds: 1_700_000_000 });
+    expect(verifyBrokerWebhook(payload.body, headers, fresh, 1_700_000_000)).toBe(true);
+    expect(verifyBrokerWebhook(payload.body, headers, old, 1_700_000_000)).toBe(true);
+    expect(verifyBrokerWebhook(payload.body, headers, SECRET, 1_700_000_000)).toBe(false);
+  });
+
   test('when the delivery is signed with another secret, then the receiver refuses it', async () => {
     expect(await deliver(payload.body, 'whsec_other')).toBe(401);
   });
 
   test('the snippet refuses a delivery older than 300 seconds', () => {
     const timestampSeconds = 1_700_000_000;
-    const headers = buildWebhookHeaders({ secret: SECRET, eventId: payload.id, body: payload.body, timestampSeconds });
+    const headers = buildWebhookHeaders({ secrets: [SECRET], eventId: payload.id, body: payload.body, timestampSeconds });
     expect(verifyBrokerWebhook(payload.body, headers, SECRET, timestampSeconds + 300)).toBe(true);
     expect(verifyBrokerWebhook(payload.body, headers, SECRET, timestampSeconds + 301)).toBe(false);
   });

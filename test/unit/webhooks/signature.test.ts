@@ -1,8 +1,10 @@
 import { createHmac } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import { BrokerError } from '../../../src/domain/errors';
 import {
   buildWebhookHeaders,
   DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
+  signStandardWebhook,
   signWebhook,
   verifyWebhook,
   WEBHOOK_HEADERS,
@@ -51,9 +53,13 @@ describe('signWebhook', () => {
 
 describe('buildWebhookHeaders', () => {
   test('carries content type, event id, timestamp and the signature of that timestamp', () => {
-    const headers = buildWebhookHeaders({ secret: SECRET, eventId: 'evt_1', body: BODY, timestampSeconds: TIMESTAMP });
+    const headers = buildWebhookHeaders({ secrets: [SECRET], eventId: 'evt_1', body: BODY, timestampSeconds: TIMESTAMP });
     expect(headers).toEqual({
       'content-type': 'application/json',
+      'webhook-id': 'evt_1',
+      'webhook-timestamp': '1700000000',
+      // The standardwebhooks package's own signer is the known answer.
+      'webhook-signature': new Webhook(SECRET).sign('evt_1', new Date(TIMESTAMP * 1000), BODY),
       'x-broker-event-id': 'evt_1',
       'x-broker-timestamp': '1700000000',
       'x-broker-signature': KNOWN_SIGNATURE,
@@ -115,5 +121,37 @@ describe('verifyWebhook', () => {
     });
     expect(verifyWebhook(retry)).toBe(true);
     expect(verifyWebhook({ ...retry, signatureHeader: KNOWN_SIGNATURE })).toBe(false);
+  });
+});
+
+describe('Standard Webhooks signatures', () => {
+  const NEW_SECRET = `whsec_${Buffer.from('a new key of 24 bytes!!!').toString('base64')}`;
+  const headersAt = (secrets: string[], timestampSeconds: number) => buildWebhookHeaders({ secrets, eventId: 'evt_1', body: BODY, timestampSeconds });
+
+  test('when two secrets are configured, then a receiver holding either one verifies with the standardwebhooks package', () => {
+    const headers = headersAt([NEW_SECRET, SECRET], Math.floor(Date.now() / 1000));
+    expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(new Webhook(NEW_SECRET).verify(BODY, headers)).toEqual(JSON.parse(BODY));
+    expect(new Webhook(SECRET).verify(BODY, headers)).toEqual(JSON.parse(BODY));
+    expect(() => new Webhook(`whsec_${Buffer.from('another key').toString('base64')}`).verify(BODY, headers)).toThrow('No matching signature found');
+    // The legacy header is signed with the newest secret only.
+    expect(headers['x-broker-signature']).toBe(signWebhook(NEW_SECRET, Number(headers['x-broker-timestamp']), BODY));
+  });
+
+  test('the id and the timestamp are inside the signed content: changing either breaks the signature', () => {
+    const headers = headersAt([SECRET], Math.floor(Date.now() / 1000));
+    expect(() => new Webhook(SECRET).verify(BODY, { ...headers, 'webhook-id': 'evt_2' })).toThrow('No matching signature found');
+    expect(() => new Webhook(SECRET).verify(BODY, { ...headers, 'webhook-timestamp': String(Number(headers['webhook-timestamp']) - 1) })).toThrow(
+      'No matching signature found',
+    );
+  });
+
+  test('a secret without the whsec_ prefix is used as its own bytes, as the package reads {format: "raw"}', () => {
+    const headers = headersAt(['plain-secret'], Math.floor(Date.now() / 1000));
+    expect(new Webhook('plain-secret', { format: 'raw' }).verify(BODY, headers)).toEqual(JSON.parse(BODY));
+  });
+
+  test('when no secret is configured, then it refuses to sign', () => {
+    expect(() => signStandardWebhook([], 'evt_1', TIMESTAMP, BODY)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 });
