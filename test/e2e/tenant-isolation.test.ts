@@ -84,13 +84,13 @@ test("when a client holds its share of the proxy's sockets, then its next call i
   const mine = connections[FLOODER_KEY];
   const proxyPasses = async () => ((await world.broker.request('GET', `/api/connections/${mine}/proxy/me`, { key: FLOODER_KEY })).status === 200 ? true : undefined);
   // After the flood its request rate must recover first, so that only the share can refuse.
-  await eventually(proxyPasses);
+  await eventually(proxyPasses, 60_000);
   const held = Array.from({ length: SHARE }, () => heldProxyPost(FLOODER_KEY, mine));
   // All are in flight once a further one is refused for the share (the broker counts them when it admits them).
   const refused = await eventually(async () => {
     const answer = await world.broker.request('GET', `/api/connections/${mine}/proxy/me`, { key: FLOODER_KEY });
     return answer.status === 429 && answer.json.error.limit === 'BROKER_PROXY_CONCURRENT_REQUESTS_PER_CLIENT' ? answer : undefined;
-  });
+  }, 60_000);
   expect(refused.json.error.code).toBe('RATE_LIMITED');
   expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
 
@@ -98,5 +98,5 @@ test("when a client holds its share of the proxy's sockets, then its next call i
 
   expect(await Promise.all(held.map((h) => h.finish()))).toEqual(Array(SHARE).fill(200));
   // The share is given back once the answers have gone out.
-  await eventually(proxyPasses);
+  await eventually(proxyPasses, 60_000);
 });
