@@ -36,6 +36,10 @@ export const ERROR_CODES = [
   'OAUTH_ACCESS_DENIED',
   'OAUTH_INVALID_RESPONSE',
   'OAUTH_CALLBACK_NOT_CONFIRMED',
+  /** An id_token failed validation (signature, iss, aud, exp, nonce). */
+  'ID_TOKEN_INVALID',
+  /** Discovered authorization server metadata is unusable (issuer mismatch, missing endpoint, http). */
+  'PROVIDER_METADATA_INVALID',
   'PROVIDER_UNAVAILABLE',
   'PROVIDER_TIMEOUT',
   // Proxy
