@@ -23,6 +23,15 @@ export interface HttpResponse {
 export interface SendOptions {
   /** Whole-request timeout. */
   timeoutMs?: number;
+  /** The outbound HTTP port that puts the request on the wire; {@link sendHttpRequest} unless given. */
+  send?: HttpSend;
+}
+
+export type HttpSend = (req: HttpRequestSpec, opts?: SendOptions) => Promise<HttpResponse>;
+
+/** Sends through `opts.send` when the caller names a transport, else directly. */
+export function dispatch(req: HttpRequestSpec, opts: SendOptions = {}): Promise<HttpResponse> {
+  return (opts.send ?? sendHttpRequest)(req, opts);
 }
 
 /** Used when the caller gives no timeout: long enough for slow token endpoints, short enough for an activity. */

@@ -1,6 +1,6 @@
 /**
  * The plumbing between the broker and panva's oauth4webapi (OpenID-certified): its HTTP goes
- * through the broker's outbound port ({@link sendHttpRequest}) by `customFetch`, plain http is
+ * through the broker's outbound port (`dispatch`, so an injected `send`) by `customFetch`, plain http is
  * allowed only for loopback hosts (the broker's own URL rule), and its errors become BrokerErrors
  * with stable codes. Provider tolerance lives in the broker's parse step, which hands the library
  * a conform answer; the library never sees a raw body it would reject for a known quirk.
@@ -8,14 +8,10 @@
 import * as oauth from 'oauth4webapi';
 import { isLoopbackHostname } from '../../config/url-rules';
 import { BrokerError, ErrorCode } from '../../domain/errors';
-import { HttpRequestSpec, HttpResponse, sendHttpRequest, SendOptions } from '../http';
+import { dispatch, HttpRequestSpec, HttpResponse, SendOptions } from '../http';
 
-/** The broker's outbound HTTP port. Injected in tests; {@link sendHttpRequest} otherwise. */
-export type HttpSend = (request: HttpRequestSpec, options?: SendOptions) => Promise<HttpResponse>;
-
-export interface TransportOptions extends SendOptions {
-  send?: HttpSend;
-}
+/** How a library call reaches the network: the broker's port (`send`) and its timeout. */
+export type TransportOptions = SendOptions;
 
 /** Endpoints and identity of the authorization server, as the provider definition (or discovery) gives them. */
 export interface ServerEndpoints {
@@ -82,7 +78,6 @@ export function rawAnswerOf(response: Response): HttpResponse {
 
 /** A `fetch` for the library's `customFetch` that sends through the broker's port. */
 function brokerFetch(transport: TransportOptions): typeof fetch {
-  const send = transport.send ?? sendHttpRequest;
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const headers = Object.fromEntries(new Headers(init?.headers).entries());
@@ -90,7 +85,7 @@ function brokerFetch(transport: TransportOptions): typeof fetch {
     // ";charset=UTF-8", which the broker never sent and some providers refuse.
     if (/^application\/x-www-form-urlencoded;/i.test(headers['content-type'] ?? '')) headers['content-type'] = 'application/x-www-form-urlencoded';
     const body = init?.body === undefined || init.body === null ? undefined : String(init.body);
-    const answer = await send({ url, method: (init?.method ?? 'GET') as HttpRequestSpec['method'], headers, body }, { timeoutMs: transport.timeoutMs });
+    const answer = await dispatch({ url, method: (init?.method ?? 'GET') as HttpRequestSpec['method'], headers, body }, transport);
     const response = new Response(NULL_BODY_STATUSES.has(answer.status) ? null : new Uint8Array(answer.body), {
       status: answer.status,
       headers: answer.headers,

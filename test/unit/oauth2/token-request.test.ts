@@ -1,5 +1,4 @@
-import type { HttpRequestSpec } from '../../../src/oauth/http';
-import type { HttpSend } from '../../../src/oauth/oauth2/library';
+import type { HttpRequestSpec, HttpSend } from '../../../src/oauth/http';
 import {
   basicAuthorizationHeader,
   ClientAuthentication,
