@@ -32,6 +32,9 @@ export interface ProviderInput {
   refreshable?: boolean;
   expiresInFallbackSeconds?: number;
   proxyHeaders?: string[];
+  issuer?: string;
+  jwksUrl?: string;
+  introspectionUrl?: string;
 }
 
 export type ProviderField = keyof ProviderInput;
@@ -93,6 +96,9 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   refreshable: { type: { kind: 'boolean' }, protocols: OAUTH2 },
   expiresInFallbackSeconds: { type: { kind: 'positiveInteger' }, protocols: OAUTH2 },
   proxyHeaders: { type: { kind: 'headerNames' }, protocols: BOTH },
+  issuer: { type: { kind: 'url' }, protocols: OAUTH2 },
+  jwksUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
+  introspectionUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
 };
 
 /** Provider names appear in `/api/callback/{name}`, so they stay URL-path safe. */

@@ -10,7 +10,17 @@ import {
 } from './definition-fields';
 import type { OAuth1ProviderDefinition, OAuth2ProviderDefinition, ProviderDefinition } from './types';
 
-const URL_FIELDS = ['authorizationUrl', 'tokenUrl', 'revocationUrl', 'apiBaseUrl', 'requestTokenUrl', 'accessTokenUrl'] as const;
+const URL_FIELDS = [
+  'authorizationUrl',
+  'tokenUrl',
+  'revocationUrl',
+  'apiBaseUrl',
+  'requestTokenUrl',
+  'accessTokenUrl',
+  'issuer',
+  'jwksUrl',
+  'introspectionUrl',
+] as const;
 const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
 /** Template values end up inside URLs; keep them to host/path characters. */
 const TEMPLATE_VALUE_PATTERN = /^[A-Za-z0-9._~:/-]+$/;
@@ -122,6 +132,10 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
   if (input.apiBaseUrl !== undefined && new URL(input.apiBaseUrl.replace(PLACEHOLDER, 'template')).search) {
     throw providerInvalid(name, 'apiBaseUrl', 'must not contain a query string');
   }
+  // RFC 8414 §2: the issuer identifier has no query or fragment (the fragment is refused above).
+  if (input.issuer !== undefined && new URL(input.issuer.replace(PLACEHOLDER, 'template')).search) {
+    throw providerInvalid(name, 'issuer', 'must not contain a query string');
+  }
   if (userDefined) {
     const [variable, field] = [...unresolved][0] ?? [];
     if (variable !== undefined) throw providerInvalid(name, 'templateValues', `must give "${variable}" (used in "${field}")`);
@@ -155,6 +169,9 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
           tokenParams: input.tokenParams ?? {},
           refreshable: input.refreshable ?? true,
           expiresInFallbackSeconds: input.expiresInFallbackSeconds,
+          issuer: input.issuer,
+          jwksUrl: input.jwksUrl,
+          introspectionUrl: input.introspectionUrl,
         })
       : compact<OAuth1ProviderDefinition>({
           ...common,

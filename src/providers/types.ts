@@ -48,6 +48,16 @@ export interface OAuth2ProviderDefinition extends ProviderBase {
   refreshable?: boolean;
   /** Lifetime to assume when a token response omits `expires_in` (e.g. Salesforce). */
   expiresInFallbackSeconds?: number;
+  /**
+   * The authorization server's issuer identifier. With it, endpoints the definition leaves out
+   * come from discovery (OpenID Connect Discovery, else RFC 8414), and ID Tokens are validated
+   * against it when `openid` is among the scopes.
+   */
+  issuer?: string;
+  /** The issuer's JSON Web Key Set, when discovery does not give it. */
+  jwksUrl?: string;
+  /** RFC 7662 endpoint, used to learn a token's lifetime when the token response omits it. */
+  introspectionUrl?: string;
 }
 
 export interface OAuth1ProviderDefinition extends ProviderBase {

@@ -9,6 +9,7 @@ export const PROTOCOL_AUTHORIZATION_PARAMS: readonly string[] = [
   'state',
   'code_challenge',
   'code_challenge_method',
+  'nonce',
 ];
 
 export interface AuthorizationUrlInput {
@@ -21,6 +22,8 @@ export interface AuthorizationUrlInput {
   state: string;
   /** S256 challenge; omitted only for providers marked `pkce: false`. */
   codeChallenge?: string;
+  /** OpenID Connect nonce, bound into the ID Token; sealed with the attempt like the verifier. */
+  nonce?: string;
   /** Provider-specific extras (e.g. `access_type=offline`, `prompt=consent`). */
   extraParams?: Record<string, string>;
 }
@@ -49,5 +52,6 @@ export function buildAuthorizationUrl(input: AuthorizationUrlInput): string {
     url.searchParams.set('code_challenge', input.codeChallenge);
     url.searchParams.set('code_challenge_method', 'S256');
   }
+  if (input.nonce !== undefined) url.searchParams.set('nonce', input.nonce);
   return url.toString();
 }

@@ -5,6 +5,7 @@
 // Besides the provider's own endpoints (/auth, /token, /token/revocation, /token/introspection,
 // devInteractions at /interaction/:uid) it serves:
 //   GET|POST|... /api/me, /api/echo[/*]  resource endpoints that accept only valid bearer tokens
+//   GET /.well-known/openid-configuration  discovery (oidc-provider's own)
 //   GET /__log                           {token:[…], revocation:[…], resource:[…]} request log (no secrets)
 //   DELETE /__log                        clears the log
 //   POST /__faults {token?:Fault, revocation?:Fault}  Fault = {status?, times?, hang?, reset?, afterAnswer?, retryAfter?, body?}
@@ -22,6 +23,10 @@ const {
   refreshTokenTtlSeconds = 14 * 24 * 3600,
   rotateRefreshToken = true,
   scopes = ['openid', 'offline_access', 'read', 'write', 'profile', 'email'],
+  // Token answers without expires_in, as some providers send them (lifetime from elsewhere).
+  omitExpiresIn = false,
+  // Access tokens as RFC 9068 JWTs (signed, with exp) for this resource, instead of opaque ones.
+  jwtAccessTokenResource,
 } = config;
 
 const fingerprint = (value) => (typeof value === 'string' && value
@@ -45,7 +50,18 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    ...(jwtAccessTokenResource ? {
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => jwtAccessTokenResource,
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => ({ scope: scopes.join(' '), accessTokenFormat: 'jwt', accessTokenTTL: accessTokenTtlSeconds }),
+      },
+    } : {}),
   },
+  // Profile and email claims in the ID Token itself, so the broker can name who connected.
+  conformIdTokenClaims: false,
+  claims: { openid: ['sub'], profile: ['name'], email: ['email'] },
   ttl: {
     AccessToken: accessTokenTtlSeconds,
     RefreshToken: refreshTokenTtlSeconds,
@@ -60,7 +76,10 @@ const provider = new Provider(issuer, {
   rotateRefreshToken,
   cookies: { keys: ['test-cookie-signing-key'] },
   // Opaque tokens, no audience gating: the provider's own store answers for /api/*.
-  findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+  findAccount: async (_ctx, sub) => ({
+    accountId: sub,
+    claims: async () => ({ sub, name: `Test user ${sub}`, email: `${sub}@users.example` }),
+  }),
 });
 provider.proxy = false;
 
@@ -111,6 +130,7 @@ provider.use(async (ctx, next) => {
     outcome: body.error ?? 'ok',
   };
   if (endpoint === 'token') {
+    if (omitExpiresIn && typeof ctx.body === 'object' && ctx.body !== null) delete ctx.body.expires_in;
     Object.assign(entry, tokenFields(ctx));
   } else {
     entry.tokenFingerprint = fingerprint(params.token);

@@ -19,6 +19,10 @@ export interface OidcProviderOptions {
   refreshTokenTtlSeconds?: number;
   rotateRefreshToken?: boolean;
   scopes?: string[];
+  /** Token answers leave out expires_in. */
+  omitExpiresIn?: boolean;
+  /** Access tokens are RFC 9068 JWTs for this resource indicator (they then cannot call /api/*). */
+  jwtAccessTokenResource?: string;
 }
 
 /** One token-endpoint request as the provider saw it; tokens only as 16-hex SHA-256 fingerprints. */

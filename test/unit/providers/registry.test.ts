@@ -139,6 +139,10 @@ describe('provider registry', () => {
     ['template value with URL syntax', { shopify: { clientId: 'id', clientSecret: 's', templateValues: { subdomain: 'evil.com?' } } }, 'provider "shopify": field "templateValues.subdomain" may contain only'],
     ['non-positive fallback', { acme: { ...acme, expiresInFallbackSeconds: 0 } }, 'provider "acme": field "expiresInFallbackSeconds" must be a positive integer'],
     ['credentials in URL', { acme: { ...acme, tokenUrl: 'https://u:p@id.acme.example/token' } }, 'provider "acme": field "tokenUrl" must not contain credentials'],
+    ['an issuer with a query', { acme: { ...acme, issuer: 'https://id.acme.example/?tenant=a' } }, 'provider "acme": field "issuer" must not contain a query string'],
+    ['a remote http issuer', { acme: { ...acme, issuer: 'http://id.acme.example' } }, 'provider "acme": field "issuer" must use https (http is accepted only for loopback hosts)'],
+    ['a remote http JWKS URL', { acme: { ...acme, jwksUrl: 'http://id.acme.example/jwks' } }, 'provider "acme": field "jwksUrl" must use https'],
+    ['an issuer on an OAuth 1.0a provider', { legacy: { ...legacy, issuer: 'https://legacy.example' } }, 'provider "legacy": field "issuer" does not apply to oauth1 providers'],
     ['a proxy header that is not a header name', { acme: { ...acme, proxyHeaders: ['acme-version', 'bad header'] } }, 'provider "acme": field "proxyHeaders" must be an array of HTTP header names'],
   ])('when a definition has %s, then PROVIDER_INVALID names provider and field', (_case, json, message) => {
     const error = errorOf(() => build(JSON.parse(JSON.stringify(json))));
