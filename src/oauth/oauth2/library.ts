@@ -9,6 +9,7 @@ import * as oauth from 'oauth4webapi';
 import { isLoopbackHostname } from '../../config/url-rules';
 import { BrokerError, ErrorCode } from '../../domain/errors';
 import { dispatch, HttpRequestSpec, HttpResponse, SendOptions } from '../http';
+import { isUnavailableStatus, oauthErrorToBrokerError, unavailableError } from './provider-error';
 
 /** How a library call reaches the network: the broker's port (`send`) and its timeout. */
 export type TransportOptions = SendOptions;
@@ -112,11 +113,9 @@ const CODE_BY_LIBRARY_CODE: Record<string, ErrorCode> = {
 export function fromLibraryError(error: unknown, what: string, fallback: ErrorCode = 'OAUTH_INVALID_RESPONSE'): BrokerError {
   if (error instanceof BrokerError) return error;
   if (error instanceof oauth.ResponseBodyError) {
-    return new BrokerError('OAUTH_PROVIDER_ERROR', `${what} answered ${error.error} (HTTP ${error.status})`, {
-      providerError: error.error,
-      providerErrorDescription: error.error_description,
-      providerStatus: error.status,
-    });
+    const fields = { error: error.error, errorDescription: error.error_description };
+    if (isUnavailableStatus(error.status)) return unavailableError(what, error.status, Object.fromEntries(error.response.headers), fields);
+    return oauthErrorToBrokerError(what, fields, error.status);
   }
   const libraryCode = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : undefined;
   const code = (libraryCode === undefined ? undefined : CODE_BY_LIBRARY_CODE[libraryCode]) ?? fallback;

@@ -118,7 +118,7 @@ export async function requestCodeExchange(input: CodeExchangeInput, options: Tok
   const additionalParameters = extraTokenParams(input.tokenParams);
   const as = authorizationServer({ tokenUrl: input.tokenUrl });
   const client = libraryClient(input);
-  const response = await callLibrary(() => {
+  return withDpopNonceRetry(options, () => {
     const callback = oauth.validateAuthResponse(as, client, new URLSearchParams({ code: input.code }), oauth.skipStateCheck);
     return oauth.authorizationCodeGrantRequest(as, client, clientAuth(input), callback, input.redirectUri, input.codeVerifier ?? oauth.nopkce, {
       ...requestOptions(input.tokenUrl, options),
@@ -126,7 +126,6 @@ export async function requestCodeExchange(input: CodeExchangeInput, options: Tok
       DPoP: options.dpop,
     });
   });
-  return rawAnswerOf(response);
 }
 
 /**
@@ -136,14 +135,13 @@ export async function requestCodeExchange(input: CodeExchangeInput, options: Tok
 export async function requestRefresh(input: RefreshInput, options: TokenCallOptions = {}): Promise<HttpResponse> {
   const additionalParameters = extraTokenParams(input.tokenParams);
   if (input.scopes && input.scopes.length > 0) additionalParameters.set('scope', input.scopes.join(input.scopeSeparator ?? ' '));
-  const response = await callLibrary(() =>
+  return withDpopNonceRetry(options, () =>
     oauth.refreshTokenGrantRequest(authorizationServer({ tokenUrl: input.tokenUrl }), libraryClient(input), clientAuth(input), input.refreshToken, {
       ...requestOptions(input.tokenUrl, options),
       additionalParameters,
       DPoP: options.dpop,
     }),
   );
-  return rawAnswerOf(response);
 }
 
 /**
@@ -159,6 +157,26 @@ export async function requestRevocation(input: RevocationInput, options: Transpo
     }),
   );
   return rawAnswerOf(response);
+}
+
+/**
+ * Sends a token request; when a DPoP server answers `use_dpop_nonce`, the handle has kept the
+ * nonce from that answer and the request is sent once more with a proof carrying it.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
+ */
+async function withDpopNonceRetry(options: TokenCallOptions, run: () => Promise<Response>): Promise<HttpResponse> {
+  const first = rawAnswerOf(await callLibrary(run));
+  if (!options.dpop || !isUseDpopNonce(first)) return first;
+  return rawAnswerOf(await callLibrary(run));
+}
+
+function isUseDpopNonce(answer: HttpResponse): boolean {
+  if (answer.status !== 400 || !answer.headers['dpop-nonce']) return false;
+  try {
+    return (JSON.parse(answer.body.toString('utf8')) as { error?: unknown }).error === 'use_dpop_nonce';
+  } catch {
+    return false;
+  }
 }
 
 /** Runs a library request; transport BrokerErrors from the port pass through unchanged. */

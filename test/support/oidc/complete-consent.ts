@@ -8,12 +8,14 @@ export interface ConsentOptions {
   account: string;
   /** false → the user cancels at the consent screen, which yields `error=access_denied`. */
   approve: boolean;
+  /** Where the provider will redirect, when the URL does not say (a PAR request_uri carries it). */
+  redirectUri?: string;
 }
 
 const MAX_STEPS = 20;
 
 export async function completeConsent(authorizationUrl: string, options: ConsentOptions): Promise<string> {
-  const redirectUri = new URL(authorizationUrl).searchParams.get('redirect_uri');
+  const redirectUri = options.redirectUri ?? new URL(authorizationUrl).searchParams.get('redirect_uri');
   if (!redirectUri) throw new Error('authorization URL has no redirect_uri');
   const jar = new Map<string, string>();
   let next: { url: string; method: 'GET' | 'POST'; form?: Record<string, string> } = { url: authorizationUrl, method: 'GET' };

@@ -27,6 +27,10 @@ const {
   omitExpiresIn = false,
   // Access tokens as RFC 9068 JWTs (signed, with exp) for this resource, instead of opaque ones.
   jwtAccessTokenResource,
+  // Authorization requests only by PAR (RFC 9126); metadata then says require_pushed_authorization_requests.
+  requirePar = false,
+  // DPoP proofs must carry a server nonce (RFC 9449 §8): the first proof is answered use_dpop_nonce.
+  requireDpopNonce = false,
 } = config;
 
 const fingerprint = (value) => (typeof value === 'string' && value
@@ -50,6 +54,11 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: requirePar },
+    dPoP: {
+      enabled: true,
+      ...(requireDpopNonce ? { nonceSecret: Buffer.alloc(32, 7), requireNonce: () => true } : {}),
+    },
     ...(jwtAccessTokenResource ? {
       resourceIndicators: {
         enabled: true,
