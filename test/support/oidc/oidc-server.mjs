@@ -54,6 +54,8 @@ const provider = new Provider(issuer, {
     devInteractions: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    deviceFlow: { enabled: true },
+    clientCredentials: { enabled: true },
     pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: requirePar },
     dPoP: {
       enabled: true,

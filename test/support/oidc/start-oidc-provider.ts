@@ -11,6 +11,8 @@ export interface OidcTestClient {
   redirect_uris: string[];
   grant_types?: string[];
   response_types?: string[];
+  /** Space-separated scopes the client may request (client credentials grant). */
+  scope?: string;
   /** Access tokens for this client are DPoP-bound; token requests without a proof fail. */
   dpop_bound_access_tokens?: boolean;
 }
