@@ -20,6 +20,7 @@ const URL_FIELDS = [
   'issuer',
   'jwksUrl',
   'introspectionUrl',
+  'verifyUrl',
 ] as const;
 const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
 /** Template values end up inside URLs; keep them to host/path characters. */
@@ -136,6 +137,7 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
   if (input.issuer !== undefined && new URL(input.issuer.replace(PLACEHOLDER, 'template')).search) {
     throw providerInvalid(name, 'issuer', 'must not contain a query string');
   }
+  if (input.successor === name) throw providerInvalid(name, 'successor', 'must name another provider');
   if (userDefined) {
     const [variable, field] = [...unresolved][0] ?? [];
     if (variable !== undefined) throw providerInvalid(name, 'templateValues', `must give "${variable}" (used in "${field}")`);
@@ -152,6 +154,10 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
     templateValues: input.templateValues,
     templateVariables: unresolved.size > 0 ? [...unresolved.keys()] : undefined,
     proxyHeaders: input.proxyHeaders?.map((header) => header.toLowerCase()),
+    verifyUrl: input.verifyUrl,
+    verifyMethod: input.verifyMethod,
+    deprecatedAfter: input.deprecatedAfter,
+    successor: input.successor,
   };
   const definition: ProviderDefinition =
     protocol === 'oauth2'

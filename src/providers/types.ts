@@ -4,6 +4,8 @@ export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
 /** Where OAuth 1.0a protocol parameters travel on signed requests (RFC 5849 §3.5). */
 export type OAuth1ParameterPlacement = 'header' | 'query' | 'body';
 export type ProviderProtocol = 'oauth1' | 'oauth2';
+/** How a health probe calls `verifyUrl`. */
+export type VerifyMethod = 'GET' | 'HEAD' | 'POST';
 
 interface ProviderBase {
   /** Catalogue or user-chosen name, used in `/api/callback/{name}`. */
@@ -30,6 +32,17 @@ interface ProviderBase {
    * entries: such a provider resolves by name but cannot be used until `templateValues` names them.
    */
   templateVariables?: string[];
+  /**
+   * An API URL that answers 2xx for working credentials and 401/403 for revoked ones; health
+   * probes call it for credentials that never expire (OAuth 1.0a, long-lived OAuth 2.0 tokens).
+   */
+  verifyUrl?: string;
+  /** Default GET. */
+  verifyMethod?: VerifyMethod;
+  /** The provider stops serving this protocol after this day (`YYYY-MM-DD`, UTC). */
+  deprecatedAfter?: string;
+  /** The catalogue or user provider that replaces this one; connections move there on reauthorization. */
+  successor?: string;
 }
 
 export interface OAuth2ProviderDefinition extends ProviderBase {
