@@ -10,6 +10,7 @@ import { parseAuthorizationResponse } from '../../src/oauth/oauth2/authorization
 import { buildAuthorizationUrl } from '../../src/oauth/oauth2/authorize-url';
 import { exchangeCode } from '../../src/oauth/oauth2/client';
 import { discoverServer, forgetDiscovered, requireEndpoint } from '../../src/oauth/oauth2/discovery';
+import { providerServer, withRediscovery } from '../../src/oauth/oauth2/endpoints';
 import { createPkcePair } from '../../src/oauth/oauth2/pkce';
 import type { ClientAuthentication } from '../../src/oauth/oauth2/token-request';
 import { completeConsent } from '../support/oidc/complete-consent';
@@ -212,5 +213,43 @@ describe('ID Token validation (openid in the scopes)', () => {
       return { ...answer, body: Buffer.from(JSON.stringify(rest)) };
     };
     expect((await rejection(exchangeWith(check(), strip))).code).toBe('ID_TOKEN_INVALID');
+  });
+});
+
+describe('endpoints from definition and discovery', () => {
+  test('explicit fields win over discovered ones; the rest are discovered', async () => {
+    const definition = { name: 'mixed', issuer: provider.issuer, tokenUrl: provider.url('/token?explicit=1') };
+    const server = await providerServer(definition);
+    expect(server).toEqual(expect.objectContaining({
+      tokenUrl: provider.url('/token?explicit=1'),
+      authorizationUrl: provider.url('/auth'),
+      jwksUrl: provider.url('/jwks'),
+    }));
+    forgetDiscovered(definition);
+  });
+
+  test('without an issuer, nothing is fetched and a missing endpoint is named', async () => {
+    const port = countingPort();
+    const error = await rejection(providerServer({ name: 'no-issuer', authorizationUrl: provider.url('/auth') }, { send: port.send }));
+    expect(error.message).toBe('provider "no-issuer": discovered metadata "token_endpoint" is missing, and the definition does not set "tokenUrl"');
+    expect(port.urls).toEqual([]);
+  });
+
+  test('when a call with discovered endpoints fails at the transport, then the next use discovers again', async () => {
+    const definition = { name: 'moved', issuer: provider.issuer };
+    const port = countingPort();
+    const server = await providerServer(definition, { send: port.send });
+    await rejection(withRediscovery(definition, server, async () => {
+      throw new BrokerError('PROVIDER_UNAVAILABLE', 'gone', { transient: true });
+    }));
+    await providerServer(definition, { send: port.send });
+    expect(port.urls).toEqual([provider.url('/.well-known/openid-configuration'), provider.url('/.well-known/openid-configuration')]);
+    // A provider's OAuth error says nothing about its endpoints: the metadata stays cached.
+    await rejection(withRediscovery(definition, server, async () => {
+      throw new BrokerError('OAUTH_INVALID_GRANT', 'used code', { providerError: 'invalid_grant' });
+    }));
+    await providerServer(definition, { send: port.send });
+    expect(port.urls).toHaveLength(2);
+    forgetDiscovered(definition);
   });
 });
