@@ -4,8 +4,8 @@ import * as df from 'durable-functions';
 import { isBrokerError } from '../domain/errors';
 import { errorResponse } from '../http/errors';
 import { anonymousRoute } from '../http/handler';
-import { htmlPage } from '../http/pages';
 import { redactText } from '../logging/redact';
+import { htmlPage } from '../pages/html-page';
 import { handleCallback } from '../services/callback';
 
 const TITLES: Record<string, string> = {

@@ -200,6 +200,19 @@ test('the operator list spans clients and filters by client; a client key gets 4
   expect(logged).toMatchObject({ level: 'warn', status: 404, route: 'opsRefreshConnection', invocationId: expect.any(String) });
 });
 
+test('an unusable callback link shows its error page, styled by the shared stylesheet under the same strict CSP', async () => {
+  const page = await openPage();
+  const answer = await page.goto(`${world.broker.url}/api/callback/oidc?state=no-such-state&code=whatever`);
+  expect(answer?.status()).toBe(400);
+  expect(answer?.headers()['content-security-policy']).toContain("style-src 'self'");
+  const result = page.locator('main#result');
+  expect(await result.getAttribute('data-error-code')).toBeTruthy();
+  // 40rem from pages.css: the stylesheet loaded through the relative link and the CSP let it apply.
+  expect(await result.evaluate((main) => main.ownerDocument.defaultView?.getComputedStyle(main).maxWidth)).toBe('640px');
+  // The page's own 400 is the only failed load: no CSP violation, no missing stylesheet.
+  expect(pageProblems.get(page)).toEqual(['console: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+});
+
 test('the OpenAPI document is served anonymously as JSON, the same as the one the tests validate', async () => {
   const answer = await world.broker.request('GET', '/api/openapi.json');
   expect(answer.status).toBe(200);

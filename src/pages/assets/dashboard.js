@@ -1,72 +1,10 @@
-/**
- * The operator dashboard: an anonymous HTML shell (GET /api/dashboard) whose script
- * (GET /api/dashboard.js) asks for the operator key, keeps it in sessionStorage for the tab, and
- * calls the operator JSON routes with `Authorization: Bearer`. No framework and no build step; the
- * script only ever writes text into the page (no innerHTML), so connection data cannot inject markup.
+/*
+ * The operator dashboard (GET /api/dashboard): asks for the operator key, keeps it in sessionStorage
+ * for the tab, and calls the operator JSON routes with `Authorization: Bearer`. No framework and no
+ * build step; it only ever writes text into the page (no innerHTML), so connection data cannot
+ * inject markup.
  */
-import { CONNECTION_STATUSES } from '../domain/connection';
-
-const statusOptions = CONNECTION_STATUSES.map((s) => `<option value="${s}">${s}</option>`).join('');
-
-export const DASHBOARD_HTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>OAuth broker — operator dashboard</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="pages.css">
-<script src="dashboard.js" defer></script>
-</head><body>
-<header><h1>OAuth broker — operator dashboard</h1></header>
-<main>
-<p id="message" class="message" role="status" aria-live="polite"></p>
-
-<section id="login" aria-labelledby="login-title">
-<h2 id="login-title">Sign in</h2>
-<form id="login-form">
-<div class="field"><label for="operator-key">Operator key</label>
-<input id="operator-key" name="operatorKey" type="password" autocomplete="off" required></div>
-<button type="submit">Open dashboard</button>
-</form>
-<p class="hint">The key (setting <code>BROKER_OPERATOR_KEY</code>) is kept in this tab's session storage only.</p>
-</section>
-
-<section id="connections" aria-labelledby="connections-title" hidden>
-<h2 id="connections-title">Connections</h2>
-<form id="filters">
-<div class="field"><label for="filter-status">Status</label>
-<select id="filter-status" name="status"><option value="">any</option>${statusOptions}</select></div>
-<div class="field"><label for="filter-provider">Provider</label><input id="filter-provider" name="provider"></div>
-<div class="field"><label for="filter-client">Client</label><input id="filter-client" name="clientId"></div>
-<div class="field"><label for="filter-end-user">End user</label><input id="filter-end-user" name="endUserId"></div>
-<div class="field"><button type="submit">Apply filters</button>
-<button type="button" id="sign-out" class="secondary">Sign out</button></div>
-</form>
-<table id="connection-table">
-<caption class="hint">Rows that need attention (reauth_required, failed, or an error) are marked ⚠.</caption>
-<thead><tr><th scope="col">Connection</th><th scope="col">Status</th><th scope="col">Provider</th><th scope="col">Client</th>
-<th scope="col">End user</th><th scope="col">Expires</th><th scope="col">Last refresh</th><th scope="col">Error</th></tr></thead>
-<tbody id="connection-rows"></tbody>
-</table>
-<p><button type="button" id="more" class="secondary" hidden>Load more</button></p>
-</section>
-
-<section id="detail" aria-labelledby="detail-title" hidden tabindex="-1">
-<h2 id="detail-title">Connection</h2>
-<dl id="detail-facts" class="facts"></dl>
-<h3>Actions</h3>
-<p class="actions">
-<button type="button" id="action-refresh">Force refresh</button>
-<button type="button" id="action-revoke" class="danger">Revoke</button>
-<button type="button" id="action-terminate" class="danger">Terminate orchestration</button>
-<button type="button" id="action-close" class="secondary">Close</button>
-</p>
-<h3>Orchestration</h3>
-<dl id="orchestration-facts" class="facts"></dl>
-<h3>Timeline</h3>
-<ol id="timeline" class="timeline"></ol>
-</section>
-</main></body></html>`;
-
-export const DASHBOARD_JS = `'use strict';
+'use strict';
 (function () {
   var KEY_NAME = 'broker.operatorKey';
   // The API lives next to this page (normally /api/), whatever the host's route prefix is.
@@ -238,9 +176,8 @@ export const DASHBOARD_JS = `'use strict';
   $('sign-out').addEventListener('click', function () { signOut(); say('Signed out.'); });
   $('action-refresh').addEventListener('click', function () { act('Refresh', 'POST', '/refresh'); });
   $('action-revoke').addEventListener('click', function () { act('Revoke', 'DELETE', '', 'Revoke this connection at the provider and erase its credentials?'); });
-  $('action-terminate').addEventListener('click', function () { act('Terminate', 'POST', '/terminate', 'Stop this connection\\'s orchestration?'); });
+  $('action-terminate').addEventListener('click', function () { act('Terminate', 'POST', '/terminate', 'Stop this connection\'s orchestration?'); });
   $('action-close').addEventListener('click', function () { $('detail').hidden = true; current = null; });
 
   if (key()) loadConnections(false);
 })();
-`;

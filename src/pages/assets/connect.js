@@ -1,60 +1,10 @@
-/**
- * The newcomer's connect page (GET /api/connect, script at /api/connect.js): enter a client key,
- * pick a configured provider, start a connection whose `returnTo` is this page, go through the
- * provider's consent, come back here (`?connectionId=…&status=…`), watch the status settle and
- * call the provider's API through the broker's proxy. It uses only the public client API.
+/*
+ * The newcomer's connect page (GET /api/connect): enter a client key, pick a configured provider,
+ * start a connection whose `returnTo` is this page, go through the provider's consent, come back here
+ * (`?connectionId=…&status=…`), watch the status settle and call the provider's API through the
+ * broker's proxy. It uses only the public client API, and writes only text into the page.
  */
-
-/** The client key of the sample settings (local.settings.sample.json), offered as a starting value. */
-export const SAMPLE_CLIENT_KEY = 'demo-client-key-change-me';
-
-export const CONNECT_HTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>OAuth broker — connect a provider</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="pages.css">
-<script src="connect.js" defer></script>
-</head><body>
-<header><h1>OAuth broker — connect a provider</h1></header>
-<main>
-<p id="message" class="message" role="status" aria-live="polite"></p>
-
-<section id="key-step" aria-labelledby="key-title">
-<h2 id="key-title">1. Client key</h2>
-<form id="key-form">
-<div class="field"><label for="client-key">Client API key</label>
-<input id="client-key" name="clientKey" type="password" autocomplete="off" required value="${SAMPLE_CLIENT_KEY}"></div>
-<button type="submit">Continue</button>
-</form>
-<p class="hint">The sample settings (<code>BROKER_CLIENT_KEYS</code>) define the demo key <code>${SAMPLE_CLIENT_KEY}</code>.
-The key stays in this tab's session storage.</p>
-</section>
-
-<section id="provider-step" aria-labelledby="provider-title" hidden>
-<h2 id="provider-title">2. Provider</h2>
-<form id="start-form">
-<div class="field"><label for="provider">Provider</label><select id="provider" name="provider" required></select></div>
-<div class="field"><label for="end-user">End user id (optional)</label><input id="end-user" name="endUserId"></div>
-<div class="field"><button type="submit" id="start">Connect</button></div>
-</form>
-<p class="hint">You will be sent to the provider to sign in and consent, then back to this page.</p>
-</section>
-
-<section id="result-step" aria-labelledby="result-title" hidden>
-<h2 id="result-title">3. Connection</h2>
-<dl class="facts">
-<dt>Connection</dt><dd id="connection-id" class="mono"></dd>
-<dt>Status</dt><dd><span id="connection-status" class="status"></span></dd>
-<dt>Provider</dt><dd id="connection-provider"></dd>
-<dt>Expires</dt><dd id="connection-expires"></dd>
-</dl>
-<p class="actions"><button type="button" id="call-api" disabled>Call the API (GET /me)</button>
-<button type="button" id="start-over" class="secondary">Connect another</button></p>
-<pre id="api-result" aria-label="API answer" hidden></pre>
-</section>
-</main></body></html>`;
-
-export const CONNECT_JS = `'use strict';
+'use strict';
 (function () {
   var KEY_NAME = 'broker.clientKey';
   var API_BASE = location.pathname.replace(/[^/]*$/, '');
@@ -77,7 +27,7 @@ export const CONNECT_JS = `'use strict';
       .then(function (response) {
         return response.text().then(function (text) {
           var parsed = null;
-          try { parsed = text ? JSON.parse(text) : null; } catch (e) { parsed = text; }
+          try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
           if (response.ok) return parsed;
           if (response.status === 401) { sessionStorage.removeItem(KEY_NAME); showKeyStep(); }
           var error = parsed && parsed.error ? parsed.error : { code: 'HTTP_' + response.status, message: response.statusText };
@@ -188,4 +138,3 @@ export const CONNECT_JS = `'use strict';
 
   if (!returned() && key()) loadProviders();
 })();
-`;
