@@ -1,4 +1,9 @@
-import type { DpopKey } from '../oauth/oauth2/dpop';
+/** A connection's DPoP key pair (RFC 9449) as sealed: ES256 JWKs, the private one a secret. */
+export interface DpopKey {
+  alg: 'ES256';
+  privateJwk: Record<string, unknown>;
+  publicJwk: Record<string, unknown>;
+}
 
 /** Decrypted credentials. They exist only in memory and in sealed table properties. */
 export interface OAuth2Credentials {

@@ -6,15 +6,9 @@
  */
 import { webcrypto } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
+import type { DpopKey } from '../../storage/credentials';
 
-type JsonWebKey = webcrypto.JsonWebKey;
-
-/** The sealed form of a connection's DPoP key pair. */
-export interface DpopKey {
-  alg: 'ES256';
-  privateJwk: JsonWebKey;
-  publicJwk: JsonWebKey;
-}
+export type { DpopKey };
 
 const ES256_IMPORT = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 
@@ -22,14 +16,14 @@ export async function createDpopKey(): Promise<DpopKey> {
   const pair = await oauth.generateKeyPair('ES256', { extractable: true });
   return {
     alg: 'ES256',
-    privateJwk: await webcrypto.subtle.exportKey('jwk', pair.privateKey as webcrypto.CryptoKey),
-    publicJwk: await webcrypto.subtle.exportKey('jwk', pair.publicKey as webcrypto.CryptoKey),
+    privateJwk: { ...(await webcrypto.subtle.exportKey('jwk', pair.privateKey as webcrypto.CryptoKey)) },
+    publicJwk: { ...(await webcrypto.subtle.exportKey('jwk', pair.publicKey as webcrypto.CryptoKey)) },
   };
 }
 
 /** A proof maker for one connection's key; the private key is imported non-extractable. */
 export async function dpopHandle(key: DpopKey): Promise<oauth.DPoPHandle> {
-  const privateKey = await webcrypto.subtle.importKey('jwk', key.privateJwk, ES256_IMPORT, false, ['sign']);
-  const publicKey = await webcrypto.subtle.importKey('jwk', key.publicJwk, ES256_IMPORT, true, ['verify']);
+  const privateKey = await webcrypto.subtle.importKey('jwk', key.privateJwk as webcrypto.JsonWebKey, ES256_IMPORT, false, ['sign']);
+  const publicKey = await webcrypto.subtle.importKey('jwk', key.publicJwk as webcrypto.JsonWebKey, ES256_IMPORT, true, ['verify']);
   return oauth.DPoP({}, { privateKey, publicKey } as oauth.CryptoKeyPair);
 }
