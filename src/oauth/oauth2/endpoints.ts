@@ -4,6 +4,7 @@
  */
 import { BrokerError } from '../../domain/errors';
 import { DiscoveredServer, discoverServer, forgetDiscovered, requireEndpoint } from './discovery';
+import type { IdTokenCheck } from './id-token';
 import type { ServerEndpoints, TransportOptions } from './library';
 
 export interface EndpointDefinition extends ServerEndpoints {
@@ -62,4 +63,30 @@ export async function withRediscovery<T>(definition: EndpointDefinition, server:
 function shouldRediscover(error: unknown): boolean {
   if (!(error instanceof BrokerError)) return true;
   return error.transient || error.code === 'OAUTH_INVALID_RESPONSE' || (error.code === 'OAUTH_PROVIDER_ERROR' && error.providerError === undefined);
+}
+
+/** OpenID Connect is in play when `openid` is requested from a provider with a known issuer. */
+export function expectsIdToken(definition: Pick<EndpointDefinition, 'issuer'>, scopes: readonly string[]): boolean {
+  return definition.issuer !== undefined && scopes.includes('openid');
+}
+
+/**
+ * What the exchange checks the ID Token against, or undefined when OpenID Connect is not in play
+ * (the token answer's id_token is then kept as before, but names no account).
+ * @throws BrokerError PROVIDER_METADATA_INVALID when the issuer's keys are not known.
+ */
+export function idTokenCheck(
+  definition: EndpointDefinition,
+  server: ProviderServer,
+  clientId: string,
+  scopes: readonly string[],
+  nonce: string | undefined,
+): IdTokenCheck | undefined {
+  if (!expectsIdToken(definition, scopes) || server.issuer === undefined) return undefined;
+  if (server.jwksUrl === undefined) {
+    throw new BrokerError('PROVIDER_METADATA_INVALID', `provider "${definition.name}": discovered metadata "jwks_uri" is missing, and the definition does not set "jwksUrl"`, {
+      details: { provider: definition.name, field: 'jwks_uri' },
+    });
+  }
+  return { issuer: server.issuer, jwksUrl: server.jwksUrl, clientId, nonce };
 }
