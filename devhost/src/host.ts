@@ -13,9 +13,11 @@ import { clientBindingData, RPC_PATH, WEBHOOK_PATH } from './durable/client-bind
 import { DurableEngine } from './durable/engine';
 import { DurableHttpApi } from './durable/http-api';
 import { forwardToModel, pipeModelResponse, resolveModelEndpoint, streamTriggerMetadata, type ModelEndpoint } from './http/http-stream';
-import { readBody, requestPath, toRpcHttpRequest, writeRpcHttpResponse } from './http/http-trigger';
+import { canonicalTarget } from './http/canonical-target';
+import { readBody, toRpcHttpRequest, writeRpcHttpResponse } from './http/http-trigger';
 import { RouteTable } from './http/route-table';
 import { Invoker, type InvocationInput } from './invoker';
+import { describeFaults, failingWrites, readFaultSwitches } from './faults';
 import { createLogger, type HostLogger } from './log';
 import { applySettings, readHostSettings, readLocalSettingsValues } from './settings';
 import { ensureAzurite, type EmbeddedAzurite } from './storage/azurite';
@@ -148,10 +150,13 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     let api: DurableHttpApi | undefined;
     if (usesDurable) {
       if (!account) throw new Error('The app uses Durable Functions but AzureWebJobsStorage is not set');
-      const store = new DurableStore(account.connectionString, settings.durable.hubName);
-      await store.init();
+      const faults = readFaultSwitches(process.env);
+      for (const fault of describeFaults(faults)) logger.info(`Fault switch on: ${fault}`);
+      const plainStore = new DurableStore(account.connectionString, settings.durable.hubName);
+      await plainStore.init();
+      const store = faults.failWrites > 0 ? failingWrites(plainStore, faults.failWrites, logger) : plainStore;
       const activityClientData = JSON.stringify(clientBindingData(origin, `http://127.0.0.1:${port}`, settings.durable.hubName));
-      engine = new DurableEngine({ store, registry, invoker, logger, settings: settings.durable, clientInputs: (fn) => httpRoute(fn, activityClientData).clientInputs });
+      engine = new DurableEngine({ store, registry, invoker, logger, settings: settings.durable, faults, clientInputs: (fn) => httpRoute(fn, activityClientData).clientInputs });
       api = new DurableHttpApi(engine, settings.durable.hubName, () => origin);
       const recovered = await engine.recover();
       if (recovered) logger.info(`Resumed ${recovered} unfinished orchestration instance(s)`);
@@ -219,48 +224,36 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       await piped;
     };
 
-    const rawPath = (target: string) => {
-      const q = target.indexOf('?');
-      return q < 0 ? target : target.slice(0, q);
-    };
-
-    /** The function route a request names, matched on the path as the client sent it. */
-    const matchFunction = (target: string, p: string, method: string) => {
-      // Function routes match the path as the client sent it (dot segments and backslashes are not
-      // resolved away), and the original target travels in X-WAWS-Unencoded-URL as App Service
-      // sends it, so a function can refuse what a normalising front end would have hidden.
-      const routePath = target.startsWith('/') && !target.startsWith('//') ? rawPath(target) : p;
-      if (prefix !== '' && routePath !== prefix && !routePath.startsWith(`${prefix}/`)) return undefined;
-      return routes.match(routePath.slice(prefix.length), method);
+    const matchFunction = (p: string, method: string) => {
+      if (prefix !== '' && p !== prefix && !p.startsWith(`${prefix}/`)) return undefined;
+      return routes.match(p.slice(prefix.length), method);
     };
 
     handler = async (req, res) => {
       const target = req.url ?? '/';
-      const p = requestPath(target);
+      // As behind App Service's front end: everything routes on, and sees, the canonical URL; the
+      // target as sent travels in X-WAWS-Unencoded-URL (a client's own value is overwritten).
+      const { path: p, search } = canonicalTarget(target);
+      req.url = p + search;
+      req.headers['x-waws-unencoded-url'] = target;
       if (model) {
         // Stream mode: a function's body is never read here; everything else is handled as below.
-        const match = matchFunction(target, p, req.method ?? 'GET');
-        if (match) {
-          req.headers['x-waws-unencoded-url'] = target;
-          return invokeHttpStream(model, match.target, match.params, req, res);
-        }
+        const match = matchFunction(p, req.method ?? 'GET');
+        if (match) return invokeHttpStream(model, match.target, match.params, req, res);
       }
       const body = await readBody(req);
       for (const base of [WEBHOOK_PATH, RPC_PATH]) {
         if (p === base || p.startsWith(`${base}/`)) {
           if (!api) return void res.writeHead(404, { 'content-length': '0' }).end();
-          return api.handle(req, res, p.slice(base.length), new URL(target, 'http://localhost'), body);
+          return api.handle(req, res, p.slice(base.length), new URL(req.url, 'http://localhost'), body);
         }
       }
       if (p === '/admin/host/status') {
         const text = JSON.stringify({ state: 'Running' });
         return void res.writeHead(200, { 'content-type': 'application/json' }).end(text);
       }
-      const match = matchFunction(target, p, req.method ?? 'GET');
-      if (match) {
-        req.headers['x-waws-unencoded-url'] = target;
-        return invokeHttp(match.target, match.params, req, res, body);
-      }
+      const match = matchFunction(p, req.method ?? 'GET');
+      if (match) return invokeHttp(match.target, match.params, req, res, body);
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`No function matches ${req.method} ${p}`);
     };
     ready = true;

@@ -14,7 +14,17 @@ export interface DurableSettings {
   maximumShortTimerMs: number;
   longRunningTimerIntervalDuration: string;
   longRunningTimerIntervalMs: number;
+  /** Which existing instances `startNew` may replace (`extensions.durableTask.overridableExistingInstanceStates`). */
+  overridableExistingInstanceStates: OverridableStates;
 }
+
+/**
+ * The extension's `OverridableStates`: `NonRunningStates` (its default) refuses to start over a
+ * Pending, Running, ContinuedAsNew or Suspended instance; `AnyState` replaces whatever is there.
+ * @see https://github.com/Azure/azure-functions-durable-extension/blob/dev/src/WebJobs.Extensions.DurableTask/OverridableStates.cs
+ */
+export type OverridableStates = 'AnyState' | 'NonRunningStates';
+const OVERRIDABLE_STATES: OverridableStates[] = ['AnyState', 'NonRunningStates'];
 
 export interface HostSettings {
   routePrefix: string;
@@ -57,6 +67,14 @@ export function applySettings(values: Record<string, string>, env: NodeJS.Proces
 const DEFAULT_MAX_SHORT_TIMER = '6.00:00:00';
 const DEFAULT_LONG_TIMER_INTERVAL = '3.00:00:00';
 
+/** The setting as .NET binds an enum: case-insensitive name; absent → the extension's default. */
+function overridableStates(value: unknown): OverridableStates {
+  if (value === undefined || value === null) return 'NonRunningStates';
+  const found = OVERRIDABLE_STATES.find((s) => typeof value === 'string' && s.toLowerCase() === value.trim().toLowerCase());
+  if (!found) throw new Error(`host.json extensions.durableTask.overridableExistingInstanceStates "${String(value)}" must be one of ${OVERRIDABLE_STATES.join(', ')}`);
+  return found;
+}
+
 /** Reads `host.json` (missing file → defaults). */
 export function readHostSettings(appDir: string): HostSettings {
   const file = path.join(appDir, 'host.json');
@@ -74,6 +92,7 @@ export function readHostSettings(appDir: string): HostSettings {
     typeof durable.longRunningTimerIntervalDuration === 'string' ? durable.longRunningTimerIntervalDuration : DEFAULT_LONG_TIMER_INTERVAL;
   const maximumShortTimerMs = parseTimeSpanMs(maxShort, 'extensions.durableTask.maximumShortTimerDuration');
   const longRunningTimerIntervalMs = parseTimeSpanMs(interval, 'extensions.durableTask.longRunningTimerIntervalDuration');
+  const overridable = overridableStates(durable.overridableExistingInstanceStates);
   if (longRunningTimerIntervalMs <= 0 || longRunningTimerIntervalMs > maximumShortTimerMs) {
     throw new Error('host.json: longRunningTimerIntervalDuration must be positive and at most maximumShortTimerDuration');
   }
@@ -85,6 +104,7 @@ export function readHostSettings(appDir: string): HostSettings {
       maximumShortTimerMs,
       longRunningTimerIntervalDuration: interval,
       longRunningTimerIntervalMs,
+      overridableExistingInstanceStates: overridable,
     },
   };
 }

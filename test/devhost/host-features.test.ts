@@ -285,10 +285,19 @@ describe('orchestrations', () => {
     expect(status.customStatus).toEqual({ length: 1_500_000 });
   });
 
-  test('starting an orchestrator that does not exist answers 400; a running instance id answers 409', async () => {
+  // Over a running id, the extension (default NonRunningStates) answers from its catch-all: 500 with the exception.
+  test('starting an orchestrator that does not exist answers 400; a running instance id answers 500 OrchestrationAlreadyExists', async () => {
     expect((await fetch(`${W}/orchestrators/NoSuchThing`, { method: 'POST' })).status).toBe(400);
     await start('Forever', undefined, 'dup-1');
-    expect((await fetch(`${W}/orchestrators/Forever/dup-1`, { method: 'POST' })).status).toBe(409);
+    const dup = await fetch(`${W}/orchestrators/Forever/dup-1`, { method: 'POST' });
+    expect({ status: dup.status, body: await dup.json() }).toEqual({
+      status: 500,
+      body: {
+        Message: 'Something went wrong while processing your request',
+        ExceptionMessage: expect.stringMatching(/^An Orchestration instance with the status (Pending|Running) already exists\.$/),
+        ExceptionType: 'DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException',
+      },
+    });
     const bad = await fetch(`${W}/orchestrators/Hello`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{oops' });
     expect(bad.status).toBe(400);
   });

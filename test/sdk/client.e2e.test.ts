@@ -101,7 +101,7 @@ test('an OAuth 2.0 connection through the SDK: start, consent, read, cached toke
   // The proxy: the provider sees the connection's bearer, the path and query as given.
   const proxied = await client.proxy(started.connectionId, 'echo/sdk/items?page=2', { headers: { 'x-trace': 'sdk' } });
   expect(proxied.status).toBe(200);
-  const echoed = await proxied.json();
+  const echoed = (await proxied.json()) as { headers: Record<string, string> };
   expect(echoed).toMatchObject({ method: 'GET', rawPath: '/api/echo/sdk/items', query: '?page=2' });
   expect(echoed.headers).toMatchObject({ authorization: `Bearer ${token.accessToken}`, 'x-trace': 'sdk' });
   const missing = await client.proxy(started.connectionId, 'no-such-endpoint');

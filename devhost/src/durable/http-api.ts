@@ -67,6 +67,23 @@ function jsonText(body: Buffer): string | undefined {
   }
 }
 
+/**
+ * A refused start. HttpApiHandler does not catch the OrchestrationAlreadyExistsException that
+ * DurableTask.AzureStorage throws for an id in a dedupe status: its catch-all answers 500 with the
+ * exception in the body, as users of the extension report it.
+ * @see https://github.com/Azure/azure-functions-durable-extension/blob/dev/src/WebJobs.Extensions.DurableTask/HttpApiHandler.cs (HandleRequestAsync)
+ * @see https://github.com/Azure/durabletask/blob/main/src/DurableTask.AzureStorage/AzureStorageOrchestrationService.cs (CreateTaskOrchestrationAsync)
+ * @see https://github.com/Azure/azure-functions-durable-python/issues/410
+ */
+function refused(res: ServerResponse, result: { status: 'badRequest' | 'conflict'; message: string }): void {
+  if (result.status === 'badRequest') return error(res, 400, result.message);
+  send(res, 500, {
+    Message: 'Something went wrong while processing your request',
+    ExceptionMessage: result.message,
+    ExceptionType: 'DurableTask.Core.Exceptions.OrchestrationAlreadyExistsException',
+  });
+}
+
 const decode = (s: string) => {
   try {
     return decodeURIComponent(s);
@@ -146,7 +163,7 @@ export class DurableHttpApi {
     const result = await this.engine.startNew(name, instanceId, input === 'null' && body.length === 0 ? null : input, {
       version: q.get('version') ?? undefined,
     });
-    if (result.status !== 'created') return error(res, result.status === 'conflict' ? 409 : 400, result.message);
+    if (result.status !== 'created') return refused(res, result);
     return this.waitOrCheckStatus(res, result.instanceId, q, origin);
   }
 
@@ -210,7 +227,7 @@ export class DurableHttpApi {
     if (!s) return error(res, 400, 'InstanceId does not match a valid orchestration instance.');
     const newId = bool(q, 'restartWithNewInstanceId') === false ? id : undefined;
     const result = await this.engine.startNew(s.name, newId, s.input === null ? null : JSON.stringify(s.input));
-    if (result.status !== 'created') return error(res, result.status === 'conflict' ? 409 : 400, result.message);
+    if (result.status !== 'created') return refused(res, result);
     return this.waitOrCheckStatus(res, result.instanceId, q, origin);
   }
 }

@@ -18,18 +18,6 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** Request targets whose path `new URL` would leave as it is: plain characters, no `//` start, no dot segments. */
-const PLAIN_PATH = /^\/(?!\/)[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
-const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
-
-/** The path of a request target, as `new URL(target, base).pathname` gives it (parsed only when it could differ). */
-export function requestPath(target: string): string {
-  const q = target.indexOf('?');
-  const path = q < 0 ? target : target.slice(0, q);
-  if (PLAIN_PATH.test(path) && !DOT_SEGMENT.test(path)) return path;
-  return new URL(target, 'http://localhost').pathname;
-}
-
 /**
  * The trigger's RPC value for a request. Query comes from `url` so repeated keys survive; a URL
  * without one gets an empty `query`, which spares the programming model parsing the URL again.

@@ -222,3 +222,49 @@ df.app.orchestration('RefreshLoop', function* (context) {
   context.df.continueAsNew({ everyMs, rounds, late });
   return undefined;
 });
+
+// Azure semantics tests. Activity runs are logged in memory, per key, and readable over HTTP.
+const runLog = new Map();
+const logRun = (key, entry) => runLog.set(key, [...(runLog.get(key) ?? []), entry]);
+app.http('runLog', { methods: ['GET'], route: 'runs/{key}', handler: async (req) => ({ jsonBody: runLog.get(req.params.key) ?? [] }) });
+
+// Takes `ms`, then answers `tag`: its result can arrive after its execution was replaced.
+df.app.activity('SlowTag', {
+  handler: async ({ key, tag, ms }) => {
+    logRun(key, `start ${tag}`);
+    await new Promise((r) => setTimeout(r, ms));
+    logRun(key, `done ${tag}`);
+    return tag;
+  },
+});
+
+df.app.orchestration('Tagged', function* (context) {
+  return yield context.df.callActivity('SlowTag', context.df.getInput());
+});
+
+// Generation 0 buffers "Early" without waiting for it, then continues as new when "Go" arrives.
+// Generation 1 answers which event it gets first: a carried-over "Early" would come before "Late".
+df.app.orchestration('Generations', function* (context) {
+  const { gen } = context.df.getInput();
+  if (gen === 0) {
+    yield context.df.waitForExternalEvent('Go');
+    context.df.continueAsNew({ gen: 1 });
+    return undefined;
+  }
+  const early = context.df.waitForExternalEvent('Early');
+  const late = context.df.waitForExternalEvent('Late');
+  const first = yield context.df.Task.any([early, late]);
+  return { gen, first: first === early ? 'Early' : 'Late', value: first.result };
+});
+
+// Counts its runs per key: under the at-least-once switch every activity runs twice.
+df.app.activity('CountedRun', {
+  handler: (key) => {
+    logRun(key, 'run');
+    return (runLog.get(key) ?? []).length;
+  },
+});
+
+df.app.orchestration('CountedOnce', function* (context) {
+  return yield context.df.callActivity('CountedRun', context.df.getInput());
+});

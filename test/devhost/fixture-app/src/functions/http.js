@@ -92,3 +92,10 @@ app.http('env', {
   route: 'env/{name}',
   handler: async (req) => ({ jsonBody: { value: process.env[req.params.name] ?? null } }),
 });
+
+// What a function sees of its request URL: the route, the URL and the target as the client sent it.
+app.http('canonical', {
+  methods: ['GET'],
+  route: 'x/{name}',
+  handler: async (req) => ({ jsonBody: { name: req.params.name, url: req.url, unencoded: req.headers.get('x-waws-unencoded-url') } }),
+});
