@@ -1,63 +1,92 @@
 /**
- * The process-wide wiring: settings, providers, secrets, encryption and tables, built once on first
- * use. Everything with side effects is assembled here and handed to the services as one object.
+ * The composition root: the one place that builds the services' Runtime from this process's
+ * settings. Each port is built once per process (tables opened on first use); each function
+ * invocation adds its own durable client. Nothing else in the app reads settings or holds a cache.
  */
-import { getConfig } from './config';
-import { envelopeKeyId, openJson, sealJson } from './crypto';
+import type { InvocationContext } from '@azure/functions';
+import { authenticateClient, type BrokerConfig, getConfig, isOperatorKey } from './config';
 import { BrokerError } from './domain/errors';
-import type { OAuth1ProviderDefinition, ProviderDefinition } from './providers/types';
-import { getClientSecret, getEncryptionKeys, getPrivateKey } from './secrets';
-import type { Runtime } from './services/runtime';
+import { durableClientOf } from './durable/client';
+import { sendHttpRequest } from './oauth/http';
+import { forwardRequest } from './proxy/forward';
+import { createBrokerSecrets } from './secrets';
+import type { Access, Clock, Runtime } from './services/runtime';
+import { TokenCache } from './services/token-cache';
 import { AuthorizationsRepository } from './storage/authorizations-repo';
 import { ConnectionsRepository } from './storage/connections-repo';
-import type { Sealer } from './storage/sealer';
-import { getTableClient, TableNames } from './storage/tables';
+import { createSealer } from './storage/sealer';
+import { openTable, TableNames } from './storage/tables';
 
-export const sealer: Sealer = {
-  async seal(value, aad) {
-    const keyring = await getEncryptionKeys();
-    return { envelope: sealJson(value, keyring.current, aad), keyId: keyring.current.keyId };
-  },
-  async open<T>(envelope: string, aad: string): Promise<T> {
-    const keyring = await getEncryptionKeys({ including: envelopeKeyId(envelope) });
-    return openJson<T>(envelope, keyring, aad);
-  },
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
-let runtime: Promise<Runtime> | undefined;
-
-export function getRuntime(): Promise<Runtime> {
-  runtime ??= buildRuntime().catch((error) => {
-    runtime = undefined;
-    throw error;
-  });
-  return runtime;
+export interface Wiring {
+  /** Key checks need no storage: a request with a wrong key is refused even while storage is down. */
+  access: Access;
+  /** The runtime for one invocation: the process's ports plus the invocation's durable client. */
+  runtimeFor(invocation: InvocationContext | undefined): Promise<Runtime>;
 }
 
-async function buildRuntime(): Promise<Runtime> {
-  const config = getConfig();
-  const [connectionsTable, authorizationsTable] = await Promise.all([
-    getTableClient(TableNames.Connections),
-    getTableClient(TableNames.Authorizations),
-  ]);
-  return {
+type Stores = Pick<Runtime, 'connections' | 'authorizations'>;
+
+export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiring {
+  const secrets = createBrokerSecrets({ config, env });
+  const sealer = createSealer(secrets);
+  const ports: Omit<Runtime, 'connections' | 'authorizations' | 'durable'> = {
     settings: {
       baseUrl: config.baseUrl,
       authorizationTimeoutSeconds: config.authorizationTimeoutSeconds,
-      allowedReturnUrls: config.allowedReturnUrls.map((u) => u.toString()),
+      allowedReturnUrls: config.allowedReturnUrls,
     },
-    provider(name: string): ProviderDefinition {
-      const provider = config.providers.resolve(name);
-      if (!provider) throw new BrokerError('UNKNOWN_PROVIDER', `unknown provider "${name}"`);
-      return provider;
+    clock: systemClock,
+    providers: {
+      get(name) {
+        const provider = config.providers.resolve(name);
+        if (!provider) throw new BrokerError('UNKNOWN_PROVIDER', `unknown provider "${name}"`);
+        return provider;
+      },
+      configured: () => config.providers.listConfigured(),
+      isConfigured: (name) => config.providers.isConfigured(name),
     },
-    configuredProviders: () => config.providers.listConfigured(),
-    isConfigured: (name: string) => config.providers.isConfigured(name),
-    clientSecret: (provider: ProviderDefinition) => getClientSecret(provider),
-    privateKey: (provider: OAuth1ProviderDefinition) => getPrivateKey(provider),
-    connections: new ConnectionsRepository(connectionsTable, sealer),
-    authorizations: new AuthorizationsRepository(authorizationsTable, sealer),
-    now: () => new Date(),
-    hasWebhook: (clientId: string) => config.webhooks.has(clientId),
+    secrets: {
+      clientSecret: (provider) => secrets.getClientSecret(provider),
+      privateKey: (provider) => secrets.getPrivateKey(provider),
+    },
+    tokens: new TokenCache(systemClock),
+    http: { send: sendHttpRequest, forward: forwardRequest },
+    webhooks: config.webhooks,
   };
+
+  let stores: Promise<Stores> | undefined;
+  const openStores = (): Promise<Stores> =>
+    (stores ??= Promise.all([openTable(TableNames.Connections, env), openTable(TableNames.Authorizations, env)]).then(
+      ([connections, authorizations]) => ({
+        connections: new ConnectionsRepository(connections, sealer),
+        authorizations: new AuthorizationsRepository(authorizations, sealer),
+      }),
+      (error: unknown) => {
+        stores = undefined; // storage may come up later: the next invocation tries again
+        throw error;
+      },
+    ));
+
+  return {
+    access: {
+      clientFor: (key) => authenticateClient(key, config),
+      isOperator: (key) => isOperatorKey(key, config),
+    },
+    async runtimeFor(invocation) {
+      return { ...ports, ...(await openStores()), durable: durableClientOf(invocation) };
+    },
+  };
+}
+
+let wiring: Wiring | undefined;
+
+/** This process's wiring, built from `process.env` on first use. */
+export function getWiring(): Wiring {
+  wiring ??= createWiring(getConfig(), process.env);
+  return wiring;
 }

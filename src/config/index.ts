@@ -196,7 +196,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 
 let cached: BrokerConfig | undefined;
 
-/** The settings of this process, loaded from `process.env` on first use. */
+/** The settings of this process, loaded from `process.env` on first use (by the composition root only). */
 export function getConfig(): BrokerConfig {
   cached ??= loadConfig(process.env);
   return cached;
@@ -208,21 +208,17 @@ export function clearConfigCache(): void {
 }
 
 /** The client app owning `presentedKey` (from `Authorization: Bearer` or `x-api-key`), or undefined. */
-export function authenticateClient(presentedKey: string | undefined, config: BrokerConfig = getConfig()): string | undefined {
+export function authenticateClient(presentedKey: string | undefined, config: BrokerConfig): string | undefined {
   return findClientByKey(config.clientKeys, presentedKey);
 }
 
 /** True when `presentedKey` is the operator key (constant-time comparison of digests). */
-export function isOperatorKey(presentedKey: string | undefined, config: BrokerConfig = getConfig()): boolean {
+export function isOperatorKey(presentedKey: string | undefined, config: BrokerConfig): boolean {
   return keyMatches(config.operatorKeyHash, presentedKey);
 }
 
 /** `returnTo` check against BROKER_ALLOWED_RETURN_URLS. */
-export function isAllowedReturnUrl(candidate: string, config: BrokerConfig = getConfig()): boolean {
+export function isAllowedReturnUrl(candidate: string, config: BrokerConfig): boolean {
   return isReturnUrlAllowed(candidate, config.allowedReturnUrls);
 }
 
-/** `{BROKER_BASE_URL}/api/callback/{provider}`, the redirect URI / oauth_callback sent to providers. */
-export function callbackUrl(providerName: string, config: BrokerConfig = getConfig()): string {
-  return `${config.baseUrl}/api/callback/${encodeURIComponent(providerName)}`;
-}

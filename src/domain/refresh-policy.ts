@@ -47,3 +47,22 @@ function clamp01(value: number): number {
   if (!Number.isFinite(value) || value < 0) return 0;
   return value >= 1 ? 0.999999 : value;
 }
+
+/**
+ * The one rule for "this connection is kept fresh": OAuth 2.0 credentials that hold a refresh token
+ * and expire, from a provider not marked `refreshable: false`. Anything else gets no refresh loop,
+ * and its token is served until it expires.
+ */
+export function isRefreshable(
+  provider: { protocol: string; refreshable?: boolean },
+  credentials: { protocol: string; refreshToken?: string } | undefined,
+  expiresAt: string | null,
+): boolean {
+  return (
+    provider.protocol === 'oauth2' &&
+    provider.refreshable !== false &&
+    credentials?.protocol === 'oauth2' &&
+    credentials.refreshToken !== undefined &&
+    expiresAt !== null
+  );
+}

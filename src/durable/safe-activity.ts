@@ -26,10 +26,10 @@ function logFields(input: unknown): Record<string, string> {
   return fields;
 }
 
-export function safeActivity<I, O>(handler: (input: I) => Promise<O>): (input: I, context?: InvocationContext) => Promise<O> {
+export function safeActivity<I, O>(handler: (input: I, context?: InvocationContext) => Promise<O>): (input: I, context?: InvocationContext) => Promise<O> {
   return async (input: I, context?: InvocationContext) => {
     try {
-      return await handler(input);
+      return await handler(input, context);
     } catch (error) {
       const code = isBrokerError(error) ? error.code : 'INTERNAL';
       const message = error instanceof Error ? error.message : String(error);

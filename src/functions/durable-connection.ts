@@ -1,45 +1,32 @@
 /** The connection orchestration and its activities (thin adapters over src/services). */
 import * as df from 'durable-functions';
+import type { MarkOutcomeInput } from '../durable/contract';
 import { Activities, Orchestrations } from '../durable/names';
 import { safeActivity } from '../durable/safe-activity';
 import { connectionOrchestrator } from '../orchestrations/connection';
-import type { MarkOutcomeInput } from '../orchestrations/connection-types';
-import { getRuntime } from '../runtime';
+import { getWiring } from '../runtime';
 import { exchangeCredentials, ExchangeInput } from '../services/exchange';
 import { markOutcome } from '../services/mark-outcome';
 import { refreshCredentials, RefreshInput } from '../services/refresh';
 import { revokeConnection, RevokeInput } from '../services/revoke';
-import { forgetToken } from '../services/token';
 
 df.app.orchestration(Orchestrations.Connection, connectionOrchestrator);
 
 df.app.activity(Activities.Exchange, {
-  handler: safeActivity(async (input: ExchangeInput) => {
-    const result = await exchangeCredentials(await getRuntime(), input);
-    // A reauthorization replaces the credentials: this process must not serve the old token.
-    forgetToken(input.clientId, input.connectionId);
-    return result;
-  }),
+  handler: safeActivity(async (input: ExchangeInput, context) => exchangeCredentials(await getWiring().runtimeFor(context), input)),
 });
 
 df.app.activity(Activities.Refresh, {
-  handler: safeActivity(async (input: RefreshInput) => {
-    const result = await refreshCredentials(await getRuntime(), input);
-    forgetToken(input.clientId, input.connectionId);
-    return result;
-  }),
+  handler: safeActivity(async (input: RefreshInput, context) => refreshCredentials(await getWiring().runtimeFor(context), input)),
 });
 
 df.app.activity(Activities.Revoke, {
-  handler: safeActivity(async (input: RevokeInput) => {
-    forgetToken(input.clientId, input.connectionId);
-    return revokeConnection(await getRuntime(), input);
-  }),
+  handler: safeActivity(async (input: RevokeInput, context) => revokeConnection(await getWiring().runtimeFor(context), input)),
 });
 
 df.app.activity(Activities.MarkOutcome, {
-  handler: safeActivity(async (input: MarkOutcomeInput) => {
-    await markOutcome(await getRuntime(), input);
+  handler: safeActivity(async (input: MarkOutcomeInput, context) => {
+    await markOutcome(await getWiring().runtimeFor(context), input);
     return { status: input.status };
   }),
 });

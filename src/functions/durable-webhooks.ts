@@ -1,10 +1,10 @@
 /** Webhook enqueue (called by connection orchestrations), delivery orchestration and activity. */
 import * as df from 'durable-functions';
+import { type NotifyWebhookInput, webhookInstanceId } from '../durable/contract';
 import { Activities, Orchestrations } from '../durable/names';
 import { safeActivity } from '../durable/safe-activity';
-import type { NotifyWebhookInput } from '../orchestrations/connection-types';
 import { webhookDeliveryOrchestrator } from '../orchestrations/webhook-delivery';
-import { getRuntime } from '../runtime';
+import { getWiring } from '../runtime';
 import { deliverWebhook } from '../services/webhooks';
 
 df.app.orchestration(Orchestrations.WebhookDelivery, webhookDeliveryOrchestrator);
@@ -12,10 +12,10 @@ df.app.orchestration(Orchestrations.WebhookDelivery, webhookDeliveryOrchestrator
 df.app.activity(Activities.EnqueueWebhook, {
   extraInputs: [df.input.durableClient()],
   handler: async (event: NotifyWebhookInput, context) => {
-    if (!(await getRuntime()).hasWebhook(event.clientId)) return { enqueued: false };
-    const client = df.getClient(context);
+    const runtime = await getWiring().runtimeFor(context);
+    if (!runtime.webhooks.has(event.clientId)) return { enqueued: false };
     try {
-      await client.startNew(Orchestrations.WebhookDelivery, { instanceId: `webhook-${event.eventId}`, input: event });
+      await runtime.durable.startNew(Orchestrations.WebhookDelivery, { instanceId: webhookInstanceId(event), input: event });
     } catch (error) {
       // At-least-once: a re-run finds its delivery already started, which is what we want.
       context.warn(JSON.stringify({ level: 'warn', msg: 'webhook delivery not started', connectionId: event.connectionId, error: (error as Error).message }));
@@ -25,5 +25,5 @@ df.app.activity(Activities.EnqueueWebhook, {
 });
 
 df.app.activity(Activities.DeliverWebhook, {
-  handler: safeActivity(async (event: NotifyWebhookInput) => deliverWebhook(await getRuntime(), event)),
+  handler: safeActivity(async (event: NotifyWebhookInput, context) => deliverWebhook(await getWiring().runtimeFor(context), event)),
 });

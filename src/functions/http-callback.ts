@@ -20,17 +20,17 @@ app.http('oauthCallback', {
   methods: ['GET'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: anonymousRoute(async ({ request, runtime, durable, invocation }) => {
+  handler: anonymousRoute(async ({ request, runtime, invocation }) => {
     try {
-      const answer = await handleCallback(runtime, durable, request.params.provider ?? '', request.query);
+      const answer = await handleCallback(runtime, request.params.provider ?? '', request.query);
       if (answer.kind === 'redirect') {
         return { status: 302, headers: { location: answer.location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } };
       }
-      const status = answer.status ?? 'failed';
+      const { status } = answer;
       const title = TITLES[status] ?? 'Authorization received';
       return htmlPage(200, title, [
         status === 'connected' ? 'You can close this window and return to the application.' : `The connection is ${status}.`,
-      ], { 'connection-id': answer.connectionId ?? '', status });
+      ], { 'connection-id': answer.connectionId, status });
     } catch (error) {
       // Browser-facing: the same stable code as the JSON API, on a readable page.
       const { status = 500 } = errorResponse(error);

@@ -5,7 +5,6 @@ import { toConnectionView } from '../domain/connection';
 import { clientRoute, json } from '../http/handler';
 import { connectionIdParam } from '../http/request';
 import { revokeThroughOrchestration } from '../services/revoke-request';
-import { forgetToken } from '../services/token';
 
 app.http('getConnection', {
   route: 'connections/{id}',
@@ -23,11 +22,8 @@ app.http('deleteConnection', {
   methods: ['DELETE'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: clientRoute(async ({ request, clientId, runtime, durable }) => {
-    const connectionId = connectionIdParam(request);
-    forgetToken(clientId, connectionId);
-    await revokeThroughOrchestration(runtime, durable, clientId, connectionId);
-    forgetToken(clientId, connectionId);
+  handler: clientRoute(async ({ request, clientId, runtime }) => {
+    await revokeThroughOrchestration(runtime, clientId, connectionIdParam(request));
     return { status: 204 };
   }),
 });

@@ -1,9 +1,7 @@
 /** POST /api/connections (start) and GET /api/connections (list). */
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
-import { isAllowedReturnUrl } from '../config';
 import { toConnectionView } from '../domain/connection';
-import { BrokerError } from '../domain/errors';
 import { clientRoute, json } from '../http/handler';
 import { readJsonBody } from '../http/request';
 import { parseListQuery, parseStartConnectionBody } from '../http/validate';
@@ -14,12 +12,9 @@ app.http('startConnection', {
   methods: ['POST'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: clientRoute(async ({ request, clientId, runtime, durable }) => {
+  handler: clientRoute(async ({ request, clientId, runtime }) => {
     const body = parseStartConnectionBody(await readJsonBody(request));
-    if (body.returnTo !== undefined && !isAllowedReturnUrl(body.returnTo)) {
-      throw new BrokerError('RETURN_URL_NOT_ALLOWED', '"returnTo" is not an allowed return URL', { details: { field: 'returnTo' } });
-    }
-    const started = await startConnection(runtime, durable, clientId, body);
+    const started = await startConnection(runtime, clientId, body);
     return json(201, started, { location: `/api/connections/${started.connectionId}` });
   }),
 });

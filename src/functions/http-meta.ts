@@ -10,7 +10,7 @@ app.http('listProviders', {
   authLevel: 'anonymous',
   handler: clientRoute(async ({ runtime }) =>
     json(200, {
-      items: runtime.configuredProviders().map((p) => ({ name: p.name, protocol: p.protocol, displayName: p.displayName })),
+      items: runtime.providers.configured().map((p) => ({ name: p.name, protocol: p.protocol, displayName: p.displayName })),
     }),
   ),
 });

@@ -7,7 +7,7 @@ import { json, operatorRoute, type RouteContext } from '../http/handler';
 import { connectionIdParam } from '../http/request';
 import { parseListQuery } from '../http/validate';
 import { revokeThroughOrchestration } from '../services/revoke-request';
-import { forceRefresh, forgetToken } from '../services/token';
+import { forceRefresh } from '../services/token';
 
 const MAX_CLIENT_ID_LENGTH = 128;
 
@@ -50,7 +50,7 @@ app.http('opsRefreshConnection', {
   extraInputs: [df.input.durableClient()],
   handler: operatorRoute(async (ctx) => {
     const { clientId, connectionId } = await requireConnection(ctx);
-    return json(200, operatorView(await forceRefresh(ctx.runtime, ctx.durable, clientId, connectionId)));
+    return json(200, operatorView(await forceRefresh(ctx.runtime, clientId, connectionId)));
   }),
 });
 
@@ -61,9 +61,7 @@ app.http('opsRevokeConnection', {
   extraInputs: [df.input.durableClient()],
   handler: operatorRoute(async (ctx) => {
     const { clientId, connectionId } = await requireConnection(ctx);
-    forgetToken(clientId, connectionId);
-    await revokeThroughOrchestration(ctx.runtime, ctx.durable, clientId, connectionId);
-    forgetToken(clientId, connectionId);
+    await revokeThroughOrchestration(ctx.runtime, clientId, connectionId);
     return { status: 204 };
   }),
 });

@@ -12,13 +12,13 @@ app.http('opsGetConnection', {
   methods: ['GET'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: operatorRoute(async ({ request, runtime, durable, invocation }) => {
+  handler: operatorRoute(async ({ request, runtime, invocation }) => {
     const connectionId = connectionIdParam(request);
     const stored = await runtime.connections.findById(connectionId);
     if (!stored) throw new BrokerError('CONNECTION_NOT_FOUND', 'connection not found');
     let orchestration: Record<string, unknown> | null = null;
     try {
-      const status = (await durable.getStatus(connectionId, { showHistory: true, showHistoryOutput: true, showInput: true })) as unknown as Record<string, unknown>;
+      const status = (await runtime.durable.getStatus(connectionId, { showHistory: true, showHistoryOutput: true, showInput: true })) as unknown as Record<string, unknown>;
       orchestration = {
         runtimeStatus: status.runtimeStatus,
         customStatus: redact(status.customStatus ?? null),
@@ -53,10 +53,10 @@ app.http('opsTerminate', {
   methods: ['POST'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: operatorRoute(async ({ request, durable }) => {
+  handler: operatorRoute(async ({ request, runtime }) => {
     const connectionId = connectionIdParam(request);
     try {
-      await durable.terminate(connectionId, 'terminated by operator');
+      await runtime.durable.terminate(connectionId, 'terminated by operator');
     } catch {
       throw new BrokerError('CONNECTION_NOT_FOUND', 'no orchestration with this id');
     }
@@ -69,9 +69,9 @@ app.http('opsPurge', {
   methods: ['DELETE'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: operatorRoute(async ({ request, durable }) => {
+  handler: operatorRoute(async ({ request, runtime }) => {
     const connectionId = connectionIdParam(request);
-    const result = await durable.purgeInstanceHistory(connectionId);
+    const result = await runtime.durable.purgeInstanceHistory(connectionId);
     return json(200, { connectionId, instancesDeleted: result.instancesDeleted });
   }),
 });

@@ -39,7 +39,7 @@ app.http('proxy', {
   methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: clientRoute(async ({ request, clientId, runtime, durable }) => {
+  handler: clientRoute(async ({ request, clientId, runtime }) => {
     const connectionId = connectionIdParam(request);
     const { rawPath, rawQuery } = rawProxyPath(request, connectionId);
     const declared = Number(request.headers.get('content-length') ?? '0');
@@ -50,7 +50,7 @@ app.http('proxy', {
     request.headers.forEach((value, name) => {
       headers[name] = value;
     });
-    const answer = await proxyRequest(runtime, durable, {
+    const answer = await proxyRequest(runtime, {
       clientId,
       connectionId,
       method: request.method as HttpRequestSpec['method'],

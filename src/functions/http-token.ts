@@ -11,9 +11,7 @@ app.http('getToken', {
   methods: ['GET'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: clientRoute(async ({ request, clientId, runtime, durable }) =>
-    json(200, await getToken(runtime, durable, clientId, connectionIdParam(request))),
-  ),
+  handler: clientRoute(async ({ request, clientId, runtime }) => json(200, await getToken(runtime, clientId, connectionIdParam(request)))),
 });
 
 app.http('refreshConnection', {
@@ -21,7 +19,7 @@ app.http('refreshConnection', {
   methods: ['POST'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: clientRoute(async ({ request, clientId, runtime, durable }) =>
-    json(200, toConnectionView(await forceRefresh(runtime, durable, clientId, connectionIdParam(request)))),
+  handler: clientRoute(async ({ request, clientId, runtime }) =>
+    json(200, toConnectionView(await forceRefresh(runtime, clientId, connectionIdParam(request)))),
   ),
 });

@@ -3,12 +3,9 @@
  * names the invocation and never carries secrets.
  */
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import * as df from 'durable-functions';
-import { authenticateClient, isOperatorKey } from '../config';
 import { BrokerError, isBrokerError } from '../domain/errors';
 import { redactText } from '../logging/redact';
-import type { DurableClientLike } from '../services/durable';
-import { getRuntime } from '../runtime';
+import { getWiring } from '../runtime';
 import type { Runtime } from '../services/runtime';
 import { errorResponse } from './errors';
 import { CONNECTION_ID_PATTERN, presentedKey } from './request';
@@ -17,24 +14,10 @@ export interface RouteContext {
   request: HttpRequest;
   invocation: InvocationContext;
   runtime: Runtime;
-  durable: DurableClientLike;
 }
 
 export interface ClientRouteContext extends RouteContext {
   clientId: string;
-}
-
-/** Resolved on first use, so routes without a durable client binding (health, providers) work too. */
-export function durableClientOf(invocation: InvocationContext): DurableClientLike {
-  let client: DurableClientLike | undefined;
-  const get = () => (client ??= df.getClient(invocation) as unknown as DurableClientLike);
-  return {
-    startNew: (name, options) => get().startNew(name, options),
-    raiseEvent: (id, event, data) => get().raiseEvent(id, event, data),
-    getStatus: (id, options) => get().getStatus(id, options),
-    terminate: (id, reason) => get().terminate(id, reason),
-    purgeInstanceHistory: (id) => get().purgeInstanceHistory(id),
-  };
 }
 
 /** The connection and provider a route names, when it names them (route parameters, redacted). */
@@ -76,16 +59,17 @@ async function run(invocation: InvocationContext, request: HttpRequest, body: ()
 /** Anonymous routes (health, callback, public pages). */
 export function anonymousRoute(handler: (ctx: RouteContext) => Promise<HttpResponseInit>): HttpHandler {
   return (request, invocation) =>
-    run(invocation, request, async () => handler({ request, invocation, runtime: await getRuntime(), durable: durableClientOf(invocation) }));
+    run(invocation, request, async () => handler({ request, invocation, runtime: await getWiring().runtimeFor(invocation) }));
 }
 
 /** Client routes: a client API key is required; the handler sees only that client's id. */
 export function clientRoute(handler: (ctx: ClientRouteContext) => Promise<HttpResponseInit>): HttpHandler {
   return (request, invocation) =>
     run(invocation, request, async () => {
-      const clientId = authenticateClient(presentedKey(request));
+      const wiring = getWiring();
+      const clientId = wiring.access.clientFor(presentedKey(request));
       if (!clientId) throw new BrokerError('UNAUTHORIZED', 'a valid client API key is required');
-      return handler({ request, invocation, clientId, runtime: await getRuntime(), durable: durableClientOf(invocation) });
+      return handler({ request, invocation, clientId, runtime: await wiring.runtimeFor(invocation) });
     });
 }
 
@@ -93,12 +77,13 @@ export function clientRoute(handler: (ctx: ClientRouteContext) => Promise<HttpRe
 export function operatorRoute(handler: (ctx: RouteContext) => Promise<HttpResponseInit>): HttpHandler {
   return (request, invocation) =>
     run(invocation, request, async () => {
+      const wiring = getWiring();
       const key = presentedKey(request);
-      if (!isOperatorKey(key)) {
-        if (authenticateClient(key)) throw new BrokerError('FORBIDDEN', 'this route needs the operator key');
+      if (!wiring.access.isOperator(key)) {
+        if (wiring.access.clientFor(key)) throw new BrokerError('FORBIDDEN', 'this route needs the operator key');
         throw new BrokerError('UNAUTHORIZED', 'the operator key is required');
       }
-      return handler({ request, invocation, runtime: await getRuntime(), durable: durableClientOf(invocation) });
+      return handler({ request, invocation, runtime: await wiring.runtimeFor(invocation) });
     });
 }
 

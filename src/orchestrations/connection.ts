@@ -7,20 +7,23 @@
 import * as df from 'durable-functions';
 import { Activities, Events } from '../durable/names';
 import { refreshDueAtMs, refreshRetryDelayMs } from '../domain/refresh-policy';
-import type {
-  AuthorizePhaseInput,
-  CallbackEvent,
-  ConnectionOrchestrationInput,
-  ConnectionRef,
-  ExchangeResult,
-  MaintainPhaseInput,
-  MarkOutcomeInput,
-  NotifyWebhookInput,
-  ReauthorizeEvent,
-  RefreshEvent,
-  RefreshResult,
-  WebhookEventType,
-} from './connection-types';
+import {
+  authorizePhaseInput,
+  connectionRef as ref,
+  maintainPhaseInput,
+  webhookNotification,
+  type AuthorizePhaseInput,
+  type CallbackEvent,
+  type ConnectionOrchestrationInput,
+  type ConnectionRef,
+  type ExchangeResult,
+  type MaintainPhaseInput,
+  type MarkOutcomeInput,
+  type ReauthorizeEvent,
+  type RefreshEvent,
+  type RefreshResult,
+  type WebhookEventType,
+} from '../durable/contract';
 
 type Context = df.OrchestrationContext;
 type Gen = Generator<df.Task, unknown, unknown>;
@@ -32,10 +35,6 @@ export function* connectionOrchestrator(context: Context): Gen {
   const input = context.df.getInput() as ConnectionOrchestrationInput;
   if (input.phase === 'authorize') return yield* authorizePhase(context, input);
   return yield* maintainPhase(context, input);
-}
-
-function ref(input: ConnectionRef): ConnectionRef {
-  return { connectionId: input.connectionId, clientId: input.clientId, provider: input.provider, protocol: input.protocol };
 }
 
 function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
@@ -55,7 +54,7 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
   if (winner === revoke) return yield* revokeConnection(context, input);
   if (winner === reauthorize) {
     const event = reauthorize.result as ReauthorizeEvent;
-    context.df.continueAsNew({ ...ref(input), phase: 'authorize', authorizationId: event.authorizationId, deadline: event.deadline });
+    context.df.continueAsNew(authorizePhaseInput(input, { authorizationId: event.authorizationId, deadline: event.deadline }));
     return undefined;
   }
 
@@ -115,7 +114,7 @@ function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
   if (winner === revoke) return yield* revokeConnection(context, input);
   if (winner === reauthorize) {
     const event = reauthorize.result as ReauthorizeEvent;
-    context.df.continueAsNew({ ...ref(input), phase: 'authorize', authorizationId: event.authorizationId, deadline: event.deadline });
+    context.df.continueAsNew(authorizePhaseInput(input, { authorizationId: event.authorizationId, deadline: event.deadline }));
     return undefined;
   }
   if (winner === refresh) {
@@ -168,14 +167,8 @@ function exchangeRetryOptions(): df.RetryOptions {
   return options;
 }
 
-function maintainInput(
-  from: ConnectionRef,
-  credentialsVersion: number,
-  issuedAt: string,
-  expiresAt: string,
-  cycle: number,
-): MaintainPhaseInput {
-  return { ...ref(from), phase: 'maintain', credentialsVersion, issuedAt, expiresAt, failures: 0, cycle };
+function maintainInput(from: ConnectionRef, credentialsVersion: number, issuedAt: string, expiresAt: string, cycle: number): MaintainPhaseInput {
+  return maintainPhaseInput(from, { credentialsVersion, issuedAt, expiresAt, cycle });
 }
 
 function* revokeConnection(context: Context, input: ConnectionRef): Gen {
@@ -199,13 +192,14 @@ function* markOutcome(
 }
 
 function* notify(context: Context, input: ConnectionRef, type: WebhookEventType, errorCode?: string): Gen {
-  const event: NotifyWebhookInput = {
-    ...ref(input),
+  const occurredAt = context.df.currentUtcDateTime.toISOString();
+  const event = webhookNotification(
+    input,
     type,
-    eventId: context.df.newGuid(`${input.connectionId}:${type}:${context.df.currentUtcDateTime.toISOString()}`),
-    occurredAt: context.df.currentUtcDateTime.toISOString(),
-    ...(errorCode ? { error: { code: errorCode, message: `refresh failed: ${errorCode}` } } : {}),
-  };
+    context.df.newGuid(`${input.connectionId}:${type}:${occurredAt}`),
+    occurredAt,
+    errorCode ? { code: errorCode, message: `refresh failed: ${errorCode}` } : undefined,
+  );
   try {
     // Enqueue only: delivery (with its retries) runs in its own orchestration, so a slow receiver
     // never delays this connection's refreshes.

@@ -4,7 +4,7 @@
  */
 import * as df from 'durable-functions';
 import { Activities } from '../durable/names';
-import type { NotifyWebhookInput } from './connection-types';
+import type { NotifyWebhookInput } from '../durable/contract';
 
 /** docs/webhooks.md promises: 6 attempts, backoff from 5 s, doubling. */
 export const WEBHOOK_RETRY = { firstRetryIntervalMs: 5_000, maxAttempts: 6, backoffCoefficient: 2 } as const;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type BrokerConfig, type Env, getConfig } from '../config';
+import type { BrokerConfig, Env } from '../config';
 import { createKeyring, type EncryptionKey, type Keyring } from '../crypto/envelope';
 import { BrokerError } from '../domain/errors';
 import type { ProviderDefinition } from '../providers/types';
@@ -101,17 +101,3 @@ export function createBrokerSecrets(options: BrokerSecretsOptions): BrokerSecret
     },
   };
 }
-
-let defaultSecrets: BrokerSecrets | undefined;
-
-function brokerSecrets(): BrokerSecrets {
-  defaultSecrets ??= createBrokerSecrets({ config: getConfig(), env: process.env });
-  return defaultSecrets;
-}
-
-/** {@link BrokerSecrets.getClientSecret} for this process's settings. */
-export const getClientSecret = (provider: ProviderDefinition): Promise<string> => brokerSecrets().getClientSecret(provider);
-/** {@link BrokerSecrets.getPrivateKey} for this process's settings. */
-export const getPrivateKey = (provider: ProviderDefinition): Promise<string> => brokerSecrets().getPrivateKey(provider);
-/** {@link BrokerSecrets.getEncryptionKeys} for this process's settings. */
-export const getEncryptionKeys = (options?: { including?: string }): Promise<Keyring> => brokerSecrets().getEncryptionKeys(options);

@@ -1,4 +1,4 @@
-export { createBrokerSecrets, getClientSecret, getEncryptionKeys, getPrivateKey, localKeyId } from './broker-secrets';
+export { createBrokerSecrets, localKeyId } from './broker-secrets';
 export type { BrokerSecrets, BrokerSecretsOptions } from './broker-secrets';
 export { cachedSecretSource } from './cached-source';
 export { createKeyVaultSecretSource } from './key-vault';

@@ -41,7 +41,7 @@ export async function beginAuthorization(
   scopes: string[],
   now: Date,
 ): Promise<AuthorizationStart> {
-  const redirectUri = callbackUrl(runtime, provider.name);
+  const redirectUri = callbackUrl(runtime.settings, provider.name);
   const expiresAt = new Date(now.getTime() + runtime.settings.authorizationTimeoutSeconds * 1000).toISOString();
   let authorizationId: string;
   let secrets: AuthorizationSecrets;
@@ -68,7 +68,7 @@ export async function beginAuthorization(
       client,
       requestTokenUrl: provider.requestTokenUrl,
       callbackUrl: redirectUri,
-    });
+    }, { send: runtime.http.send });
     const authorizationUrl = buildOAuth1AuthorizationUrl(provider.authorizationUrl, temporary.token, provider.authorizationParams ?? {});
     authorizationId = authorizationIdForRequestToken(temporary.token);
     secrets = { authorizationUrl, redirectUri, scopes, requestToken: temporary.token, requestTokenSecret: temporary.tokenSecret };

@@ -8,29 +8,28 @@ import { hashState, timingSafeEqualString } from '../crypto/tokens';
 import type { ConnectionStatus } from '../domain/connection';
 import { isSettled } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
+import { raiseConnectionEvent } from '../durable/client';
+import type { CallbackEvent } from '../durable/contract';
 import { Events } from '../durable/names';
 import { parseOAuth1Callback } from '../oauth/oauth1/callback';
 import { parseAuthorizationResponse } from '../oauth/oauth2/authorization-response';
-import type { CallbackEvent } from '../orchestrations/connection-types';
 import type { AuthorizationAttempt } from '../storage/authorizations-repo';
 import type { CallbackSecrets } from '../storage/credentials';
 import { authorizationIdForRequestToken, authorizationIdForState } from './begin-authorization';
-import type { DurableClientLike } from './durable';
 import type { Runtime } from './runtime';
+import { waitForConnection } from './wait-for-connection';
 
 export type CallbackAnswer =
   | { kind: 'redirect'; location: string; connectionId: string; status: ConnectionStatus }
-  | { kind: 'page'; httpStatus: number; connectionId?: string; status?: ConnectionStatus; error?: { code: string; message: string } };
+  | { kind: 'page'; connectionId: string; status: ConnectionStatus };
 
-export interface CallbackTimings {
+export const CALLBACK_TIMINGS = {
   /** How long to wait for the exchange before answering (the contract says "a few seconds"). */
-  settleWaitMs: number;
-  pollIntervalMs: number;
+  settleWaitMs: 8_000,
+  pollIntervalMs: 100,
   /** How long to keep retrying raiseEvent while the instance is not ready yet. */
-  raiseRetryMs: number;
-}
-
-export const DEFAULT_CALLBACK_TIMINGS: CallbackTimings = { settleWaitMs: 8_000, pollIntervalMs: 100, raiseRetryMs: 15_000 };
+  raiseRetryMs: 15_000,
+} as const;
 
 interface Received {
   authorizationId: string;
@@ -41,14 +40,8 @@ interface Received {
   errorDescription?: string;
 }
 
-export async function handleCallback(
-  runtime: Runtime,
-  durable: DurableClientLike,
-  providerName: string,
-  query: URLSearchParams,
-  timings: CallbackTimings = DEFAULT_CALLBACK_TIMINGS,
-): Promise<CallbackAnswer> {
-  const provider = runtime.provider(providerName);
+export async function handleCallback(runtime: Runtime, providerName: string, query: URLSearchParams): Promise<CallbackAnswer> {
+  const provider = runtime.providers.get(providerName);
   const received = provider.protocol === 'oauth2' ? readOAuth2(query) : readOAuth1(query);
 
   const attempt = await runtime.authorizations.get(received.authorizationId);
@@ -69,7 +62,7 @@ export async function handleCallback(
       throw new BrokerError('STATE_INVALID', 'this authorization response was already used');
     }
   } else {
-    if (Date.parse(attempt.expiresAt) <= runtime.now().getTime()) {
+    if (Date.parse(attempt.expiresAt) <= runtime.clock.now().getTime()) {
       throw new BrokerError('STATE_EXPIRED', 'the authorization request has expired');
     }
     const callback = {
@@ -77,7 +70,7 @@ export async function handleCallback(
       fingerprint: received.fingerprint,
       error: received.error,
       errorDescription: received.errorDescription,
-      receivedAt: runtime.now().toISOString(),
+      receivedAt: runtime.clock.now().toISOString(),
     };
     const written = await runtime.authorizations.recordCallback(attempt, callback, received.secrets);
     if (written === 'exists') {
@@ -92,10 +85,10 @@ export async function handleCallback(
   // not lose the callback, and a second raise is ignored by an orchestration that moved on.
   if (stored.connection.status === 'awaiting_callback') {
     const event: CallbackEvent = { authorizationId: attempt.authorizationId, outcome: received.outcome };
-    await raiseWithRetry(durable, attempt.connectionId, event, timings);
+    await raiseWithRetry(runtime, attempt.connectionId, event);
   }
 
-  const status = await waitForSettled(runtime, attempt, timings);
+  const status = await waitForSettled(runtime, attempt);
   return answer(attempt, status, received);
 }
 
@@ -129,35 +122,33 @@ function readOAuth1(query: URLSearchParams): Received {
   };
 }
 
-async function raiseWithRetry(durable: DurableClientLike, instanceId: string, event: CallbackEvent, timings: CallbackTimings): Promise<void> {
-  const deadline = Date.now() + timings.raiseRetryMs;
+async function raiseWithRetry(runtime: Runtime, instanceId: string, event: CallbackEvent): Promise<void> {
+  const deadline = runtime.clock.now().getTime() + CALLBACK_TIMINGS.raiseRetryMs;
   for (let delay = 100; ; delay = Math.min(delay * 2, 1_000)) {
     try {
-      await durable.raiseEvent(instanceId, Events.Callback, event);
+      await raiseConnectionEvent(runtime.durable, instanceId, Events.Callback, event);
       return;
     } catch (error) {
       // 404: the instance is not created yet (or its host is restarting); the callback is already
       // persisted, so waiting and retrying is safe.
-      if (Date.now() + delay > deadline) {
+      if (runtime.clock.now().getTime() + delay > deadline) {
         throw new BrokerError('STORAGE_UNAVAILABLE', 'the connection is not ready to take the callback yet; retry shortly', {
           cause: error,
           transient: true,
         });
       }
-      await sleep(delay);
+      await runtime.clock.sleep(delay);
     }
   }
 }
 
-async function waitForSettled(runtime: Runtime, attempt: AuthorizationAttempt, timings: CallbackTimings): Promise<ConnectionStatus> {
-  const deadline = Date.now() + timings.settleWaitMs;
-  // The exchange usually lands within tens of milliseconds: poll fast first, then back off.
-  for (let delay = 10; ; delay = Math.min(Math.ceil(delay * 1.5), timings.pollIntervalMs)) {
-    const stored = await runtime.connections.get(attempt.clientId, attempt.connectionId);
-    const status = stored?.connection.status ?? 'failed';
-    if (isSettled(status) || Date.now() >= deadline) return status;
-    await sleep(delay);
-  }
+/** The status the connection reached, or the one it still has when the exchange takes longer. */
+async function waitForSettled(runtime: Runtime, attempt: AuthorizationAttempt): Promise<ConnectionStatus> {
+  const { stored } = await waitForConnection(runtime, attempt, (row) => !row || isSettled(row.connection.status), {
+    timeoutMs: CALLBACK_TIMINGS.settleWaitMs,
+    maxPollMs: CALLBACK_TIMINGS.pollIntervalMs,
+  });
+  return stored?.connection.status ?? 'failed';
 }
 
 function answer(attempt: AuthorizationAttempt, status: ConnectionStatus, received: Received): CallbackAnswer {
@@ -168,9 +159,5 @@ function answer(attempt: AuthorizationAttempt, status: ConnectionStatus, receive
     if (status === 'denied' && received.error) url.searchParams.set('error', received.error);
     return { kind: 'redirect', location: url.toString(), connectionId: attempt.connectionId, status };
   }
-  return { kind: 'page', httpStatus: 200, connectionId: attempt.connectionId, status };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return { kind: 'page', connectionId: attempt.connectionId, status };
 }

@@ -6,10 +6,10 @@
  */
 import type { Connection } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
-import { DEFAULT_EXPIRES_IN_FALLBACK_S } from '../domain/refresh-policy';
+import { DEFAULT_EXPIRES_IN_FALLBACK_S, isRefreshable } from '../domain/refresh-policy';
 import { obtainTokenCredentials } from '../oauth/oauth1/access-token';
 import { exchangeCode } from '../oauth/oauth2/client';
-import type { ExchangeResult } from '../orchestrations/connection-types';
+import type { ExchangeResult } from '../durable/contract';
 import type { Credentials } from '../storage/credentials';
 import type { StoredConnection } from '../storage/connections-repo';
 import { oauth1Client, oauth2Client } from './provider-clients';
@@ -27,13 +27,17 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
   const attempt = await runtime.authorizations.get(input.authorizationId);
   if (stored.connection.authorizationId !== input.authorizationId || !attempt) return stale(stored);
   // At-least-once: a re-run after a successful exchange answers from the row, never reuses the code.
-  if (attempt.exchangedAt && stored.connection.status === 'connected') return resultFrom(stored, 'connected');
+  const provider = runtime.providers.get(stored.connection.provider);
+  if (attempt.exchangedAt && stored.connection.status === 'connected') {
+    const credentials = await runtime.connections.openCredentials(stored);
+    return resultFrom(stored, 'connected', isRefreshable(provider, credentials, stored.connection.expiresAt));
+  }
   if (stored.connection.status !== 'awaiting_callback') return stale(stored);
 
-  const provider = runtime.provider(stored.connection.provider);
   const secrets = await runtime.authorizations.openSecrets(attempt);
   const callback = await runtime.authorizations.openCallback(attempt);
-  const now = runtime.now();
+  const now = runtime.clock.now();
+  const send = { send: runtime.http.send };
 
   let credentials: Credentials;
   let scopes = secrets.scopes;
@@ -50,7 +54,7 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
         tokenParams: provider.tokenParams,
         requestedScopes: secrets.scopes,
         scopeSeparator: provider.scopeSeparator,
-      });
+      }, send);
       credentials = {
         protocol: 'oauth2',
         accessToken: tokens.accessToken,
@@ -59,7 +63,7 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
         ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
       };
       scopes = tokens.scopes;
-      expiresAt = expiryOf(now, tokens.expiresIn, tokens.refreshToken !== undefined, provider.expiresInFallbackSeconds);
+      expiresAt = expiryOf(now, tokens.expiresIn, tokens.refreshToken !== undefined && provider.refreshable !== false, provider.expiresInFallbackSeconds);
     } else {
       if (!callback?.oauthVerifier || !secrets.requestToken || secrets.requestTokenSecret === undefined) {
         throw new BrokerError('CALLBACK_INVALID', 'no oauth_verifier was recorded');
@@ -69,13 +73,13 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
         accessTokenUrl: provider.accessTokenUrl,
         temporaryCredentials: { token: secrets.requestToken, tokenSecret: secrets.requestTokenSecret },
         verifier: callback.oauthVerifier,
-      });
+      }, send);
       credentials = { protocol: 'oauth1', oauthToken: issued.token, oauthTokenSecret: issued.tokenSecret };
     }
   } catch (error) {
     if (isBrokerError(error) && error.transient) throw error;
     await markFailed(runtime, stored, error);
-    return { ...resultFrom(stored, 'failed') };
+    return resultFrom(stored, 'failed', false);
   }
 
   const nowIso = now.toISOString();
@@ -97,8 +101,13 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
     };
   });
   if (!saved) return stale(stored);
+  // A reauthorization replaces the credentials: this process must not serve the old token.
+  runtime.tokens.forget(input.clientId, input.connectionId);
   await runtime.authorizations.markExchanged(attempt, nowIso);
-  return { ...resultFrom(saved, 'connected'), webhooks: runtime.hasWebhook(input.clientId) };
+  return {
+    ...resultFrom(saved, 'connected', isRefreshable(provider, credentials, expiresAt)),
+    webhooks: runtime.webhooks.has(input.clientId),
+  };
 }
 
 /** Expiry per the documented fallback: no `expires_in` + a refresh token → assume the provider's (or 1 h) lifetime. */
@@ -108,25 +117,26 @@ export function expiryOf(now: Date, expiresIn: number | undefined, hasRefreshTok
   return new Date(now.getTime() + (fallbackSeconds ?? DEFAULT_EXPIRES_IN_FALLBACK_S) * 1000).toISOString();
 }
 
-function resultFrom(stored: StoredConnection, outcome: ExchangeResult['outcome']): ExchangeResult {
+function resultFrom(stored: StoredConnection, outcome: ExchangeResult['outcome'], refreshable: boolean): ExchangeResult {
   const c = stored.connection;
   return {
     outcome,
     credentialsVersion: c.credentialsVersion,
     issuedAt: stored.issuedAt ?? c.updatedAt,
     expiresAt: c.expiresAt,
-    refreshable: c.protocol === 'oauth2' && c.expiresAt !== null,
+    refreshable,
     scopes: c.scopes,
   };
 }
 
+/** Another attempt, a revocation or a finished exchange got there first: the orchestration stops. */
 function stale(stored: StoredConnection): ExchangeResult {
-  return resultFrom(stored, 'stale');
+  return resultFrom(stored, 'stale', false);
 }
 
 async function markFailed(runtime: Runtime, stored: StoredConnection, error: unknown): Promise<void> {
   const broker = isBrokerError(error) ? error : new BrokerError('INTERNAL', 'token exchange failed');
-  const at = runtime.now().toISOString();
+  const at = runtime.clock.now().toISOString();
   await saveWithRetry(runtime, stored, (connection: Connection) =>
     connection.status !== 'awaiting_callback'
       ? undefined

@@ -1,5 +1,5 @@
 /** Records how an authorization attempt ended without credentials: expired, denied or failed. */
-import type { MarkOutcomeInput } from '../orchestrations/connection-types';
+import type { MarkOutcomeInput } from '../durable/contract';
 import type { Runtime } from './runtime';
 import { saveWithRetry } from './save';
 
@@ -7,7 +7,7 @@ export async function markOutcome(runtime: Runtime, input: MarkOutcomeInput): Pr
   const stored = await runtime.connections.get(input.clientId, input.connectionId);
   if (!stored) return;
   const attempt = input.status === 'denied' ? await runtime.authorizations.get(input.authorizationId) : undefined;
-  const at = runtime.now().toISOString();
+  const at = runtime.clock.now().toISOString();
   await saveWithRetry(runtime, stored, (connection) => {
     // Only the attempt still in progress may be settled; a newer attempt or a revocation wins.
     if (connection.authorizationId !== input.authorizationId || connection.status !== 'awaiting_callback') return undefined;

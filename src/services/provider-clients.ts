@@ -5,22 +5,22 @@ import type { ClientAuthentication } from '../oauth/oauth2/token-request';
 import type { OAuth1ProviderDefinition, OAuth2ProviderDefinition } from '../providers/types';
 import type { Runtime } from './runtime';
 
-export async function oauth2Client(runtime: Runtime, provider: OAuth2ProviderDefinition): Promise<ClientAuthentication> {
+export async function oauth2Client(runtime: Pick<Runtime, 'secrets'>, provider: OAuth2ProviderDefinition): Promise<ClientAuthentication> {
   if (!provider.clientId) throw notConfigured(provider.name, 'clientId');
-  const clientSecret = await runtime.clientSecret(provider);
+  const clientSecret = await runtime.secrets.clientSecret(provider);
   if (!clientSecret) throw notConfigured(provider.name, 'clientSecret');
   return { clientId: provider.clientId, clientSecret, clientAuthMethod: provider.clientAuthMethod };
 }
 
-export async function oauth1Client(runtime: Runtime, provider: OAuth1ProviderDefinition): Promise<OAuth1ClientConfig> {
+export async function oauth1Client(runtime: Pick<Runtime, 'secrets'>, provider: OAuth1ProviderDefinition): Promise<OAuth1ClientConfig> {
   if (!provider.clientId) throw notConfigured(provider.name, 'clientId');
   const base = { consumerKey: provider.clientId, signatureMethod: provider.signatureMethod, placement: provider.parameterPlacement };
   if (provider.signatureMethod === 'RSA-SHA1') {
-    const privateKey = await runtime.privateKey(provider);
+    const privateKey = await runtime.secrets.privateKey(provider);
     if (!privateKey) throw notConfigured(provider.name, 'privateKey');
     return { ...base, privateKey };
   }
-  const consumerSecret = await runtime.clientSecret(provider);
+  const consumerSecret = await runtime.secrets.clientSecret(provider);
   if (consumerSecret === undefined) throw notConfigured(provider.name, 'clientSecret');
   return { ...base, consumerSecret };
 }

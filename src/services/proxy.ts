@@ -4,21 +4,18 @@
  * returns the provider's answer as it was. Path and header rules live in src/proxy/policy.ts; nothing
  * is sent upstream when they refuse.
  */
-import http, { IncomingHttpHeaders } from 'node:http';
-import https from 'node:https';
 import { Readable } from 'node:stream';
 import { isUsable } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { buildSignedRequest } from '../oauth/oauth1/signed-request';
-import { buildProxyTarget, filterRequestHeaders, filterResponseHeaders } from '../proxy/policy';
 import type { HttpRequestSpec } from '../oauth/http';
+import type { ProviderDefinition } from '../providers/types';
+import type { UpstreamResponse } from '../proxy/forward';
+import { buildProxyTarget, filterRequestHeaders, filterResponseHeaders } from '../proxy/policy';
 import { oauth1Client } from './provider-clients';
-import type { DurableClientLike } from './durable';
 import type { Runtime } from './runtime';
-import { assertUsable, forceRefresh, getToken, TokenView } from './token';
-
-/** Idle time allowed on the provider's connection (no bytes either way), before and during the answer. */
-export const PROXY_TIMEOUT_MS = 30_000;
+import { assertUsable, forceRefresh, getToken } from './token';
+import type { TokenView } from './token-cache';
 /**
  * Largest request body forwarded. Bodies stream through (the app runs in HTTP stream mode) except
  * form bodies, which OAuth 1.0a signs and are therefore held whole; the provider's answer streams
@@ -49,12 +46,12 @@ export interface ProxyResponse {
   body: Readable;
 }
 
-export async function proxyRequest(runtime: Runtime, durable: DurableClientLike, request: ProxyRequest): Promise<ProxyResponse> {
+export async function proxyRequest(runtime: Runtime, request: ProxyRequest): Promise<ProxyResponse> {
   const stored = await runtime.connections.require(request.clientId, request.connectionId);
   // The row just read is the truth: a token cached in this process must not outlive a revocation
   // (or any other end) that another host wrote.
   assertUsable(stored.connection);
-  const provider = runtime.provider(stored.connection.provider);
+  const provider = runtime.providers.get(stored.connection.provider);
   if (!provider.apiBaseUrl) {
     throw new BrokerError('INVALID_REQUEST', `provider "${provider.name}" has no apiBaseUrl, so it cannot be proxied`);
   }
@@ -65,11 +62,11 @@ export async function proxyRequest(runtime: Runtime, durable: DurableClientLike,
   const signsBody = isFormBody(headers) || (provider.protocol === 'oauth1' && provider.parameterPlacement === 'body');
   const body = await holdBody(request.body, signsBody ? PROXY_MAX_BODY_BYTES : PROXY_RETRY_BODY_BYTES);
 
-  const token = await getToken(runtime, durable, request.clientId, request.connectionId);
+  const token = await getToken(runtime, request.clientId, request.connectionId);
   const send = async (view: TokenView) => {
     const held = body instanceof Readable ? undefined : body;
     const signed = await authorize(runtime, provider, view, { url: target, method: request.method, headers, body: held });
-    return forward(signed, body instanceof Readable ? body : undefined);
+    return runtime.http.forward(signed, body instanceof Readable ? body : undefined);
   };
 
   let response = await send(token);
@@ -77,13 +74,13 @@ export async function proxyRequest(runtime: Runtime, durable: DurableClientLike,
     // One refresh and one retry: the provider may have expired the token early. Without a way to
     // refresh (or when the refresh left the connection unusable, e.g. reauth_required), the
     // provider's own 401 goes back to the caller.
-    const refreshed = await forceRefresh(runtime, durable, request.clientId, request.connectionId).then(
+    const refreshed = await forceRefresh(runtime, request.clientId, request.connectionId).then(
       (connection) => isUsable(connection.status),
       () => false,
     );
     if (refreshed) {
       response.body.resume(); // the first answer is dropped; its socket goes back to the pool
-      response = await send(await getToken(runtime, durable, request.clientId, request.connectionId));
+      response = await send(await getToken(runtime, request.clientId, request.connectionId));
     }
   }
   return toProxyResponse(response);
@@ -135,12 +132,12 @@ function tooLarge(): BrokerError {
 
 async function authorize(
   runtime: Runtime,
-  provider: ReturnType<Runtime['provider']>,
+  provider: ProviderDefinition,
   view: TokenView,
   spec: HttpRequestSpec,
 ): Promise<HttpRequestSpec> {
   if ('accessToken' in view) {
-    return { ...spec, headers: { ...spec.headers, authorization: `${view.tokenType === 'Bearer' ? 'Bearer' : view.tokenType} ${view.accessToken}` } };
+    return { ...spec, headers: { ...spec.headers, authorization: `${view.tokenType} ${view.accessToken}` } };
   }
   if (provider.protocol !== 'oauth1') throw new BrokerError('INTERNAL', 'credentials do not match the provider protocol');
   const client = await oauth1Client(runtime, provider);
@@ -151,56 +148,6 @@ async function authorize(
     body: spec.body,
     token: { token: view.oauthToken, tokenSecret: view.oauthTokenSecret },
   });
-}
-
-// One keep-alive pool per scheme: connection reuse is most of a proxy's cost against a fast API.
-const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 256 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 256 }),
-};
-
-interface UpstreamResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Readable;
-}
-
-/**
- * Sends with node:http(s) directly (no redirects followed, bytes untouched, no decompression); a
- * `stream` body is piped chunked. Resolves when the answer's head arrives; its body streams on.
- */
-function forward(spec: HttpRequestSpec, stream?: Readable): Promise<UpstreamResponse> {
-  const url = new URL(spec.url);
-  const transport = url.protocol === 'https:' ? https : http;
-  const body = spec.body && spec.body.length > 0 ? Buffer.from(spec.body) : undefined;
-  const headers: Record<string, string> = { ...spec.headers };
-  if (body) headers['content-length'] = String(body.length);
-  // Explicit, since node:http frames no body by default for DELETE.
-  if (stream) headers['transfer-encoding'] = 'chunked';
-  return new Promise((resolve, reject) => {
-    const request = transport.request(
-      url,
-      { method: spec.method, headers, agent: agents[url.protocol as 'http:' | 'https:'], timeout: PROXY_TIMEOUT_MS },
-      (response) => resolve({ status: response.statusCode ?? 502, headers: response.headers, body: response }),
-    );
-    request.on('timeout', () => {
-      // Before the answer this rejects; during it, the answer's stream ends with the error.
-      request.destroy(new BrokerError('UPSTREAM_TIMEOUT', `the provider did not answer within ${PROXY_TIMEOUT_MS / 1000} s`, { transient: true }));
-    });
-    request.on('error', (error) => reject(unreachable(error)));
-    if (stream) {
-      stream.once('error', (error) => request.destroy(error));
-      stream.pipe(request);
-    } else {
-      request.end(body);
-    }
-  });
-}
-
-function unreachable(error: unknown): BrokerError {
-  if (error instanceof BrokerError) return error;
-  const code = (error as { code?: string }).code;
-  return new BrokerError('UPSTREAM_UNREACHABLE', `the provider could not be reached (${code ?? 'error'})`, { transient: true });
 }
 
 function toProxyResponse(response: UpstreamResponse): ProxyResponse {

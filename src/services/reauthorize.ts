@@ -4,19 +4,19 @@
  * credentials stay sealed in the row until the new exchange replaces them.
  */
 import { BrokerError } from '../domain/errors';
-import { Events, Orchestrations } from '../durable/names';
-import type { AuthorizePhaseInput, ReauthorizeEvent } from '../orchestrations/connection-types';
+import { raiseOrStart } from '../durable/client';
+import { authorizePhaseInput } from '../durable/contract';
+import { Events } from '../durable/names';
 import { beginAuthorization } from './begin-authorization';
-import { DurableClientLike, isRunning, tryGetStatus } from './durable';
 import type { Runtime } from './runtime';
 import { saveWithRetry } from './save';
 import type { StartedConnection } from './start-connection';
 
-export async function reauthorize(runtime: Runtime, durable: DurableClientLike, clientId: string, connectionId: string): Promise<StartedConnection> {
+export async function reauthorize(runtime: Runtime, clientId: string, connectionId: string): Promise<StartedConnection> {
   const stored = await runtime.connections.require(clientId, connectionId);
   if (stored.connection.status === 'revoked') throw new BrokerError('CONNECTION_REVOKED', 'the connection was revoked');
-  const provider = runtime.provider(stored.connection.provider);
-  const now = runtime.now();
+  const provider = runtime.providers.get(stored.connection.provider);
+  const now = runtime.clock.now();
   const attempt = await beginAuthorization(runtime, provider, stored.connection, stored.connection.scopes, now);
 
   const saved = await saveWithRetry(runtime, stored, (connection) =>
@@ -36,21 +36,15 @@ export async function reauthorize(runtime: Runtime, durable: DurableClientLike, 
   );
   if (!saved) throw new BrokerError('CONNECTION_REVOKED', 'the connection was revoked');
 
-  const status = await tryGetStatus(durable, connectionId);
-  if (status && isRunning(status.runtimeStatus)) {
-    const event: ReauthorizeEvent = { authorizationId: attempt.authorizationId, deadline: attempt.expiresAt };
-    await durable.raiseEvent(connectionId, Events.Reauthorize, event);
-  } else {
-    const input: AuthorizePhaseInput = {
-      phase: 'authorize',
-      connectionId,
-      clientId,
-      provider: provider.name,
-      protocol: provider.protocol,
-      authorizationId: attempt.authorizationId,
-      deadline: attempt.expiresAt,
-    };
-    await durable.startNew(Orchestrations.Connection, { instanceId: connectionId, input });
+  // Awaiting consent again: the old token is not handed out, not even from this process's cache.
+  runtime.tokens.forget(clientId, connectionId);
+
+  const deadline = attempt.expiresAt;
+  const outcome = await raiseOrStart(runtime.durable, connectionId, Events.Reauthorize, { authorizationId: attempt.authorizationId, deadline }, () =>
+    authorizePhaseInput(saved.connection, { authorizationId: attempt.authorizationId, deadline }),
+  );
+  if (outcome === 'lost') {
+    throw new BrokerError('STORAGE_UNAVAILABLE', 'the connection could not be switched to the new authorization; retry', { transient: true });
   }
   return {
     connectionId,

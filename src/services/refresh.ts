@@ -7,8 +7,9 @@
  */
 import type { Connection } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
+import { isRefreshable } from '../domain/refresh-policy';
 import { refreshAccessToken } from '../oauth/oauth2/client';
-import type { RefreshResult } from '../orchestrations/connection-types';
+import type { RefreshResult } from '../durable/contract';
 import type { OAuth2Credentials } from '../storage/credentials';
 import { expiryOf } from './exchange';
 import { oauth2Client } from './provider-clients';
@@ -22,22 +23,36 @@ export interface RefreshInput {
 }
 
 export async function refreshCredentials(runtime: Runtime, input: RefreshInput): Promise<RefreshResult> {
+  try {
+    return await refresh(runtime, input);
+  } finally {
+    // The row may have changed (new token, failure, erased grant): this process reads it afresh.
+    runtime.tokens.forget(input.clientId, input.connectionId);
+  }
+}
+
+async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshResult> {
   const stored = await runtime.connections.get(input.clientId, input.connectionId);
   if (!stored || !['connected', 'refreshing'].includes(stored.connection.status)) return { outcome: 'gone' };
-  const provider = runtime.provider(stored.connection.provider);
+  const provider = runtime.providers.get(stored.connection.provider);
   const credentials = await runtime.connections.openCredentials(stored);
-  if (provider.protocol !== 'oauth2' || credentials?.protocol !== 'oauth2' || !credentials.refreshToken) {
+  if (
+    provider.protocol !== 'oauth2' ||
+    credentials?.protocol !== 'oauth2' ||
+    !credentials.refreshToken ||
+    !isRefreshable(provider, credentials, stored.connection.expiresAt)
+  ) {
     return { outcome: 'gone' };
   }
 
   const marked = await saveWithRetry(runtime, stored, (connection) =>
     connection.status === 'connected' || connection.status === 'refreshing'
-      ? { next: { ...connection, status: 'refreshing', updatedAt: runtime.now().toISOString() }, change: {} }
+      ? { next: { ...connection, status: 'refreshing', updatedAt: runtime.clock.now().toISOString() }, change: {} }
       : undefined,
   );
   if (!marked) return { outcome: 'gone' };
 
-  const now = runtime.now();
+  const now = runtime.clock.now();
   let next: OAuth2Credentials;
   let expiresAt: string | null;
   let scopes: string[];
@@ -49,7 +64,7 @@ export async function refreshCredentials(runtime: Runtime, input: RefreshInput):
       tokenParams: provider.tokenParams,
       requestedScopes: stored.connection.scopes,
       scopeSeparator: provider.scopeSeparator,
-    });
+    }, { send: runtime.http.send });
     next = {
       protocol: 'oauth2',
       accessToken: tokens.accessToken,
@@ -57,7 +72,7 @@ export async function refreshCredentials(runtime: Runtime, input: RefreshInput):
       ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
       ...(tokens.idToken ? { idToken: tokens.idToken } : credentials.idToken ? { idToken: credentials.idToken } : {}),
     };
-    expiresAt = expiryOf(now, tokens.expiresIn, tokens.refreshToken !== undefined, provider.expiresInFallbackSeconds);
+    expiresAt = expiryOf(now, tokens.expiresIn, tokens.refreshToken !== undefined && provider.refreshable !== false, provider.expiresInFallbackSeconds);
     scopes = tokens.scopes;
   } catch (error) {
     return recordFailure(runtime, input, error);
@@ -86,14 +101,14 @@ export async function refreshCredentials(runtime: Runtime, input: RefreshInput):
     credentialsVersion: saved.connection.credentialsVersion,
     issuedAt: nowIso,
     expiresAt,
-    refreshable: expiresAt !== null && next.refreshToken !== undefined,
+    refreshable: isRefreshable(provider, next, expiresAt),
   };
 }
 
 async function recordFailure(runtime: Runtime, input: RefreshInput, error: unknown): Promise<RefreshResult> {
   const broker = isBrokerError(error) ? error : new BrokerError('INTERNAL', 'refresh failed');
   const status: Connection['status'] = broker.transient ? 'connected' : broker.code === 'OAUTH_INVALID_GRANT' ? 'reauth_required' : 'failed';
-  const at = runtime.now().toISOString();
+  const at = runtime.clock.now().toISOString();
   const stored = await runtime.connections.get(input.clientId, input.connectionId);
   if (stored) {
     await saveWithRetry(runtime, stored, (connection) =>

@@ -17,31 +17,34 @@ export interface RevokeInput {
 }
 
 const REVOCATION_ATTEMPTS = 3;
+const REVOCATION_BACKOFF_MS = 250;
 
 export async function revokeConnection(runtime: Runtime, input: RevokeInput): Promise<{ status: 'revoked' }> {
+  // From here on this process must not hand out the token, not even from its cache.
+  runtime.tokens.forget(input.clientId, input.connectionId);
   const stored = await runtime.connections.get(input.clientId, input.connectionId);
   if (!stored || stored.connection.status === 'revoked') return { status: 'revoked' };
 
   let providerFailure: BrokerError | undefined;
   const credentials = await runtime.connections.openCredentials(stored).catch(() => undefined);
-  const provider = runtime.provider(stored.connection.provider);
+  const provider = runtime.providers.get(stored.connection.provider);
   if (credentials?.protocol === 'oauth2' && provider.protocol === 'oauth2' && provider.revocationUrl) {
     const token = credentials.refreshToken ?? credentials.accessToken;
     const tokenTypeHint = credentials.refreshToken ? 'refresh_token' : 'access_token';
     for (let attempt = 1; attempt <= REVOCATION_ATTEMPTS; attempt++) {
       try {
-        await revokeToken({ ...(await oauth2Client(runtime, provider)), revocationUrl: provider.revocationUrl, token, tokenTypeHint });
+        await revokeToken({ ...(await oauth2Client(runtime, provider)), revocationUrl: provider.revocationUrl, token, tokenTypeHint }, { send: runtime.http.send });
         providerFailure = undefined;
         break;
       } catch (error) {
         providerFailure = isBrokerError(error) ? error : new BrokerError('PROVIDER_UNAVAILABLE', 'revocation failed');
         if (!providerFailure.transient) break;
-        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+        await runtime.clock.sleep(REVOCATION_BACKOFF_MS * attempt);
       }
     }
   }
 
-  const at = runtime.now().toISOString();
+  const at = runtime.clock.now().toISOString();
   await saveWithRetry(runtime, stored, (connection: Connection) =>
     connection.status === 'revoked'
       ? undefined
@@ -60,5 +63,6 @@ export async function revokeConnection(runtime: Runtime, input: RevokeInput): Pr
           change: { credentials: null, issuedAt: null },
         },
   );
+  runtime.tokens.forget(input.clientId, input.connectionId);
   return { status: 'revoked' };
 }

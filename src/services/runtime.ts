@@ -1,35 +1,78 @@
 /**
- * What the broker's services need from the outside world, as one object. The wiring (src/runtime.ts)
- * builds it from settings; tests may build it around Azurite and real providers.
+ * What the broker's services need from the outside world, as small ports gathered in one object. The
+ * composition root (src/runtime.ts) builds it from settings; tests build it around Azurite, real
+ * providers, a fake clock and a fake durable client. A service reaches settings, storage, secrets,
+ * the durable client, the token cache, outbound HTTP and time only through it.
  */
+import type { WebhookTarget } from '../config';
+import type { DurableClientLike } from '../durable/client';
+import type { HttpSend } from '../oauth/http';
 import type { ProviderDefinition, OAuth1ProviderDefinition, OAuth2ProviderDefinition } from '../providers/types';
+import type { ForwardRequest } from '../proxy/forward';
 import type { AuthorizationsRepository } from '../storage/authorizations-repo';
 import type { ConnectionsRepository } from '../storage/connections-repo';
+import type { TokenCache } from './token-cache';
 
 export interface BrokerSettings {
   /** Public base URL without trailing slash; callbacks are `${baseUrl}/api/callback/{provider}`. */
   baseUrl: string;
   authorizationTimeoutSeconds: number;
-  allowedReturnUrls: string[];
+  /** BROKER_ALLOWED_RETURN_URLS: the prefixes `returnTo` may name. */
+  allowedReturnUrls: readonly URL[];
+}
+
+/** The only source of time for services. `sleep` is part of it so a fake clock can skip waits. */
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface Providers {
+  /** Throws UNKNOWN_PROVIDER for a name the catalogue and the settings do not know. */
+  get(name: string): ProviderDefinition;
+  configured(): ProviderDefinition[];
+  isConfigured(name: string): boolean;
+}
+
+export interface ProviderSecrets {
+  clientSecret(provider: ProviderDefinition): Promise<string | undefined>;
+  privateKey(provider: OAuth1ProviderDefinition): Promise<string | undefined>;
+}
+
+/** The public methods of a repository class, as a structural port a test can fake. */
+type PortOf<T> = { [K in keyof T]: T[K] };
+export type ConnectionStore = PortOf<ConnectionsRepository>;
+export type AuthorizationStore = PortOf<AuthorizationsRepository>;
+
+/** Outbound HTTP: whole requests to providers and webhook receivers, and the proxy's streamed forward. */
+export interface OutboundHttp {
+  send: HttpSend;
+  forward: ForwardRequest;
+}
+
+/** Who presented which key: client apps and the operator. */
+export interface Access {
+  /** The client app owning `presentedKey`, or undefined. */
+  clientFor(presentedKey: string | undefined): string | undefined;
+  isOperator(presentedKey: string | undefined): boolean;
 }
 
 export interface Runtime {
   settings: BrokerSettings;
-  /** Throws UNKNOWN_PROVIDER for a name the catalogue and the settings do not know. */
-  provider(name: string): ProviderDefinition;
-  configuredProviders(): ProviderDefinition[];
-  isConfigured(name: string): boolean;
-  clientSecret(provider: ProviderDefinition): Promise<string | undefined>;
-  privateKey(provider: OAuth1ProviderDefinition): Promise<string | undefined>;
-  connections: ConnectionsRepository;
-  authorizations: AuthorizationsRepository;
-  now(): Date;
-  /** True when the client app registered a webhook URL. */
-  hasWebhook(clientId: string): boolean;
+  clock: Clock;
+  providers: Providers;
+  secrets: ProviderSecrets;
+  connections: ConnectionStore;
+  authorizations: AuthorizationStore;
+  durable: DurableClientLike;
+  tokens: TokenCache;
+  http: OutboundHttp;
+  /** BROKER_WEBHOOK_URLS / _SECRETS by client id. */
+  webhooks: ReadonlyMap<string, WebhookTarget>;
 }
 
-export function callbackUrl(runtime: Runtime, providerName: string): string {
-  return `${runtime.settings.baseUrl}/api/callback/${encodeURIComponent(providerName)}`;
+export function callbackUrl(settings: Pick<BrokerSettings, 'baseUrl'>, providerName: string): string {
+  return `${settings.baseUrl}/api/callback/${encodeURIComponent(providerName)}`;
 }
 
 export type { OAuth1ProviderDefinition, OAuth2ProviderDefinition };

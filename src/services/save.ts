@@ -16,7 +16,7 @@ export type Decide = (
 const MAX_ATTEMPTS = 5;
 
 /** Applies `decide` until the write lands; `decide` returning undefined means "nothing to write". */
-export async function saveWithRetry(runtime: Runtime, first: StoredConnection, decide: Decide): Promise<StoredConnection | undefined> {
+export async function saveWithRetry(runtime: Pick<Runtime, 'connections'>, first: StoredConnection, decide: Decide): Promise<StoredConnection | undefined> {
   let stored: StoredConnection | undefined = first;
   for (let attempt = 0; attempt < MAX_ATTEMPTS && stored; attempt++) {
     const decision = decide(stored.connection, stored);

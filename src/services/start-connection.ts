@@ -6,10 +6,10 @@
 import { randomToken } from '../crypto/tokens';
 import type { Connection } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
+import { isReturnUrlAllowed } from '../config/return-urls';
+import { authorizePhaseInput } from '../durable/contract';
 import { Orchestrations } from '../durable/names';
-import type { AuthorizePhaseInput } from '../orchestrations/connection-types';
 import { beginAuthorization } from './begin-authorization';
-import type { DurableClientLike } from './durable';
 import type { Runtime } from './runtime';
 
 export interface StartConnectionRequest {
@@ -34,14 +34,12 @@ export function newConnectionId(): string {
   return randomToken(16);
 }
 
-export async function startConnection(
-  runtime: Runtime,
-  durable: DurableClientLike,
-  clientId: string,
-  request: StartConnectionRequest,
-): Promise<StartedConnection> {
-  const provider = runtime.provider(request.provider);
-  if (!runtime.isConfigured(provider.name)) {
+export async function startConnection(runtime: Runtime, clientId: string, request: StartConnectionRequest): Promise<StartedConnection> {
+  if (request.returnTo !== undefined && !isReturnUrlAllowed(request.returnTo, runtime.settings.allowedReturnUrls)) {
+    throw new BrokerError('RETURN_URL_NOT_ALLOWED', '"returnTo" is not an allowed return URL', { details: { field: 'returnTo' } });
+  }
+  const provider = runtime.providers.get(request.provider);
+  if (!runtime.providers.isConfigured(provider.name)) {
     throw new BrokerError('UNKNOWN_PROVIDER', `provider "${request.provider}" is not configured`);
   }
   // The id is also the durable instance id, which is global: another client's connection with this
@@ -49,7 +47,7 @@ export async function startConnection(
   if (request.connectionId !== undefined && (await runtime.connections.findById(request.connectionId))) {
     throw new BrokerError('CONNECTION_EXISTS', `connection "${request.connectionId}" already exists`);
   }
-  const now = runtime.now();
+  const now = runtime.clock.now();
   const connection: Connection = {
     connectionId: request.connectionId ?? newConnectionId(),
     clientId,
@@ -81,17 +79,9 @@ export async function startConnection(
     throw error;
   }
 
-  const input: AuthorizePhaseInput = {
-    phase: 'authorize',
-    connectionId: connection.connectionId,
-    clientId,
-    provider: provider.name,
-    protocol: provider.protocol,
-    authorizationId: attempt.authorizationId,
-    deadline: attempt.expiresAt,
-  };
+  const input = authorizePhaseInput(awaiting, { authorizationId: attempt.authorizationId, deadline: attempt.expiresAt });
   try {
-    await durable.startNew(Orchestrations.Connection, { instanceId: connection.connectionId, input });
+    await runtime.durable.startNew(Orchestrations.Connection, { instanceId: connection.connectionId, input });
   } catch (error) {
     await runtime.connections.delete(clientId, connection.connectionId);
     await runtime.authorizations.delete(attempt.authorizationId);

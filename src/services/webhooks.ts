@@ -2,10 +2,8 @@
  * Webhook delivery: the signed POST of one event to the client's URL. Never carries a token: the
  * payload is built from a whitelist (src/webhooks/payload.ts).
  */
-import axios from 'axios';
-import { getConfig } from '../config';
-import { BrokerError } from '../domain/errors';
-import type { NotifyWebhookInput } from '../orchestrations/connection-types';
+import { BrokerError, isBrokerError } from '../domain/errors';
+import type { NotifyWebhookInput } from '../durable/contract';
 import { buildWebhookPayload } from '../webhooks/payload';
 import { buildWebhookHeaders } from '../webhooks/signature';
 import type { Runtime } from './runtime';
@@ -13,7 +11,7 @@ import type { Runtime } from './runtime';
 export const WEBHOOK_TIMEOUT_MS = 10_000;
 
 export async function deliverWebhook(runtime: Runtime, event: NotifyWebhookInput): Promise<{ status: number } | { skipped: true }> {
-  const target = getConfig().webhooks.get(event.clientId);
+  const target = runtime.webhooks.get(event.clientId);
   if (!target) return { skipped: true };
   const stored = await runtime.connections.get(event.clientId, event.connectionId);
   const status = stored?.connection.status ?? (event.type === 'connection.revoked' ? 'revoked' : 'failed');
@@ -31,18 +29,14 @@ export async function deliverWebhook(runtime: Runtime, event: NotifyWebhookInput
     secret: target.secret,
     eventId: payload.id,
     body: payload.body,
-    timestampSeconds: Math.floor(Date.now() / 1000),
+    timestampSeconds: Math.floor(runtime.clock.now().getTime() / 1000),
   });
-  const response = await axios.post(target.url, payload.body, {
-    headers,
-    timeout: WEBHOOK_TIMEOUT_MS,
-    maxRedirects: 0,
-    proxy: false,
-    validateStatus: () => true,
-    transformRequest: [(data: string) => data],
-  }).catch((error: unknown) => {
-    throw new BrokerError('UPSTREAM_UNREACHABLE', `webhook receiver not reachable (${(error as { code?: string }).code ?? 'error'})`, { transient: true });
-  });
+  const response = await runtime.http
+    .send({ url: target.url, method: 'POST', headers, body: payload.body }, { timeoutMs: WEBHOOK_TIMEOUT_MS })
+    .catch((error: unknown) => {
+      const code = isBrokerError(error) ? (error.details?.transportCode as string | undefined) : undefined;
+      throw new BrokerError('UPSTREAM_UNREACHABLE', `webhook receiver not reachable (${code ?? 'error'})`, { transient: true });
+    });
   if (response.status < 200 || response.status >= 300) {
     throw new BrokerError('UPSTREAM_UNREACHABLE', `webhook receiver answered ${response.status}`, { transient: true });
   }

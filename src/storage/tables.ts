@@ -1,6 +1,6 @@
 /**
  * Table clients for the broker's own tables in the `AzureWebJobsStorage` account. The only place that
- * builds `TableClient`s; tables are created once per process on first use.
+ * builds `TableClient`s; the composition root (src/runtime.ts) opens each table once per process.
  */
 import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { DefaultAzureCredential } from '@azure/identity';
@@ -11,8 +11,6 @@ export const TableNames = {
   Authorizations: 'BrokerAuthorizations',
 } as const;
 export type TableName = (typeof TableNames)[keyof typeof TableNames];
-
-const clients = new Map<string, Promise<TableClient>>();
 
 /** Development storage and explicit http:// endpoints (Azurite) are plain HTTP by design. */
 function allowsHttp(connectionString: string): boolean {
@@ -36,29 +34,22 @@ function createClient(tableName: string, env: NodeJS.ProcessEnv): TableClient {
   throw new BrokerError('CONFIG_INVALID', 'setting "AzureWebJobsStorage" is not set');
 }
 
-export function getTableClient(tableName: TableName, env: NodeJS.ProcessEnv = process.env): Promise<TableClient> {
-  let client = clients.get(tableName);
-  if (!client) {
-    client = (async () => {
-      const table = createClient(tableName, env);
-      try {
-        await table.createTable();
-      } catch (error) {
-        clients.delete(tableName);
-        throw new BrokerError('STORAGE_UNAVAILABLE', `table storage is not reachable (${tableName})`, { cause: error, transient: true });
-      }
-      return table;
-    })();
-    clients.set(tableName, client);
+/** The table's client, once the table exists (created if missing). */
+export async function openTable(tableName: TableName, env: NodeJS.ProcessEnv = process.env): Promise<TableClient> {
+  const table = createClient(tableName, env);
+  try {
+    await table.createTable();
+  } catch (error) {
+    throw new BrokerError('STORAGE_UNAVAILABLE', `table storage is not reachable (${tableName})`, { cause: error, transient: true });
   }
-  return client;
+  return table;
 }
 
 /** A cheap round trip proving the storage account answers (used by GET /api/health). */
 export async function pingStorage(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const connectionString = env.AzureWebJobsStorage;
   if (!connectionString) {
-    await getTableClient(TableNames.Connections, env);
+    await openTable(TableNames.Connections, env);
     return;
   }
   const service = TableServiceClient.fromConnectionString(connectionString, { allowInsecureConnection: allowsHttp(connectionString) });

@@ -2,23 +2,25 @@
  * One contract test per catalogue entry (style anchors, convention 3; grant's test/flow/oauth2.js):
  * each entry is resolved with credentials, its endpoints are re-pointed at a recording server
  * (keeping the real host as a path prefix, and the real path and query), and the requests the
- * broker's OAuth modules put on the wire are checked field by field.
+ * broker puts on the wire are checked field by field. The authorization starts through the real
+ * begin-authorization service, as POST /connections starts it.
  */
-import { createHmac, generateKeyPairSync, KeyObject, verify as rsaVerify } from 'node:crypto';
+import { createHash, createHmac, generateKeyPairSync, KeyObject, verify as rsaVerify } from 'node:crypto';
+import type { Connection } from '../../src/domain/connection';
 import { obtainTokenCredentials } from '../../src/oauth/oauth1/access-token';
-import { buildAuthorizationUrl as buildOAuth1AuthorizationUrl } from '../../src/oauth/oauth1/authorize-url';
-import { obtainTemporaryCredentials } from '../../src/oauth/oauth1/request-token';
 import { OAuth1Param, percentEncode, signatureBaseString } from '../../src/oauth/oauth1/sign';
-import { buildAuthorizationUrl as buildOAuth2AuthorizationUrl } from '../../src/oauth/oauth2/authorize-url';
+import { sendHttpRequest } from '../../src/oauth/http';
 import { exchangeCode, revokeToken } from '../../src/oauth/oauth2/client';
-import { createPkcePair } from '../../src/oauth/oauth2/pkce';
 import { CATALOGUE } from '../../src/providers/catalogue';
 import type { CatalogueEntry } from '../../src/providers/definition-fields';
 import { CURATED_PROVIDERS } from '../../src/providers/curated';
 import { buildProviderRegistry, ProviderRegistry } from '../../src/providers/registry';
 import type { OAuth1ProviderDefinition, OAuth2ProviderDefinition, ProviderDefinition } from '../../src/providers/types';
+import { authorizationIdForRequestToken, authorizationIdForState, beginAuthorization } from '../../src/services/begin-authorization';
 import { oauth1Client, oauth2Client } from '../../src/services/provider-clients';
 import type { Runtime } from '../../src/services/runtime';
+import type { AuthorizationAttempt } from '../../src/storage/authorizations-repo';
+import type { AuthorizationSecrets } from '../../src/storage/credentials';
 import { RecordedRequest, RecordingServer, startRecordingServer } from '../support/recording-server';
 
 const grant: Record<string, unknown> = require('grant/config/oauth.json');
@@ -85,9 +87,41 @@ function expectedTarget(realUrl: string): string {
 
 /** The client reads only provider secrets from the runtime. */
 const secretsOnly = {
-  clientSecret: async (provider: ProviderDefinition) => provider.clientSecret,
-  privateKey: async (provider: OAuth1ProviderDefinition) => provider.privateKey,
+  secrets: {
+    clientSecret: async (provider: ProviderDefinition) => provider.clientSecret,
+    privateKey: async (provider: OAuth1ProviderDefinition) => provider.privateKey,
+  },
 } as unknown as Runtime;
+
+interface Begun {
+  authorizationUrl: URL;
+  attempt: AuthorizationAttempt;
+  secrets: AuthorizationSecrets;
+}
+
+/**
+ * Starts an authorization the way POST /connections does (begin-authorization with the broker's
+ * settings, secrets and HTTP port) and keeps what it stored in the pending row.
+ */
+async function beginThroughService(provider: ProviderDefinition, scopes: string[]): Promise<Begun> {
+  const stored: Array<{ attempt: AuthorizationAttempt; secrets: AuthorizationSecrets }> = [];
+  const runtime = {
+    ...secretsOnly,
+    settings: { baseUrl: BROKER_BASE_URL, authorizationTimeoutSeconds: 600, allowedReturnUrls: [] },
+    http: { send: sendHttpRequest },
+    authorizations: {
+      create: async (attempt: AuthorizationAttempt, secrets: AuthorizationSecrets) => {
+        stored.push({ attempt, secrets });
+      },
+    },
+  } as unknown as Runtime;
+  const connection = { connectionId: `contract-${provider.name}`, clientId: 'contract-app' } as Connection;
+  const start = await beginAuthorization(runtime, provider, connection, scopes, new Date());
+  expect(stored).toHaveLength(1);
+  expect(stored[0].attempt).toMatchObject({ authorizationId: start.authorizationId, connectionId: connection.connectionId, provider: provider.name });
+  expect(stored[0].secrets.authorizationUrl).toBe(start.authorizationUrl);
+  return { authorizationUrl: new URL(start.authorizationUrl), ...stored[0] };
+}
 
 function redirectUriFor(name: string): string {
   return `${BROKER_BASE_URL}/api/callback/${encodeURIComponent(name)}`;
@@ -243,21 +277,17 @@ describe('OAuth 2.0 catalogue entries against a recording server', () => {
     const provider = onRecordingServer(real, server);
     const redirectUri = redirectUriFor(name);
     const scopes = [...provider.defaultScopes, ...EXTRA_SCOPES];
-    const state = `state-${name}`;
-    const pkce = provider.pkce ? createPkcePair() : undefined;
 
-    const authorizationUrl = new URL(
-      buildOAuth2AuthorizationUrl({
-        authorizationUrl: provider.authorizationUrl,
-        clientId: CLIENT_ID,
-        redirectUri,
-        scopes,
-        scopeSeparator: provider.scopeSeparator,
-        state,
-        codeChallenge: pkce?.codeChallenge,
-        extraParams: provider.authorizationParams,
-      }),
-    );
+    const begun = await beginThroughService(provider, scopes);
+    const authorizationUrl = begun.authorizationUrl;
+    // The state is random (256 bits, base64url); the pending row is keyed by its hash.
+    const state = authorizationUrl.searchParams.get('state') ?? '';
+    expect(state).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(begun.attempt.authorizationId).toBe(authorizationIdForState(state));
+    expect(begun.secrets.redirectUri).toBe(redirectUri);
+    const codeVerifier = begun.secrets.codeVerifier;
+    expect(codeVerifier !== undefined).toBe(provider.pkce);
+    const pkce = codeVerifier === undefined ? undefined : { codeVerifier, codeChallenge: createHash('sha256').update(codeVerifier).digest('base64url') };
     expect(authorizationUrl.pathname).toBe(endpointPath(real.authorizationUrl));
     expect(uniquePairs(authorizationUrl.searchParams)).toEqual({
       ...Object.fromEntries(new URL(real.authorizationUrl).searchParams),
@@ -330,8 +360,11 @@ describe('OAuth 1.0a catalogue entries against a recording server', () => {
       headers: { 'content-type': FORM_CONTENT_TYPE },
       body: `oauth_token=rt-${name}&oauth_token_secret=rts-${name}&oauth_callback_confirmed=true`,
     });
-    const temporary = await obtainTemporaryCredentials({ client, requestTokenUrl: provider.requestTokenUrl, callbackUrl: redirectUri });
+    const begun = await beginThroughService(provider, []);
+    const temporary = { token: begun.secrets.requestToken ?? '', tokenSecret: begun.secrets.requestTokenSecret ?? '' };
     expect(temporary).toMatchObject({ token: `rt-${name}`, tokenSecret: `rts-${name}` });
+    expect(begun.attempt.authorizationId).toBe(authorizationIdForRequestToken(`rt-${name}`));
+    expect(begun.secrets.redirectUri).toBe(redirectUri);
 
     const requestTokenRequest = takeOnlyRequest(server);
     expect(requestTokenRequest.method).toBe('POST');
@@ -349,7 +382,7 @@ describe('OAuth 1.0a catalogue entries against a recording server', () => {
     });
     expectValidSignature(provider, requestToken);
 
-    const authorizationUrl = new URL(buildOAuth1AuthorizationUrl(provider.authorizationUrl, temporary.token, provider.authorizationParams));
+    const authorizationUrl = begun.authorizationUrl;
     expect(authorizationUrl.pathname).toBe(endpointPath(real.authorizationUrl));
     expect(uniquePairs(authorizationUrl.searchParams)).toEqual({
       ...Object.fromEntries(new URL(real.authorizationUrl).searchParams),

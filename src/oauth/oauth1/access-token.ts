@@ -1,4 +1,4 @@
-import { HttpResponse, SendOptions, sendHttpRequest } from '../http';
+import { HttpResponse, SendOptions, dispatch } from '../http';
 import { OAuth1IssuedCredentials, parseCredentialsResponse } from './credentials-response';
 import type { OAuth1TokenCredentials } from './sign';
 import { buildOAuth1Request, OAuth1ClientConfig, SignedOAuth1Request, SigningOverrides } from './signed-request';
@@ -38,5 +38,5 @@ export function parseAccessTokenResponse(response: HttpResponse): OAuth1IssuedCr
 
 /** build → send → parse for token credentials. */
 export async function obtainTokenCredentials(input: AccessTokenInput, options?: SendOptions): Promise<OAuth1IssuedCredentials> {
-  return parseAccessTokenResponse(await sendHttpRequest(buildAccessTokenRequest(input), options));
+  return parseAccessTokenResponse(await dispatch(buildAccessTokenRequest(input), options));
 }

@@ -1,5 +1,5 @@
 import { BrokerError } from '../../domain/errors';
-import { HttpResponse, SendOptions, sendHttpRequest } from '../http';
+import { HttpResponse, SendOptions, dispatch } from '../http';
 import { OAuth1IssuedCredentials, parseCredentialsResponse } from './credentials-response';
 import { buildOAuth1Request, OAuth1ClientConfig, SignedOAuth1Request, SigningOverrides } from './signed-request';
 
@@ -44,5 +44,5 @@ export function parseRequestTokenResponse(response: HttpResponse): OAuth1IssuedC
 
 /** build → send → parse for temporary credentials. */
 export async function obtainTemporaryCredentials(input: RequestTokenInput, options?: SendOptions): Promise<OAuth1IssuedCredentials> {
-  return parseRequestTokenResponse(await sendHttpRequest(buildRequestTokenRequest(input), options));
+  return parseRequestTokenResponse(await dispatch(buildRequestTokenRequest(input), options));
 }

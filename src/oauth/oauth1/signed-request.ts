@@ -1,6 +1,6 @@
 import { BrokerError } from '../../domain/errors';
 import type { OAuth1ParameterPlacement } from '../../providers/types';
-import { HttpRequestSpec, HttpResponse, SendOptions, sendHttpRequest } from '../http';
+import { HttpRequestSpec, HttpResponse, SendOptions, dispatch } from '../http';
 import {
   authorizationHeaderValue,
   encodeParams,
@@ -61,7 +61,7 @@ export async function sendSignedRequest(
   input: OAuth1RequestInput,
   options?: SendOptions,
 ): Promise<HttpResponse> {
-  return sendHttpRequest(buildSignedRequest(client, input), options);
+  return dispatch(buildSignedRequest(client, input), options);
 }
 
 /** Shared by the three legs, which add their own protocol parameters (`oauth_callback`, `oauth_verifier`). */

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   authenticateClient,
-  callbackUrl,
   clearConfigCache,
   getConfig,
   isAllowedReturnUrl,
@@ -13,6 +12,7 @@ import {
   loadConfig,
 } from '../../../src/config';
 import { BrokerError } from '../../../src/domain/errors';
+import { callbackUrl } from '../../../src/services/runtime';
 
 const key32 = randomBytes(32).toString('base64');
 
@@ -67,7 +67,7 @@ describe('loadConfig', () => {
     expect(config.allowedReturnUrls.map(String)).toEqual(['https://app.example/done/', 'http://localhost:3000/']);
     expect(config.authorizationTimeoutSeconds).toBe(90);
     expect(config.webhooks.get('app1')).toEqual({ url: 'https://app.example/hooks?x=1', secret: 'whsec' });
-    expect(callbackUrl('github', config)).toBe('https://broker.example/api/callback/github');
+    expect(callbackUrl(config, 'github')).toBe('https://broker.example/api/callback/github');
   });
 
   it('merges BROKER_PROVIDERS over BROKER_PROVIDERS_FILE', () => {

@@ -1,4 +1,5 @@
 import {
+  isRefreshable,
   MIN_REMAINING_LIFETIME_MS,
   REFRESH_MARGIN_MAX_MS,
   refreshDueAtMs,
@@ -128,5 +129,24 @@ describe('refreshRetryDelayMs: 5 s doubling, capped at 5 min', () => {
 
   it('when Retry-After is absurdly long, then it is capped at one hour', () => {
     expect(refreshRetryDelayMs(1, 86_400)).toBe(3_600_000);
+  });
+});
+
+describe('isRefreshable (the one rule for a refresh loop)', () => {
+  const oauth2 = { protocol: 'oauth2' };
+  const withRefreshToken = { protocol: 'oauth2', refreshToken: 'rt' };
+  const expiresAt = '2030-01-01T01:00:00.000Z';
+
+  it('when OAuth 2.0 credentials hold a refresh token and expire, then refreshable', () => {
+    expect(isRefreshable(oauth2, withRefreshToken, expiresAt)).toBe(true);
+    expect(isRefreshable({ ...oauth2, refreshable: true }, withRefreshToken, expiresAt)).toBe(true);
+  });
+
+  it('when any part is missing, then not refreshable', () => {
+    expect(isRefreshable(oauth2, { protocol: 'oauth2' }, expiresAt)).toBe(false); // expires_in but no refresh token
+    expect(isRefreshable(oauth2, withRefreshToken, null)).toBe(false);
+    expect(isRefreshable({ ...oauth2, refreshable: false }, withRefreshToken, expiresAt)).toBe(false);
+    expect(isRefreshable({ protocol: 'oauth1' }, { protocol: 'oauth1' }, null)).toBe(false);
+    expect(isRefreshable(oauth2, undefined, expiresAt)).toBe(false);
   });
 });

@@ -6,7 +6,7 @@ import { InvocationContext } from '@azure/functions';
 import { Activities, Events } from '../../../src/durable/names';
 import { refreshMarginMs } from '../../../src/domain/refresh-policy';
 import { connectionOrchestrator } from '../../../src/orchestrations/connection';
-import type { AuthorizePhaseInput, ExchangeResult, MaintainPhaseInput } from '../../../src/orchestrations/connection-types';
+import type { AuthorizePhaseInput, ExchangeResult, MaintainPhaseInput } from '../../../src/durable/contract';
 import { webhookDeliveryOrchestrator } from '../../../src/orchestrations/webhook-delivery';
 
 // The SDK's own replay handler (what df.app.orchestration registers); internal path, untyped.

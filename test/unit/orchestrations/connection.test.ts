@@ -4,7 +4,7 @@ import type {
   ExchangeResult,
   MaintainPhaseInput,
   RefreshResult,
-} from '../../../src/orchestrations/connection-types';
+} from '../../../src/durable/contract';
 import { Activities, Events } from '../../../src/durable/names';
 import { refreshDueAtMs } from '../../../src/domain/refresh-policy';
 import { asTask, fakeContext, FakeContext, MarkerTask, win } from './_fake-context';

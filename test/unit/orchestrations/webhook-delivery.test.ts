@@ -1,5 +1,5 @@
 import { Activities } from '../../../src/durable/names';
-import type { NotifyWebhookInput } from '../../../src/orchestrations/connection-types';
+import type { NotifyWebhookInput } from '../../../src/durable/contract';
 import { WEBHOOK_RETRY, webhookDeliveryOrchestrator } from '../../../src/orchestrations/webhook-delivery';
 import { asTask, fakeContext } from './_fake-context';
 

@@ -1,0 +1,159 @@
+/**
+ * The durable contract: inputs, outputs and event payloads of the broker's orchestrations, and the
+ * factories that build them (services and orchestrations never assemble them by hand). Everything
+ * here is persisted in durable history in plain text, so it holds ids, statuses and times only:
+ * never a secret.
+ */
+import type { Protocol } from '../domain/connection';
+import { Events } from './names';
+
+export interface ConnectionRef {
+  connectionId: string;
+  clientId: string;
+  provider: string;
+  protocol: Protocol;
+}
+
+/** Waiting for the provider's callback of one authorization attempt. */
+export interface AuthorizePhaseInput extends ConnectionRef {
+  phase: 'authorize';
+  /** Hash reference of the attempt's pending row. */
+  authorizationId: string;
+  /** ISO time after which the attempt expires. */
+  deadline: string;
+}
+
+/** Keeping a refreshable OAuth 2.0 connection fresh. One refresh cycle per execution (continueAsNew). */
+export interface MaintainPhaseInput extends ConnectionRef {
+  phase: 'maintain';
+  credentialsVersion: number;
+  issuedAt: string;
+  expiresAt: string;
+  /** Consecutive transient refresh failures. */
+  failures: number;
+  /** Set after a transient failure: when to try again. */
+  retryAt?: string;
+  cycle: number;
+}
+
+export type ConnectionOrchestrationInput = AuthorizePhaseInput | MaintainPhaseInput;
+
+export interface CallbackEvent {
+  authorizationId: string;
+  outcome: 'code' | 'denied';
+}
+
+/** `seenVersion`: the credentials version the requester saw; an already newer version needs no refresh. */
+export interface RefreshEvent {
+  seenVersion?: number;
+}
+
+export interface ReauthorizeEvent {
+  authorizationId: string;
+  deadline: string;
+}
+
+/** Revocation needs no payload: the orchestration knows its connection. */
+export type RevokeEvent = Record<string, never>;
+
+/** Each external event of the connection orchestration with its payload type. */
+export interface ConnectionEvents {
+  [Events.Callback]: CallbackEvent;
+  [Events.Refresh]: RefreshEvent;
+  [Events.Revoke]: RevokeEvent;
+  [Events.Reauthorize]: ReauthorizeEvent;
+}
+export type ConnectionEventName = keyof ConnectionEvents;
+
+export interface ExchangeResult {
+  outcome: 'connected' | 'failed' | 'stale';
+  credentialsVersion: number;
+  issuedAt: string;
+  /** null when the token does not expire. */
+  expiresAt: string | null;
+  refreshable: boolean;
+  scopes: string[];
+  /** Whether the client app has a webhook: without one, no notification step is scheduled. */
+  webhooks?: boolean;
+}
+
+export type RefreshResult =
+  | { outcome: 'refreshed'; credentialsVersion: number; issuedAt: string; expiresAt: string | null; refreshable: boolean }
+  | { outcome: 'transient'; retryAfterSeconds?: number; errorCode: string }
+  | { outcome: 'reauth_required' | 'failed' | 'gone'; errorCode?: string };
+
+export interface MarkOutcomeInput extends ConnectionRef {
+  authorizationId: string;
+  status: 'expired' | 'denied' | 'failed';
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+export type WebhookEventType =
+  | 'connection.connected'
+  | 'connection.refresh_failed'
+  | 'connection.reauth_required'
+  | 'connection.revoked';
+
+export interface NotifyWebhookInput extends ConnectionRef {
+  type: WebhookEventType;
+  /** Deterministic id (from context.df.newGuid) so receivers can dedupe retried deliveries. */
+  eventId: string;
+  occurredAt: string;
+  error?: { code: string; message: string };
+}
+
+/** The identifying part of any input, copied field by field so nothing else rides along into history. */
+export function connectionRef(from: ConnectionRef): ConnectionRef {
+  return { connectionId: from.connectionId, clientId: from.clientId, provider: from.provider, protocol: from.protocol };
+}
+
+/** The authorize phase of one attempt (also what a reauthorization continues as). */
+export function authorizePhaseInput(from: ConnectionRef, attempt: { authorizationId: string; deadline: string }): AuthorizePhaseInput {
+  return { ...connectionRef(from), phase: 'authorize', authorizationId: attempt.authorizationId, deadline: attempt.deadline };
+}
+
+export interface MaintainState {
+  credentialsVersion: number;
+  issuedAt: string;
+  expiresAt: string;
+  cycle: number;
+  failures?: number;
+  retryAt?: string;
+}
+
+export function maintainPhaseInput(from: ConnectionRef, state: MaintainState): MaintainPhaseInput {
+  const { failures = 0, retryAt, ...rest } = state;
+  return { ...connectionRef(from), phase: 'maintain', ...rest, failures, ...(retryAt !== undefined ? { retryAt } : {}) };
+}
+
+/** The maintain phase restarted from a stored row (the orchestration is gone): refresh at once. */
+export function restartedMaintainPhase(
+  from: ConnectionRef & { credentialsVersion: number; expiresAt: string | null },
+  issuedAt: string,
+  now: Date,
+): MaintainPhaseInput {
+  const nowIso = now.toISOString();
+  return maintainPhaseInput(from, {
+    credentialsVersion: from.credentialsVersion,
+    issuedAt,
+    expiresAt: from.expiresAt ?? nowIso,
+    cycle: 0,
+    retryAt: nowIso,
+  });
+}
+
+export function webhookNotification(
+  from: ConnectionRef,
+  type: WebhookEventType,
+  eventId: string,
+  occurredAt: string,
+  error?: NotifyWebhookInput['error'],
+): NotifyWebhookInput {
+  return { ...connectionRef(from), type, eventId, occurredAt, ...(error ? { error } : {}) };
+}
+
+/** One delivery orchestration per event: the id makes a second start of the same event a no-op. */
+export function webhookInstanceId(event: NotifyWebhookInput): string {
+  return `webhook-${event.eventId}`;
+}

@@ -1,0 +1,76 @@
+/**
+ * The exchange activity in-process: a callback is recorded through the real callback service (the
+ * fake orchestration does not act on it), then the activity runs as the orchestration would run it.
+ */
+import { exchangeCredentials, type ExchangeInput } from '../../src/services/exchange';
+import { handleCallback } from '../../src/services/callback';
+import { startConnection } from '../../src/services/start-connection';
+import { CLIENT, servicesFixture, tokenAnswer, tokenRequests, type World } from './_world';
+
+const fixture = servicesFixture();
+
+/** A connection whose callback (a code) is persisted and waits for its exchange. */
+async function recordedCallback(world: World): Promise<ExchangeInput> {
+  const started = await startConnection(world.runtime, CLIENT, { provider: 'acme' });
+  const state = new URL(started.authorizationUrl).searchParams.get('state') ?? '';
+  await handleCallback(world.runtime, 'acme', new URLSearchParams({ code: 'code-1', state }));
+  const { connection } = await world.runtime.connections.require(CLIENT, started.connectionId);
+  return { connectionId: connection.connectionId, clientId: CLIENT, authorizationId: connection.authorizationId ?? '' };
+}
+
+describe('exchangeCredentials', () => {
+  let world: World;
+  beforeEach(async () => {
+    world = await fixture.world();
+  });
+
+  it('when the provider issues a refresh token, then the connection is connected and refreshable, and a re-run sends nothing', async () => {
+    world.provider.answerWith(tokenAnswer({ access_token: 'at-1', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-1', scope: 'read write' }));
+    const input = await recordedCallback(world);
+    const result = await exchangeCredentials(world.runtime, input);
+    expect(result).toEqual({
+      outcome: 'connected',
+      credentialsVersion: 1,
+      issuedAt: world.clock.now().toISOString(),
+      expiresAt: new Date(world.clock.ms + 3600_000).toISOString(),
+      refreshable: true,
+      scopes: ['read', 'write'],
+      webhooks: false,
+    });
+    const sent = tokenRequests(world);
+    expect(sent).toHaveLength(1);
+    expect(Object.fromEntries(new URLSearchParams(sent[0].body))).toMatchObject({ grant_type: 'authorization_code', code: 'code-1', code_verifier: expect.any(String) });
+    // At-least-once: the activity may run again; it answers from the row and never reuses the code.
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'connected', credentialsVersion: 1, refreshable: true });
+    expect(tokenRequests(world)).toEqual([]);
+  });
+
+  it('when the provider sends expires_in but no refresh token, then the token is not refreshable: no refresh loop', async () => {
+    world.provider.answerWith(tokenAnswer({ access_token: 'at-1', token_type: 'Bearer', expires_in: 3600 }));
+    const input = await recordedCallback(world);
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'connected', refreshable: false, expiresAt: expect.any(String) });
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'connected', refreshable: false });
+  });
+
+  it('when the provider refuses the code, then the connection is failed with the provider’s error and the outcome says so', async () => {
+    world.provider.answerWith(tokenAnswer({ error: 'invalid_grant', error_description: 'code already used' }, 400));
+    const input = await recordedCallback(world);
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'failed', refreshable: false });
+    const { connection } = await world.runtime.connections.require(CLIENT, input.connectionId);
+    expect(connection).toMatchObject({ status: 'failed', error: { code: 'OAUTH_INVALID_GRANT', providerError: 'invalid_grant' } });
+  });
+
+  it('when the provider is unavailable, then the error is thrown for the orchestration to retry and the connection keeps waiting', async () => {
+    world.provider.answerWith(tokenAnswer({ error: 'temporarily_unavailable' }, 503));
+    const input = await recordedCallback(world);
+    await expect(exchangeCredentials(world.runtime, input)).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE', transient: true });
+    expect((await world.runtime.connections.require(CLIENT, input.connectionId)).connection.status).toBe('awaiting_callback');
+  });
+
+  it('when the attempt is no longer the connection’s current one, then stale and nothing is sent', async () => {
+    world.provider.answerWith(tokenAnswer({ access_token: 'at-1', token_type: 'Bearer' }));
+    const input = await recordedCallback(world);
+    expect(await exchangeCredentials(world.runtime, { ...input, authorizationId: 'another-attempt' })).toMatchObject({ outcome: 'stale' });
+    expect(tokenRequests(world)).toEqual([]);
+  });
+});
