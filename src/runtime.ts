@@ -38,6 +38,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
     settings: {
       baseUrl: config.baseUrl,
       authorizationTimeoutSeconds: config.authorizationTimeoutSeconds,
+      refreshFailureSpanSeconds: config.refreshFailureSpanSeconds,
       allowedReturnUrls: config.allowedReturnUrls,
     },
     clock: systemClock,

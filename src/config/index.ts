@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { BrokerError } from '../domain/errors';
+import { DEFAULT_REFRESH_FAILURE_SPAN_MS } from '../domain/refresh-attempts';
 import { CATALOGUE } from '../providers/catalogue';
 import { buildProviderRegistry, type ProviderRegistry, type ProviderSource } from '../providers/registry';
 import { type ClientKeyEntry, findClientByKey, keyMatches, parseClientKeys, parseKeyDigest } from './api-keys';
@@ -37,6 +38,8 @@ export interface BrokerConfig {
   operatorKeyHash?: Buffer;
   allowedReturnUrls: URL[];
   authorizationTimeoutSeconds: number;
+  /** BROKER_REFRESH_FAILURE_SPAN_SECONDS: how long refreshes may keep failing before `reauth_required`. */
+  refreshFailureSpanSeconds: number;
   /** BROKER_WEBHOOK_URLS + BROKER_WEBHOOK_SECRETS, by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;
 }
@@ -189,6 +192,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       read(env, 'BROKER_AUTHORIZATION_TIMEOUT_SECONDS'),
       'BROKER_AUTHORIZATION_TIMEOUT_SECONDS',
       DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS,
+    ),
+    refreshFailureSpanSeconds: parsePositiveInteger(
+      read(env, 'BROKER_REFRESH_FAILURE_SPAN_SECONDS'),
+      'BROKER_REFRESH_FAILURE_SPAN_SECONDS',
+      DEFAULT_REFRESH_FAILURE_SPAN_MS / 1000,
     ),
     webhooks: parseWebhooks(env, clientKeys),
   };

@@ -21,6 +21,27 @@ export interface ConnectionError {
   at: string;
 }
 
+/** Who connected at the provider, as a validated OpenID Connect ID Token names them. */
+export interface UpstreamAccount {
+  issuer: string;
+  subject: string;
+  displayName?: string;
+  email?: string;
+}
+
+/** What set `expiresAt` (see docs/configuration.md, "Token lifetimes"). */
+export const EXPIRY_SOURCES = ['expires_in', 'jwt_exp', 'introspection', 'configured', 'fallback'] as const;
+export type ExpirySource = (typeof EXPIRY_SOURCES)[number];
+
+/** Consecutive failed refreshes since the last success. */
+export interface RefreshAttempts {
+  failures: number;
+  /** ISO time of the first failure of the run. */
+  firstFailureAt: string;
+  /** ISO time of the latest failure. */
+  lastFailureAt: string;
+}
+
 export interface Connection {
   connectionId: string;
   clientId: string;
@@ -41,6 +62,12 @@ export interface Connection {
   authorizationId?: string;
   credentialsVersion: number;
   error?: ConnectionError;
+  /** Present once an ID Token was validated at the exchange. */
+  account?: UpstreamAccount;
+  /** Which source set `expiresAt`; absent when it is null. */
+  expiresAtSource?: ExpirySource;
+  /** Present while refreshes keep failing. */
+  refreshAttempts?: RefreshAttempts;
 }
 
 /** Statuses in which a client may read or use credentials. */
@@ -67,6 +94,9 @@ export function toConnectionView(connection: Connection) {
     updatedAt: connection.updatedAt,
     expiresAt: connection.expiresAt,
     lastRefreshedAt: connection.lastRefreshedAt,
+    ...(connection.expiresAtSource ? { expiresAtSource: connection.expiresAtSource } : {}),
+    ...(connection.account ? { account: connection.account } : {}),
+    ...(connection.refreshAttempts ? { refreshAttempts: connection.refreshAttempts } : {}),
     ...(connection.status === 'awaiting_callback' && connection.authorizationExpiresAt
       ? { authorizationExpiresAt: connection.authorizationExpiresAt }
       : {}),

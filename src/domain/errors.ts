@@ -24,6 +24,8 @@ export const ERROR_CODES = [
   'CONNECTION_REVOKED',
   'AUTHORIZATION_PENDING',
   'REFRESH_TIMEOUT',
+  /** Refreshes kept failing for the configured span: the user must authorize again. */
+  'REFRESH_EXHAUSTED',
   // Callback
   'STATE_INVALID',
   'STATE_EXPIRED',

@@ -5,16 +5,9 @@
  * reason `refresh_exhausted`). A success clears the count and says whether it ended a failure run
  * (the `connection.recovered` webhook).
  */
-export const DEFAULT_REFRESH_FAILURE_SPAN_MS = 4 * 24 * 3600 * 1000;
+import type { RefreshAttempts } from './connection';
 
-export interface RefreshAttempts {
-  /** Consecutive failures since the last success. */
-  failures: number;
-  /** ISO time of the first failure of the run. */
-  firstFailureAt: string;
-  /** ISO time of the latest failure. */
-  lastFailureAt: string;
-}
+export const DEFAULT_REFRESH_FAILURE_SPAN_MS = 4 * 24 * 3600 * 1000;
 
 export interface FailureVerdict {
   attempts: RefreshAttempts;

@@ -20,8 +20,6 @@ export const CURATED_PROVIDERS: Readonly<Record<string, CatalogueEntry>> = {
     tokenUrl: 'https://oauth2.googleapis.com/token',
     revocationUrl: 'https://oauth2.googleapis.com/revoke',
     apiBaseUrl: 'https://www.googleapis.com',
-    // With openid among the scopes, the ID Token is checked against this issuer and its keys.
-    issuer: 'https://accounts.google.com',
     defaultScopes: ['openid', 'email', 'profile'],
     scopeSeparator: ' ',
     // Google issues a refresh token only for offline access, and again only on renewed consent.
@@ -72,7 +70,6 @@ export const CURATED_PROVIDERS: Readonly<Record<string, CatalogueEntry>> = {
     tokenUrl: 'https://identity.xero.com/connect/token',
     revocationUrl: 'https://identity.xero.com/connect/revocation',
     apiBaseUrl: 'https://api.xero.com',
-    issuer: 'https://identity.xero.com',
     defaultScopes: ['openid', 'profile', 'email', 'offline_access'],
     scopeSeparator: ' ',
     clientAuthMethod: 'client_secret_basic',

@@ -122,7 +122,9 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
     if (!PROVIDER_FIELDS[field].protocols.includes(protocol)) throw providerInvalid(name, field, `does not apply to ${protocol} providers`);
   }
   const { input, unresolved } = fillTemplates(name, merged);
-  const required: ProviderField[] = protocol === 'oauth2' ? ['authorizationUrl', 'tokenUrl'] : ['requestTokenUrl', 'authorizationUrl', 'accessTokenUrl'];
+  // With an issuer, the OAuth 2.0 endpoints the definition leaves out come from discovery.
+  const required: ProviderField[] =
+    protocol === 'oauth1' ? ['requestTokenUrl', 'authorizationUrl', 'accessTokenUrl'] : input.issuer === undefined ? ['authorizationUrl', 'tokenUrl'] : [];
   for (const field of required) requireField(name, input, field);
   for (const field of URL_FIELDS) {
     const url = input[field];
@@ -164,8 +166,8 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
       ? compact<OAuth2ProviderDefinition>({
           ...common,
           protocol,
-          authorizationUrl: input.authorizationUrl as string,
-          tokenUrl: input.tokenUrl as string,
+          authorizationUrl: input.authorizationUrl,
+          tokenUrl: input.tokenUrl,
           revocationUrl: input.revocationUrl,
           defaultScopes: input.defaultScopes ?? [],
           scopeSeparator: input.scopeSeparator ?? ' ',

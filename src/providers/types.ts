@@ -47,8 +47,10 @@ interface ProviderBase {
 
 export interface OAuth2ProviderDefinition extends ProviderBase {
   protocol: 'oauth2';
-  authorizationUrl: string;
-  tokenUrl: string;
+  /** Absent only when `issuer` is set: the endpoint then comes from discovery. */
+  authorizationUrl?: string;
+  /** Absent only when `issuer` is set: the endpoint then comes from discovery. */
+  tokenUrl?: string;
   /** RFC 7009 endpoint; absent when the provider has none (revocation then only erases locally). */
   revocationUrl?: string;
   defaultScopes: string[];

@@ -9,6 +9,7 @@ import { BrokerError } from '../domain/errors';
 import { obtainTemporaryCredentials } from '../oauth/oauth1/request-token';
 import { buildAuthorizationUrl as buildOAuth1AuthorizationUrl } from '../oauth/oauth1/authorize-url';
 import { buildAuthorizationUrl as buildOAuth2AuthorizationUrl } from '../oauth/oauth2/authorize-url';
+import { expectsIdToken, providerServer } from '../oauth/oauth2/endpoints';
 import { createPkcePair } from '../oauth/oauth2/pkce';
 import type { ProviderDefinition } from '../providers/types';
 import type { AuthorizationSecrets } from '../storage/credentials';
@@ -49,19 +50,23 @@ export async function beginAuthorization(
   if (provider.protocol === 'oauth2') {
     const state = randomToken(STATE_BYTES);
     const pkce = provider.pkce ? createPkcePair() : undefined;
+    // Sealed like the verifier: the exchange requires the ID Token to carry it back.
+    const nonce = expectsIdToken(provider, scopes) ? randomToken(STATE_BYTES) : undefined;
     if (!provider.clientId) throw missingClientId(provider.name);
+    const server = await providerServer(provider, { send: runtime.http.send });
     const authorizationUrl = buildOAuth2AuthorizationUrl({
-      authorizationUrl: provider.authorizationUrl,
+      authorizationUrl: server.authorizationUrl,
       clientId: provider.clientId,
       redirectUri,
       scopes,
       scopeSeparator: provider.scopeSeparator,
       state,
       codeChallenge: pkce?.codeChallenge,
+      nonce,
       extraParams: provider.authorizationParams,
     });
     authorizationId = authorizationIdForState(state);
-    secrets = { authorizationUrl, redirectUri, scopes, ...(pkce ? { codeVerifier: pkce.codeVerifier } : {}) };
+    secrets = { authorizationUrl, redirectUri, scopes, ...(pkce ? { codeVerifier: pkce.codeVerifier } : {}), ...(nonce ? { nonce } : {}) };
   } else {
     const client = await oauth1Client(runtime, provider);
     const temporary = await obtainTemporaryCredentials({

@@ -5,14 +5,15 @@
  * history): transient → keep the last good credentials and `connected`, invalid_grant →
  * `reauth_required`, other terminal errors → `failed`.
  */
-import type { Connection } from '../domain/connection';
+import type { Connection, ExpirySource } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
+import { afterRefreshFailure, DEFAULT_REFRESH_FAILURE_SPAN_MS } from '../domain/refresh-attempts';
 import { isRefreshable } from '../domain/refresh-policy';
 import { refreshAccessToken } from '../oauth/oauth2/client';
+import { providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
 import type { RefreshResult } from '../durable/contract';
 import type { OAuth2Credentials } from '../storage/credentials';
-import { expiryOf } from './exchange';
-import { oauth2Client } from './provider-clients';
+import { oauth2Client, tokenLifetimeOf } from './provider-clients';
 import type { Runtime } from './runtime';
 import { saveWithRetry } from './save';
 
@@ -55,16 +56,23 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
   const now = runtime.clock.now();
   let next: OAuth2Credentials;
   let expiresAt: string | null;
+  let expiresAtSource: ExpirySource | undefined;
   let scopes: string[];
   try {
-    const tokens = await refreshAccessToken({
-      ...(await oauth2Client(runtime, provider)),
-      tokenUrl: provider.tokenUrl,
-      refreshToken: credentials.refreshToken,
-      tokenParams: provider.tokenParams,
-      requestedScopes: stored.connection.scopes,
-      scopeSeparator: provider.scopeSeparator,
-    }, { send: runtime.http.send });
+    const client = await oauth2Client(runtime, provider);
+    const send = { send: runtime.http.send };
+    const server = await providerServer(provider, send);
+    const refreshToken = credentials.refreshToken;
+    const tokens = await withRediscovery(provider, server, () =>
+      refreshAccessToken({
+        ...client,
+        tokenUrl: server.tokenUrl,
+        refreshToken,
+        tokenParams: provider.tokenParams,
+        requestedScopes: stored.connection.scopes,
+        scopeSeparator: provider.scopeSeparator,
+      }, send),
+    );
     next = {
       protocol: 'oauth2',
       accessToken: tokens.accessToken,
@@ -72,7 +80,7 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
       ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
       ...(tokens.idToken ? { idToken: tokens.idToken } : credentials.idToken ? { idToken: credentials.idToken } : {}),
     };
-    expiresAt = expiryOf(now, tokens.expiresIn, tokens.refreshToken !== undefined && provider.refreshable !== false, provider.expiresInFallbackSeconds);
+    ({ expiresAt, source: expiresAtSource } = await tokenLifetimeOf(provider, server, client, tokens, now, send));
     scopes = tokens.scopes;
   } catch (error) {
     return recordFailure(runtime, input, error);
@@ -87,6 +95,8 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
         status: connection.status === 'refreshing' ? 'connected' : connection.status,
         scopes,
         expiresAt,
+        expiresAtSource,
+        refreshAttempts: undefined,
         lastRefreshedAt: nowIso,
         updatedAt: nowIso,
         credentialsVersion: connection.credentialsVersion + 1,
@@ -107,25 +117,36 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
 
 async function recordFailure(runtime: Runtime, input: RefreshInput, error: unknown): Promise<RefreshResult> {
   const broker = isBrokerError(error) ? error : new BrokerError('INTERNAL', 'refresh failed');
-  const status: Connection['status'] = broker.transient ? 'connected' : broker.code === 'OAUTH_INVALID_GRANT' ? 'reauth_required' : 'failed';
-  const at = runtime.clock.now().toISOString();
+  const now = runtime.clock.now();
+  const at = now.toISOString();
   const stored = await runtime.connections.get(input.clientId, input.connectionId);
+  // Transient failures are counted; once they have lasted the configured span, the user is needed again.
+  const verdict = broker.transient
+    ? afterRefreshFailure(stored?.connection.refreshAttempts, now, (runtime.settings.refreshFailureSpanSeconds ?? DEFAULT_REFRESH_FAILURE_SPAN_MS / 1000) * 1000)
+    : undefined;
+  const exhausted = verdict?.exhausted === true;
+  const status: Connection['status'] =
+    broker.transient && !exhausted ? 'connected' : exhausted || broker.code === 'OAUTH_INVALID_GRANT' ? 'reauth_required' : 'failed';
+  const recorded = exhausted
+    ? {
+        code: 'REFRESH_EXHAUSTED' as const,
+        message: `refreshes have failed since ${verdict.attempts.firstFailureAt} (${verdict.attempts.failures} attempts; last: ${broker.code})`,
+        providerError: broker.providerError,
+        at,
+      }
+    : { code: broker.code, message: broker.message, providerError: broker.providerError, at };
   if (stored) {
     await saveWithRetry(runtime, stored, (connection) =>
       connection.status !== 'refreshing' && connection.status !== 'connected'
         ? undefined
         : {
-            next: {
-              ...connection,
-              status,
-              updatedAt: at,
-              error: { code: broker.code, message: broker.message, providerError: broker.providerError, at },
-            },
-            // The last good credentials stay usable after a transient failure; a dead grant's are erased.
-            change: status === 'reauth_required' ? { credentials: null } : {},
+            next: { ...connection, status, updatedAt: at, error: recorded, refreshAttempts: verdict?.attempts },
+            // The last good credentials stay after a transient failure (and after exhaustion, so a
+            // revocation can still reach the provider); a dead grant's are erased.
+            change: status === 'reauth_required' && !exhausted ? { credentials: null } : {},
           },
     );
   }
-  if (broker.transient) return { outcome: 'transient', errorCode: broker.code, retryAfterSeconds: broker.retryAfterSeconds };
-  return { outcome: status === 'reauth_required' ? 'reauth_required' : 'failed', errorCode: broker.code };
+  if (broker.transient && !exhausted) return { outcome: 'transient', errorCode: broker.code, retryAfterSeconds: broker.retryAfterSeconds };
+  return { outcome: status === 'reauth_required' ? 'reauth_required' : 'failed', errorCode: recorded.code };
 }

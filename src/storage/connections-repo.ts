@@ -5,7 +5,8 @@
  */
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
-import type { Connection, ConnectionError, ConnectionStatus, Protocol } from '../domain/connection';
+import { EXPIRY_SOURCES } from '../domain/connection';
+import type { Connection, ConnectionError, ConnectionStatus, Protocol, RefreshAttempts, UpstreamAccount } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import type { Credentials } from './credentials';
 import type { Sealer } from './sealer';
@@ -32,6 +33,11 @@ interface ConnectionEntity {
   credentials?: string;
   credentialsKeyId?: string;
   error?: string;
+  /** JSON of the upstream account (who connected): issuer, subject, display name, email. */
+  account?: string;
+  expiresAtSource?: string;
+  /** JSON of the failed-refresh count. */
+  refreshAttempts?: string;
 }
 
 export interface StoredConnection {
@@ -196,6 +202,9 @@ function toEntity(connection: Connection, sealed: { envelope: string; keyId: str
   if (connection.authorizationExpiresAt) entity.authorizationExpiresAt = connection.authorizationExpiresAt;
   if (connection.authorizationId) entity.authorizationId = connection.authorizationId;
   if (connection.error) entity.error = JSON.stringify(connection.error);
+  if (connection.account) entity.account = JSON.stringify(connection.account);
+  if (connection.expiresAtSource) entity.expiresAtSource = connection.expiresAtSource;
+  if (connection.refreshAttempts) entity.refreshAttempts = JSON.stringify(connection.refreshAttempts);
   if (sealed) {
     entity.credentials = sealed.envelope;
     if (sealed.keyId) entity.credentialsKeyId = sealed.keyId;
@@ -222,6 +231,9 @@ function fromEntity(entity: TableEntityResult<ConnectionEntity>): StoredConnecti
     authorizationId: entity.authorizationId,
     credentialsVersion: Number(entity.credentialsVersion ?? 0),
     error: parseJson<ConnectionError>(entity.error),
+    account: parseJson<UpstreamAccount>(entity.account),
+    expiresAtSource: EXPIRY_SOURCES.find((source) => source === entity.expiresAtSource),
+    refreshAttempts: parseJson<RefreshAttempts>(entity.refreshAttempts),
   };
   return {
     connection,

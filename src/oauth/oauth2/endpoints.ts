@@ -29,9 +29,18 @@ const ENDPOINT_FIELDS = [
   'deviceAuthorizationUrl',
 ] as const satisfies ReadonlyArray<keyof ServerEndpoints>;
 
-/** Every endpoint of the provider; discovery runs only when the definition has an issuer. */
-export async function providerServer(definition: EndpointDefinition, transport?: TransportOptions): Promise<ProviderServer> {
-  const discovered = definition.issuer ? await discoverServer({ name: definition.name, issuer: definition.issuer }, transport) : undefined;
+/**
+ * The provider's endpoints. Discovery runs only when the definition has an issuer and leaves out
+ * one of the endpoints the caller `needs` (the authorization and token endpoints always count):
+ * a definition that names them all is used as written, without a request.
+ */
+export async function providerServer(
+  definition: EndpointDefinition,
+  transport?: TransportOptions,
+  needs: ReadonlyArray<keyof ServerEndpoints> = [],
+): Promise<ProviderServer> {
+  const missing = ['authorizationUrl' as const, 'tokenUrl' as const, ...needs].some((field) => definition[field] === undefined);
+  const discovered = definition.issuer && missing ? await discoverServer({ name: definition.name, issuer: definition.issuer }, transport) : undefined;
   const merged: ServerEndpoints = { issuer: definition.issuer };
   for (const field of ENDPOINT_FIELDS) {
     const value = definition[field] ?? discovered?.[field];

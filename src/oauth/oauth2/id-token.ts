@@ -5,6 +5,7 @@
  * @see https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
  */
 import * as oauth from 'oauth4webapi';
+import type { UpstreamAccount } from '../../domain/connection';
 import { BrokerError } from '../../domain/errors';
 import { authorizationServer, fromLibraryError, requestOptions, TransportOptions } from './library';
 import type { OAuth2TokenSet } from './token-response';
@@ -17,13 +18,7 @@ export interface IdTokenCheck {
   nonce?: string;
 }
 
-/** Who connected, as the provider's validated ID Token says. */
-export interface UpstreamAccount {
-  issuer: string;
-  subject: string;
-  displayName?: string;
-  email?: string;
-}
+export type { UpstreamAccount };
 
 /** Downloaded key sets by JWKS URL; the library refreshes an entry itself when a `kid` is unknown. */
 const JWKS_CACHE = new Map<string, oauth.JWKSCacheInput>();

@@ -5,12 +5,12 @@
  * result says which source set it, so operators can tell a stated expiry from an assumed one.
  */
 import * as oauth from 'oauth4webapi';
+import type { ExpirySource } from '../../domain/connection';
 import { DEFAULT_EXPIRES_IN_FALLBACK_S } from '../../domain/refresh-policy';
 import { authorizationServer, requestOptions, TransportOptions } from './library';
 import { clientAuth, ClientAuthentication, libraryClient } from './token-request';
 
-export const EXPIRY_SOURCES = ['expires_in', 'jwt_exp', 'introspection', 'configured', 'fallback'] as const;
-export type ExpirySource = (typeof EXPIRY_SOURCES)[number];
+export type { ExpirySource };
 
 export interface TokenLifetime {
   /** ISO time, or null for a token that is not known to expire. */
@@ -44,8 +44,17 @@ export async function tokenLifetime(input: LifetimeInput, transport?: TransportO
     if (exp !== undefined && exp * 1000 > nowMs) return { expiresAt: at(exp * 1000), source: 'introspection' };
   }
   if (!input.hasRefreshToken) return { expiresAt: null };
-  if (input.configuredSeconds !== undefined) return { expiresAt: at(nowMs + input.configuredSeconds * 1000), source: 'configured' };
-  return { expiresAt: at(nowMs + DEFAULT_EXPIRES_IN_FALLBACK_S * 1000), source: 'fallback' };
+  return { expiresAt: expiryOf(input.now, undefined, true, input.configuredSeconds), source: input.configuredSeconds === undefined ? 'fallback' : 'configured' };
+}
+
+/**
+ * The rule without the token's own sources: `expires_in`; else, with a refresh token, the
+ * provider's configured lifetime or one hour; else no expiry.
+ */
+export function expiryOf(now: Date, expiresIn: number | undefined, hasRefreshToken: boolean, fallbackSeconds?: number): string | null {
+  if (expiresIn !== undefined) return new Date(now.getTime() + expiresIn * 1000).toISOString();
+  if (!hasRefreshToken) return null;
+  return new Date(now.getTime() + (fallbackSeconds ?? DEFAULT_EXPIRES_IN_FALLBACK_S) * 1000).toISOString();
 }
 
 /**
