@@ -78,7 +78,15 @@ export interface ExchangeResult {
 }
 
 export type RefreshResult =
-  | { outcome: 'refreshed'; credentialsVersion: number; issuedAt: string; expiresAt: string | null; refreshable: boolean }
+  | {
+      outcome: 'refreshed';
+      credentialsVersion: number;
+      issuedAt: string;
+      expiresAt: string | null;
+      refreshable: boolean;
+      /** This success ended a run of failed refreshes (the `connection.recovered` webhook). */
+      recovered?: true;
+    }
   | { outcome: 'transient'; retryAfterSeconds?: number; errorCode: string }
   | { outcome: 'reauth_required' | 'failed' | 'gone'; errorCode?: string };
 
@@ -93,6 +101,7 @@ export type WebhookEventType =
   | 'connection.connected'
   | 'connection.refresh_failed'
   | 'connection.reauth_required'
+  | 'connection.recovered'
   | 'connection.revoked';
 
 export interface NotifyWebhookInput extends ConnectionRef {

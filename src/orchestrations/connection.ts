@@ -134,6 +134,7 @@ function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
 
   switch (result.outcome) {
     case 'refreshed':
+      if (result.recovered) yield* notify(context, input, 'connection.recovered');
       if (!result.refreshable || result.expiresAt === null) {
         context.df.setCustomStatus({ status: 'connected', credentialsVersion: result.credentialsVersion });
         return { status: 'connected' };

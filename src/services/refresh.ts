@@ -7,7 +7,7 @@
  */
 import type { Connection, ExpirySource } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
-import { afterRefreshFailure, DEFAULT_REFRESH_FAILURE_SPAN_MS } from '../domain/refresh-attempts';
+import { afterRefreshFailure, DEFAULT_REFRESH_FAILURE_SPAN_MS, isRecovery } from '../domain/refresh-attempts';
 import { isRefreshable } from '../domain/refresh-policy';
 import { refreshAccessToken } from '../oauth/oauth2/client';
 import { providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
@@ -112,6 +112,7 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
     issuedAt: nowIso,
     expiresAt,
     refreshable: isRefreshable(provider, next, expiresAt),
+    ...(isRecovery(stored.connection.refreshAttempts) ? { recovered: true as const } : {}),
   };
 }
 

@@ -54,12 +54,15 @@ describe('refresh attempts', () => {
     expect(await refresh(world, connection.connectionId)).toEqual({ outcome: 'reauth_required', errorCode: 'REFRESH_EXHAUSTED' });
   });
 
-  it('when a refresh succeeds after failures, then the count is cleared', async () => {
+  it('when a refresh succeeds after failures, then the count is cleared and the outcome says recovered (once)', async () => {
     const { connection } = await seedConnected(world);
     world.provider.answerWith({ status: 503, body: '' });
     await refresh(world, connection.connectionId);
     world.provider.answerWith(tokenAnswer({ access_token: 'at-2', token_type: 'Bearer', expires_in: 1800 }));
-    expect(await refresh(world, connection.connectionId)).toMatchObject({ outcome: 'refreshed' });
+    expect(await refresh(world, connection.connectionId)).toMatchObject({ outcome: 'refreshed', recovered: true });
+    const again = await refresh(world, connection.connectionId);
+    expect(again).toMatchObject({ outcome: 'refreshed' });
+    expect(again).not.toHaveProperty('recovered');
     const row = await rowOf(world, connection.connectionId);
     expect(row.connection.refreshAttempts).toBeUndefined();
     expect(row.connection).toMatchObject({ status: 'connected', expiresAtSource: 'expires_in' });
