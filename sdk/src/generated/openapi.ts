@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'CONNECTION_REVOKED',
   'AUTHORIZATION_PENDING',
   'REFRESH_TIMEOUT',
+  'REFRESH_EXHAUSTED',
   'STATE_INVALID',
   'STATE_EXPIRED',
   'CALLBACK_INVALID',
@@ -73,7 +74,26 @@ export interface Connection {
   lastRefreshedAt: string | null;
   /** Only while `awaiting_callback`. */
   authorizationExpiresAt?: string;
+  /** What set `expiresAt`: the answer's `expires_in`, the JWT access token's `exp`, introspection, the provider's configured lifetime, or the one-hour fallback. Absent when `expiresAt` is null. */
+  expiresAtSource?: 'expires_in' | 'jwt_exp' | 'introspection' | 'configured' | 'fallback';
+  account?: UpstreamAccount;
+  refreshAttempts?: RefreshAttempts;
   error?: ConnectionError;
+}
+
+/** Who connected at the provider, from the ID Token validated at the exchange (OpenID Connect providers with an `issuer`, when `openid` was requested). */
+export interface UpstreamAccount {
+  issuer: string;
+  subject: string;
+  displayName?: string;
+  email?: string;
+}
+
+/** Present while refreshes keep failing. After `BROKER_REFRESH_FAILURE_SPAN_SECONDS` (default 4 days) of failures the connection becomes `reauth_required` with error code `REFRESH_EXHAUSTED`. */
+export interface RefreshAttempts {
+  failures: number;
+  firstFailureAt: string;
+  lastFailureAt: string;
 }
 
 export interface ConnectionPage {
