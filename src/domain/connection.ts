@@ -80,8 +80,14 @@ export function isSettled(status: ConnectionStatus): boolean {
   return status !== 'awaiting_callback' && status !== 'refreshing';
 }
 
+/** A provider's end of service, when its definition names one (`deprecatedAfter`, `successor`). */
+export interface ProviderSunset {
+  deprecatedAfter?: string;
+  successor?: string;
+}
+
 /** The client-facing JSON view (public contract: GET /connections/{id}). */
-export function toConnectionView(connection: Connection) {
+export function toConnectionView(connection: Connection, provider?: ProviderSunset) {
   return {
     connectionId: connection.connectionId,
     provider: connection.provider,
@@ -97,6 +103,9 @@ export function toConnectionView(connection: Connection) {
     ...(connection.expiresAtSource ? { expiresAtSource: connection.expiresAtSource } : {}),
     ...(connection.account ? { account: connection.account } : {}),
     ...(connection.refreshAttempts ? { refreshAttempts: connection.refreshAttempts } : {}),
+    ...(provider?.deprecatedAfter
+      ? { providerDeprecation: { deprecatedAfter: provider.deprecatedAfter, ...(provider.successor ? { successor: provider.successor } : {}) } }
+      : {}),
     ...(connection.status === 'awaiting_callback' && connection.authorizationExpiresAt
       ? { authorizationExpiresAt: connection.authorizationExpiresAt }
       : {}),

@@ -120,6 +120,7 @@ const SCHEMAS: Json = {
       },
       account: ref('UpstreamAccount'),
       refreshAttempts: ref('RefreshAttempts'),
+      providerDeprecation: ref('ProviderDeprecation'),
       error: ref('ConnectionError'),
     },
   },
@@ -133,6 +134,12 @@ const SCHEMAS: Json = {
       displayName: { type: 'string' },
       email: { type: 'string' },
     },
+  },
+  ProviderDeprecation: {
+    type: 'object',
+    description: 'The provider stops serving this connection\'s protocol after `deprecatedAfter` (UTC day); reauthorize onto `successor` before then.',
+    required: ['deprecatedAfter'],
+    properties: { deprecatedAfter: { type: 'string', format: 'date' }, successor: { type: 'string' } },
   },
   RefreshAttempts: {
     type: 'object',

@@ -1,4 +1,5 @@
 /** Turns a provider definition plus its resolved secrets into the plain inputs the OAuth modules take. */
+import type { ProviderSunset } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import type { OAuth1ClientConfig } from '../oauth/oauth1/signed-request';
 import type { SendOptions } from '../oauth/http';
@@ -51,6 +52,16 @@ export async function tokenLifetimeOf(
     configuredSeconds: provider.expiresInFallbackSeconds,
     ...(server.introspectionUrl ? { introspection: { ...client, introspectionUrl: server.introspectionUrl } } : {}),
   }, transport);
+}
+
+/** The connection's provider's sunset, if any; a provider since removed from the settings has none. */
+export function providerSunsetOf(runtime: Pick<Runtime, 'providers'>, name: string): ProviderSunset | undefined {
+  try {
+    const { deprecatedAfter, successor } = runtime.providers.get(name);
+    return { deprecatedAfter, successor };
+  } catch {
+    return undefined;
+  }
 }
 
 function notConfigured(provider: string, field: string): BrokerError {

@@ -46,7 +46,7 @@ beforeAll(async () => {
       return {
         BROKER_PROVIDERS: JSON.stringify({
           ...providers,
-          discovered: byIssuer('discovered'),
+          discovered: { ...byIssuer('discovered'), deprecatedAfter: '2026-12-31', successor: 'oidc' },
           forged: { ...byIssuer('forged'), jwksUrl: foreignJwks },
         }),
       };
@@ -79,7 +79,10 @@ test('a provider defined by its issuer alone connects; the connection names who 
     status: 'connected',
     account: { issuer: world.oidc.issuer, subject: 'alice', displayName: 'Test user alice', email: 'alice@users.example' },
     expiresAtSource: 'introspection',
+    providerDeprecation: { deprecatedAfter: '2026-12-31', successor: 'oidc' },
   });
+  const listed = await world.broker.request('GET', '/api/connections?provider=discovered', { key: CLIENT_KEY });
+  expect(listed.json.items[0]).toMatchObject({ providerDeprecation: { deprecatedAfter: '2026-12-31' } });
   const lifetimeS = (Date.parse(connection.json.expiresAt) - Date.parse(connection.json.updatedAt)) / 1000;
   expect(lifetimeS).toBeGreaterThan(3000);
   expect(lifetimeS).toBeLessThanOrEqual(3600);
@@ -97,6 +100,7 @@ test('a provider without an issuer names no account, and its unstated lifetime i
   const connection = await world.broker.request('GET', `/api/connections/${started.connectionId}`, { key: CLIENT_KEY });
   expect(connection.json).toMatchObject({ expiresAtSource: 'fallback' });
   expect(connection.json).not.toHaveProperty('account');
+  expect(connection.json).not.toHaveProperty('providerDeprecation');
 });
 
 test('when the ID Token is not signed by the keys the provider is configured with, then the exchange fails with ID_TOKEN_INVALID and nothing is stored', async () => {

@@ -78,6 +78,7 @@ export interface Connection {
   expiresAtSource?: 'expires_in' | 'jwt_exp' | 'introspection' | 'configured' | 'fallback';
   account?: UpstreamAccount;
   refreshAttempts?: RefreshAttempts;
+  providerDeprecation?: ProviderDeprecation;
   error?: ConnectionError;
 }
 
@@ -87,6 +88,12 @@ export interface UpstreamAccount {
   subject: string;
   displayName?: string;
   email?: string;
+}
+
+/** The provider stops serving this connection's protocol after `deprecatedAfter` (UTC day); reauthorize onto `successor` before then. */
+export interface ProviderDeprecation {
+  deprecatedAfter: string;
+  successor?: string;
 }
 
 /** Present while refreshes keep failing. After `BROKER_REFRESH_FAILURE_SPAN_SECONDS` (default 4 days) of failures the connection becomes `reauth_required` with error code `REFRESH_EXHAUSTED`. */
