@@ -35,6 +35,8 @@ export interface ProviderInput {
   issuer?: string;
   jwksUrl?: string;
   introspectionUrl?: string;
+  par?: boolean;
+  parUrl?: string;
   verifyUrl?: string;
   verifyMethod?: VerifyMethod;
   deprecatedAfter?: string;
@@ -106,6 +108,8 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   issuer: { type: { kind: 'url' }, protocols: OAUTH2 },
   jwksUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
   introspectionUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
+  par: { type: { kind: 'boolean' }, protocols: OAUTH2 },
+  parUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
   verifyUrl: { type: { kind: 'url' }, protocols: BOTH },
   verifyMethod: { type: { kind: 'oneOf', values: ['GET', 'HEAD', 'POST'] }, protocols: BOTH },
   deprecatedAfter: { type: { kind: 'date' }, protocols: BOTH },

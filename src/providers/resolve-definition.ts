@@ -20,6 +20,7 @@ const URL_FIELDS = [
   'issuer',
   'jwksUrl',
   'introspectionUrl',
+  'parUrl',
   'verifyUrl',
 ] as const;
 const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
@@ -180,6 +181,8 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
           issuer: input.issuer,
           jwksUrl: input.jwksUrl,
           introspectionUrl: input.introspectionUrl,
+          par: input.par,
+          parUrl: input.parUrl,
         })
       : compact<OAuth1ProviderDefinition>({
           ...common,

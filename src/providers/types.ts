@@ -73,6 +73,13 @@ export interface OAuth2ProviderDefinition extends ProviderBase {
   jwksUrl?: string;
   /** RFC 7662 endpoint, used to learn a token's lifetime when the token response omits it. */
   introspectionUrl?: string;
+  /**
+   * Push authorization requests (RFC 9126). Also used, whatever this says, when discovery reports
+   * `require_pushed_authorization_requests`.
+   */
+  par?: boolean;
+  /** The PAR endpoint, when discovery does not give it. */
+  parUrl?: string;
 }
 
 export interface OAuth1ProviderDefinition extends ProviderBase {
