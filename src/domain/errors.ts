@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'REFRESH_TIMEOUT',
   /** Refreshes kept failing for the configured span: the user must authorize again. */
   'REFRESH_EXHAUSTED',
+  /** A health probe found the credentials refused at the provider (revoked there). */
+  'REVOKED_AT_PROVIDER',
   // Callback
   'STATE_INVALID',
   'STATE_EXPIRED',
