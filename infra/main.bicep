@@ -34,8 +34,25 @@ param providers string = ''
 @description('BROKER_BASE_URL override, for a custom domain. Empty: https://<default host name of the app>.')
 param brokerBaseUrl string = ''
 
-@description('Node.js version of the Flex Consumption runtime.')
-param nodeVersion string = '20'
+@description('Node.js version of the Flex Consumption runtime: 22 LTS (Node.js 20 reached end of life on 2026-04-30).')
+@allowed([
+  '22'
+])
+param nodeVersion string = '22'
+
+@description('Durable Functions backend (docs/scale.md): DurableTaskScheduler (recommended) or AzureStorage (task hub in the app\'s storage account).')
+@allowed([
+  'DurableTaskScheduler'
+  'AzureStorage'
+])
+param durableBackend string = 'DurableTaskScheduler'
+
+@description('Durable Task Scheduler SKU: Consumption (per action) or Dedicated (capacity units). Ignored with AzureStorage.')
+@allowed([
+  'Consumption'
+  'Dedicated'
+])
+param durableTaskSchedulerSku string = 'Consumption'
 
 @description('Turn on Key Vault purge protection (recommended in production; it cannot be turned off again).')
 param keyVaultPurgeProtection bool = false
@@ -45,6 +62,9 @@ var resourceToken = toLower(uniqueString(subscription().id, environmentName, loc
 var tags = { 'azd-env-name': environmentName }
 var functionAppName = '${abbrs.webSitesFunctions}broker-${resourceToken}'
 var deploymentContainerName = 'app-package-${resourceToken}'
+// Same name as host.json's hubName, so both backends use one name.
+var taskHubName = 'OAuthBroker'
+var useDurableTaskScheduler = durableBackend == 'DurableTaskScheduler'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -108,11 +128,26 @@ module rbac './app/rbac.bicep' = {
   }
 }
 
+module durableTaskScheduler './core/durable-task-scheduler.bicep' = if (useDurableTaskScheduler) {
+  name: 'durable-task-scheduler'
+  scope: rg
+  params: {
+    name: 'dts-${resourceToken}'
+    location: location
+    tags: tags
+    taskHubName: taskHubName
+    skuName: durableTaskSchedulerSku
+    appPrincipalId: identity.outputs.principalId
+    deployerPrincipalId: principalId
+  }
+}
+
 module api './app/api.bicep' = {
   name: 'api'
   scope: rg
   dependsOn: [
     rbac
+    durableTaskScheduler
   ]
   params: {
     name: functionAppName
@@ -120,6 +155,9 @@ module api './app/api.bicep' = {
     location: location
     tags: tags
     nodeVersion: nodeVersion
+    durableBackend: durableBackend
+    durableTaskSchedulerEndpoint: useDurableTaskScheduler ? durableTaskScheduler!.outputs.endpoint : ''
+    taskHubName: taskHubName
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     storageAccountName: storage.outputs.name

@@ -38,6 +38,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
     settings: {
       baseUrl: config.baseUrl,
       authorizationTimeoutSeconds: config.authorizationTimeoutSeconds,
+      refreshMarginMs: config.refreshMarginSeconds * 1000,
       refreshFailureSpanSeconds: config.refreshFailureSpanSeconds,
       allowedReturnUrls: config.allowedReturnUrls,
     },

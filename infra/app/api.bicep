@@ -7,6 +7,14 @@ param tags object = {}
 @description('Must match the service name in azure.yaml; azd finds the app by this tag.')
 param serviceName string = 'api'
 param nodeVersion string
+@allowed([
+  'DurableTaskScheduler'
+  'AzureStorage'
+])
+param durableBackend string
+@description('Durable Task Scheduler endpoint (https://…); empty with AzureStorage.')
+param durableTaskSchedulerEndpoint string = ''
+param taskHubName string
 param identityId string
 param identityClientId string
 param storageAccountName string
@@ -88,8 +96,9 @@ var secretUri = '${keyVaultUri}secrets'
 
 // Every setting the broker reads (docs/configuration.md). This resource owns the whole list:
 // `azd provision` replaces settings changed in the portal, so change them here.
-// Secrets appear only as Key Vault references (versionless: the newest version is picked up on
-// restart or within 24 hours). The local-development encryption key setting is absent on purpose:
+// Secrets appear only as Key Vault references (versionless: the platform re-fetches them on a
+// configuration change or every 24 hours, not on restart; the postprovision hook makes that
+// configuration change after creating secrets, see docs/deploy.md). The local-development encryption key setting is absent on purpose:
 // with KEY_VAULT_URL set the broker reads the key's versions straight from Key Vault.
 var appSettings = {
   // Host, Durable Functions and broker tables, all with the managed identity (no account key).
@@ -111,10 +120,34 @@ var appSettings = {
   BROKER_PROVIDERS: providers
 }
 
+// host.json values the broker needs in Azure, set as app settings (AzureFunctionsJobHost__<path>
+// overrides host.json: https://learn.microsoft.com/azure/azure-functions/functions-host-json#override-hostjson-values).
+// Why each one: docs/scale.md, "Durable backend settings".
+var hostOverride = 'AzureFunctionsJobHost__extensions__durableTask__'
+var durableCommonSettings = {
+  // startNew on a running connection must fail instead of replacing it.
+  '${hostOverride}overridableExistingInstanceStates': 'NonRunningStates'
+  '${hostOverride}hubName': taskHubName
+}
+var durableBackendSettings = durableBackend == 'DurableTaskScheduler'
+  ? {
+      '${hostOverride}storageProvider__type': 'azureManaged'
+      '${hostOverride}storageProvider__connectionStringName': 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+      // Not a secret: the identity authenticates, the string only names the endpoint and the identity.
+      DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
+    }
+  : {
+      '${hostOverride}storageProvider__type': 'AzureStorage'
+      // Fixed when the task hub is created; 16 is the maximum and sets how many workers run orchestrations.
+      '${hostOverride}storageProvider__partitionCount': '16'
+      // Bounds how late an idle control queue notices a due timer (default 30 s).
+      '${hostOverride}storageProvider__maxQueuePollingInterval': '00:00:05'
+    }
+
 resource functionAppSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
-  properties: appSettings
+  properties: union(appSettings, durableCommonSettings, durableBackendSettings)
 }
 
 output name string = functionApp.name

@@ -9,18 +9,20 @@ param storageAccountName string
 param keyVaultName string
 param applicationInsightsName string
 
-var roles = {
-  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
-  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccacf2ed6b7'
-  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
-}
+// Built-in role definition ids, named after the role (ids are the same in every subscription).
+// Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+// (categories Storage, Security, Monitor, Integration); test/unit/infra.test.ts checks each id.
+var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
+var storageQueueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
+var storageTableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
+var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6' // Key Vault Secrets User
+var keyVaultSecretsOfficerRoleId = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7' // Key Vault Secrets Officer
+var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
+
 var storageRoles = [
-  roles.storageBlobDataOwner
-  roles.storageQueueDataContributor
-  roles.storageTableDataContributor
+  storageBlobDataOwnerRoleId
+  storageQueueDataContributorRoleId
+  storageTableDataContributorRoleId
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -47,20 +49,20 @@ resource appStorageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
 
 // Read-only on secrets: the app never writes Key Vault.
 resource appKeyVaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, appPrincipalId, roles.keyVaultSecretsUser)
+  name: guid(vault.id, appPrincipalId, keyVaultSecretsUserRoleId)
   scope: vault
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
 
 resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(applicationInsights.id, appPrincipalId, roles.monitoringMetricsPublisher)
+  name: guid(applicationInsights.id, appPrincipalId, monitoringMetricsPublisherRoleId)
   scope: applicationInsights
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisherRoleId)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
@@ -68,10 +70,10 @@ resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01
 
 // principalType is left out: the deployer may be a user or a pipeline's service principal.
 resource deployerKeyVaultSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {
-  name: guid(vault.id, deployerPrincipalId, roles.keyVaultSecretsOfficer)
+  name: guid(vault.id, deployerPrincipalId, keyVaultSecretsOfficerRoleId)
   scope: vault
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsOfficerRoleId)
     principalId: deployerPrincipalId
   }
 }

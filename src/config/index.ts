@@ -6,6 +6,7 @@ import { CATALOGUE } from '../providers/catalogue';
 import { buildProviderRegistry, type ProviderRegistry, type ProviderSource } from '../providers/registry';
 import { type ClientKeyEntry, findClientByKey, keyMatches, parseClientKeys, parseKeyDigest } from './api-keys';
 import { isReturnUrlAllowed } from './return-urls';
+import { assertEncryptionKeySource, readStorageSetting, storageConnectionString } from './storage-setting';
 import { endpointUrlProblem, parseAbsoluteUrl } from './url-rules';
 
 export { isReturnUrlAllowed } from './return-urls';
@@ -20,7 +21,7 @@ export interface WebhookTarget {
 
 /** The broker's settings, read once from the environment and validated (design.md, "Settings"). */
 export interface BrokerConfig {
-  /** AzureWebJobsStorage. */
+  /** AzureWebJobsStorage as a connection string; '' for an identity-based connection (storage-setting.ts). */
   storageConnectionString: string;
   /** BROKER_BASE_URL without trailing slash. */
   baseUrl: string;
@@ -38,6 +39,8 @@ export interface BrokerConfig {
   operatorKeyHash?: Buffer;
   allowedReturnUrls: URL[];
   authorizationTimeoutSeconds: number;
+  /** BROKER_REFRESH_MARGIN_SECONDS: refresh this long before expiry (at most half the lifetime). */
+  refreshMarginSeconds: number;
   /** BROKER_REFRESH_FAILURE_SPAN_SECONDS: how long refreshes may keep failing before `reauth_required`. */
   refreshFailureSpanSeconds: number;
   /** BROKER_WEBHOOK_URLS + BROKER_WEBHOOK_SECRETS, by client id. */
@@ -53,6 +56,8 @@ export interface LoadConfigOptions {
 
 const DEFAULT_BASE_URL = 'http://localhost:7071';
 const DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS = 600;
+/** Covers the Azure Storage backend's queue polling (30 s at most by default) with room to spare. */
+const DEFAULT_REFRESH_MARGIN_SECONDS = 60;
 const DEFAULT_ENCRYPTION_KEY_SECRET_NAME = 'broker-encryption-key';
 const ENCRYPTION_KEY_BYTES = 32;
 
@@ -174,7 +179,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const clientKeys = parseClientKeys(read(env, 'BROKER_CLIENT_KEYS') ?? '');
   const operatorKey = read(env, 'BROKER_OPERATOR_KEY');
   return {
-    storageConnectionString: read(env, 'AzureWebJobsStorage') ?? 'UseDevelopmentStorage=true',
+    storageConnectionString: storageConnectionString(readStorageSetting(env)),
     baseUrl: parseBaseUrl(read(env, 'BROKER_BASE_URL')),
     providers: buildProviderRegistry(CATALOGUE, providerSources(env, readFile)),
     keyVaultUrl: parseKeyVaultUrl(read(env, 'KEY_VAULT_URL')),
@@ -193,6 +198,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       'BROKER_AUTHORIZATION_TIMEOUT_SECONDS',
       DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS,
     ),
+    refreshMarginSeconds: parsePositiveInteger(read(env, 'BROKER_REFRESH_MARGIN_SECONDS'), 'BROKER_REFRESH_MARGIN_SECONDS', DEFAULT_REFRESH_MARGIN_SECONDS),
     refreshFailureSpanSeconds: parsePositiveInteger(
       read(env, 'BROKER_REFRESH_FAILURE_SPAN_SECONDS'),
       'BROKER_REFRESH_FAILURE_SPAN_SECONDS',
@@ -202,11 +208,29 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   };
 }
 
+/** Six-field NCRONTAB, as the Functions timer trigger takes it (Azure Functions docs, "NCRONTAB expressions"). */
+const DEFAULT_WATCHDOG_SCHEDULE = '0 */1 * * * *';
+
+/**
+ * BROKER_WATCHDOG_SCHEDULE: when the watchdog sweeps. Read at registration time (a timer trigger's
+ * schedule is fixed when the function is registered), so it is not part of BrokerConfig.
+ */
+export function watchdogSchedule(env: Env): string {
+  const value = read(env, 'BROKER_WATCHDOG_SCHEDULE');
+  if (value === undefined) return DEFAULT_WATCHDOG_SCHEDULE;
+  if (value.split(/\s+/).length !== 6) throw invalid('BROKER_WATCHDOG_SCHEDULE', 'must be a six-field NCRONTAB expression (seconds first)');
+  return value;
+}
+
 let cached: BrokerConfig | undefined;
 
 /** The settings of this process, loaded from `process.env` on first use (by the composition root only). */
 export function getConfig(): BrokerConfig {
-  cached ??= loadConfig(process.env);
+  if (!cached) {
+    const config = loadConfig(process.env);
+    assertEncryptionKeySource(readStorageSetting(process.env), config);
+    cached = config;
+  }
   return cached;
 }
 

@@ -62,6 +62,13 @@ export interface Connection {
   authorizationId?: string;
   credentialsVersion: number;
   error?: ConnectionError;
+  /**
+   * Held by the one refresh in flight (owner id, ISO expiry): a second refresher, such as a
+   * duplicate activity run or a replaced orchestration's, backs off instead of racing it.
+   */
+  refreshLease?: { owner: string; until: string };
+  /** When the maintain loop should next refresh (ISO); the watchdog looks for rows left overdue. */
+  refreshDueAt?: string;
   /** Present once an ID Token was validated at the exchange. */
   account?: UpstreamAccount;
   /** Which source set `expiresAt`; absent when it is null. */

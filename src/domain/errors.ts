@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   'STATE_INVALID',
   'STATE_EXPIRED',
   'CALLBACK_INVALID',
+  'CALLBACK_REJECTED',
   'OAUTH_TOKEN_MISMATCH',
   // Provider responses (OAuth 2.0 / OAuth 1.0a)
   'OAUTH_PROVIDER_ERROR',

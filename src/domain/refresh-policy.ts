@@ -2,8 +2,9 @@
  * When to refresh an OAuth 2.0 access token. Pure: `now` is always passed in, so the orchestration
  * (deterministic time) and the token endpoint (wall clock) share one rule.
  *
- * Contract: a token is due when its remaining lifetime ≤ min(60 s, half its lifetime), minus up to
- * 10 % jitter (jitter spreads refreshes of tokens issued together).
+ * Contract: a token is due when its remaining lifetime ≤ min(margin, half its lifetime), minus up to
+ * 10 % jitter (jitter spreads refreshes of tokens issued together). The margin is
+ * BROKER_REFRESH_MARGIN_SECONDS (default 60 s); it must cover the backend's message delivery delay.
  */
 export const REFRESH_MARGIN_MAX_MS = 60_000;
 export const REFRESH_JITTER_MAX_FRACTION = 0.1;
@@ -12,14 +13,14 @@ export const DEFAULT_EXPIRES_IN_FALLBACK_S = 3600;
 /** The token endpoint never hands out a token that expires within this window. */
 export const MIN_REMAINING_LIFETIME_MS = 1_000;
 
-export function refreshMarginMs(issuedAtMs: number, expiresAtMs: number): number {
+export function refreshMarginMs(issuedAtMs: number, expiresAtMs: number, marginMaxMs = REFRESH_MARGIN_MAX_MS): number {
   const lifetimeMs = Math.max(0, expiresAtMs - issuedAtMs);
-  return Math.min(REFRESH_MARGIN_MAX_MS, lifetimeMs / 2);
+  return Math.min(marginMaxMs, lifetimeMs / 2);
 }
 
 /** The instant the token becomes due. `jitterFraction` ∈ [0, 1) scales the 10 % jitter. */
-export function refreshDueAtMs(issuedAtMs: number, expiresAtMs: number, jitterFraction = 0): number {
-  const margin = refreshMarginMs(issuedAtMs, expiresAtMs);
+export function refreshDueAtMs(issuedAtMs: number, expiresAtMs: number, jitterFraction = 0, marginMaxMs = REFRESH_MARGIN_MAX_MS): number {
+  const margin = refreshMarginMs(issuedAtMs, expiresAtMs, marginMaxMs);
   const jitter = margin * REFRESH_JITTER_MAX_FRACTION * clamp01(jitterFraction);
   return expiresAtMs - (margin - jitter);
 }
@@ -29,11 +30,25 @@ export type RefreshDecision =
   | { should: true; reason: 'due' | 'expired' };
 
 /** Decision for a reader holding credentials now (no jitter: readers refresh at the full margin). */
-export function shouldRefresh(issuedAtMs: number, expiresAtMs: number | null, nowMs: number): RefreshDecision {
+export function shouldRefresh(
+  issuedAtMs: number,
+  expiresAtMs: number | null,
+  nowMs: number,
+  marginMaxMs = REFRESH_MARGIN_MAX_MS,
+): RefreshDecision {
   if (expiresAtMs === null) return { should: false, reason: 'not_expiring' };
   if (expiresAtMs - nowMs <= MIN_REMAINING_LIFETIME_MS) return { should: true, reason: 'expired' };
-  if (nowMs >= refreshDueAtMs(issuedAtMs, expiresAtMs)) return { should: true, reason: 'due' };
+  if (nowMs >= refreshDueAtMs(issuedAtMs, expiresAtMs, 0, marginMaxMs)) return { should: true, reason: 'due' };
   return { should: false, reason: 'fresh' };
+}
+
+/**
+ * The unjittered due time recorded on the row for the watchdog (ISO); undefined when there is
+ * nothing to refresh (no refresh token, or a token that does not expire).
+ */
+export function watchdogDueAt(issuedAt: string, expiresAt: string | null, refreshable: boolean, marginMaxMs = REFRESH_MARGIN_MAX_MS): string | undefined {
+  if (!refreshable || expiresAt === null) return undefined;
+  return new Date(refreshDueAtMs(Date.parse(issuedAt), Date.parse(expiresAt), 0, marginMaxMs)).toISOString();
 }
 
 /** Backoff after the n-th consecutive transient refresh failure (1-based): 5 s doubling, capped at 5 min. */

@@ -4,6 +4,7 @@
  */
 import type { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
+import { BrokerError } from '../domain/errors';
 import { Orchestrations } from './names';
 import type { ConnectionEventName, ConnectionEvents, ConnectionOrchestrationInput } from './contract';
 
@@ -12,12 +13,20 @@ export interface OrchestrationStatusLike {
   customStatus?: unknown;
 }
 
+export interface OrchestrationListItem extends OrchestrationStatusLike {
+  instanceId: string;
+  name?: string;
+  input?: unknown;
+}
+
 export interface DurableClientLike {
   startNew(name: string, options: { instanceId: string; input: unknown }): Promise<string>;
   raiseEvent(instanceId: string, eventName: string, eventData: unknown): Promise<void>;
   getStatus(instanceId: string, options?: { showHistory?: boolean; showHistoryOutput?: boolean; showInput?: boolean }): Promise<OrchestrationStatusLike>;
   terminate(instanceId: string, reason: string): Promise<void>;
   purgeInstanceHistory(instanceId: string): Promise<{ instancesDeleted: number }>;
+  /** Instances in the given runtime statuses (the SDK follows the continuation pages itself). */
+  getStatusBy(filter: { runtimeStatus: string[] }): Promise<OrchestrationListItem[]>;
 }
 
 /** The invocation's durable client, resolved on first use (functions without the binding work too). */
@@ -33,6 +42,7 @@ export function durableClientOf(invocation: InvocationContext | undefined): Dura
     getStatus: (id, options) => get().getStatus(id, options),
     terminate: (id, reason) => get().terminate(id, reason),
     purgeInstanceHistory: (id) => get().purgeInstanceHistory(id),
+    getStatusBy: (filter) => get().getStatusBy(filter),
   };
 }
 
@@ -42,13 +52,25 @@ export function isRunning(runtimeStatus: string | undefined): boolean {
   return runtimeStatus !== undefined && RUNNING.has(runtimeStatus);
 }
 
-/** getStatus throws for an unknown instance; this answers undefined instead. */
+/**
+ * The SDK's getStatus throws for an unknown instance (it reports the extension's HTTP 404 in its
+ * message, durableClient/DurableClient.js); this answers undefined for that case only. Any other
+ * failure (the task hub unreachable, a 500) is not evidence that the orchestration is gone: starting
+ * it again would replace a running one, so it is thrown as a transient error instead.
+ */
 export async function tryGetStatus(client: DurableClientLike, instanceId: string): Promise<OrchestrationStatusLike | undefined> {
   try {
     return await client.getStatus(instanceId);
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (isInstanceNotFound(error)) return undefined;
+    throw new BrokerError('STORAGE_UNAVAILABLE', 'the orchestration status could not be read', { cause: error, transient: true });
   }
+}
+
+const NOT_FOUND_MESSAGE = /replied with HTTP 404 response/;
+
+export function isInstanceNotFound(error: unknown): boolean {
+  return error instanceof Error && NOT_FOUND_MESSAGE.test(error.message);
 }
 
 export async function isConnectionRunning(client: DurableClientLike, connectionId: string): Promise<boolean> {

@@ -34,6 +34,8 @@ export interface MaintainPhaseInput extends ConnectionRef {
   /** Set after a transient failure: when to try again. */
   retryAt?: string;
   cycle: number;
+  /** BROKER_REFRESH_MARGIN_SECONDS in ms as the activities read it (absent: the 60 s default). */
+  refreshMarginMs?: number;
 }
 
 export type ConnectionOrchestrationInput = AuthorizePhaseInput | MaintainPhaseInput;
@@ -66,7 +68,8 @@ export interface ConnectionEvents {
 export type ConnectionEventName = keyof ConnectionEvents;
 
 export interface ExchangeResult {
-  outcome: 'connected' | 'failed' | 'stale';
+  /** `rejected`: the provider refused what the callback carried; the attempt was released and still waits. */
+  outcome: 'connected' | 'failed' | 'stale' | 'rejected';
   credentialsVersion: number;
   issuedAt: string;
   /** null when the token does not expire. */
@@ -75,6 +78,8 @@ export interface ExchangeResult {
   scopes: string[];
   /** Whether the client app has a webhook: without one, no notification step is scheduled. */
   webhooks?: boolean;
+  /** The refresh margin setting, carried into the maintain phase (orchestrations read no settings). */
+  refreshMarginMs?: number;
 }
 
 export type RefreshResult =
@@ -84,10 +89,13 @@ export type RefreshResult =
       issuedAt: string;
       expiresAt: string | null;
       refreshable: boolean;
+      refreshMarginMs?: number;
       /** This success ended a run of failed refreshes (the `connection.recovered` webhook). */
       recovered?: true;
     }
   | { outcome: 'transient'; retryAfterSeconds?: number; errorCode: string }
+  /** The row records a newer authorization attempt (reauthorize) whose event this execution missed. */
+  | { outcome: 'reauthorizing'; authorizationId: string; deadline: string }
   | { outcome: 'reauth_required' | 'failed' | 'gone'; errorCode?: string };
 
 export interface MarkOutcomeInput extends ConnectionRef {
@@ -127,13 +135,21 @@ export interface MaintainState {
   issuedAt: string;
   expiresAt: string;
   cycle: number;
+  refreshMarginMs?: number;
   failures?: number;
   retryAt?: string;
 }
 
 export function maintainPhaseInput(from: ConnectionRef, state: MaintainState): MaintainPhaseInput {
-  const { failures = 0, retryAt, ...rest } = state;
-  return { ...connectionRef(from), phase: 'maintain', ...rest, failures, ...(retryAt !== undefined ? { retryAt } : {}) };
+  const { failures = 0, retryAt, refreshMarginMs, ...rest } = state;
+  return {
+    ...connectionRef(from),
+    phase: 'maintain',
+    ...rest,
+    failures,
+    ...(retryAt !== undefined ? { retryAt } : {}),
+    ...(refreshMarginMs !== undefined ? { refreshMarginMs } : {}),
+  };
 }
 
 /** The maintain phase restarted from a stored row (the orchestration is gone): refresh at once. */

@@ -30,6 +30,14 @@ type Gen = Generator<df.Task, unknown, unknown>;
 
 /** Transient exchange failures (provider 5xx, 429, timeouts) are retried before the attempt fails. */
 export const EXCHANGE_RETRY = { firstRetryIntervalMs: 1_000, maxAttempts: 4, backoffCoefficient: 2 } as const;
+/**
+ * Every other activity (refresh, revoke, outcomes, webhooks) is retried too: one transient storage
+ * error must not fail the orchestration and stop the connection's refreshes. Activities are
+ * idempotent, so a retry after a lost answer is safe.
+ */
+export const ACTIVITY_RETRY = { firstRetryIntervalMs: 1_000, maxAttempts: 5, backoffCoefficient: 2, maxRetryIntervalMs: 15_000 } as const;
+/** After a revocation failed through all its retries, try again this much later. */
+export const REVOKE_RETRY_DELAY_MS = 60_000;
 
 export function* connectionOrchestrator(context: Context): Gen {
   const input = context.df.getInput() as ConnectionOrchestrationInput;
@@ -52,11 +60,7 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
     return { status: 'expired' };
   }
   if (winner === revoke) return yield* revokeConnection(context, input);
-  if (winner === reauthorize) {
-    const event = reauthorize.result as ReauthorizeEvent;
-    context.df.continueAsNew(authorizePhaseInput(input, { authorizationId: event.authorizationId, deadline: event.deadline }));
-    return undefined;
-  }
+  if (winner === reauthorize) return switchToAttempt(context, input, reauthorize.result as ReauthorizeEvent);
 
   const event = callback.result as CallbackEvent;
   if (event.authorizationId !== input.authorizationId) {
@@ -71,13 +75,22 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
 
   let exchange: ExchangeResult;
   try {
-    exchange = (yield context.df.callActivityWithRetry(Activities.Exchange, exchangeRetryOptions(), {
+    exchange = (yield context.df.callActivityWithRetry(Activities.Exchange, retryOptions(EXCHANGE_RETRY), {
       ...ref(input),
       authorizationId: input.authorizationId,
     })) as ExchangeResult;
   } catch (error) {
     yield* markOutcome(context, input, 'failed', 'PROVIDER_UNAVAILABLE', errorSummary(error));
     return { status: 'failed' };
+  }
+  // Requests raised while the exchange ran were taken by the race's losers; continueAsNew would drop them.
+  if (revoke.isCompleted) return yield* revokeConnection(context, input);
+  if (reauthorize.isCompleted) return switchToAttempt(context, input, reauthorize.result as ReauthorizeEvent);
+  if (exchange.outcome === 'rejected') {
+    // The provider refused what this callback carried (a forged verifier, a wrong code): the attempt
+    // was released, so the genuine callback can still complete it before the same deadline.
+    context.df.continueAsNew(input);
+    return undefined;
   }
   if (exchange.outcome === 'stale' || exchange.outcome === 'failed') {
     context.df.setCustomStatus({ status: exchange.outcome });
@@ -89,14 +102,14 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
     context.df.setCustomStatus({ status: 'connected', credentialsVersion: exchange.credentialsVersion });
     return { status: 'connected' };
   }
-  context.df.continueAsNew(maintainInput(input, exchange.credentialsVersion, exchange.issuedAt, exchange.expiresAt, 0));
+  context.df.continueAsNew(maintainInput(input, exchange.credentialsVersion, exchange.issuedAt, exchange.expiresAt, 0, exchange.refreshMarginMs));
   return undefined;
 }
 
 function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
   const dueAt = input.retryAt
     ? new Date(input.retryAt)
-    : new Date(refreshDueAtMs(Date.parse(input.issuedAt), Date.parse(input.expiresAt), jitterFraction(context, input)));
+    : new Date(refreshDueAtMs(Date.parse(input.issuedAt), Date.parse(input.expiresAt), jitterFraction(context, input), input.refreshMarginMs));
   context.df.setCustomStatus({
     status: 'connected',
     credentialsVersion: input.credentialsVersion,
@@ -112,11 +125,7 @@ function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
   if (winner !== timer) timer.cancel();
 
   if (winner === revoke) return yield* revokeConnection(context, input);
-  if (winner === reauthorize) {
-    const event = reauthorize.result as ReauthorizeEvent;
-    context.df.continueAsNew(authorizePhaseInput(input, { authorizationId: event.authorizationId, deadline: event.deadline }));
-    return undefined;
-  }
+  if (winner === reauthorize) return switchToAttempt(context, input, reauthorize.result as ReauthorizeEvent);
   if (winner === refresh) {
     const event = (refresh.result ?? {}) as RefreshEvent;
     if (typeof event.seenVersion === 'number' && event.seenVersion < input.credentialsVersion) {
@@ -126,20 +135,36 @@ function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
     }
   }
 
-  const result = (yield context.df.callActivity(Activities.Refresh, {
-    ...ref(input),
-    expectedVersion: input.credentialsVersion,
-  })) as RefreshResult;
+  let result: RefreshResult;
+  try {
+    result = (yield context.df.callActivityWithRetry(Activities.Refresh, retryOptions(ACTIVITY_RETRY), {
+      ...ref(input),
+      expectedVersion: input.credentialsVersion,
+    })) as RefreshResult;
+  } catch {
+    // Storage (or the activity's host) failed through every retry: keep the credentials and try
+    // again with the refresh backoff, exactly as for a provider's transient failure.
+    result = { outcome: 'transient', errorCode: 'STORAGE_UNAVAILABLE' };
+  }
   const now = context.df.currentUtcDateTime;
 
+  // Requests raised while the refresh ran were taken by the race's losers; continueAsNew would drop them.
+  if (revoke.isCompleted) return yield* revokeConnection(context, input);
+  if (reauthorize.isCompleted) return switchToAttempt(context, input, reauthorize.result as ReauthorizeEvent);
+
   switch (result.outcome) {
+    case 'reauthorizing':
+      // The row already records a newer attempt whose event this execution never saw.
+      return switchToAttempt(context, input, { authorizationId: result.authorizationId, deadline: result.deadline });
     case 'refreshed':
       if (result.recovered) yield* notify(context, input, 'connection.recovered');
       if (!result.refreshable || result.expiresAt === null) {
         context.df.setCustomStatus({ status: 'connected', credentialsVersion: result.credentialsVersion });
         return { status: 'connected' };
       }
-      context.df.continueAsNew(maintainInput(input, result.credentialsVersion, result.issuedAt, result.expiresAt, input.cycle + 1));
+      context.df.continueAsNew(
+        maintainInput(input, result.credentialsVersion, result.issuedAt, result.expiresAt, input.cycle + 1, result.refreshMarginMs ?? input.refreshMarginMs),
+      );
       return undefined;
     case 'transient': {
       const failures = input.failures + 1;
@@ -162,18 +187,47 @@ function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
   }
 }
 
-function exchangeRetryOptions(): df.RetryOptions {
-  const options = new df.RetryOptions(EXCHANGE_RETRY.firstRetryIntervalMs, EXCHANGE_RETRY.maxAttempts);
-  options.backoffCoefficient = EXCHANGE_RETRY.backoffCoefficient;
+interface RetryPolicy {
+  firstRetryIntervalMs: number;
+  maxAttempts: number;
+  backoffCoefficient: number;
+  maxRetryIntervalMs?: number;
+}
+
+function retryOptions(policy: RetryPolicy): df.RetryOptions {
+  const options = new df.RetryOptions(policy.firstRetryIntervalMs, policy.maxAttempts);
+  options.backoffCoefficient = policy.backoffCoefficient;
+  if (policy.maxRetryIntervalMs !== undefined) options.maxRetryIntervalInMilliseconds = policy.maxRetryIntervalMs;
   return options;
 }
 
-function maintainInput(from: ConnectionRef, credentialsVersion: number, issuedAt: string, expiresAt: string, cycle: number): MaintainPhaseInput {
-  return maintainPhaseInput(from, { credentialsVersion, issuedAt, expiresAt, cycle });
+/** Moves the connection onto a newer authorization attempt (reauthorize), in a fresh execution. */
+function switchToAttempt(context: Context, from: ConnectionRef, event: ReauthorizeEvent): undefined {
+  context.df.continueAsNew(authorizePhaseInput(from, { authorizationId: event.authorizationId, deadline: event.deadline }));
+  return undefined;
+}
+
+function maintainInput(
+  from: ConnectionRef,
+  credentialsVersion: number,
+  issuedAt: string,
+  expiresAt: string,
+  cycle: number,
+  refreshMarginMs: number | undefined,
+): MaintainPhaseInput {
+  return maintainPhaseInput(from, { credentialsVersion, issuedAt, expiresAt, cycle, refreshMarginMs });
 }
 
 function* revokeConnection(context: Context, input: ConnectionRef): Gen {
-  yield context.df.callActivity(Activities.Revoke, ref(input));
+  for (;;) {
+    try {
+      yield context.df.callActivityWithRetry(Activities.Revoke, retryOptions(ACTIVITY_RETRY), ref(input));
+      break;
+    } catch {
+      // A revocation is never given up: wait, then try again (the erase is idempotent).
+      yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + REVOKE_RETRY_DELAY_MS));
+    }
+  }
   yield* notify(context, input, 'connection.revoked');
   context.df.setCustomStatus({ status: 'revoked' });
   return { status: 'revoked' };
@@ -187,7 +241,11 @@ function* markOutcome(
   errorMessage?: string,
 ): Gen {
   const outcome: MarkOutcomeInput = { ...ref(input), authorizationId: input.authorizationId, status, errorCode, errorMessage };
-  yield context.df.callActivity(Activities.MarkOutcome, outcome);
+  try {
+    yield context.df.callActivityWithRetry(Activities.MarkOutcome, retryOptions(ACTIVITY_RETRY), outcome);
+  } catch {
+    // The row keeps `awaiting_callback` past its deadline; readers and the watchdog treat that as expired.
+  }
   context.df.setCustomStatus({ status });
   return undefined;
 }
@@ -204,7 +262,7 @@ function* notify(context: Context, input: ConnectionRef, type: WebhookEventType,
   try {
     // Enqueue only: delivery (with its retries) runs in its own orchestration, so a slow receiver
     // never delays this connection's refreshes.
-    yield context.df.callActivity(Activities.EnqueueWebhook, event);
+    yield context.df.callActivityWithRetry(Activities.EnqueueWebhook, retryOptions(ACTIVITY_RETRY), event);
   } catch {
     // Losing a notification must not stop the connection's life cycle; the activity logged why.
   }

@@ -14,6 +14,7 @@ import { Events } from '../durable/names';
 import { parseOAuth1Callback } from '../oauth/oauth1/callback';
 import { parseAuthorizationResponse } from '../oauth/oauth2/authorization-response';
 import type { AuthorizationAttempt } from '../storage/authorizations-repo';
+import type { StoredConnection } from '../storage/connections-repo';
 import type { CallbackSecrets } from '../storage/credentials';
 import { authorizationIdForRequestToken, authorizationIdForState } from './begin-authorization';
 import type { Runtime } from './runtime';
@@ -29,6 +30,8 @@ export const CALLBACK_TIMINGS = {
   pollIntervalMs: 100,
   /** How long to keep retrying raiseEvent while the instance is not ready yet. */
   raiseRetryMs: 15_000,
+  /** While waiting for the exchange, raise the callback again this often in case it was dropped. */
+  reraiseEveryMs: 1_000,
 } as const;
 
 interface Received {
@@ -56,40 +59,53 @@ export async function handleCallback(runtime: Runtime, providerName: string, que
     throw new BrokerError('STATE_INVALID', 'this authorization attempt is no longer current');
   }
 
-  if (attempt.callback) {
-    // A second arrival: the same callback is answered as the first was; anything else is a replay.
-    if (!timingSafeEqualString(attempt.callback.fingerprint, received.fingerprint)) {
-      throw new BrokerError('STATE_INVALID', 'this authorization response was already used');
-    }
-  } else {
-    if (Date.parse(attempt.expiresAt) <= runtime.clock.now().getTime()) {
-      throw new BrokerError('STATE_EXPIRED', 'the authorization request has expired');
-    }
-    const callback = {
-      outcome: received.outcome,
-      fingerprint: received.fingerprint,
-      error: received.error,
-      errorDescription: received.errorDescription,
-      receivedAt: runtime.clock.now().toISOString(),
-    };
-    const written = await runtime.authorizations.recordCallback(attempt, callback, received.secrets);
-    if (written === 'exists') {
-      const again = await runtime.authorizations.get(attempt.authorizationId);
-      if (!again?.callback || !timingSafeEqualString(again.callback.fingerprint, received.fingerprint)) {
-        throw new BrokerError('STATE_INVALID', 'this authorization response was already used');
-      }
-    }
-  }
+  const receivedAt = await recordOrMatch(runtime, attempt, received);
 
   // Raise (again) while the connection still waits: a crash between persisting and raising must
   // not lose the callback, and a second raise is ignored by an orchestration that moved on.
-  if (stored.connection.status === 'awaiting_callback') {
-    const event: CallbackEvent = { authorizationId: attempt.authorizationId, outcome: received.outcome };
-    await raiseWithRetry(runtime, attempt.connectionId, event);
-  }
+  const event: CallbackEvent = { authorizationId: attempt.authorizationId, outcome: received.outcome };
+  if (stored.connection.status === 'awaiting_callback') await raiseWithRetry(runtime, attempt.connectionId, event);
 
-  const status = await waitForSettled(runtime, attempt);
+  const status = await waitForSettled(runtime, attempt, receivedAt, event);
   return answer(attempt, status, received);
+}
+
+/**
+ * Records the callback, or recognises it as the one already recorded (a duplicate is answered as the
+ * first was). A different one while another waits for its exchange waits for that exchange: if the
+ * provider refuses the first (a forgery) it is released and this one is recorded. Answers the time
+ * the recorded callback was received.
+ */
+async function recordOrMatch(runtime: Runtime, first: AuthorizationAttempt, received: Received): Promise<string> {
+  if (first.rejectedFingerprints.some((f) => timingSafeEqualString(f, received.fingerprint))) {
+    throw new BrokerError('CALLBACK_REJECTED', 'the provider refused this authorization response');
+  }
+  const deadline = runtime.clock.now().getTime() + CALLBACK_TIMINGS.settleWaitMs;
+  let attempt: AuthorizationAttempt | undefined = first;
+  for (let delay = 10; attempt; delay = Math.min(Math.ceil(delay * 1.5), CALLBACK_TIMINGS.pollIntervalMs)) {
+    if (attempt.callback) {
+      if (timingSafeEqualString(attempt.callback.fingerprint, received.fingerprint)) return attempt.callback.receivedAt;
+      // Another callback is recorded: a replay once it was exchanged, otherwise wait for its outcome.
+      if (attempt.exchangedAt || attempt.callback.outcome === 'denied' || runtime.clock.now().getTime() >= deadline) {
+        throw new BrokerError('STATE_INVALID', 'this authorization response was already used');
+      }
+      await runtime.clock.sleep(delay);
+    } else {
+      if (Date.parse(attempt.expiresAt) <= runtime.clock.now().getTime()) {
+        throw new BrokerError('STATE_EXPIRED', 'the authorization request has expired');
+      }
+      const callback = {
+        outcome: received.outcome,
+        fingerprint: received.fingerprint,
+        error: received.error,
+        errorDescription: received.errorDescription,
+        receivedAt: runtime.clock.now().toISOString(),
+      };
+      if ((await runtime.authorizations.recordCallback(attempt, callback, received.secrets)) === 'recorded') return callback.receivedAt;
+    }
+    attempt = await runtime.authorizations.get(first.authorizationId);
+  }
+  throw new BrokerError('STATE_INVALID', 'this authorization attempt is no longer current');
 }
 
 function readOAuth2(query: URLSearchParams): Received {
@@ -142,12 +158,26 @@ async function raiseWithRetry(runtime: Runtime, instanceId: string, event: Callb
   }
 }
 
-/** The status the connection reached, or the one it still has when the exchange takes longer. */
-async function waitForSettled(runtime: Runtime, attempt: AuthorizationAttempt): Promise<ConnectionStatus> {
-  const { stored } = await waitForConnection(runtime, attempt, (row) => !row || isSettled(row.connection.status), {
+/**
+ * The status the connection reached, or the one it still has when the exchange takes longer. A
+ * callback the provider refused (recorded on the row after `receivedAt`) is answered with a 400.
+ */
+async function waitForSettled(runtime: Runtime, attempt: AuthorizationAttempt, receivedAt: string, event: CallbackEvent): Promise<ConnectionStatus> {
+  const refused = (row: StoredConnection) =>
+    row.connection.status === 'awaiting_callback' && row.connection.error?.code === 'CALLBACK_REJECTED' && row.connection.error.at >= receivedAt;
+  let lastRaiseMs = runtime.clock.now().getTime();
+  const { stored } = await waitForConnection(runtime, attempt, (row) => !row || isSettled(row.connection.status) || refused(row), {
     timeoutMs: CALLBACK_TIMINGS.settleWaitMs,
     maxPollMs: CALLBACK_TIMINGS.pollIntervalMs,
+    // An event delivered to a generation that then continues as new is dropped (as on Azure), e.g.
+    // this callback raised while the exchange of a refused one ran: raise again until it is taken.
+    beforeRead: async () => {
+      if (runtime.clock.now().getTime() - lastRaiseMs < CALLBACK_TIMINGS.reraiseEveryMs) return;
+      lastRaiseMs = runtime.clock.now().getTime();
+      await raiseConnectionEvent(runtime.durable, attempt.connectionId, Events.Callback, event).catch(() => undefined);
+    },
   });
+  if (stored && refused(stored)) throw new BrokerError('CALLBACK_REJECTED', 'the provider refused this authorization response');
   return stored?.connection.status ?? 'failed';
 }
 

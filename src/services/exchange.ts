@@ -6,12 +6,13 @@
  */
 import type { Connection, ExpirySource, UpstreamAccount } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
-import { isRefreshable } from '../domain/refresh-policy';
+import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
 import { obtainTokenCredentials } from '../oauth/oauth1/access-token';
 import { exchangeCode } from '../oauth/oauth2/client';
 import { expectsIdToken, idTokenCheck, providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
 import type { ExchangeResult } from '../durable/contract';
 import type { Credentials } from '../storage/credentials';
+import type { AuthorizationAttempt } from '../storage/authorizations-repo';
 import type { StoredConnection } from '../storage/connections-repo';
 import { oauth1Client, oauth2Client, tokenLifetimeOf } from './provider-clients';
 import type { Runtime } from './runtime';
@@ -34,6 +35,8 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
     return resultFrom(stored, 'connected', isRefreshable(provider, credentials, stored.connection.expiresAt));
   }
   if (stored.connection.status !== 'awaiting_callback') return stale(stored);
+  // Released after the provider refused it (a re-run of that exchange): the attempt still waits.
+  if (!attempt.callback) return resultFrom(stored, 'rejected', false);
 
   const secrets = await runtime.authorizations.openSecrets(attempt);
   const callback = await runtime.authorizations.openCallback(attempt);
@@ -89,16 +92,22 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
     }
   } catch (error) {
     if (isBrokerError(error) && error.transient) throw error;
+    if (isBrokerError(error) && providerRefusedCallback(error, provider.protocol)) {
+      await rejectCallback(runtime, stored, attempt, error);
+      return resultFrom(stored, 'rejected', false);
+    }
     await markFailed(runtime, stored, error);
     return resultFrom(stored, 'failed', false);
   }
 
   const nowIso = now.toISOString();
+  const refreshDueAt = watchdogDueAt(nowIso, expiresAt, isRefreshable(provider, credentials, expiresAt), runtime.settings.refreshMarginMs);
   const saved = await saveWithRetry(runtime, stored, (connection) => {
     if (connection.authorizationId !== input.authorizationId || connection.status !== 'awaiting_callback') return undefined;
     return {
       next: {
         ...connection,
+        refreshDueAt,
         status: 'connected',
         scopes,
         expiresAt,
@@ -122,7 +131,53 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
   return {
     ...resultFrom(saved, 'connected', isRefreshable(provider, credentials, expiresAt)),
     webhooks: runtime.webhooks.has(input.clientId),
+    refreshMarginMs: runtime.settings.refreshMarginMs,
   };
+}
+
+/** OAuth 1.0a problems that name the broker's own configuration, not what the callback carried (RFC 5849 §3.2, oauth_problem). */
+const CONSUMER_PROBLEMS = new Set(['consumer_key_unknown', 'consumer_key_rejected', 'consumer_key_refused', 'signature_method_rejected', 'signature_invalid', 'timestamp_refused', 'nonce_used']);
+
+/**
+ * Whether the provider refused the grant the callback carried (a wrong or replayed code, a forged
+ * verifier) rather than the broker itself: OAuth 2.0 `invalid_grant` (RFC 6749 §5.2); OAuth 1.0a a
+ * 400/401 refusal of the token request (RFC 5849 §2.3) that does not blame the consumer.
+ */
+function providerRefusedCallback(error: BrokerError, protocol: 'oauth1' | 'oauth2'): boolean {
+  if (protocol === 'oauth2') return error.code === 'OAUTH_INVALID_GRANT';
+  return (
+    error.code === 'OAUTH_PROVIDER_ERROR' &&
+    (error.providerStatus === 400 || error.providerStatus === 401) &&
+    !CONSUMER_PROBLEMS.has(error.providerError ?? '')
+  );
+}
+
+/**
+ * Anyone who saw the authorization URL can send a callback with a made-up code or verifier, so a
+ * refusal must not end the attempt: the callback is released (the genuine one can still complete it
+ * before the deadline), its fingerprint remembered, and the row says why the last callback failed.
+ */
+async function rejectCallback(runtime: Runtime, stored: StoredConnection, attempt: AuthorizationAttempt, error: BrokerError): Promise<void> {
+  const fingerprint = attempt.callback?.fingerprint;
+  if (fingerprint) {
+    let current: AuthorizationAttempt | undefined = attempt;
+    while (current?.callback?.fingerprint === fingerprint && !(await runtime.authorizations.releaseCallback(current, fingerprint))) {
+      current = await runtime.authorizations.get(attempt.authorizationId);
+    }
+  }
+  const at = runtime.clock.now().toISOString();
+  await saveWithRetry(runtime, stored, (connection: Connection) =>
+    connection.status !== 'awaiting_callback' || connection.authorizationId !== attempt.authorizationId
+      ? undefined
+      : {
+          next: {
+            ...connection,
+            updatedAt: at,
+            error: { code: 'CALLBACK_REJECTED', message: `the provider refused the callback: ${error.message}`, providerError: error.providerError, at },
+          },
+          change: {},
+        },
+  );
 }
 
 function resultFrom(stored: StoredConnection, outcome: ExchangeResult['outcome'], refreshable: boolean): ExchangeResult {

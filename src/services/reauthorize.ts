@@ -4,8 +4,8 @@
  * credentials stay sealed in the row until the new exchange replaces them.
  */
 import { BrokerError } from '../domain/errors';
-import { raiseOrStart } from '../durable/client';
-import { authorizePhaseInput } from '../durable/contract';
+import { isRunning, raiseConnectionEvent, raiseOrStart } from '../durable/client';
+import { authorizePhaseInput, type ReauthorizeEvent } from '../durable/contract';
 import { Events } from '../durable/names';
 import { beginAuthorization } from './begin-authorization';
 import type { Runtime } from './runtime';
@@ -46,6 +46,7 @@ export async function reauthorize(runtime: Runtime, clientId: string, connection
   if (outcome === 'lost') {
     throw new BrokerError('STORAGE_UNAVAILABLE', 'the connection could not be switched to the new authorization; retry', { transient: true });
   }
+  if (outcome === 'raised') await awaitAcknowledgement(runtime, connectionId, { authorizationId: attempt.authorizationId, deadline });
   return {
     connectionId,
     provider: provider.name,
@@ -53,4 +54,35 @@ export async function reauthorize(runtime: Runtime, clientId: string, connection
     authorizationUrl: attempt.authorizationUrl,
     authorizationExpiresAt: attempt.expiresAt,
   };
+}
+
+export const REAUTHORIZE_ACK = {
+  /** How long the request waits for the orchestration to take the new attempt. */
+  waitMs: 5_000,
+  pollMs: 100,
+  reraiseEveryMs: 1_000,
+} as const;
+
+/**
+ * An event delivered to an execution that then continues as new is dropped (as on Azure), so the
+ * event is raised again until the orchestration's custom status names the new attempt. The row
+ * already records the attempt: if this wait runs out, the maintain loop finds it at its next refresh
+ * and the watchdog re-raises it, so the request is never lost, only delayed.
+ */
+async function awaitAcknowledgement(runtime: Runtime, connectionId: string, event: ReauthorizeEvent): Promise<void> {
+  const started = runtime.clock.now().getTime();
+  let lastRaise = started;
+  while (runtime.clock.now().getTime() - started < REAUTHORIZE_ACK.waitMs) {
+    const status = await runtime.durable.getStatus(connectionId).catch(() => undefined);
+    if (acknowledges(status?.customStatus, event.authorizationId) || !isRunning(status?.runtimeStatus)) return;
+    if (runtime.clock.now().getTime() - lastRaise >= REAUTHORIZE_ACK.reraiseEveryMs) {
+      lastRaise = runtime.clock.now().getTime();
+      await raiseConnectionEvent(runtime.durable, connectionId, Events.Reauthorize, event).catch(() => undefined);
+    }
+    await runtime.clock.sleep(REAUTHORIZE_ACK.pollMs);
+  }
+}
+
+function acknowledges(customStatus: unknown, authorizationId: string): boolean {
+  return typeof customStatus === 'object' && customStatus !== null && (customStatus as { authorizationId?: unknown }).authorizationId === authorizationId;
 }

@@ -1,18 +1,26 @@
 /**
- * Refresh activity. Only the connection's orchestration calls it, so refreshes of one connection
- * never run concurrently. The rotated refresh token is sealed into the row immediately after the
- * provider answers, before anything else can fail. Errors become outcomes (never thrown into durable
- * history): transient → keep the last good credentials and `connected`, invalid_grant →
- * `reauth_required`, other terminal errors → `failed`.
+ * Refresh activity. One writer per refresh: the activity takes a lease on the connection row (owner
+ * and expiry, written with the row's ETag), so a second refresher, a duplicate run of the activity
+ * (activities run at least once) or the activity of a replaced orchestration, backs off instead of
+ * presenting the same refresh token twice. Everything is decided against the credentials version
+ * the orchestration holds: a version that moved on means another writer already refreshed, and a
+ * failure is applied only to the version it was about. The rotated refresh token is sealed into the
+ * row right after the provider answers, before anything else can fail. Provider errors become
+ * outcomes (never thrown into durable history): transient → keep the last good credentials and
+ * `connected`, invalid_grant → `reauth_required`, other terminal errors → `failed`. Storage errors
+ * are thrown: the orchestration retries the activity, which re-reads the row.
  */
+import { randomUUID } from 'node:crypto';
 import type { Connection, ExpirySource } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
 import { afterRefreshFailure, DEFAULT_REFRESH_FAILURE_SPAN_MS, isRecovery } from '../domain/refresh-attempts';
-import { isRefreshable } from '../domain/refresh-policy';
+import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
+import { DEFAULT_PROVIDER_TIMEOUT_MS } from '../oauth/http';
 import { refreshAccessToken } from '../oauth/oauth2/client';
 import { providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
 import type { RefreshResult } from '../durable/contract';
 import type { OAuth2Credentials } from '../storage/credentials';
+import type { StoredConnection } from '../storage/connections-repo';
 import { oauth2Client, tokenLifetimeOf } from './provider-clients';
 import type { Runtime } from './runtime';
 import { saveWithRetry } from './save';
@@ -22,6 +30,13 @@ export interface RefreshInput {
   clientId: string;
   expectedVersion: number;
 }
+
+/**
+ * How long a refresh holds its lease: three times the token request's timeout, so a live holder
+ * always finishes first, while a holder that died (its host killed mid-refresh) delays the next
+ * refresh by at most this much, well inside the default 60 s margin's second half.
+ */
+export const REFRESH_LEASE_MS = 3 * DEFAULT_PROVIDER_TIMEOUT_MS;
 
 export async function refreshCredentials(runtime: Runtime, input: RefreshInput): Promise<RefreshResult> {
   try {
@@ -34,24 +49,22 @@ export async function refreshCredentials(runtime: Runtime, input: RefreshInput):
 
 async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshResult> {
   const stored = await runtime.connections.get(input.clientId, input.connectionId);
-  if (!stored || !['connected', 'refreshing'].includes(stored.connection.status)) return { outcome: 'gone' };
+  if (!stored) return { outcome: 'gone' };
+  const reauthorizing = newerAttempt(stored.connection);
+  if (reauthorizing) return reauthorizing;
+  if (!['connected', 'refreshing'].includes(stored.connection.status)) return { outcome: 'gone' };
+  // Another writer (or this activity's earlier run, whose answer was lost) already refreshed.
+  if (stored.connection.credentialsVersion > input.expectedVersion) return await refreshedFrom(runtime, stored);
+
   const provider = runtime.providers.get(stored.connection.provider);
   const credentials = await runtime.connections.openCredentials(stored);
-  if (
-    provider.protocol !== 'oauth2' ||
-    credentials?.protocol !== 'oauth2' ||
-    !credentials.refreshToken ||
-    !isRefreshable(provider, credentials, stored.connection.expiresAt)
-  ) {
+  if (provider.protocol !== 'oauth2' || credentials?.protocol !== 'oauth2' || !isRefreshable(provider, credentials, stored.connection.expiresAt)) {
     return { outcome: 'gone' };
   }
 
-  const marked = await saveWithRetry(runtime, stored, (connection) =>
-    connection.status === 'connected' || connection.status === 'refreshing'
-      ? { next: { ...connection, status: 'refreshing', updatedAt: runtime.clock.now().toISOString() }, change: {} }
-      : undefined,
-  );
-  if (!marked) return { outcome: 'gone' };
+  const owner = randomUUID();
+  const lease = await takeLease(runtime, stored, input, owner);
+  if (lease.kind !== 'taken') return lease.result;
 
   const now = runtime.clock.now();
   let next: OAuth2Credentials;
@@ -62,16 +75,18 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
     const client = await oauth2Client(runtime, provider);
     const send = { send: runtime.http.send };
     const server = await providerServer(provider, send);
-    const refreshToken = credentials.refreshToken;
     const tokens = await withRediscovery(provider, server, () =>
-      refreshAccessToken({
-        ...client,
-        tokenUrl: server.tokenUrl,
-        refreshToken,
-        tokenParams: provider.tokenParams,
-        requestedScopes: stored.connection.scopes,
-        scopeSeparator: provider.scopeSeparator,
-      }, send),
+      refreshAccessToken(
+        {
+          ...client,
+          tokenUrl: server.tokenUrl,
+          refreshToken: credentials.refreshToken as string,
+          tokenParams: provider.tokenParams,
+          requestedScopes: stored.connection.scopes,
+          scopeSeparator: provider.scopeSeparator,
+        },
+        send,
+      ),
     );
     next = {
       protocol: 'oauth2',
@@ -83,15 +98,17 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
     ({ expiresAt, source: expiresAtSource } = await tokenLifetimeOf(provider, server, client, tokens, now, send));
     scopes = tokens.scopes;
   } catch (error) {
-    return recordFailure(runtime, input, error);
+    return recordFailure(runtime, input, owner, error);
   }
 
+  // First thing after the provider answered: a rotated refresh token is only good once it is stored.
   const nowIso = now.toISOString();
-  const saved = await saveWithRetry(runtime, marked, (connection) => {
+  const refreshable = isRefreshable(provider, next, expiresAt);
+  const saved = await saveWithRetry(runtime, lease.stored, (connection) => {
     if (connection.status === 'revoked') return undefined;
     return {
       next: {
-        ...connection,
+        ...withoutLease(connection),
         status: connection.status === 'refreshing' ? 'connected' : connection.status,
         scopes,
         expiresAt,
@@ -101,6 +118,7 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
         updatedAt: nowIso,
         credentialsVersion: connection.credentialsVersion + 1,
         error: undefined,
+        refreshDueAt: watchdogDueAt(nowIso, expiresAt, refreshable, runtime.settings.refreshMarginMs),
       },
       change: { credentials: next, issuedAt: nowIso },
     };
@@ -111,20 +129,55 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
     credentialsVersion: saved.connection.credentialsVersion,
     issuedAt: nowIso,
     expiresAt,
-    refreshable: isRefreshable(provider, next, expiresAt),
-    ...(isRecovery(stored.connection.refreshAttempts) ? { recovered: true as const } : {}),
+    refreshable,
+    refreshMarginMs: runtime.settings.refreshMarginMs,
+    ...(isRecovery(lease.stored.connection.refreshAttempts) ? { recovered: true as const } : {}),
   };
 }
 
-async function recordFailure(runtime: Runtime, input: RefreshInput, error: unknown): Promise<RefreshResult> {
+type LeaseOutcome = { kind: 'taken'; stored: StoredConnection } | { kind: 'declined'; result: RefreshResult };
+
+/** Marks the row `refreshing` under this refresh's lease, unless the version moved on or another refresh holds it. */
+async function takeLease(runtime: Runtime, stored: StoredConnection, input: RefreshInput, owner: string): Promise<LeaseOutcome> {
+  const nowMs = runtime.clock.now().getTime();
+  let declined: RefreshResult | 'version-moved' | undefined;
+  let seen = stored;
+  const taken = await saveWithRetry(runtime, stored, (connection, current) => {
+    seen = current;
+    declined = leaseRefusal(connection, input, nowMs);
+    if (declined) return undefined;
+    const until = new Date(nowMs + REFRESH_LEASE_MS).toISOString();
+    return { next: { ...connection, status: 'refreshing', updatedAt: new Date(nowMs).toISOString(), refreshLease: { owner, until } }, change: {} };
+  });
+  if (taken) return { kind: 'taken', stored: taken };
+  if (declined === 'version-moved') return { kind: 'declined', result: await refreshedFrom(runtime, seen) };
+  return { kind: 'declined', result: declined ?? { outcome: 'gone' } };
+}
+
+function leaseRefusal(connection: Connection, input: RefreshInput, nowMs: number): RefreshResult | 'version-moved' | undefined {
+  const reauthorizing = newerAttempt(connection);
+  if (reauthorizing) return reauthorizing;
+  if (connection.status !== 'connected' && connection.status !== 'refreshing') return { outcome: 'gone' };
+  if (connection.credentialsVersion > input.expectedVersion) return 'version-moved';
+  const held = connection.refreshLease;
+  if (held && Date.parse(held.until) > nowMs) {
+    // Another refresh is in flight: come back when its lease ends (by then the version has moved on).
+    return { outcome: 'transient', errorCode: 'REFRESH_IN_PROGRESS', retryAfterSeconds: Math.ceil((Date.parse(held.until) - nowMs) / 1000) };
+  }
+  return undefined;
+}
+
+async function recordFailure(runtime: Runtime, input: RefreshInput, owner: string, error: unknown): Promise<RefreshResult> {
   const broker = isBrokerError(error) ? error : new BrokerError('INTERNAL', 'refresh failed');
   const now = runtime.clock.now();
   const at = now.toISOString();
+  // Re-read before judging: a newer version means another writer won the race, and whatever this
+  // refresh was told (invalid_grant for a token already rotated away) is about credentials replaced since.
   const stored = await runtime.connections.get(input.clientId, input.connectionId);
+  if (stored && stored.connection.credentialsVersion > input.expectedVersion) return await refreshedFrom(runtime, stored);
   // Transient failures are counted; once they have lasted the configured span, the user is needed again.
-  const verdict = broker.transient
-    ? afterRefreshFailure(stored?.connection.refreshAttempts, now, (runtime.settings.refreshFailureSpanSeconds ?? DEFAULT_REFRESH_FAILURE_SPAN_MS / 1000) * 1000)
-    : undefined;
+  const spanMs = (runtime.settings.refreshFailureSpanSeconds ?? DEFAULT_REFRESH_FAILURE_SPAN_MS / 1000) * 1000;
+  const verdict = broker.transient ? afterRefreshFailure(stored?.connection.refreshAttempts, now, spanMs) : undefined;
   const exhausted = verdict?.exhausted === true;
   const status: Connection['status'] =
     broker.transient && !exhausted ? 'connected' : exhausted || broker.code === 'OAUTH_INVALID_GRANT' ? 'reauth_required' : 'failed';
@@ -137,17 +190,42 @@ async function recordFailure(runtime: Runtime, input: RefreshInput, error: unkno
       }
     : { code: broker.code, message: broker.message, providerError: broker.providerError, at };
   if (stored) {
-    await saveWithRetry(runtime, stored, (connection) =>
-      connection.status !== 'refreshing' && connection.status !== 'connected'
-        ? undefined
-        : {
-            next: { ...connection, status, updatedAt: at, error: recorded, refreshAttempts: verdict?.attempts },
-            // The last good credentials stay after a transient failure (and after exhaustion, so a
-            // revocation can still reach the provider); a dead grant's are erased.
-            change: status === 'reauth_required' && !exhausted ? { credentials: null } : {},
-          },
-    );
+    await saveWithRetry(runtime, stored, (connection) => {
+      const ours = connection.credentialsVersion === input.expectedVersion && connection.refreshLease?.owner === owner;
+      if (!ours || (connection.status !== 'refreshing' && connection.status !== 'connected')) return undefined;
+      return {
+        next: { ...withoutLease(connection), status, updatedAt: at, error: recorded, refreshAttempts: verdict?.attempts },
+        // The last good credentials stay after a transient failure (and after exhaustion, so a
+        // revocation can still reach the provider); a dead grant's are erased.
+        change: status === 'reauth_required' && !exhausted ? { credentials: null } : {},
+      };
+    });
   }
   if (broker.transient && !exhausted) return { outcome: 'transient', errorCode: broker.code, retryAfterSeconds: broker.retryAfterSeconds };
   return { outcome: status === 'reauth_required' ? 'reauth_required' : 'failed', errorCode: recorded.code };
+}
+
+/** The row records a newer authorization attempt (reauthorize) than the maintain loop knows of. */
+function newerAttempt(connection: Connection): RefreshResult | undefined {
+  if (connection.status !== 'awaiting_callback' || !connection.authorizationId || !connection.authorizationExpiresAt) return undefined;
+  return { outcome: 'reauthorizing', authorizationId: connection.authorizationId, deadline: connection.authorizationExpiresAt };
+}
+
+/** The answer for credentials someone else already refreshed: the loop continues from them. */
+async function refreshedFrom(runtime: Runtime, stored: StoredConnection): Promise<RefreshResult> {
+  const c = stored.connection;
+  const credentials = await runtime.connections.openCredentials(stored);
+  return {
+    outcome: 'refreshed',
+    credentialsVersion: c.credentialsVersion,
+    issuedAt: stored.issuedAt ?? c.updatedAt,
+    expiresAt: c.expiresAt,
+    refreshable: isRefreshable(runtime.providers.get(c.provider), credentials, c.expiresAt),
+    refreshMarginMs: runtime.settings.refreshMarginMs,
+  };
+}
+
+function withoutLease(connection: Connection): Connection {
+  const { refreshLease: _released, ...rest } = connection;
+  return rest;
 }

@@ -17,6 +17,8 @@ export interface BrokerSettings {
   /** Public base URL without trailing slash; callbacks are `${baseUrl}/api/callback/{provider}`. */
   baseUrl: string;
   authorizationTimeoutSeconds: number;
+  /** BROKER_REFRESH_MARGIN_SECONDS in ms: the most a token is refreshed ahead of its expiry. */
+  refreshMarginMs: number;
   /** BROKER_REFRESH_FAILURE_SPAN_SECONDS: how long refreshes may keep failing before `reauth_required` (default 4 days). */
   refreshFailureSpanSeconds?: number;
   /** BROKER_ALLOWED_RETURN_URLS: the prefixes `returnTo` may name. */

@@ -39,7 +39,7 @@ export async function getToken(runtime: Runtime, clientId: string, connectionId:
   let credentials = await readCredentials(runtime, stored);
 
   if (credentials.protocol === 'oauth2') {
-    const decision = shouldRefresh(issuedAtMs(stored), expiresAtMs(stored.connection), nowMs(runtime));
+    const decision = shouldRefresh(issuedAtMs(stored), expiresAtMs(stored.connection), nowMs(runtime), runtime.settings.refreshMarginMs);
     if (decision.should || stored.connection.status === 'refreshing') {
       const refreshable = isRefreshable(runtime.providers.get(stored.connection.provider), credentials, stored.connection.expiresAt);
       if (!refreshable && decision.reason === 'expired') {
@@ -155,7 +155,7 @@ function cacheValidUntil(runtime: Runtime, stored: StoredConnection): number {
   const ttlEnd = nowMs(runtime) + TOKEN_TIMINGS.cacheTtlMs;
   if (expiresAt === null) return ttlEnd;
   // Never past the point where a reader would have to refresh.
-  const margin = refreshMarginMs(issuedAtMs(stored), expiresAt);
+  const margin = refreshMarginMs(issuedAtMs(stored), expiresAt, runtime.settings.refreshMarginMs);
   return Math.min(ttlEnd, expiresAt - Math.max(margin, MIN_REMAINING_LIFETIME_MS));
 }
 

@@ -12,6 +12,8 @@ import type { Sealer } from './sealer';
 import { isStatus } from './tables';
 
 const ROW_KEY = 'attempt';
+/** Bounds the row: a flood of forged callbacks keeps only the latest fingerprints. */
+const MAX_REJECTED_FINGERPRINTS = 20;
 
 interface AuthorizationEntity {
   partitionKey: string;
@@ -31,6 +33,8 @@ interface AuthorizationEntity {
   callbackErrorDescription?: string;
   callbackReceivedAt?: string;
   exchangedAt?: string;
+  /** JSON list of fingerprints of callbacks the provider refused (forged or stale codes/verifiers). */
+  rejectedFingerprints?: string;
 }
 
 export interface AuthorizationAttempt {
@@ -51,6 +55,8 @@ export interface AuthorizationAttempt {
     receivedAt: string;
   };
   exchangedAt?: string;
+  /** Fingerprints of callbacks the provider refused; the same one arriving again is refused at once. */
+  rejectedFingerprints: string[];
   etag: string;
   sealedSecrets: string;
   sealedCallback?: string;
@@ -60,7 +66,7 @@ export class AuthorizationsRepository {
   constructor(private readonly table: TableClient, private readonly sealer: Sealer) {}
 
   async create(
-    attempt: Omit<AuthorizationAttempt, 'etag' | 'sealedSecrets' | 'callback' | 'exchangedAt' | 'sealedCallback'>,
+    attempt: Omit<AuthorizationAttempt, 'etag' | 'sealedSecrets' | 'callback' | 'exchangedAt' | 'sealedCallback' | 'rejectedFingerprints'>,
     secrets: AuthorizationSecrets,
   ): Promise<void> {
     const { envelope } = await this.sealer.seal(secrets, attempt.connectionId);
@@ -130,6 +136,33 @@ export class AuthorizationsRepository {
     }
   }
 
+  /**
+   * Forgets a callback the provider refused, so the genuine one can still be recorded, and remembers
+   * its fingerprint so the same refused callback is turned away without another exchange. Returns
+   * false when the row changed since it was read (the caller re-reads and decides again).
+   */
+  async releaseCallback(attempt: AuthorizationAttempt, fingerprint: string): Promise<boolean> {
+    const rejected = [...attempt.rejectedFingerprints.filter((f) => f !== fingerprint), fingerprint].slice(-MAX_REJECTED_FINGERPRINTS);
+    const patch = {
+      partitionKey: attempt.authorizationId,
+      rowKey: ROW_KEY,
+      callbackOutcome: '',
+      callbackFingerprint: '',
+      callbackSecrets: '',
+      callbackError: '',
+      callbackErrorDescription: '',
+      callbackReceivedAt: '',
+      rejectedFingerprints: JSON.stringify(rejected),
+    };
+    try {
+      await this.table.updateEntity(patch, 'Merge', { etag: attempt.etag });
+      return true;
+    } catch (error) {
+      if (isStatus(error, 412) || isStatus(error, 404)) return false;
+      throw new BrokerError('STORAGE_UNAVAILABLE', 'could not release the authorization attempt', { cause: error, transient: true });
+    }
+  }
+
   /** Marks the code as used and drops the sealed code so it is never kept longer than needed. */
   async markExchanged(attempt: AuthorizationAttempt, at: string): Promise<void> {
     try {
@@ -173,8 +206,19 @@ function fromEntity(entity: TableEntityResult<AuthorizationEntity>): Authorizati
         }
       : undefined,
     exchangedAt: entity.exchangedAt,
+    rejectedFingerprints: parseFingerprints(entity.rejectedFingerprints),
     etag: entity.etag,
     sealedSecrets: entity.secrets,
     sealedCallback: entity.callbackSecrets || undefined,
   };
+}
+
+function parseFingerprints(value: string | undefined): string[] {
+  if (!value) return [];
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return Array.isArray(parsed) ? parsed.filter((f): f is string => typeof f === 'string') : [];
+  } catch {
+    return [];
+  }
 }

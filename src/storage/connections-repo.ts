@@ -33,6 +33,9 @@ interface ConnectionEntity {
   credentials?: string;
   credentialsKeyId?: string;
   error?: string;
+  refreshLeaseOwner?: string;
+  refreshLeaseUntil?: string;
+  refreshDueAt?: string;
   /** JSON of the upstream account (who connected): issuer, subject, display name, email. */
   account?: string;
   expiresAtSource?: string;
@@ -142,6 +145,31 @@ export class ConnectionsRepository {
   }
 
   /**
+   * One page of rows for the watchdog, across every client (a cross-partition query, bounded by
+   * `top`): refreshable rows whose recorded due time is before `overdueBefore`, or rows waiting
+   * for a callback.
+   */
+  async watchdogPage(
+    kind: 'overdue' | 'awaiting_callback',
+    top: number,
+    overdueBefore: string,
+    continuationToken?: string,
+  ): Promise<{ items: StoredConnection[]; continuation?: string }> {
+    const filter =
+      kind === 'overdue'
+        ? odata`refreshDueAt lt ${overdueBefore} and (status eq 'connected' or status eq 'refreshing')`
+        : odata`status eq 'awaiting_callback'`;
+    const iterator = this.table.listEntities<ConnectionEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: top, continuationToken });
+    try {
+      const page = await iterator.next();
+      if (page.done) return { items: [] };
+      return { items: page.value.map(fromEntity), continuation: page.value.continuationToken };
+    } catch (error) {
+      throw storageError(error);
+    }
+  }
+
+  /**
    * Writes `next` over `stored` if the row is unchanged since it was read (ETag). Credentials: a value
    * replaces them, `null` erases them, undefined keeps the sealed ones as they are. Returns the new
    * etag, or undefined when someone else changed (or deleted) the row first.
@@ -202,6 +230,11 @@ function toEntity(connection: Connection, sealed: { envelope: string; keyId: str
   if (connection.authorizationExpiresAt) entity.authorizationExpiresAt = connection.authorizationExpiresAt;
   if (connection.authorizationId) entity.authorizationId = connection.authorizationId;
   if (connection.error) entity.error = JSON.stringify(connection.error);
+  if (connection.refreshLease) {
+    entity.refreshLeaseOwner = connection.refreshLease.owner;
+    entity.refreshLeaseUntil = connection.refreshLease.until;
+  }
+  if (connection.refreshDueAt) entity.refreshDueAt = connection.refreshDueAt;
   if (connection.account) entity.account = JSON.stringify(connection.account);
   if (connection.expiresAtSource) entity.expiresAtSource = connection.expiresAtSource;
   if (connection.refreshAttempts) entity.refreshAttempts = JSON.stringify(connection.refreshAttempts);
@@ -231,6 +264,10 @@ function fromEntity(entity: TableEntityResult<ConnectionEntity>): StoredConnecti
     authorizationId: entity.authorizationId,
     credentialsVersion: Number(entity.credentialsVersion ?? 0),
     error: parseJson<ConnectionError>(entity.error),
+    ...(entity.refreshLeaseOwner && entity.refreshLeaseUntil
+      ? { refreshLease: { owner: entity.refreshLeaseOwner, until: entity.refreshLeaseUntil } }
+      : {}),
+    ...(entity.refreshDueAt ? { refreshDueAt: entity.refreshDueAt } : {}),
     account: parseJson<UpstreamAccount>(entity.account),
     expiresAtSource: EXPIRY_SOURCES.find((source) => source === entity.expiresAtSource),
     refreshAttempts: parseJson<RefreshAttempts>(entity.refreshAttempts),

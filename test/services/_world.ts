@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
 import { createKeyring } from '../../src/crypto/envelope';
 import type { Connection } from '../../src/domain/connection';
-import type { DurableClientLike, OrchestrationStatusLike } from '../../src/durable/client';
+import type { DurableClientLike, OrchestrationListItem, OrchestrationStatusLike } from '../../src/durable/client';
 import { Events, Orchestrations } from '../../src/durable/names';
 import { sendHttpRequest } from '../../src/oauth/http';
 import { CATALOGUE } from '../../src/providers/catalogue';
@@ -30,6 +30,14 @@ import { AzuriteInstance, startAzurite } from '../support/azurite';
 import { RecordingServer, startRecordingServer } from '../support/recording-server';
 
 export const T0 = Date.parse('2030-01-01T00:00:00.000Z');
+
+/** What the durable-functions SDK throws for an unknown instance (durableClient/DurableClient.js). */
+function notFound(instanceId: string): Error {
+  return new Error(
+    'DurableClient error: Durable Functions extension replied with HTTP 404 response. ' +
+      `This usually means we could not find any data associated with the instanceId provided: ${instanceId}.`,
+  );
+}
 export const CLIENT = 'app1';
 
 /** Time stands still until a service sleeps or a test advances it. */
@@ -67,6 +75,12 @@ export class FakeDurable implements DurableClientLike {
   /** raiseEvent calls that fail as they do while an instance is not created yet (404). */
   failNextRaises = 0;
   failNextStarts = 0;
+  /** getStatus calls that fail as when the task hub is unreachable (not a 404). */
+  failNextStatuses = 0;
+  /** Custom status per instance, as the orchestration would set it. */
+  readonly customStatus = new Map<string, unknown>();
+  readonly inputs = new Map<string, unknown>();
+  readonly terminatedIds = new Set<string>();
 
   async startNew(name: string, options: { instanceId: string; input: unknown }): Promise<string> {
     if (this.failNextStarts > 0) {
@@ -75,6 +89,8 @@ export class FakeDurable implements DurableClientLike {
     }
     this.started.push({ name, ...options });
     this.known.add(options.instanceId);
+    this.inputs.set(options.instanceId, options.input);
+    this.terminatedIds.delete(options.instanceId);
     if (name === Orchestrations.Connection) this.running.add(options.instanceId);
     await this.onStart?.(name, options.instanceId, options.input);
     return options.instanceId;
@@ -83,7 +99,7 @@ export class FakeDurable implements DurableClientLike {
   async raiseEvent(instanceId: string, event: string, payload: unknown): Promise<void> {
     if (this.failNextRaises > 0) {
       this.failNextRaises -= 1;
-      throw new Error(`404: no instance ${instanceId}`);
+      throw notFound(instanceId);
     }
     this.raised.push({ instanceId, event, payload });
     if (!this.running.has(instanceId)) return; // "has no effect" on a stopped instance
@@ -91,16 +107,36 @@ export class FakeDurable implements DurableClientLike {
       this.dropNext -= 1;
       return;
     }
+    // As the connection orchestration does on taking a new attempt.
+    if (event === Events.Reauthorize) this.customStatus.set(instanceId, { status: 'awaiting_callback', ...(payload as object) });
     await this.onEvent[event]?.(instanceId, payload);
   }
 
-  async getStatus(instanceId: string): Promise<OrchestrationStatusLike> {
-    if (!this.known.has(instanceId)) throw new Error(`404: no instance ${instanceId}`);
-    return { runtimeStatus: this.running.has(instanceId) ? 'Running' : 'Completed' };
+  async getStatus(instanceId: string): Promise<OrchestrationStatusLike & { input?: unknown }> {
+    if (!this.known.has(instanceId)) throw notFound(instanceId);
+    if (this.failNextStatuses > 0) {
+      this.failNextStatuses -= 1;
+      throw new Error('DurableClient error: the task hub could not be reached (HTTP 500)');
+    }
+    return {
+      runtimeStatus: this.terminatedIds.has(instanceId) ? 'Terminated' : this.running.has(instanceId) ? 'Running' : 'Completed',
+      customStatus: this.customStatus.get(instanceId),
+      input: this.inputs.get(instanceId),
+    };
+  }
+
+  async getStatusBy(filter: { runtimeStatus: string[] }): Promise<OrchestrationListItem[]> {
+    const items: OrchestrationListItem[] = [];
+    for (const instanceId of this.known) {
+      const status = await this.getStatus(instanceId);
+      if (filter.runtimeStatus.includes(status.runtimeStatus)) items.push({ instanceId, ...status });
+    }
+    return items;
   }
 
   async terminate(instanceId: string): Promise<void> {
     this.terminated.push(instanceId);
+    this.terminatedIds.add(instanceId);
     this.running.delete(instanceId);
   }
 
@@ -164,6 +200,7 @@ export function servicesFixture(): Fixture {
         settings: {
           baseUrl: 'https://broker.example',
           authorizationTimeoutSeconds: 600,
+          refreshMarginMs: 60_000,
           allowedReturnUrls: (options.allowedReturnUrls ?? ['https://app.example/done']).map((u) => new URL(u)),
         },
         clock,

@@ -29,6 +29,7 @@ describe('exchangeCredentials', () => {
     const input = await recordedCallback(world);
     const result = await exchangeCredentials(world.runtime, input);
     expect(result).toEqual({
+      refreshMarginMs: 60_000,
       outcome: 'connected',
       credentialsVersion: 1,
       issuedAt: world.clock.now().toISOString(),
@@ -52,12 +53,28 @@ describe('exchangeCredentials', () => {
     expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'connected', refreshable: false });
   });
 
-  it('when the provider refuses the code, then the connection is failed with the provider’s error and the outcome says so', async () => {
+  it('when the provider refuses the code (invalid_grant), then the callback is released and the connection keeps waiting', async () => {
     world.provider.answerWith(tokenAnswer({ error: 'invalid_grant', error_description: 'code already used' }, 400));
+    const input = await recordedCallback(world);
+    const fingerprint = (await world.runtime.authorizations.get(input.authorizationId))?.callback?.fingerprint;
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'rejected', refreshable: false });
+    const { connection } = await world.runtime.connections.require(CLIENT, input.connectionId);
+    expect(connection).toMatchObject({ status: 'awaiting_callback', error: { code: 'CALLBACK_REJECTED', providerError: 'invalid_grant' } });
+    const attempt = await world.runtime.authorizations.get(input.authorizationId);
+    expect(attempt?.callback).toBeUndefined();
+    expect(attempt?.rejectedFingerprints).toEqual([fingerprint]);
+    // A re-run of the same activity sends nothing and answers the same.
+    world.provider.takeRequests();
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'rejected' });
+    expect(tokenRequests(world)).toEqual([]);
+  });
+
+  it('when the provider refuses the client itself, then the connection is failed with the provider’s error and the outcome says so', async () => {
+    world.provider.answerWith(tokenAnswer({ error: 'invalid_client' }, 401));
     const input = await recordedCallback(world);
     expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'failed', refreshable: false });
     const { connection } = await world.runtime.connections.require(CLIENT, input.connectionId);
-    expect(connection).toMatchObject({ status: 'failed', error: { code: 'OAUTH_INVALID_GRANT', providerError: 'invalid_grant' } });
+    expect(connection).toMatchObject({ status: 'failed', error: { code: 'OAUTH_INVALID_CLIENT' } });
   });
 
   it('when the provider is unavailable, then the error is thrown for the orchestration to retry and the connection keeps waiting', async () => {

@@ -9,8 +9,8 @@ import { CLIENT, seedConnected, servicesFixture, tokenAnswer, type World } from 
 const fixture = servicesFixture();
 const HOUR_MS = 3600_000;
 
-async function refresh(world: World, connectionId: string) {
-  return refreshCredentials(world.runtime, { connectionId, clientId: CLIENT, expectedVersion: 1 });
+async function refresh(world: World, connectionId: string, expectedVersion = 1) {
+  return refreshCredentials(world.runtime, { connectionId, clientId: CLIENT, expectedVersion });
 }
 
 async function rowOf(world: World, connectionId: string) {
@@ -60,7 +60,7 @@ describe('refresh attempts', () => {
     await refresh(world, connection.connectionId);
     world.provider.answerWith(tokenAnswer({ access_token: 'at-2', token_type: 'Bearer', expires_in: 1800 }));
     expect(await refresh(world, connection.connectionId)).toMatchObject({ outcome: 'refreshed', recovered: true });
-    const again = await refresh(world, connection.connectionId);
+    const again = await refresh(world, connection.connectionId, 2);
     expect(again).toMatchObject({ outcome: 'refreshed' });
     expect(again).not.toHaveProperty('recovered');
     const row = await rowOf(world, connection.connectionId);

@@ -29,7 +29,14 @@ describe('refreshCredentials', () => {
     world.provider.answerWith(tokenAnswer({ access_token: 'at-2', token_type: 'Bearer', expires_in: 1800, refresh_token: 'rt-2', scope: 'read' }));
     const nowIso = world.clock.now().toISOString();
     const expiresAt = new Date(world.clock.ms + 1_800_000).toISOString();
-    expect(await refresh(world, connection.connectionId)).toEqual({ outcome: 'refreshed', credentialsVersion: 2, issuedAt: nowIso, expiresAt, refreshable: true });
+    expect(await refresh(world, connection.connectionId)).toEqual({
+      outcome: 'refreshed',
+      credentialsVersion: 2,
+      issuedAt: nowIso,
+      expiresAt,
+      refreshable: true,
+      refreshMarginMs: 60_000,
+    });
     const row = await rowOf(world, connection.connectionId);
     expect(row.connection).toMatchObject({ status: 'connected', credentialsVersion: 2, expiresAt, lastRefreshedAt: nowIso, updatedAt: nowIso });
     expect(row.connection.error).toBeUndefined();

@@ -21,17 +21,22 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-/** Text between the braces that open at the end of `opener` and their matching close. */
-function braceBlock(text: string, opener: string): string {
+/** Text between the bracket that opens at the end of `opener` and its matching close. */
+function braceBlockOf(text: string, opener: string, open: string, close: string): string {
   const start = text.indexOf(opener);
   if (start < 0) throw new Error(`"${opener}" not found`);
   let depth = 0;
   for (let i = start + opener.length - 1; i < text.length; i += 1) {
-    if (text[i] === '{') depth += 1;
-    if (text[i] === '}') depth -= 1;
+    if (text[i] === open) depth += 1;
+    if (text[i] === close) depth -= 1;
     if (depth === 0) return text.slice(start + opener.length, i);
   }
   throw new Error(`"${opener}" is not closed`);
+}
+
+/** Text between the braces that open at the end of `opener` and their matching close. */
+function braceBlock(text: string, opener: string): string {
+  return braceBlockOf(text, opener, '{', '}');
 }
 
 /** Top-level `name: value` pairs of a Bicep object body (values as written). */
@@ -97,6 +102,105 @@ describe('azure.yaml', () => {
       const script = /^node (\S+)$/.exec(hooks.postprovision[platform].run)?.[1];
       expect(script && existsSync(join(root, script))).toBe(true);
     }
+  });
+});
+
+describe('one deploy path: build here, ship dist/ with production dependencies', () => {
+  const service = (readYamlMappings(read('azure.yaml')).services as Record<string, Record<string, unknown>>).api;
+
+  test('azure.yaml turns the remote build off and ships the folder the prepackage hook stages', () => {
+    const stager = require('../../infra/hooks/stage-package.js') as { STAGE_DIR_NAME: string };
+    expect(service.remoteBuild).toBe('false');
+    expect(service.dist).toBe(stager.STAGE_DIR_NAME);
+    const prepackage = (service.hooks as Record<string, Record<string, Record<string, string>>>).prepackage;
+    for (const platform of ['posix', 'windows']) {
+      expect(prepackage[platform].run).toBe('node infra/hooks/stage-package.js');
+    }
+    expect(read('.gitignore').split('\n')).toContain(`${stager.STAGE_DIR_NAME}/`);
+  });
+
+  test('the prepare script does nothing, rather than fail, where scripts/ is not shipped', () => {
+    const prepare = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.prepare;
+    expect(prepare).toContain("existsSync('scripts/link-devhost-bin.js') &&");
+  });
+
+  test('docs/deploy.md shows the .funcignore that is in the repository, not another one', () => {
+    const docs = read('docs/deploy.md');
+    const block = /```gitignore\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(block).toBe(read('.funcignore'));
+  });
+});
+
+describe('the package stager reads .funcignore with gitignore rules', () => {
+  const { parseIgnoreFile, isIgnored } = require('../../infra/hooks/stage-package.js') as {
+    parseIgnoreFile: (text: string) => unknown[];
+    isIgnored: (rules: unknown[], path: string, isDirectory: boolean) => boolean;
+  };
+  const ignored = (rules: string, path: string, isDirectory = false): boolean => isIgnored(parseIgnoreFile(rules), path, isDirectory);
+
+  test('a later negation re-includes, the last matching rule wins', () => {
+    expect(ignored('*.ts\n!dist/**', 'src/a.ts')).toBe(true);
+    expect(ignored('*.ts\n!dist/**', 'dist/src/a.ts')).toBe(false);
+    expect(ignored('!dist/**\n*.ts', 'dist/src/a.ts')).toBe(true);
+  });
+
+  test('a pattern without an inner slash matches at any depth; a leading slash anchors it to the root', () => {
+    expect(ignored('src', 'dist/src', true)).toBe(true);
+    expect(ignored('/src/', 'dist/src', true)).toBe(false);
+    expect(ignored('/src/', 'src', true)).toBe(true);
+    expect(ignored('dist/devhost', 'x/dist/devhost', true)).toBe(false);
+  });
+
+  test('a trailing slash matches folders only', () => {
+    expect(ignored('/src/', 'src', false)).toBe(false);
+    expect(ignored('logs/', 'a/logs', true)).toBe(true);
+  });
+
+  test('wildcards: * stays within a segment, ** crosses them, ? is one character; comments and escapes', () => {
+    expect(ignored('dist/*.js', 'dist/a/b.js')).toBe(false);
+    expect(ignored('dist/**/*.js', 'dist/a/b.js')).toBe(true);
+    expect(ignored('**/cache', 'a/b/cache', true)).toBe(true);
+    expect(ignored('a?c', 'x/abc')).toBe(true);
+    expect(ignored('# comment\n\n\\#literal', '#literal')).toBe(true);
+    expect(ignored('# comment', '# comment')).toBe(false);
+  });
+});
+
+describe('Node.js runtime', () => {
+  test('the Flex Consumption app runs Node.js 22 LTS, and engines allow 22 in production and 20 for development', () => {
+    const main = read('infra/main.bicep');
+    expect(main).toMatch(/^param nodeVersion string = '22'$/m);
+    expect(braceBlock(apiBicep, 'runtime: {')).toMatch(/version: nodeVersion/);
+    const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    // 22 LTS (production, CI) and 20.19+ (the development machines; out of support, see docs/deploy.md).
+    expect(engines).toBe('^20.19.0 || >=22.12.0');
+    expect((JSON.parse(read('package-lock.json')) as { packages: Record<string, { engines?: { node: string } }> }).packages[''].engines?.node).toBe(engines);
+  });
+});
+
+describe('Durable backend (docs/scale.md)', () => {
+  const main = read('infra/main.bicep');
+  const dts = read('infra/core/durable-task-scheduler.bicep');
+
+  test('the backend is a parameter; the Durable Task Scheduler is provisioned only when chosen', () => {
+    expect(main).toMatch(/^param durableBackend string = 'DurableTaskScheduler'$/m);
+    expect(main).toMatch(/^module durableTaskScheduler '\.\/core\/durable-task-scheduler\.bicep' = if \(useDurableTaskScheduler\) \{$/m);
+    expect(braceBlock(main, "module api './app/api.bicep' = {")).toMatch(/dependsOn: \[\s+rbac\s+durableTaskScheduler\s+\]/);
+    expect(dts).toContain("resource scheduler 'Microsoft.DurableTask/schedulers@");
+    expect(dts).toContain("resource taskHub 'Microsoft.DurableTask/schedulers/taskHubs@");
+    expect(dts).toContain('principalId: appPrincipalId');
+  });
+
+  test('each backend gets the host.json values the broker needs, through AzureFunctionsJobHost__ settings', () => {
+    expect(apiBicep).toContain("var hostOverride = 'AzureFunctionsJobHost__extensions__durableTask__'");
+    expect(apiBicep).toContain("'${hostOverride}overridableExistingInstanceStates': 'NonRunningStates'");
+    expect(apiBicep).toContain("'${hostOverride}storageProvider__type': 'azureManaged'");
+    expect(apiBicep).toContain("DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'");
+    expect(apiBicep).toContain("'${hostOverride}storageProvider__partitionCount': '16'");
+    expect(apiBicep).toContain("'${hostOverride}storageProvider__maxQueuePollingInterval': '00:00:05'");
+    expect(apiBicep).toContain('properties: union(appSettings, durableCommonSettings, durableBackendSettings)');
+    const hubName = (JSON.parse(read('host.json')) as { extensions: { durableTask: { hubName: string } } }).extensions.durableTask.hubName;
+    expect(main).toContain(`var taskHubName = '${hubName}'`);
   });
 });
 
@@ -172,6 +276,72 @@ describe('Key Vault and roles', () => {
     ]) {
       expect(rbac).toContain(roleId);
     }
+  });
+});
+
+/**
+ * Azure built-in role ids, copied from Microsoft's list of built-in roles:
+ * https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+ * (category pages /storage, /security, /monitor and /integration list each role's "id").
+ */
+const BUILT_IN_ROLES: Readonly<Record<string, string>> = {
+  'Storage Blob Data Owner': 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+  'Storage Queue Data Contributor': '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+  'Storage Table Data Contributor': '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+  'Key Vault Secrets User': '4633458b-17de-408a-b874-0445c86b69e6',
+  'Key Vault Secrets Officer': 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
+  'Monitoring Metrics Publisher': '3913510d-42f4-4e42-8a64-420c390055eb',
+  'Durable Task Data Contributor': '0ad04412-c4d5-4796-b79c-f76d14c8d402',
+};
+
+describe('role definition ids', () => {
+  const bicepFiles = filesUnder(infraDir)
+    .filter((path) => path.endsWith('.bicep'))
+    .map((path) => ({ path: relative(root, path), text: readFileSync(path, 'utf8') }));
+  const guid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+  const constant = /^var (\w+RoleId) = '([0-9a-f-]{36})' \/\/ (.+)$/gm;
+  const constants = bicepFiles.flatMap((file) =>
+    [...file.text.matchAll(constant)].map((match) => ({ path: file.path, name: match[1], id: match[2], role: match[3].trim() })),
+  );
+
+  test('every role id is a constant named after its role, and the id is that built-in role\'s id', () => {
+    expect(constants.length).toBeGreaterThanOrEqual(Object.keys(BUILT_IN_ROLES).length);
+    for (const { path, name, id, role } of constants) {
+      expect({ path, name, role, id }).toEqual({ path, name, role, id: BUILT_IN_ROLES[role] });
+      const camel = role.replace(/ (\w)/g, (_, c: string) => c.toUpperCase()).replace(/^\w/, (c) => c.toLowerCase());
+      expect({ path, name }).toEqual({ path, name: `${camel}RoleId` });
+    }
+  });
+
+  test('no role id is written anywhere but in its named constant', () => {
+    const stray = bicepFiles.flatMap((file) =>
+      file.text
+        .split('\n')
+        .filter((line) => guid.test(line) && !/^var \w+RoleId = '/.test(line))
+        .map((line) => `${file.path}: ${line.trim()}`),
+    );
+    expect(stray).toEqual([]);
+  });
+
+  test('every role assignment names its role through a constant', () => {
+    const isConstant = (path: string, name: string): boolean => constants.some((c) => c.path === path && c.name === name);
+    for (const file of bicepFiles) {
+      // A loop over a list of constants (`for roleId in storageRoles`) counts as named.
+      const loops = new Map([...file.text.matchAll(/for (\w+) in (\w+)/g)].map((m) => [m[1], m[2]]));
+      for (const match of file.text.matchAll(/roleDefinitions', (\w+)\)/g)) {
+        const list = loops.get(match[1]);
+        const names = list ? braceBlockOf(file.text, `var ${list} = [`, '[', ']').split('\n').map((l) => l.trim()).filter(Boolean) : [match[1]];
+        for (const name of names) expect({ path: file.path, name, constant: isConstant(file.path, name) }).toEqual({ path: file.path, name, constant: true });
+      }
+    }
+  });
+
+  test('the deployer gets Key Vault Secrets Officer and the app Key Vault Secrets User', () => {
+    const rbac = read('infra/app/rbac.bicep');
+    expect(braceBlock(rbac, "resource deployerKeyVaultSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(deployerPrincipalId)) {")).toContain(
+      'keyVaultSecretsOfficerRoleId',
+    );
+    expect(braceBlock(rbac, "resource appKeyVaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {")).toContain('keyVaultSecretsUserRoleId');
   });
 });
 

@@ -8,7 +8,7 @@
 //   GET /.well-known/openid-configuration  discovery (oidc-provider's own)
 //   GET /__log                           {token:[…], revocation:[…], resource:[…]} request log (no secrets)
 //   DELETE /__log                        clears the log
-//   POST /__faults {token?:Fault, revocation?:Fault}  Fault = {status?, times?, hang?, reset?, afterAnswer?, retryAfter?, body?}
+//   POST /__faults {token?:Fault, revocation?:Fault}  Fault = {status?, times?, hang?, reset?, afterAnswer?, retryAfter?, body?, delayMs?}
 //     hang: never answer; reset: destroy the connection; afterAnswer: let the provider process the
 //     request first (a refresh token really rotates), then hang or reset instead of sending the answer.
 import { createHash } from 'node:crypto';
@@ -102,6 +102,12 @@ provider.use(async (ctx, next) => {
   if (!endpoint) return next();
 
   const fault = faults[endpoint];
+  if (fault && fault.times > 0 && fault.delayMs) {
+    // A slow but correct answer: the request is handled normally after the delay.
+    fault.times -= 1;
+    await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    return next();
+  }
   const lose = fault && fault.times > 0 && (fault.hang || fault.reset) ? fault : undefined;
   if (lose) {
     fault.times -= 1;

@@ -81,6 +81,8 @@ export interface EndpointFault {
   retryAfter?: string | number;
   body?: string;
   contentType?: string;
+  /** Answer correctly, but only after this many milliseconds (a slow provider). */
+  delayMs?: number;
 }
 
 export interface OidcProviderHandle {

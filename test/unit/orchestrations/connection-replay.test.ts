@@ -144,7 +144,7 @@ describe('connection orchestration replayed by the durable-functions SDK', () =>
     const done = await replay(connectionOrchestrator, authorizeInput, connectedHistory);
     expect(done.isDone).toBe(true);
     const actions = done.actions[0];
-    expect(actions[2]).toMatchObject({ actionType: ActionType.CallActivity, functionName: Activities.EnqueueWebhook, input: { type: 'connection.connected' } });
+    expect(actions[2]).toMatchObject({ actionType: ActionType.CallActivityWithRetry, functionName: Activities.EnqueueWebhook, input: { type: 'connection.connected' } });
     expect(actions[3]).toEqual({
       actionType: ActionType.ContinueAsNew,
       input: { ...REF, phase: 'maintain', credentialsVersion: 1, issuedAt: t1, expiresAt: exchanged.expiresAt, failures: 0, cycle: 0 },
@@ -160,7 +160,7 @@ describe('connection orchestration replayed by the durable-functions SDK', () =>
     const state = await replay(connectionOrchestrator, authorizeInput, history);
     const [race, mark] = state.actions[0];
     expect((race.compoundActions as Action[])[3]).toMatchObject({ isCanceled: false });
-    expect(mark).toMatchObject({ actionType: ActionType.CallActivity, functionName: Activities.MarkOutcome, input: { status: 'expired' } });
+    expect(mark).toMatchObject({ actionType: ActionType.CallActivityWithRetry, functionName: Activities.MarkOutcome, input: { status: 'expired' } });
   });
 
   it('in the maintain phase, the timer from the SDK-made jitter guid falls in [due, due + 10 % of the margin] and replays identically', async () => {
@@ -176,6 +176,33 @@ describe('connection orchestration replayed by the durable-functions SDK', () =>
     expect(fireAtMs).toBeGreaterThanOrEqual(expiresMs - margin);
     expect(fireAtMs).toBeLessThanOrEqual(expiresMs - margin + 0.1 * margin);
     expect(second.actions).toEqual(first.actions);
+  });
+});
+
+describe('a reauthorize raised while a refresh runs, replayed by the durable-functions SDK', () => {
+  const maintain: MaintainPhaseInput = {
+    ...REF, phase: 'maintain', credentialsVersion: 2, issuedAt: T0, expiresAt: '2030-01-01T00:02:00.000Z', failures: 0, cycle: 4,
+  };
+
+  it('when the event lands before the refresh completes, then the next generation is the new attempt, not another refresh cycle', async () => {
+    const first = await replay(connectionOrchestrator, maintain, started(maintain));
+    const timer = (whenAny(first.actions[0]).compoundActions as Action[])[3];
+    const fired = timer.fireAt as string;
+    const t2 = '2030-01-01T00:01:30.000Z';
+    const reauth = { authorizationId: 'auth-9', deadline: '2030-01-01T00:11:30.000Z' };
+    const refreshed = { outcome: 'refreshed', credentialsVersion: 3, issuedAt: t2, expiresAt: '2030-01-01T00:03:30.000Z', refreshable: true };
+    const history = [
+      ...started(maintain),
+      event(EventType.TimerCreated, T0, { FireAt: fired }, 0),
+      ...episode(fired, event(EventType.TimerFired, fired, { TimerId: 0, FireAt: fired })),
+      event(EventType.TaskScheduled, fired, { Name: Activities.Refresh }, 1),
+      // Delivered to this generation while the activity ran: the race's reauthorize waiter takes it.
+      ...episode(t2, event(EventType.EventRaised, t2, { Name: Events.Reauthorize, Input: JSON.stringify(reauth) })),
+      ...episode(t2, event(EventType.TaskCompleted, t2, { TaskScheduledId: 1, Result: JSON.stringify(refreshed) })),
+    ];
+    const state = await replay(connectionOrchestrator, maintain, history);
+    expect(state.isDone).toBe(true);
+    expect(state.actions[0].at(-1)).toEqual({ actionType: ActionType.ContinueAsNew, input: { ...REF, phase: 'authorize', ...reauth } });
   });
 });
 

@@ -63,8 +63,10 @@ function historyOf(run: Run): unknown[] {
 
 function expectActivity(value: unknown, name: string): MarkerTask {
   const task = asTask(value);
-  expect(task.kind).toBe('activity');
+  // Every activity is retried, so one transient storage error cannot fail the orchestration.
+  expect(task.kind).toBe('activityWithRetry');
   expect(task.name).toBe(name);
+  expect(task.retryOptions?.maxNumberOfAttempts).toBeGreaterThan(1);
   return task;
 }
 
@@ -291,7 +293,7 @@ describe('connection orchestration, maintain phase', () => {
     expect(end).toEqual({ done: true, value: undefined });
     expect(run.events.timer.cancel).toHaveBeenCalledTimes(1);
     expect(run.fake.continuedAsNew).toEqual([{ ...maintainInput, cycle: 6 }]);
-    expect(run.fake.created.some((t) => t.kind === 'activity')).toBe(false);
+    expect(run.fake.created.some((t) => t.kind === 'activity' || t.kind === 'activityWithRetry')).toBe(false);
   });
 
   it.each([
@@ -393,6 +395,96 @@ describe('connection orchestration, maintain phase', () => {
     expect(run.gen.next(win(run.events.reauthorize, event))).toEqual({ done: true, value: undefined });
     expect(run.events.timer.cancel).toHaveBeenCalledTimes(1);
     expect(run.fake.continuedAsNew).toEqual([{ ...REF, phase: 'authorize', ...event }]);
+  });
+});
+
+describe('connection orchestration: requests that arrive while an activity runs are not lost', () => {
+  const reauth = { authorizationId: 'auth-9', deadline: '2030-01-01T00:10:00.000Z' };
+
+  it('when a reauthorize event arrives during a refresh, then after the refresh it moves to the new attempt', () => {
+    const run = start(maintainInput);
+    run.gen.next(win(run.events.timer));
+    win(run.events.reauthorize, reauth); // taken by the race's loser while the activity ran
+    const end = run.gen.next({ outcome: 'refreshed', credentialsVersion: 4, issuedAt: ISSUED_AT, expiresAt: EXPIRES_AT, refreshable: true });
+    expect(end).toEqual({ done: true, value: undefined });
+    expect(run.fake.continuedAsNew).toEqual([{ ...REF, phase: 'authorize', ...reauth }]);
+  });
+
+  it('when a revoke event arrives during a refresh, then it revokes right after the refresh', () => {
+    const run = start(maintainInput);
+    run.gen.next(win(run.events.timer));
+    win(run.events.revoke, {});
+    expectActivity(run.gen.next({ outcome: 'transient', errorCode: 'PROVIDER_UNAVAILABLE' }).value, Activities.Revoke);
+    expectActivity(run.gen.next(undefined).value, Activities.EnqueueWebhook);
+    expect(run.gen.next(undefined)).toEqual({ done: true, value: { status: 'revoked' } });
+    expect(run.fake.continuedAsNew).toEqual([]);
+  });
+
+  it('when the refresh finds a newer attempt recorded in the row, then it moves to that attempt', () => {
+    const run = start(maintainInput);
+    run.gen.next(win(run.events.timer));
+    expect(run.gen.next({ outcome: 'reauthorizing', ...reauth })).toEqual({ done: true, value: undefined });
+    expect(run.fake.continuedAsNew).toEqual([{ ...REF, phase: 'authorize', ...reauth }]);
+  });
+
+  it('when a revoke event arrives during the exchange, then the new credentials are revoked at once', () => {
+    const run = start(authorizeInput);
+    run.gen.next(win(run.events.primary, { authorizationId: 'auth-1', outcome: 'code' }));
+    win(run.events.revoke, {});
+    expectActivity(run.gen.next(connected).value, Activities.Revoke);
+    expectActivity(run.gen.next(undefined).value, Activities.EnqueueWebhook);
+    expect(run.gen.next(undefined)).toEqual({ done: true, value: { status: 'revoked' } });
+  });
+
+  it('when a reauthorize event arrives during the exchange, then it moves to the new attempt', () => {
+    const run = start(authorizeInput);
+    run.gen.next(win(run.events.primary, { authorizationId: 'auth-1', outcome: 'code' }));
+    win(run.events.reauthorize, reauth);
+    expect(run.gen.next(connected)).toEqual({ done: true, value: undefined });
+    expect(run.fake.continuedAsNew).toEqual([{ ...REF, phase: 'authorize', ...reauth }]);
+  });
+});
+
+describe('connection orchestration: a rejected callback does not end the attempt', () => {
+  it('when the provider rejects what the callback carried, then it keeps waiting for the same attempt and deadline', () => {
+    const run = start(authorizeInput);
+    run.gen.next(win(run.events.primary, { authorizationId: 'auth-1', outcome: 'code' }));
+    const end = run.gen.next({ ...connected, outcome: 'rejected' });
+    expect(end).toEqual({ done: true, value: undefined });
+    expect(run.fake.continuedAsNew).toEqual([authorizeInput]);
+    expect(run.fake.created.some((t) => t.name === Activities.MarkOutcome)).toBe(false);
+  });
+});
+
+describe('connection orchestration: activity failures never stop the connection', () => {
+  it('when the refresh activity fails through all its retries, then it is treated as transient and retried with backoff', () => {
+    const run = start(maintainInput);
+    run.gen.next(win(run.events.timer));
+    // The first transient failure enqueues the refresh_failed webhook.
+    expectActivity(run.gen.throw(new Error("Activity function 'refreshCredentials' failed: storage unavailable")).value, Activities.EnqueueWebhook);
+    expect(run.gen.next(undefined)).toEqual({ done: true, value: undefined });
+    expect(run.fake.continuedAsNew).toEqual([{ ...maintainInput, failures: 1, retryAt: '2030-01-01T00:00:05.000Z', cycle: 6 }]);
+  });
+
+  it('when the revoke activity fails through all its retries, then it waits and revokes again', () => {
+    const run = start(maintainInput);
+    run.gen.next(win(run.events.revoke, {}));
+    const timer = asTask(run.gen.throw(new Error("Activity function 'revokeConnection' failed: storage unavailable")).value);
+    expect(timer.kind).toBe('timer');
+    expect(timer.fireAt?.toISOString()).toBe('2030-01-01T00:01:00.000Z');
+    expectActivity(run.gen.next(undefined).value, Activities.Revoke);
+    expectActivity(run.gen.next(undefined).value, Activities.EnqueueWebhook);
+    expect(run.gen.next(undefined)).toEqual({ done: true, value: { status: 'revoked' } });
+  });
+
+  it('when marking the outcome fails through all its retries, then the orchestration still ends with that status', () => {
+    const run = start(authorizeInput);
+    expectActivity(run.gen.next(win(run.events.timer)).value, Activities.MarkOutcome);
+    expect(run.gen.throw(new Error("Activity function 'markConnectionOutcome' failed: storage unavailable"))).toEqual({
+      done: true,
+      value: { status: 'expired' },
+    });
+    expect(run.fake.customStatuses.at(-1)).toEqual({ status: 'expired' });
   });
 });
 

@@ -1,0 +1,191 @@
+/**
+ * The watchdog for eternal loops. On the Azure Storage backend, eternal orchestrations waiting on
+ * timers are known to get stuck (azure-functions-durable-extension #3022, durabletask #1302, #543,
+ * #1019), and an operator or a crash can leave a connection without its orchestration. Each sweep,
+ * bounded and paged, looks for:
+ *  - refreshable rows whose recorded due time passed more than a grace period ago: the running
+ *    orchestration is nudged (a refresh event for the version the row holds) or, when none runs,
+ *    the maintain phase is started again;
+ *  - orchestrations that failed or were terminated while their row says `connected`: restarted;
+ *  - rows waiting for a callback whose orchestration does not know that attempt (a reauthorize
+ *    event lost at continueAsNew) or is gone: the event is raised again or the phase restarted,
+ *    and an attempt past its deadline with nobody left to expire it is marked `expired`.
+ */
+import type { Connection } from '../domain/connection';
+import { isRunning, raiseConnectionEvent, raiseOrStart, tryGetStatus } from '../durable/client';
+import { authorizePhaseInput, restartedMaintainPhase, type ConnectionRef } from '../durable/contract';
+import { Events } from '../durable/names';
+import type { StoredConnection } from '../storage/connections-repo';
+import { markOutcome } from './mark-outcome';
+import type { Runtime } from './runtime';
+
+export const WATCHDOG = {
+  /** Rows read per page, and pages per kind per sweep: a sweep's work is bounded. */
+  pageSize: 100,
+  maxPages: 10,
+  /**
+   * How far past its due time a refresh may be before the loop counts as stuck: a quarter of the
+   * refresh margin, so a restarted loop still refreshes before the token expires.
+   */
+  overdueGraceFraction: 0.25,
+  /** Rows younger than this are left alone: their starter may still be starting the orchestration. */
+  minimumAgeMs: 30_000,
+} as const;
+
+export interface SweepReport {
+  overdueRows: number;
+  nudged: number;
+  restarted: number;
+  stoppedInstances: number;
+  awaitingRows: number;
+  reraised: number;
+  expired: number;
+  failures: number;
+  /** True when a kind had more pages than one sweep reads; the next sweep starts over. */
+  truncated: boolean;
+}
+
+export async function sweep(runtime: Runtime): Promise<SweepReport> {
+  const report: SweepReport = {
+    overdueRows: 0,
+    nudged: 0,
+    restarted: 0,
+    stoppedInstances: 0,
+    awaitingRows: 0,
+    reraised: 0,
+    expired: 0,
+    failures: 0,
+    truncated: false,
+  };
+  const now = runtime.clock.now();
+  const overdueBefore = new Date(now.getTime() - runtime.settings.refreshMarginMs * WATCHDOG.overdueGraceFraction).toISOString();
+
+  await eachPage(runtime, 'overdue', overdueBefore, report, async (stored) => {
+    report.overdueRows += 1;
+    const outcome = await raiseOrStart(
+      runtime.durable,
+      stored.connection.connectionId,
+      Events.Refresh,
+      { seenVersion: stored.connection.credentialsVersion },
+      () => restartedMaintainPhase(stored.connection, stored.issuedAt ?? stored.connection.updatedAt, runtime.clock.now()),
+    );
+    if (outcome === 'raised') report.nudged += 1;
+    else if (outcome === 'started') report.restarted += 1;
+    else report.failures += 1;
+  });
+
+  await restartStoppedInstances(runtime, report);
+
+  await eachPage(runtime, 'awaiting_callback', overdueBefore, report, async (stored) => {
+    report.awaitingRows += 1;
+    await checkAwaiting(runtime, stored, report);
+  });
+  return report;
+}
+
+async function eachPage(
+  runtime: Runtime,
+  kind: 'overdue' | 'awaiting_callback',
+  overdueBefore: string,
+  report: SweepReport,
+  visit: (stored: StoredConnection) => Promise<void>,
+): Promise<void> {
+  let continuation: string | undefined;
+  for (let page = 0; page < WATCHDOG.maxPages; page++) {
+    const result = await runtime.connections.watchdogPage(kind, WATCHDOG.pageSize, overdueBefore, continuation);
+    for (const stored of result.items) {
+      if (tooYoung(runtime, stored.connection)) continue;
+      // One connection's failure must not stop the sweep; it is counted and retried next time.
+      await visit(stored).catch(() => {
+        report.failures += 1;
+      });
+    }
+    continuation = result.continuation;
+    if (!continuation) return;
+  }
+  report.truncated = true;
+}
+
+/** Failed or terminated connection orchestrations whose row still says the connection is alive. */
+async function restartStoppedInstances(runtime: Runtime, report: SweepReport): Promise<void> {
+  const stopped = await runtime.durable.getStatusBy({ runtimeStatus: ['Failed', 'Terminated'] });
+  let handled = 0;
+  for (const instance of stopped) {
+    const ref = connectionRefOf(instance.input);
+    if (!ref || ref.connectionId !== instance.instanceId) continue;
+    if (handled >= WATCHDOG.pageSize * WATCHDOG.maxPages) {
+      report.truncated = true;
+      return;
+    }
+    handled += 1;
+    try {
+      const stored = await runtime.connections.get(ref.clientId, ref.connectionId);
+      if (!stored || tooYoung(runtime, stored.connection)) continue;
+      const status = stored.connection.status;
+      if (status !== 'connected' && status !== 'refreshing' && status !== 'awaiting_callback') continue;
+      report.stoppedInstances += 1;
+      if (status === 'awaiting_callback') {
+        await checkAwaiting(runtime, stored, report);
+        continue;
+      }
+      // A restarted maintain phase whose credentials cannot be refreshed ends at once ('gone').
+      if (stored.connection.protocol !== 'oauth2' || stored.connection.expiresAt === null) continue;
+      const outcome = await raiseOrStart(
+        runtime.durable,
+        ref.connectionId,
+        Events.Refresh,
+        { seenVersion: stored.connection.credentialsVersion },
+        () => restartedMaintainPhase(stored.connection, stored.issuedAt ?? stored.connection.updatedAt, runtime.clock.now()),
+      );
+      if (outcome === 'started') report.restarted += 1;
+      else if (outcome === 'raised') report.nudged += 1;
+      else report.failures += 1;
+    } catch {
+      report.failures += 1;
+    }
+  }
+}
+
+async function checkAwaiting(runtime: Runtime, stored: StoredConnection, report: SweepReport): Promise<void> {
+  const c = stored.connection;
+  if (!c.authorizationId || !c.authorizationExpiresAt) return;
+  const attempt = { authorizationId: c.authorizationId, deadline: c.authorizationExpiresAt };
+  const status = await tryGetStatus(runtime.durable, c.connectionId);
+  const running = isRunning(status?.runtimeStatus);
+  if (Date.parse(attempt.deadline) <= runtime.clock.now().getTime()) {
+    // A running orchestration expires the attempt itself at its deadline timer.
+    if (running) return;
+    await markOutcome(runtime, { ...refOf(c), authorizationId: attempt.authorizationId, status: 'expired' });
+    report.expired += 1;
+    return;
+  }
+  if (running && knowsAttempt(status?.customStatus, attempt.authorizationId)) return;
+  if (running) {
+    await raiseConnectionEvent(runtime.durable, c.connectionId, Events.Reauthorize, attempt);
+    report.reraised += 1;
+    return;
+  }
+  const outcome = await raiseOrStart(runtime.durable, c.connectionId, Events.Reauthorize, attempt, () => authorizePhaseInput(c, attempt));
+  if (outcome === 'started') report.restarted += 1;
+  else if (outcome === 'raised') report.reraised += 1;
+  else report.failures += 1;
+}
+
+function knowsAttempt(customStatus: unknown, authorizationId: string): boolean {
+  return typeof customStatus === 'object' && customStatus !== null && (customStatus as { authorizationId?: unknown }).authorizationId === authorizationId;
+}
+
+function tooYoung(runtime: Runtime, connection: Connection): boolean {
+  return runtime.clock.now().getTime() - Date.parse(connection.updatedAt) < WATCHDOG.minimumAgeMs;
+}
+
+function refOf(connection: Connection): ConnectionRef {
+  return { connectionId: connection.connectionId, clientId: connection.clientId, provider: connection.provider, protocol: connection.protocol };
+}
+
+function connectionRefOf(input: unknown): ConnectionRef | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  const candidate = input as Partial<ConnectionRef>;
+  if (typeof candidate.connectionId !== 'string' || typeof candidate.clientId !== 'string') return undefined;
+  return candidate as ConnectionRef;
+}

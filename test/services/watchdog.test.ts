@@ -1,0 +1,93 @@
+/** The watchdog's sweep in-process: real tables, a fake durable client and clock. */
+import { Events, Orchestrations } from '../../src/durable/names';
+import { sweep, WATCHDOG } from '../../src/services/watchdog';
+import { CLIENT, running, seedConnected, servicesFixture, type World } from './_world';
+
+const fixture = servicesFixture();
+
+describe('watchdog sweep', () => {
+  let world: World;
+  beforeEach(async () => {
+    world = await fixture.world();
+  });
+
+  /** A connected row with a recorded due time, as the exchange or a refresh writes it. */
+  async function connectedDueAt(dueInMs: number) {
+    const stored = await seedConnected(world);
+    const refreshDueAt = new Date(world.clock.ms + dueInMs).toISOString();
+    await world.runtime.connections.save(stored, { ...stored.connection, refreshDueAt });
+    return world.runtime.connections.require(CLIENT, stored.connection.connectionId);
+  }
+
+  it('when a connected row is overdue and its orchestration was terminated, then the maintain phase is started again', async () => {
+    const stored = await connectedDueAt(10_000);
+    world.durable.known.add(stored.connection.connectionId);
+    world.durable.terminatedIds.add(stored.connection.connectionId);
+    world.clock.advance(WATCHDOG.minimumAgeMs + 60_000);
+
+    const report = await sweep(world.runtime);
+
+    expect(report).toMatchObject({ overdueRows: 1, restarted: 1, nudged: 0, failures: 0 });
+    expect(world.durable.started).toEqual([
+      expect.objectContaining({ name: Orchestrations.Connection, instanceId: stored.connection.connectionId, input: expect.objectContaining({ phase: 'maintain' }) }),
+    ]);
+  });
+
+  it('when an overdue row still has a running orchestration (a stuck timer), then it is nudged with the version it holds', async () => {
+    const stored = await connectedDueAt(10_000);
+    running(world, stored.connection.connectionId);
+    world.clock.advance(WATCHDOG.minimumAgeMs + 60_000);
+
+    expect(await sweep(world.runtime)).toMatchObject({ overdueRows: 1, nudged: 1, restarted: 0 });
+    expect(world.durable.raisedOf(Events.Refresh).map((r) => r.payload)).toEqual([{ seenVersion: 1 }]);
+  });
+
+  it('when a row is not yet due, then it is left alone', async () => {
+    const stored = await connectedDueAt(3_000_000);
+    running(world, stored.connection.connectionId);
+    world.clock.advance(WATCHDOG.minimumAgeMs);
+    expect(await sweep(world.runtime)).toMatchObject({ overdueRows: 0, nudged: 0, restarted: 0 });
+    expect(world.durable.raised).toEqual([]);
+  });
+
+  it('when a terminated orchestration belongs to a connected row that is not overdue yet, then it is restarted at once', async () => {
+    const stored = await connectedDueAt(3_000_000);
+    const id = stored.connection.connectionId;
+    await world.durable.startNew(Orchestrations.Connection, { instanceId: id, input: { connectionId: id, clientId: CLIENT, provider: 'acme', protocol: 'oauth2', phase: 'maintain' } });
+    await world.durable.terminate(id);
+    world.clock.advance(WATCHDOG.minimumAgeMs);
+
+    expect(await sweep(world.runtime)).toMatchObject({ stoppedInstances: 1, restarted: 1 });
+    expect(world.durable.running.has(id)).toBe(true);
+  });
+
+  it('when a row waits for an attempt its running orchestration does not know (a lost reauthorize), then the event is raised again', async () => {
+    const stored = await seedConnected(world);
+    const deadline = new Date(world.clock.ms + 600_000).toISOString();
+    await world.runtime.connections.save(stored, { ...stored.connection, status: 'awaiting_callback', authorizationId: 'auth-2', authorizationExpiresAt: deadline });
+    running(world, stored.connection.connectionId);
+    world.durable.customStatus.set(stored.connection.connectionId, { status: 'connected', credentialsVersion: 1 });
+    world.clock.advance(WATCHDOG.minimumAgeMs);
+
+    expect(await sweep(world.runtime)).toMatchObject({ awaitingRows: 1, reraised: 1 });
+    expect(world.durable.raisedOf(Events.Reauthorize).map((r) => r.payload)).toEqual([{ authorizationId: 'auth-2', deadline }]);
+    // Once the orchestration has taken it, the next sweep leaves it alone.
+    expect(await sweep(world.runtime)).toMatchObject({ awaitingRows: 1, reraised: 0 });
+  });
+
+  it('when an attempt is past its deadline and no orchestration is left to expire it, then the row is marked expired', async () => {
+    const stored = await seedConnected(world, { status: 'awaiting_callback' });
+    const deadline = new Date(world.clock.ms + 60_000).toISOString();
+    await world.runtime.connections.save(stored, { ...stored.connection, authorizationId: 'auth-1', authorizationExpiresAt: deadline });
+    world.clock.advance(120_000);
+
+    expect(await sweep(world.runtime)).toMatchObject({ awaitingRows: 1, expired: 1 });
+    expect((await world.runtime.connections.require(CLIENT, stored.connection.connectionId)).connection.status).toBe('expired');
+  });
+
+  it('when a row was written moments ago, then its starter is given time and the row is left alone', async () => {
+    const stored = await connectedDueAt(-60_000);
+    expect(await sweep(world.runtime)).toMatchObject({ overdueRows: 0, restarted: 0 });
+    expect(world.durable.started.filter((s) => s.instanceId === stored.connection.connectionId)).toEqual([]);
+  });
+});
