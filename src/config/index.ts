@@ -216,9 +216,21 @@ const DEFAULT_WATCHDOG_SCHEDULE = '0 */1 * * * *';
  * schedule is fixed when the function is registered), so it is not part of BrokerConfig.
  */
 export function watchdogSchedule(env: Env): string {
-  const value = read(env, 'BROKER_WATCHDOG_SCHEDULE');
-  if (value === undefined) return DEFAULT_WATCHDOG_SCHEDULE;
-  if (value.split(/\s+/).length !== 6) throw invalid('BROKER_WATCHDOG_SCHEDULE', 'must be a six-field NCRONTAB expression (seconds first)');
+  return scheduleSetting(env, 'BROKER_WATCHDOG_SCHEDULE', DEFAULT_WATCHDOG_SCHEDULE);
+}
+
+/** Daily, off the hour, so the probes do not meet every other job's schedule. */
+const DEFAULT_PROBE_SCHEDULE = '0 17 3 * * *';
+
+/** BROKER_PROBE_SCHEDULE: when the health probes of non-expiring credentials run (read like the watchdog's). */
+export function probeSchedule(env: Env): string {
+  return scheduleSetting(env, 'BROKER_PROBE_SCHEDULE', DEFAULT_PROBE_SCHEDULE);
+}
+
+function scheduleSetting(env: Env, setting: string, fallback: string): string {
+  const value = read(env, setting);
+  if (value === undefined) return fallback;
+  if (value.split(/\s+/).length !== 6) throw invalid(setting, 'must be a six-field NCRONTAB expression (seconds first)');
   return value;
 }
 

@@ -1,12 +1,12 @@
 /** The daily health-probe sweep for credentials that never expire (src/services/probe-credentials.ts). */
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
+import { probeSchedule } from '../config';
 import { getWiring } from '../runtime';
 import { probeCredentials } from '../services/probe-credentials';
 
 app.timer('probeCredentials', {
-  // Daily at 03:17 UTC: off the hour, so it does not meet every other job's schedule.
-  schedule: '0 17 3 * * *',
+  schedule: probeSchedule(process.env),
   extraInputs: [df.input.durableClient()],
   handler: async (_timer, context) => {
     const result = await probeCredentials(await getWiring().runtimeFor(context));

@@ -10,6 +10,7 @@ import {
   isOperatorKey,
   isReturnUrlAllowed,
   loadConfig,
+  probeSchedule,
 } from '../../../src/config';
 import { BrokerError } from '../../../src/domain/errors';
 import { callbackUrl } from '../../../src/services/runtime';
@@ -206,4 +207,12 @@ test('when a setting holds an unresolved Key Vault reference, then start-up fail
   expect(() =>
     loadConfig({ BROKER_OPERATOR_KEY: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/op/)' }),
   ).toThrow(/BROKER_OPERATOR_KEY is a Key Vault reference/);
+});
+
+describe('probeSchedule', () => {
+  it('is daily at 03:17 UTC unless BROKER_PROBE_SCHEDULE names a six-field NCRONTAB expression', () => {
+    expect(probeSchedule({})).toBe('0 17 3 * * *');
+    expect(probeSchedule({ BROKER_PROBE_SCHEDULE: '0 0 */6 * * *' })).toBe('0 0 */6 * * *');
+    expect(() => probeSchedule({ BROKER_PROBE_SCHEDULE: '0 3 * * *' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('BROKER_PROBE_SCHEDULE') }));
+  });
 });
