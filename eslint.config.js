@@ -42,7 +42,7 @@ module.exports = tseslint.config(
     files: PAGE_SCRIPTS,
     languageOptions: {
       sourceType: 'script',
-      globals: readonly(['window', 'document', 'location', 'sessionStorage', 'fetch', 'FormData', 'Node', 'URLSearchParams', 'setTimeout']),
+      globals: readonly(['window', 'document', 'location', 'sessionStorage', 'fetch', 'FormData', 'Node', 'URLSearchParams', 'URL', 'setTimeout', 'setInterval', 'clearInterval', 'navigator', 'CustomEvent']),
     },
     rules: { strict: ['error', 'global'] },
   },

@@ -3,6 +3,7 @@
  * settings. Each port is built once per process (tables opened on first use); each function
  * invocation adds its own durable client. Nothing else in the app reads settings or holds a cache.
  */
+import { randomUUID } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
 import { authenticateClient, type BrokerConfig, getConfig, isOperatorKey } from './config';
 import { BrokerError } from './domain/errors';
@@ -11,7 +12,9 @@ import { sendHttpRequest } from './oauth/http';
 import { forwardRequest } from './proxy/forward';
 import { createBrokerSecrets } from './secrets';
 import type { Access, Clock, Runtime } from './services/runtime';
+import { AuditTrail } from './services/audit-trail';
 import { TokenCache } from './services/token-cache';
+import { AuditRepository } from './storage/audit-repo';
 import { AuthorizationsRepository } from './storage/authorizations-repo';
 import { ConnectionsRepository } from './storage/connections-repo';
 import { createSealer } from './storage/sealer';
@@ -34,6 +37,16 @@ type Stores = Pick<Runtime, 'connections' | 'authorizations'>;
 export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiring {
   const secrets = createBrokerSecrets({ config, env });
   const sealer = createSealer(secrets);
+  // Opened on first use; a failure is forgotten so the next event tries again.
+  let auditStore: Promise<AuditRepository> | undefined;
+  const openAuditStore = (): Promise<AuditRepository> =>
+    (auditStore ??= openTable(TableNames.ConnectionEvents, env).then(
+      (table) => new AuditRepository(table),
+      (error: unknown) => {
+        auditStore = undefined;
+        throw error;
+      },
+    ));
   const ports: Omit<Runtime, 'connections' | 'authorizations' | 'durable'> = {
     settings: {
       baseUrl: config.baseUrl,
@@ -59,6 +72,12 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
     tokens: new TokenCache(systemClock),
     http: { send: sendHttpRequest, forward: forwardRequest },
     webhooks: config.webhooks,
+    audit: new AuditTrail(openAuditStore, systemClock, {
+      retentionDays: config.auditRetentionDays,
+      processId: randomUUID(),
+      // The trail is a record, not a precondition: a lost event must not fail the refresh that caused it.
+      onError: (error) => console.warn(`audit trail write failed: ${String(error)}`),
+    }),
   };
 
   let stores: Promise<Stores> | undefined;

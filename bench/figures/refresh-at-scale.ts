@@ -7,7 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { TableServiceClient, TableClient } from '@azure/data-tables';
-import { BenchWorld, startBenchWorld } from '../support/bench-world';
+import { connectionInstanceId } from '../../src/domain/connection';
+import { BenchWorld, CLIENT_ID, startBenchWorld } from '../support/bench-world';
 import { BenchContext, Figure } from '../support/figure';
 import { brokerFlow } from '../support/flows';
 import { inBatches, round, summarize } from '../support/stats';
@@ -56,12 +57,14 @@ export async function benchRefreshAtScale(ctx: BenchContext): Promise<Figure[]> 
     const partBStart = windowStart + Math.round((windowMs * 2) / 3);
     while (Date.now() < partBStart) {
       const tick = Date.now();
-      for (const s of await listInstances(world, 'r-')) {
+      for (const s of await listInstances(world, connectionInstanceId(CLIENT_ID, 'r-'))) {
         const v = s.customStatus?.credentialsVersion;
         const at = s.customStatus?.nextRefreshAt;
         if (typeof v !== 'number' || !at) continue;
-        if (!dues.has(s.instanceId)) dues.set(s.instanceId, new Map());
-        dues.get(s.instanceId)!.set(v, Date.parse(at));
+        // Keyed by connection id, as the provider's refresh chains are.
+        const connectionId = s.instanceId.slice(connectionInstanceId(CLIENT_ID, '').length);
+        if (!dues.has(connectionId)) dues.set(connectionId, new Map());
+        dues.get(connectionId)!.set(v, Date.parse(at));
       }
       const m = world.brokerRssMiB();
       if (m !== undefined) rss.push(m);
@@ -204,7 +207,8 @@ async function benchHistoryGrowth(ctx: BenchContext): Promise<Figure> {
     const deadline = Date.now() + HISTORY_LIMIT_MS;
     while (Date.now() < deadline && late.size < ids.length) {
       for (const id of ids) {
-        const answer = await world.broker.request('GET', `/runtime/webhooks/durabletask/instances/${id}?showHistory=true&showInput=false`);
+        const instanceId = connectionInstanceId(CLIENT_ID, id);
+        const answer = await world.broker.request('GET', `/runtime/webhooks/durabletask/instances/${instanceId}?showHistory=true&showInput=false`);
         const s = answer.json as InstanceStatus | undefined;
         const version = s?.customStatus?.credentialsVersion;
         if (typeof version !== 'number' || !s?.historyEvents) continue;
@@ -212,10 +216,10 @@ async function benchHistoryGrowth(ctx: BenchContext): Promise<Figure> {
         const cycle = version - firstVersion.get(id)!;
         const sample = { events: s.historyEvents.length, version };
         if (cycle >= 1 && cycle <= 3) {
-          const rows = await partitionRows(world, id);
+          const rows = await partitionRows(world, instanceId);
           if ((early.get(id)?.events ?? -1) < sample.events) early.set(id, { ...sample, rows });
         } else if (cycle >= HISTORY_CYCLES && !late.has(id)) {
-          late.set(id, { ...sample, rows: await partitionRows(world, id) });
+          late.set(id, { ...sample, rows: await partitionRows(world, instanceId) });
         }
       }
       await sleep(300);

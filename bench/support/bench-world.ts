@@ -13,6 +13,8 @@ import { CountingProxy, StorageCounts, startCountingProxy } from './counting-pro
 import { HelperServer, startHelperServer } from './children';
 
 export { CLIENT_KEY, OPERATOR_KEY, RETURN_URL };
+/** The one client app of the bench world (connection instance ids are namespaced by it). */
+export const CLIENT_ID = 'app1';
 
 /** The oidc client a plain OAuth client (the flow baseline) uses; its redirect target is never fetched. */
 export const DIRECT_CLIENT = {
@@ -115,7 +117,7 @@ export async function startBenchWorld(options: BenchWorldOptions): Promise<Bench
       settings: {
         BROKER_PROVIDERS: JSON.stringify(providers),
         BROKER_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-        BROKER_CLIENT_KEYS: `app1:${CLIENT_KEY}`,
+        BROKER_CLIENT_KEYS: `${CLIENT_ID}:${CLIENT_KEY}`,
         BROKER_OPERATOR_KEY: OPERATOR_KEY,
         BROKER_ALLOWED_RETURN_URLS: RETURN_URL,
         BROKER_AUTHORIZATION_TIMEOUT_SECONDS: '600',

@@ -1,17 +1,19 @@
 /**
- * Command line: `devhost --app <dir> --port <n> [--host <addr>]` (PORT / HOST as defaults).
+ * Command line: `devhost --app <dir> --port <n> [--host <addr>] [--worker-id <name>]` (PORT / HOST /
+ * DEVHOST_WORKER_ID as defaults).
  * SIGTERM/SIGINT stop the host within 5 s.
  */
 import { startHost } from './host';
 import { createLogger } from './log';
 
 const HARD_EXIT_MS = 4800;
-const USAGE = 'usage: devhost --app <dir> [--port <n>] [--host <address>]';
+const USAGE = 'usage: devhost --app <dir> [--port <n>] [--host <address>] [--worker-id <name>]';
 
 export interface CliArgs {
   app: string;
   port?: number;
   host?: string;
+  workerId?: string;
 }
 
 /** Parses `--name value` and `--name=value`; throws with usage on anything else. */
@@ -20,7 +22,7 @@ export function parseArgs(argv: string[]): CliArgs {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') throw new Error(USAGE);
-    const m = /^--(app|port|host)(?:=(.*))?$/.exec(arg);
+    const m = /^--(app|port|host|worker-id)(?:=(.*))?$/.exec(arg);
     if (!m) throw new Error(`unknown argument "${arg}"\n${USAGE}`);
     const value = m[2] ?? argv[++i];
     if (value === undefined) throw new Error(`--${m[1]} needs a value\n${USAGE}`);
@@ -31,7 +33,9 @@ export function parseArgs(argv: string[]): CliArgs {
     port = Number(out.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port "${out.port}" is not a port number`);
   }
-  return { app: out.app ?? process.cwd(), port, host: out.host };
+  const workerId = out['worker-id'];
+  if (workerId !== undefined && !/^[\w.-]{1,64}$/.test(workerId)) throw new Error(`--worker-id "${workerId}" must be 1-64 letters, digits, '.', '_' or '-'`);
+  return { app: out.app ?? process.cwd(), port, host: out.host, workerId };
 }
 
 /** Runs the host until a signal; exits the process. */
@@ -46,7 +50,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   let host;
   try {
-    host = await startHost({ appDir: args.app, port: args.port, host: args.host, logger });
+    host = await startHost({ appDir: args.app, port: args.port, host: args.host, workerId: args.workerId, logger });
   } catch (err) {
     process.stderr.write(`devhost: start-up failed: ${(err as Error).message}\n`);
     process.exit(1);

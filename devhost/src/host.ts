@@ -6,10 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadApp, resolveEntryPoints, terminateApp } from './app-loader';
 import { installCoreApi, type RegisteredFunction, type RpcTypedData } from './core-api';
 import { clientBindingData, RPC_PATH, WEBHOOK_PATH } from './durable/client-binding';
+import { Cluster } from './durable/cluster';
 import { DurableEngine } from './durable/engine';
 import { DurableHttpApi } from './durable/http-api';
 import { forwardToModel, pipeModelResponse, resolveModelEndpoint, streamTriggerMetadata, type ModelEndpoint } from './http/http-stream';
@@ -23,6 +25,7 @@ import { applySettings, readHostSettings, readLocalSettingsValues } from './sett
 import { ensureAzurite, type EmbeddedAzurite } from './storage/azurite';
 import { parseConnectionString } from './storage/connection-string';
 import { DurableStore } from './storage/durable-store';
+import { resolveHostId, startTimerTriggers } from './timers/timer-triggers';
 
 export interface HostOptions {
   /** The app folder (its package.json, host.json, local.settings.json, node_modules). */
@@ -34,6 +37,8 @@ export interface HostOptions {
   /** Extra environment variables; they win over local.settings.json like the real environment. */
   env?: Record<string, string>;
   logger?: HostLogger;
+  /** Names this host in logs and in the leases it holds. Default: env DEVHOST_WORKER_ID, else `<hostname>-<pid>`. */
+  workerId?: string;
 }
 
 export interface RunningHost {
@@ -44,6 +49,7 @@ export interface RunningHost {
 }
 
 const DURABLE_TRIGGERS = new Set(['orchestrationTrigger', 'activityTrigger', 'entityTrigger']);
+const TIMER_TRIGGER = 'timerTrigger';
 const CLIENT_BINDINGS = new Set(['durableClient', 'orchestrationClient']);
 /** Azurite's share of the 5 s SIGTERM budget (it gets SIGKILL after that). */
 const STOP_BUDGET_MS = 2000;
@@ -106,6 +112,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   for (const [k, v] of Object.entries(options.env ?? {})) process.env[k] = v;
   applySettings(readLocalSettingsValues(appDir), process.env);
   const settings = readHostSettings(appDir);
+  const workerId = options.workerId ?? process.env.DEVHOST_WORKER_ID ?? `${os.hostname()}-${process.pid}`;
+  // Each Azure instance has its own WEBSITE_INSTANCE_ID; functions can tell hosts apart the same way here.
+  process.env.WEBSITE_INSTANCE_ID ??= workerId;
   await resolveEntryPoints(appDir); // fail fast, before any storage is started
 
   const listenHost = options.host ?? process.env.HOST ?? '127.0.0.1';
@@ -131,6 +140,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
 
   let azurite: EmbeddedAzurite | undefined;
   let engine: DurableEngine | undefined;
+  let timers: { stop(): Promise<void> } | undefined;
+  let cluster: Cluster | undefined;
   const registry = installCoreApi();
   registry.logSink = (level, category, message) => {
     if (level === 'error' || level === 'critical' || level === 'warning') logger.info(`[${category}] ${message}`);
@@ -156,9 +167,19 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       await plainStore.init();
       const store = faults.failWrites > 0 ? failingWrites(plainStore, faults.failWrites, logger) : plainStore;
       const activityClientData = JSON.stringify(clientBindingData(origin, `http://127.0.0.1:${port}`, settings.durable.hubName));
-      engine = new DurableEngine({ store, registry, invoker, logger, settings: settings.durable, faults, clientInputs: (fn) => httpRoute(fn, activityClientData).clientInputs });
+      cluster = new Cluster({ connectionString: account.connectionString, hubName: settings.durable.hubName, workerId, settings: settings.durable, logger });
+      engine = new DurableEngine({
+        store,
+        registry,
+        invoker,
+        logger,
+        settings: settings.durable,
+        faults,
+        clientInputs: (fn) => httpRoute(fn, activityClientData).clientInputs,
+        cluster,
+      });
       api = new DurableHttpApi(engine, settings.durable.hubName, () => origin);
-      const recovered = await engine.recover();
+      const recovered = await cluster.start(engine);
       if (recovered) logger.info(`Resumed ${recovered} unfinished orchestration instance(s)`);
     }
 
@@ -170,6 +191,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         const route = typeof trigger.route === 'string' && trigger.route ? trigger.route : fn.name;
         routes.add(route, Array.isArray(trigger.methods) ? (trigger.methods as string[]) : undefined, httpRoute(fn, clientData));
         logger.info(`Function ${fn.name}: [${(trigger.methods as string[] | undefined)?.join(',') ?? 'ALL'}] ${origin}/${settings.routePrefix ? settings.routePrefix + '/' : ''}${route}`);
+      } else if (fn.triggerType === TIMER_TRIGGER) {
+        // Logged with its schedule when its listener starts.
       } else if (!DURABLE_TRIGGERS.has(fn.triggerType)) {
         logger.info(`Function ${fn.name}: ${fn.triggerType} is not supported by devhost; it will not run`);
       } else {
@@ -257,9 +280,22 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end(`No function matches ${req.method} ${p}`);
     };
     ready = true;
-    logger.info(`Host started: ${origin} (app ${appDir})`);
+    timers = await startTimerTriggers({
+      functions: fns,
+      invoker,
+      clientInputs: (fn) => httpRoute(fn, clientData).clientInputs,
+      logger,
+      connectionString: account?.connectionString,
+      hostId: resolveHostId(appDir, process.env),
+      workerId,
+      singleton: settings.singleton,
+    });
+    logger.info(`Host started: ${origin} (app ${appDir}, worker '${workerId}')`);
   } catch (err) {
     server.close();
+    await timers?.stop();
+    await cluster?.stopPolling();
+    await cluster?.release();
     await azurite?.stop();
     started = false;
     throw err;
@@ -272,7 +308,9 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), 500).unref();
+      await withTimeout(Promise.all([timers?.stop(), cluster?.stopPolling()]), 400);
       await withTimeout(engine?.stop(1200) ?? Promise.resolve(), 1300);
+      await withTimeout(cluster?.release() ?? Promise.resolve(), 300);
       await withTimeout(terminateApp(registry), 800).catch((err: unknown) => logger.error(`appTerminate hook failed: ${String(err)}`));
       await withTimeout(closed, 600);
       await withTimeout(azurite?.stop() ?? Promise.resolve(), STOP_BUDGET_MS);

@@ -16,6 +16,17 @@ export interface DurableSettings {
   longRunningTimerIntervalMs: number;
   /** Which existing instances `startNew` may replace (`extensions.durableTask.overridableExistingInstanceStates`). */
   overridableExistingInstanceStates: OverridableStates;
+  /** `storageProvider` settings of several hosts sharing the hub (partitions, their leases, queue polling). */
+  partitionCount: number;
+  leaseIntervalMs: number;
+  leaseRenewIntervalMs: number;
+  maxQueuePollingIntervalMs: number;
+}
+
+/** `host.json` `singleton`: the locks that keep a timer trigger's listener on one host. */
+export interface SingletonSettings {
+  listenerLockPeriodMs: number;
+  listenerLockRecoveryPollingIntervalMs: number;
 }
 
 /**
@@ -29,6 +40,7 @@ const OVERRIDABLE_STATES: OverridableStates[] = ['AnyState', 'NonRunningStates']
 export interface HostSettings {
   routePrefix: string;
   durable: DurableSettings;
+  singleton: SingletonSettings;
 }
 
 function readJson(file: string): unknown {
@@ -65,6 +77,43 @@ export function applySettings(values: Record<string, string>, env: NodeJS.Proces
 }
 
 const DEFAULT_MAX_SHORT_TIMER = '6.00:00:00';
+/** Defaults of the Durable Task Azure Storage backend (AzureStorageOrchestrationServiceSettings). */
+const DEFAULT_PARTITION_COUNT = 4;
+const DEFAULT_LEASE_INTERVAL = '00:00:30';
+const DEFAULT_LEASE_RENEW_INTERVAL = '00:00:10';
+const DEFAULT_MAX_QUEUE_POLLING_INTERVAL = '00:00:30';
+
+function readStorageProviderSettings(provider: Record<string, unknown>) {
+  const span = (key: string, fallback: string) => {
+    const ms = parseTimeSpanMs(typeof provider[key] === 'string' ? (provider[key] as string) : fallback, `host.json extensions.durableTask.storageProvider.${key}`);
+    if (ms <= 0) throw new Error(`host.json extensions.durableTask.storageProvider.${key} must be positive`);
+    return ms;
+  };
+  const partitionCount = provider.partitionCount === undefined ? DEFAULT_PARTITION_COUNT : Number(provider.partitionCount);
+  if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > 16) {
+    throw new Error('host.json extensions.durableTask.storageProvider.partitionCount must be an integer from 1 to 16');
+  }
+  const leaseIntervalMs = span('leaseInterval', DEFAULT_LEASE_INTERVAL);
+  const leaseRenewIntervalMs = span('leaseRenewInterval', DEFAULT_LEASE_RENEW_INTERVAL);
+  if (leaseRenewIntervalMs >= leaseIntervalMs) throw new Error('host.json: storageProvider.leaseRenewInterval must be shorter than leaseInterval');
+  return { partitionCount, leaseIntervalMs, leaseRenewIntervalMs, maxQueuePollingIntervalMs: span('maxQueuePollingInterval', DEFAULT_MAX_QUEUE_POLLING_INTERVAL) };
+}
+/** SingletonOptions defaults of the WebJobs SDK: listener locks of 60 s, retried every minute by the other hosts. */
+const DEFAULT_LISTENER_LOCK_PERIOD = '00:01:00';
+const DEFAULT_LISTENER_LOCK_RECOVERY_POLLING = '00:01:00';
+
+function readSingletonSettings(singleton: Record<string, unknown>): SingletonSettings {
+  const span = (key: string, fallback: string) => {
+    const text = typeof singleton[key] === 'string' ? (singleton[key] as string) : fallback;
+    const ms = parseTimeSpanMs(text, `host.json singleton.${key}`);
+    if (ms <= 0) throw new Error(`host.json singleton.${key} must be positive`);
+    return ms;
+  };
+  return {
+    listenerLockPeriodMs: span('listenerLockPeriod', DEFAULT_LISTENER_LOCK_PERIOD),
+    listenerLockRecoveryPollingIntervalMs: span('listenerLockRecoveryPollingInterval', DEFAULT_LISTENER_LOCK_RECOVERY_POLLING),
+  };
+}
 const DEFAULT_LONG_TIMER_INTERVAL = '3.00:00:00';
 
 /** The setting as .NET binds an enum: case-insensitive name; absent → the extension's default. */
@@ -98,6 +147,7 @@ export function readHostSettings(appDir: string): HostSettings {
   }
   return {
     routePrefix,
+    singleton: readSingletonSettings(asRecord(host.singleton)),
     durable: {
       hubName,
       maximumShortTimerDuration: maxShort,
@@ -105,6 +155,7 @@ export function readHostSettings(appDir: string): HostSettings {
       longRunningTimerIntervalDuration: interval,
       longRunningTimerIntervalMs,
       overridableExistingInstanceStates: overridable,
+      ...readStorageProviderSettings(asRecord(durable.storageProvider)),
     },
   };
 }

@@ -41,6 +41,8 @@ export interface BrokerConfig {
   authorizationTimeoutSeconds: number;
   /** BROKER_REFRESH_MARGIN_SECONDS: refresh this long before expiry (at most half the lifetime). */
   refreshMarginSeconds: number;
+  /** BROKER_AUDIT_RETENTION_DAYS: how long a connection's event log keeps its events. */
+  auditRetentionDays: number;
   /** BROKER_REFRESH_FAILURE_SPAN_SECONDS: how long refreshes may keep failing before `reauth_required`. */
   refreshFailureSpanSeconds: number;
   /** BROKER_WEBHOOK_URLS + BROKER_WEBHOOK_SECRETS, by client id. */
@@ -58,6 +60,7 @@ const DEFAULT_BASE_URL = 'http://localhost:7071';
 const DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS = 600;
 /** Covers the Azure Storage backend's queue polling (30 s at most by default) with room to spare. */
 const DEFAULT_REFRESH_MARGIN_SECONDS = 60;
+const DEFAULT_AUDIT_RETENTION_DAYS = 90;
 const DEFAULT_ENCRYPTION_KEY_SECRET_NAME = 'broker-encryption-key';
 const ENCRYPTION_KEY_BYTES = 32;
 
@@ -199,6 +202,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       DEFAULT_AUTHORIZATION_TIMEOUT_SECONDS,
     ),
     refreshMarginSeconds: parsePositiveInteger(read(env, 'BROKER_REFRESH_MARGIN_SECONDS'), 'BROKER_REFRESH_MARGIN_SECONDS', DEFAULT_REFRESH_MARGIN_SECONDS),
+    auditRetentionDays: parsePositiveInteger(read(env, 'BROKER_AUDIT_RETENTION_DAYS'), 'BROKER_AUDIT_RETENTION_DAYS', DEFAULT_AUDIT_RETENTION_DAYS),
     refreshFailureSpanSeconds: parsePositiveInteger(
       read(env, 'BROKER_REFRESH_FAILURE_SPAN_SECONDS'),
       'BROKER_REFRESH_FAILURE_SPAN_SECONDS',

@@ -43,8 +43,14 @@ export interface RefreshAttempts {
 }
 
 export interface Connection {
+  /** The public id, unique per client (two clients may both hold "crm-42"). */
   connectionId: string;
   clientId: string;
+  /**
+   * The orchestration's instance id: `{clientId}.{connectionId}` (connectionInstanceId below), or the
+   * connection id itself for connections created before ids were namespaced.
+   */
+  instanceId: string;
   provider: string;
   protocol: Protocol;
   status: ConnectionStatus;
@@ -75,6 +81,24 @@ export interface Connection {
   expiresAtSource?: ExpirySource;
   /** Present while refreshes keep failing. */
   refreshAttempts?: RefreshAttempts;
+}
+
+/**
+ * Connection orchestrations' instance ids, namespaced by client: `{clientId}.{connectionId}`, so the
+ * id one client picks never meets another client's (no 409 oracle, no squatting, no two rows on one
+ * orchestration). The public connection id stays what the client chose.
+ *
+ * Safe as a Durable instance id: client ids are `[A-Za-z0-9][A-Za-z0-9_.-]{0,63}` and connection ids
+ * `[A-Za-z0-9_-]{1,128}`, so the result has none of the characters the Azure Storage backend forbids
+ * in keys (`/ \ # ?`, control characters), never starts with `@` (entity ids) and stays far below the
+ * extension's 256-character limit (DurableOrchestrationClient.MaxInstanceIdLength). It is injective:
+ * connection ids hold no `.`, so the last `.` separates the two parts.
+ *
+ * Connections created before namespacing kept instance id = connection id (no `.`); their rows say
+ * so by living in the legacy partition (src/storage/connection-keys.ts).
+ */
+export function connectionInstanceId(clientId: string, connectionId: string): string {
+  return `${clientId}.${connectionId}`;
 }
 
 /** Statuses in which a client may read or use credentials. */

@@ -73,18 +73,19 @@ export function isInstanceNotFound(error: unknown): boolean {
   return error instanceof Error && NOT_FOUND_MESSAGE.test(error.message);
 }
 
-export async function isConnectionRunning(client: DurableClientLike, connectionId: string): Promise<boolean> {
-  return isRunning((await tryGetStatus(client, connectionId))?.runtimeStatus);
+/** `instanceId`: the connection row's (Connection.instanceId), never the public connection id. */
+export async function isConnectionRunning(client: DurableClientLike, instanceId: string): Promise<boolean> {
+  return isRunning((await tryGetStatus(client, instanceId))?.runtimeStatus);
 }
 
 /** Raises one of the connection orchestration's events, with its payload type checked. */
 export function raiseConnectionEvent<E extends ConnectionEventName>(
   client: DurableClientLike,
-  connectionId: string,
+  instanceId: string,
   event: E,
   payload: ConnectionEvents[E],
 ): Promise<void> {
-  return client.raiseEvent(connectionId, event, payload);
+  return client.raiseEvent(instanceId, event, payload);
 }
 
 /**
@@ -101,19 +102,19 @@ export type RaiseOutcome = 'raised' | 'started' | 'lost';
  */
 export async function raiseOrStart<E extends ConnectionEventName>(
   client: DurableClientLike,
-  connectionId: string,
+  instanceId: string,
   event: E,
   payload: ConnectionEvents[E],
   restart: () => ConnectionOrchestrationInput,
 ): Promise<RaiseOutcome> {
   const raise = () =>
-    raiseConnectionEvent(client, connectionId, event, payload).then(
+    raiseConnectionEvent(client, instanceId, event, payload).then(
       () => 'raised' as const,
       () => 'lost' as const,
     );
-  if (await isConnectionRunning(client, connectionId)) return raise();
+  if (await isConnectionRunning(client, instanceId)) return raise();
   try {
-    await client.startNew(Orchestrations.Connection, { instanceId: connectionId, input: restart() });
+    await client.startNew(Orchestrations.Connection, { instanceId, input: restart() });
     return 'started';
   } catch {
     // Another caller (or host) restarted it first: ask that one instead.

@@ -28,9 +28,12 @@ app.http('oauthCallback', {
       }
       const { status } = answer;
       const title = TITLES[status] ?? 'Authorization received';
+      // In a popup opened by broker-connect.js, callback-result.js tells the opener, but only a
+      // window of the broker's own origin or of an allowed returnTo origin.
+      const notifyOrigins = [...new Set([runtime.settings.baseUrl, ...runtime.settings.allowedReturnUrls.map((u) => u.href)].map((u) => new URL(u).origin))];
       return htmlPage(200, title, [
         status === 'connected' ? 'You can close this window and return to the application.' : `The connection is ${status}.`,
-      ], { 'connection-id': answer.connectionId, status });
+      ], { 'connection-id': answer.connectionId, status, 'notify-origins': notifyOrigins.join(' ') }, 'callback-result.js');
     } catch (error) {
       // Browser-facing: the same stable code as the JSON API, on a readable page.
       const { status = 500 } = errorResponse(error);

@@ -2,34 +2,27 @@
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { toConnectionView, type Connection } from '../domain/connection';
-import { BrokerError } from '../domain/errors';
 import { json, operatorRoute, type RouteContext } from '../http/handler';
 import { connectionIdParam } from '../http/request';
-import { parseListQuery } from '../http/validate';
+import { parseListQuery, parseOperatorClientId } from '../http/validate';
+import { findOperatorConnection } from '../services/operator-lookup';
 import { revokeThroughOrchestration } from '../services/revoke-request';
 import { forceRefresh } from '../services/token';
 
-const MAX_CLIENT_ID_LENGTH = 128;
-
 function operatorView(connection: Connection) {
-  return { ...toConnectionView(connection), clientId: connection.clientId };
+  return { ...toConnectionView(connection), clientId: connection.clientId, instanceId: connection.instanceId };
 }
 
 /** The client list's query parameters plus `clientId`, which only operators may filter on. */
 function parseOperatorListQuery(query: URLSearchParams) {
+  const clientId = parseOperatorClientId(query);
   const rest = new URLSearchParams(query);
-  const clientIds = rest.getAll('clientId');
   rest.delete('clientId');
-  if (clientIds.length > 1 || (clientIds.length === 1 && (clientIds[0] === '' || clientIds[0].length > MAX_CLIENT_ID_LENGTH))) {
-    throw new BrokerError('INVALID_REQUEST', '"clientId" must be given at most once and be 1–128 characters', { details: { field: 'clientId' } });
-  }
-  return { ...parseListQuery(rest), clientId: clientIds[0] };
+  return { ...parseListQuery(rest), clientId };
 }
 
 async function requireConnection({ request, runtime }: RouteContext): Promise<Connection> {
-  const stored = await runtime.connections.findById(connectionIdParam(request));
-  if (!stored) throw new BrokerError('CONNECTION_NOT_FOUND', 'connection not found');
-  return stored.connection;
+  return (await findOperatorConnection(runtime, connectionIdParam(request), parseOperatorClientId(request.query))).connection;
 }
 
 app.http('opsListConnections', {

@@ -1,24 +1,34 @@
-/** Operator routes: inspect a connection with its orchestration, terminate, purge. */
+/**
+ * Operator routes: inspect a connection with its orchestration and its event log, terminate, purge.
+ * They take the public connection id (plus `?clientId=` when several clients hold it) and act on the
+ * row's orchestration instance.
+ */
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { toConnectionView } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
-import { json, operatorRoute } from '../http/handler';
+import { json, operatorRoute, type RouteContext } from '../http/handler';
 import { connectionIdParam } from '../http/request';
+import { parseOperatorClientId, parsePageQuery } from '../http/validate';
 import { redact } from '../logging/redact';
+import { findOperatorConnection } from '../services/operator-lookup';
+
+function lookUp({ request, runtime }: RouteContext) {
+  return findOperatorConnection(runtime, connectionIdParam(request), parseOperatorClientId(request.query));
+}
 
 app.http('opsGetConnection', {
   route: 'ops/connections/{id}',
   methods: ['GET'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: operatorRoute(async ({ request, runtime, invocation }) => {
-    const connectionId = connectionIdParam(request);
-    const stored = await runtime.connections.findById(connectionId);
-    if (!stored) throw new BrokerError('CONNECTION_NOT_FOUND', 'connection not found');
+  handler: operatorRoute(async (ctx) => {
+    const { runtime, invocation } = ctx;
+    const stored = await lookUp(ctx);
+    const { instanceId } = stored.connection;
     let orchestration: Record<string, unknown> | null = null;
     try {
-      const status = (await runtime.durable.getStatus(connectionId, { showHistory: true, showHistoryOutput: true, showInput: true })) as unknown as Record<string, unknown>;
+      const status = (await runtime.durable.getStatus(instanceId, { showHistory: true, showHistoryOutput: true, showInput: true })) as unknown as Record<string, unknown>;
       orchestration = {
         runtimeStatus: status.runtimeStatus,
         customStatus: redact(status.customStatus ?? null),
@@ -26,12 +36,12 @@ app.http('opsGetConnection', {
         lastUpdatedTime: status.lastUpdatedTime,
         input: redact(status.input ?? null),
         output: redact(status.output ?? null),
-        history: redact(status.history ?? (await historyEvents(invocation, connectionId).catch(() => []))),
+        history: redact(status.history ?? (await historyEvents(invocation, instanceId).catch(() => []))),
       };
     } catch {
       orchestration = null;
     }
-    return json(200, { connection: { ...toConnectionView(stored.connection), clientId: stored.connection.clientId }, orchestration });
+    return json(200, { connection: { ...toConnectionView(stored.connection), clientId: stored.connection.clientId, instanceId }, orchestration });
   }),
 });
 
@@ -40,8 +50,8 @@ app.http('opsGetConnection', {
  * so the history is read from the instance's status URL itself.
  * @see https://github.com/Azure/azure-functions-durable-js/issues/620
  */
-async function historyEvents(invocation: InvocationContext, connectionId: string): Promise<unknown[]> {
-  const url = new URL(df.getClient(invocation).createHttpManagementPayload(connectionId).statusQueryGetUri);
+async function historyEvents(invocation: InvocationContext, instanceId: string): Promise<unknown[]> {
+  const url = new URL(df.getClient(invocation).createHttpManagementPayload(instanceId).statusQueryGetUri);
   for (const name of ['showHistory', 'showHistoryOutput', 'showInput']) url.searchParams.set(name, 'true');
   const response = await fetch(url);
   const body = (await response.json()) as { historyEvents?: unknown[] };
@@ -53,14 +63,14 @@ app.http('opsTerminate', {
   methods: ['POST'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: operatorRoute(async ({ request, runtime }) => {
-    const connectionId = connectionIdParam(request);
+  handler: operatorRoute(async (ctx) => {
+    const { connection } = await lookUp(ctx);
     try {
-      await runtime.durable.terminate(connectionId, 'terminated by operator');
+      await ctx.runtime.durable.terminate(connection.instanceId, 'terminated by operator');
     } catch {
-      throw new BrokerError('CONNECTION_NOT_FOUND', 'no orchestration with this id');
+      throw new BrokerError('CONNECTION_NOT_FOUND', 'no orchestration for this connection');
     }
-    return json(202, { connectionId, terminated: true });
+    return json(202, { connectionId: connection.connectionId, clientId: connection.clientId, terminated: true });
   }),
 });
 
@@ -69,9 +79,28 @@ app.http('opsPurge', {
   methods: ['DELETE'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: operatorRoute(async ({ request, runtime }) => {
+  handler: operatorRoute(async (ctx) => {
+    const { connection } = await lookUp(ctx);
+    const result = await ctx.runtime.durable.purgeInstanceHistory(connection.instanceId);
+    return json(200, { connectionId: connection.connectionId, clientId: connection.clientId, instancesDeleted: result.instancesDeleted });
+  }),
+});
+
+app.http('opsConnectionEvents', {
+  route: 'ops/connections/{id}/events',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: operatorRoute(async (ctx) => {
+    const { request, runtime } = ctx;
     const connectionId = connectionIdParam(request);
-    const result = await runtime.durable.purgeInstanceHistory(connectionId);
-    return json(200, { connectionId, instancesDeleted: result.instancesDeleted });
+    // The log outlives the row (a purged connection keeps its trail until the retention ends): with
+    // `?clientId=` it is read without the row; otherwise the row names the owner.
+    const named = parseOperatorClientId(request.query);
+    const clientId = named ?? (await lookUp(ctx)).connection.clientId;
+    const page = await runtime.audit.list(clientId, connectionId, parsePageQuery(request.query));
+    if (named && page.items.length === 0 && !request.query.has('continuation') && !(await runtime.connections.get(named, connectionId))) {
+      throw new BrokerError('CONNECTION_NOT_FOUND', 'connection not found');
+    }
+    return json(200, { items: page.items, ...(page.continuation ? { continuation: page.continuation } : {}) });
   }),
 });

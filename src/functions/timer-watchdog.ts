@@ -1,4 +1,4 @@
-/** The watchdog's timer trigger: one sweep per schedule (NCRONTAB), at most one run at a time across hosts. */
+/** The watchdog's timer trigger: one sweep per schedule (NCRONTAB), at most one run at a time across hosts; then the audit trail's retention. */
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
 import { watchdogSchedule } from '../config';
@@ -9,7 +9,10 @@ app.timer('watchdog', {
   schedule: watchdogSchedule(process.env),
   extraInputs: [df.input.durableClient()],
   handler: async (_timer, invocation) => {
-    const report = await sweep(await getWiring().runtimeFor(invocation));
-    invocation.log(`watchdog sweep ${JSON.stringify(report)}`);
+    const runtime = await getWiring().runtimeFor(invocation);
+    const report = await sweep(runtime);
+    // Events past BROKER_AUDIT_RETENTION_DAYS go with the same schedule.
+    const auditEventsPruned = await runtime.audit.prune();
+    invocation.log(`watchdog sweep ${JSON.stringify({ ...report, auditEventsPruned })}`);
   },
 });

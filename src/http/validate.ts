@@ -76,24 +76,53 @@ export interface ListQuery {
 }
 
 const LIST_PARAMS = new Set(['provider', 'status', 'endUserId', 'top', 'continuation']);
+const PAGE_PARAMS = new Set(['top', 'continuation']);
 
-export function parseListQuery(query: URLSearchParams): ListQuery {
+function assertKnownOnce(query: URLSearchParams, known: ReadonlySet<string>): void {
   for (const key of query.keys()) {
-    if (!LIST_PARAMS.has(key)) throw invalid(key, 'is not a known query parameter');
+    if (!known.has(key)) throw invalid(key, 'is not a known query parameter');
     if (query.getAll(key).length > 1) throw invalid(key, 'must be given at most once');
   }
+}
+
+function parseTop(query: URLSearchParams): number {
+  const topText = query.get('top');
+  const top = topText === null ? 50 : Number(topText);
+  if (!Number.isInteger(top) || top < 1 || top > 1000) throw invalid('top', 'must be an integer from 1 to 1000');
+  return top;
+}
+
+/** `top` and `continuation` only (a connection's event log). */
+export function parsePageQuery(query: URLSearchParams): { top: number; continuation?: string } {
+  assertKnownOnce(query, PAGE_PARAMS);
+  return { top: parseTop(query), continuation: query.get('continuation') ?? undefined };
+}
+
+export function parseListQuery(query: URLSearchParams): ListQuery {
+  assertKnownOnce(query, LIST_PARAMS);
   const status = query.get('status') ?? undefined;
   if (status !== undefined && !(CONNECTION_STATUSES as readonly string[]).includes(status)) {
     throw invalid('status', `must be one of ${CONNECTION_STATUSES.join(', ')}`);
   }
-  const topText = query.get('top');
-  const top = topText === null ? 50 : Number(topText);
-  if (!Number.isInteger(top) || top < 1 || top > 1000) throw invalid('top', 'must be an integer from 1 to 1000');
   return {
     provider: query.get('provider') ?? undefined,
     status,
     endUserId: query.get('endUserId') ?? undefined,
-    top,
+    top: parseTop(query),
     continuation: query.get('continuation') ?? undefined,
   };
+}
+
+const MAX_CLIENT_ID_LENGTH = 128;
+
+/**
+ * The operator routes' `clientId` query parameter: which client's connection is meant, since
+ * connection ids are unique per client only. At most once, 1–128 characters.
+ */
+export function parseOperatorClientId(query: URLSearchParams): string | undefined {
+  const clientIds = query.getAll('clientId');
+  if (clientIds.length > 1 || (clientIds.length === 1 && (clientIds[0] === '' || clientIds[0].length > MAX_CLIENT_ID_LENGTH))) {
+    throw invalid('clientId', `must be given at most once and be 1–${MAX_CLIENT_ID_LENGTH} characters`);
+  }
+  return clientIds[0];
 }

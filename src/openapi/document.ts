@@ -22,6 +22,14 @@ const OPERATOR_SECURITY = [{ operatorKey: [] }, { operatorApiKey: [] }];
 const CLIENT_ERRORS = { '401': errorRef('Unauthorized') };
 const OPERATOR_ERRORS = { '401': errorRef('Unauthorized'), '403': errorRef('Forbidden') };
 const CONNECTION_ID = { $ref: '#/components/parameters/ConnectionId' };
+/** Connection ids are unique per client only: operators name the client when several hold the id. */
+const OPERATOR_CLIENT_ID = {
+  name: 'clientId',
+  in: 'query',
+  required: false,
+  description: 'The client whose connection is meant. Required when several clients hold this connection id (otherwise 400 INVALID_REQUEST naming them in `clientIds`).',
+  schema: { type: 'string', minLength: 1, maxLength: 128 },
+};
 
 function operation(summary: string, options: { id: string; tags: string[]; security?: Json[]; parameters?: Json[]; body?: Json; responses: Json; description?: string }): Json {
   return {
@@ -38,12 +46,15 @@ function operation(summary: string, options: { id: string; tags: string[]; secur
 
 const query = (name: string, description: string, schema: Json = { type: 'string' }): Json => ({ name, in: 'query', required: false, description, schema });
 
+const PAGE_PARAMETERS = [
+  query('top', 'Page size (1–1000, default 50).', { type: 'integer', minimum: 1, maximum: 1000, default: 50 }),
+  query('continuation', 'The `continuation` of the previous page.'),
+];
 const LIST_PARAMETERS = [
   query('provider', 'Only connections to this provider.'),
   query('status', 'Only connections in this status.', ref('ConnectionStatus')),
   query('endUserId', 'Only connections of this end user.'),
-  query('top', 'Page size (1–1000, default 50).', { type: 'integer', minimum: 1, maximum: 1000, default: 50 }),
-  query('continuation', 'The `continuation` of the previous page.'),
+  ...PAGE_PARAMETERS,
 ];
 
 function staticAsset(id: string, summary: string, contentType: string): Json {
@@ -151,7 +162,19 @@ const SCHEMAS: Json = {
       lastFailureAt: { type: 'string', format: 'date-time' },
     },
   },
-  OperatorConnection: { allOf: [ref('Connection'), { type: 'object', required: ['clientId'], properties: { clientId: { type: 'string' } } }] },
+  OperatorConnection: {
+    allOf: [
+      ref('Connection'),
+      {
+        type: 'object',
+        required: ['clientId'],
+        properties: {
+          clientId: { type: 'string' },
+          instanceId: { type: 'string', description: 'The durable instance id of its orchestration: `{clientId}.{connectionId}`, or the connection id for connections created before ids were per client.' },
+        },
+      },
+    ],
+  },
   ConnectionPage: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Connection') }, continuation: { type: 'string' } } },
   OperatorConnectionPage: {
     type: 'object',
@@ -217,6 +240,28 @@ const SCHEMAS: Json = {
       },
     },
   },
+  ConnectionEvent: {
+    type: 'object',
+    required: ['connectionId', 'eventId', 'type', 'at', 'details'],
+    description: 'One entry of a connection\'s audit trail. Never carries a token or secret: codes, versions, counts and times only.',
+    properties: {
+      connectionId: { type: 'string' },
+      eventId: { type: 'string', description: 'Deterministic: the same event recorded twice (a re-run activity) is one entry.' },
+      type: {
+        type: 'string',
+        enum: ['created', 'authorized', 'denied', 'exchanged', 'refreshed', 'refresh_failed', 'token_reads', 'proxy_calls', 'reauthorized', 'revoked', 'expired', 'failed'],
+      },
+      at: { type: 'string', format: 'date-time', description: 'For `token_reads` and `proxy_calls`: the first count of the hour (`details.hourStart` names the hour).' },
+      clientId: { type: 'string', description: 'The client the event concerns (for `token_reads`: who was handed the token).' },
+      details: {
+        type: 'object',
+        description:
+          '`refreshed`: `credentialsVersion`, `latenessMs` (after the due time; negative when ahead, e.g. forced), `remainingMs`, `refreshTokenRotated`, `expiresAt`. ' +
+          '`refresh_failed`: `errorCode`, `providerError`, `transient`, `status`. `token_reads` / `proxy_calls`: `count` in the hour (per host), `byStatus` for proxied calls.',
+      },
+    },
+  },
+  ConnectionEventPage: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('ConnectionEvent') }, continuation: { type: 'string' } } },
   OperatorConnectionDetail: {
     type: 'object',
     required: ['connection', 'orchestration'],
@@ -388,15 +433,29 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'opsGetConnection',
         tags: ['operators'],
         security: OPERATOR_SECURITY,
-        parameters: [CONNECTION_ID],
-        responses: { '200': answer('The connection with its redacted orchestration.', ref('OperatorConnectionDetail')), ...OPERATOR_ERRORS, '404': errorRef('NotFound') },
+        parameters: [CONNECTION_ID, OPERATOR_CLIENT_ID],
+        responses: { '200': answer('The connection with its redacted orchestration.', ref('OperatorConnectionDetail')), '400': errorRef('BadRequest'), ...OPERATOR_ERRORS, '404': errorRef('NotFound') },
       }),
       delete: operation('Revoke a connection (any client)', {
         id: 'opsRevokeConnection',
         tags: ['operators'],
         security: OPERATOR_SECURITY,
-        parameters: [CONNECTION_ID],
-        responses: { '204': { description: 'Revoked.' }, ...OPERATOR_ERRORS, '404': errorRef('NotFound') },
+        parameters: [CONNECTION_ID, OPERATOR_CLIENT_ID],
+        responses: { '204': { description: 'Revoked.' }, '400': errorRef('BadRequest'), ...OPERATOR_ERRORS, '404': errorRef('NotFound') },
+      }),
+    },
+    '/ops/connections/{id}/events': {
+      get: operation("A connection's audit trail, oldest first", {
+        id: 'opsConnectionEvents',
+        tags: ['operators'],
+        security: OPERATOR_SECURITY,
+        parameters: [CONNECTION_ID, ...PAGE_PARAMETERS],
+        responses: {
+          '200': answer('One page of events within the retention period (BROKER_AUDIT_RETENTION_DAYS).', ref('ConnectionEventPage')),
+          '400': errorRef('BadRequest'),
+          ...OPERATOR_ERRORS,
+          '404': errorRef('NotFound'),
+        },
       }),
     },
     '/ops/connections/{id}/refresh': {
@@ -404,8 +463,8 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'opsRefreshConnection',
         tags: ['operators'],
         security: OPERATOR_SECURITY,
-        parameters: [CONNECTION_ID],
-        responses: { '200': answer('Refreshed.', ref('OperatorConnection')), ...OPERATOR_ERRORS, '404': errorRef('NotFound'), '409': errorRef('NotConnected'), '410': errorRef('Revoked') },
+        parameters: [CONNECTION_ID, OPERATOR_CLIENT_ID],
+        responses: { '200': answer('Refreshed.', ref('OperatorConnection')), '400': errorRef('BadRequest'), ...OPERATOR_ERRORS, '404': errorRef('NotFound'), '409': errorRef('NotConnected'), '410': errorRef('Revoked') },
       }),
     },
     '/ops/connections/{id}/terminate': {
@@ -413,9 +472,9 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'opsTerminate',
         tags: ['operators'],
         security: OPERATOR_SECURITY,
-        parameters: [CONNECTION_ID],
+        parameters: [CONNECTION_ID, OPERATOR_CLIENT_ID],
         responses: {
-          '202': answer('Termination requested.', { type: 'object', required: ['connectionId', 'terminated'], properties: { connectionId: { type: 'string' }, terminated: { const: true } } }),
+          '202': answer('Termination requested.', { type: 'object', required: ['connectionId', 'terminated'], properties: { connectionId: { type: 'string' }, clientId: { type: 'string' }, terminated: { const: true } } }),
           ...OPERATOR_ERRORS,
           '404': errorRef('NotFound'),
         },
@@ -426,10 +485,12 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'opsPurge',
         tags: ['operators'],
         security: OPERATOR_SECURITY,
-        parameters: [CONNECTION_ID],
+        parameters: [CONNECTION_ID, OPERATOR_CLIENT_ID],
         responses: {
-          '200': answer('Purged.', { type: 'object', required: ['connectionId', 'instancesDeleted'], properties: { connectionId: { type: 'string' }, instancesDeleted: { type: 'integer' } } }),
+          '200': answer('Purged.', { type: 'object', required: ['connectionId', 'instancesDeleted'], properties: { connectionId: { type: 'string' }, clientId: { type: 'string' }, instancesDeleted: { type: 'integer' } } }),
+          '400': errorRef('BadRequest'),
           ...OPERATOR_ERRORS,
+          '404': errorRef('NotFound'),
         },
       }),
     },
@@ -442,9 +503,13 @@ export const OPENAPI_DOCUMENT: Json = {
     },
     '/dashboard': staticAsset('dashboardPage', 'Operator dashboard (asks for the operator key)', 'text/html'),
     '/dashboard.js': staticAsset('dashboardScript', "The dashboard's script", 'text/javascript'),
+    '/dashboard-charts.js': staticAsset('dashboardChartsScript', "The dashboard's SVG charts", 'text/javascript'),
+    '/dashboard-insights.js': staticAsset('dashboardInsightsScript', "The dashboard's overview charts and event log", 'text/javascript'),
     '/connect': staticAsset('connectPage', 'Connect page for newcomers (asks for a client key)', 'text/html'),
     '/connect.js': staticAsset('connectScript', "The connect page's script", 'text/javascript'),
     '/pages.css': staticAsset('pagesStylesheet', 'Stylesheet of the pages', 'text/css'),
+    '/callback-result.js': staticAsset('callbackResultScript', "The callback result page's script (tells a broker-connect.js opener the outcome)", 'text/javascript'),
+    '/broker-connect.js': staticAsset('connectEmbedScript', "Embeddable connect flow for a client app's own page (popup with redirect fallback)", 'text/javascript'),
   },
   components: {
     securitySchemes: {

@@ -8,9 +8,9 @@ export function escapeHtml(text: string): string {
 
 /**
  * `data` becomes `data-*` attributes of `<main id="result">`, for scripts and tests that read the outcome.
- * The stylesheet is addressed relative to /api/callback/{provider}.
+ * The stylesheet (and `script`, one of the page assets) are addressed relative to /api/callback/{provider}.
  */
-export function htmlPage(status: number, title: string, paragraphs: string[], data: Record<string, string> = {}): HttpResponseInit {
+export function htmlPage(status: number, title: string, paragraphs: string[], data: Record<string, string> = {}, script?: string): HttpResponseInit {
   const attributes = Object.entries(data)
     .map(([name, value]) => ` data-${name}="${escapeHtml(value)}"`)
     .join('');
@@ -18,7 +18,8 @@ export function htmlPage(status: number, title: string, paragraphs: string[], da
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="../pages.css">
+<link rel="stylesheet" href="../pages.css">${script ? `
+<script src="../${escapeHtml(script)}" defer></script>` : ''}
 </head><body><main id="result"${attributes}><h1>${escapeHtml(title)}</h1>
 ${paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n')}
 </main></body></html>`);

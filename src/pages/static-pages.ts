@@ -1,6 +1,7 @@
 /**
  * The anonymous browser pages: the operator dashboard and the newcomer's connect page, each an HTML
- * shell plus its script on its own route (the CSP allows no inline script), and one stylesheet. They
+ * shell plus its script on its own route (the CSP allows no inline script), one stylesheet, and the
+ * embeddable connect script client apps load into their own pages. They
  * are plain files in ./assets, which ESLint checks as browser code and `npm run build` copies next
  * to this module. The pages hold no data; everything they show comes from the key-protected JSON routes.
  */
@@ -21,9 +22,13 @@ export interface StaticPage {
 export const STATIC_PAGES: readonly StaticPage[] = [
   { name: 'dashboardPage', route: 'dashboard', file: 'dashboard.html' },
   { name: 'dashboardScript', route: 'dashboard.js', file: 'dashboard.js' },
+  { name: 'dashboardChartsScript', route: 'dashboard-charts.js', file: 'dashboard-charts.js' },
+  { name: 'dashboardInsightsScript', route: 'dashboard-insights.js', file: 'dashboard-insights.js' },
   { name: 'connectPage', route: 'connect', file: 'connect.html' },
   { name: 'connectScript', route: 'connect.js', file: 'connect.js' },
   { name: 'pagesStylesheet', route: 'pages.css', file: 'pages.css' },
+  { name: 'connectEmbedScript', route: 'broker-connect.js', file: 'broker-connect.js' },
+  { name: 'callbackResultScript', route: 'callback-result.js', file: 'callback-result.js' },
 ];
 
 const ASSET_TYPES: Record<string, AssetContentType> = { '.js': 'text/javascript', '.css': 'text/css' };

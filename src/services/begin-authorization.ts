@@ -89,6 +89,7 @@ export async function beginAuthorization(
       authorizationId,
       connectionId: connection.connectionId,
       clientId: connection.clientId,
+      instanceId: connection.instanceId,
       provider: provider.name,
       protocol: provider.protocol,
       createdAt: now.toISOString(),

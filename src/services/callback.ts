@@ -60,11 +60,15 @@ export async function handleCallback(runtime: Runtime, providerName: string, que
   }
 
   const receivedAt = await recordOrMatch(runtime, attempt, received);
+  // A denial is recorded when the orchestration settles it (mark-outcome); a duplicate callback is one event.
+  if (received.outcome === 'code') {
+    await runtime.audit.record({ connectionId: attempt.connectionId, clientId: attempt.clientId, type: 'authorized', at: receivedAt, about: attempt.authorizationId });
+  }
 
   // Raise (again) while the connection still waits: a crash between persisting and raising must
   // not lose the callback, and a second raise is ignored by an orchestration that moved on.
   const event: CallbackEvent = { authorizationId: attempt.authorizationId, outcome: received.outcome };
-  if (stored.connection.status === 'awaiting_callback') await raiseWithRetry(runtime, attempt.connectionId, event);
+  if (stored.connection.status === 'awaiting_callback') await raiseWithRetry(runtime, stored.connection.instanceId, event);
 
   const status = await waitForSettled(runtime, attempt, receivedAt, event);
   return answer(attempt, status, received);
@@ -86,7 +90,7 @@ async function recordOrMatch(runtime: Runtime, first: AuthorizationAttempt, rece
     if (attempt.callback) {
       if (timingSafeEqualString(attempt.callback.fingerprint, received.fingerprint)) return attempt.callback.receivedAt;
       // Another callback is recorded: a replay once it was exchanged, otherwise wait for its outcome.
-      if (attempt.exchangedAt || attempt.callback.outcome === 'denied' || runtime.clock.now().getTime() >= deadline) {
+      if (attempt.exchangedAt || attempt.settledAt || attempt.callback.outcome === 'denied' || runtime.clock.now().getTime() >= deadline) {
         throw new BrokerError('STATE_INVALID', 'this authorization response was already used');
       }
       await runtime.clock.sleep(delay);
@@ -94,6 +98,7 @@ async function recordOrMatch(runtime: Runtime, first: AuthorizationAttempt, rece
       if (Date.parse(attempt.expiresAt) <= runtime.clock.now().getTime()) {
         throw new BrokerError('STATE_EXPIRED', 'the authorization request has expired');
       }
+      if (attempt.settledAt) throw new BrokerError('STATE_INVALID', 'this authorization attempt is no longer current');
       const callback = {
         outcome: received.outcome,
         fingerprint: received.fingerprint,
@@ -174,7 +179,7 @@ async function waitForSettled(runtime: Runtime, attempt: AuthorizationAttempt, r
     beforeRead: async () => {
       if (runtime.clock.now().getTime() - lastRaiseMs < CALLBACK_TIMINGS.reraiseEveryMs) return;
       lastRaiseMs = runtime.clock.now().getTime();
-      await raiseConnectionEvent(runtime.durable, attempt.connectionId, Events.Callback, event).catch(() => undefined);
+      await raiseConnectionEvent(runtime.durable, attempt.instanceId, Events.Callback, event).catch(() => undefined);
     },
   });
   if (stored && refused(stored)) throw new BrokerError('CALLBACK_REJECTED', 'the provider refused this authorization response');

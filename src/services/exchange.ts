@@ -97,6 +97,7 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
       return resultFrom(stored, 'rejected', false);
     }
     await markFailed(runtime, stored, error);
+    await runtime.authorizations.retire(attempt.authorizationId, runtime.clock.now().toISOString());
     return resultFrom(stored, 'failed', false);
   }
 
@@ -125,6 +126,14 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
     };
   });
   if (!saved) return stale(stored);
+  await runtime.audit.record({
+    connectionId: input.connectionId,
+    clientId: input.clientId,
+    type: 'exchanged',
+    at: nowIso,
+    about: input.authorizationId,
+    details: { credentialsVersion: saved.connection.credentialsVersion, expiresAt, scopes, refreshable: isRefreshable(provider, credentials, expiresAt) },
+  });
   // A reauthorization replaces the credentials: this process must not serve the old token.
   runtime.tokens.forget(input.clientId, input.connectionId);
   await runtime.authorizations.markExchanged(attempt, nowIso);

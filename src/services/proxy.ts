@@ -14,7 +14,7 @@ import type { UpstreamResponse } from '../proxy/forward';
 import { buildProxyTarget, filterRequestHeaders, filterResponseHeaders } from '../proxy/policy';
 import { oauth1Client } from './provider-clients';
 import type { Runtime } from './runtime';
-import { assertUsable, forceRefresh, getToken } from './token';
+import { assertUsable, currentToken, forceRefresh } from './token';
 import type { TokenView } from './token-cache';
 /**
  * Largest request body forwarded. Bodies stream through (the app runs in HTTP stream mode) except
@@ -62,7 +62,7 @@ export async function proxyRequest(runtime: Runtime, request: ProxyRequest): Pro
   const signsBody = isFormBody(headers) || (provider.protocol === 'oauth1' && provider.parameterPlacement === 'body');
   const body = await holdBody(request.body, signsBody ? PROXY_MAX_BODY_BYTES : PROXY_RETRY_BODY_BYTES);
 
-  const token = await getToken(runtime, request.clientId, request.connectionId);
+  const token = await currentToken(runtime, request.clientId, request.connectionId);
   const send = async (view: TokenView) => {
     const held = body instanceof Readable ? undefined : body;
     const signed = await authorize(runtime, provider, view, { url: target, method: request.method, headers, body: held });
@@ -80,9 +80,10 @@ export async function proxyRequest(runtime: Runtime, request: ProxyRequest): Pro
     );
     if (refreshed) {
       response.body.resume(); // the first answer is dropped; its socket goes back to the pool
-      response = await send(await getToken(runtime, request.clientId, request.connectionId));
+      response = await send(await currentToken(runtime, request.clientId, request.connectionId));
     }
   }
+  runtime.audit.count('proxy_calls', request.connectionId, request.clientId, `${Math.floor(response.status / 100)}xx`);
   return toProxyResponse(response);
 }
 

@@ -34,19 +34,34 @@ export async function reauthorize(runtime: Runtime, clientId: string, connection
           change: {},
         },
   );
-  if (!saved) throw new BrokerError('CONNECTION_REVOKED', 'the connection was revoked');
+  if (!saved) {
+    await runtime.authorizations.delete(attempt.authorizationId);
+    throw new BrokerError('CONNECTION_REVOKED', 'the connection was revoked');
+  }
+  // The previous attempt is superseded: a callback for it is refused whatever its row says, so it goes.
+  const previous = stored.connection.authorizationId;
+  if (previous && previous !== attempt.authorizationId) await runtime.authorizations.delete(previous);
+  await runtime.audit.record({
+    connectionId,
+    clientId,
+    type: 'reauthorized',
+    at: now.toISOString(),
+    about: attempt.authorizationId,
+    details: { previousStatus: stored.connection.status, authorizationExpiresAt: attempt.expiresAt },
+  });
 
   // Awaiting consent again: the old token is not handed out, not even from this process's cache.
   runtime.tokens.forget(clientId, connectionId);
 
   const deadline = attempt.expiresAt;
-  const outcome = await raiseOrStart(runtime.durable, connectionId, Events.Reauthorize, { authorizationId: attempt.authorizationId, deadline }, () =>
+  const instanceId = saved.connection.instanceId;
+  const outcome = await raiseOrStart(runtime.durable, instanceId, Events.Reauthorize, { authorizationId: attempt.authorizationId, deadline }, () =>
     authorizePhaseInput(saved.connection, { authorizationId: attempt.authorizationId, deadline }),
   );
   if (outcome === 'lost') {
     throw new BrokerError('STORAGE_UNAVAILABLE', 'the connection could not be switched to the new authorization; retry', { transient: true });
   }
-  if (outcome === 'raised') await awaitAcknowledgement(runtime, connectionId, { authorizationId: attempt.authorizationId, deadline });
+  if (outcome === 'raised') await awaitAcknowledgement(runtime, instanceId, { authorizationId: attempt.authorizationId, deadline });
   return {
     connectionId,
     provider: provider.name,
@@ -69,15 +84,15 @@ export const REAUTHORIZE_ACK = {
  * already records the attempt: if this wait runs out, the maintain loop finds it at its next refresh
  * and the watchdog re-raises it, so the request is never lost, only delayed.
  */
-async function awaitAcknowledgement(runtime: Runtime, connectionId: string, event: ReauthorizeEvent): Promise<void> {
+async function awaitAcknowledgement(runtime: Runtime, instanceId: string, event: ReauthorizeEvent): Promise<void> {
   const started = runtime.clock.now().getTime();
   let lastRaise = started;
   while (runtime.clock.now().getTime() - started < REAUTHORIZE_ACK.waitMs) {
-    const status = await runtime.durable.getStatus(connectionId).catch(() => undefined);
+    const status = await runtime.durable.getStatus(instanceId).catch(() => undefined);
     if (acknowledges(status?.customStatus, event.authorizationId) || !isRunning(status?.runtimeStatus)) return;
     if (runtime.clock.now().getTime() - lastRaise >= REAUTHORIZE_ACK.reraiseEveryMs) {
       lastRaise = runtime.clock.now().getTime();
-      await raiseConnectionEvent(runtime.durable, connectionId, Events.Reauthorize, event).catch(() => undefined);
+      await raiseConnectionEvent(runtime.durable, instanceId, Events.Reauthorize, event).catch(() => undefined);
     }
     await runtime.clock.sleep(REAUTHORIZE_ACK.pollMs);
   }

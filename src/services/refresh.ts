@@ -124,6 +124,22 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
     };
   });
   if (!saved) return { outcome: 'gone' };
+  const dueAt = stored.connection.refreshDueAt;
+  await runtime.audit.record({
+    connectionId: input.connectionId,
+    clientId: input.clientId,
+    type: 'refreshed',
+    at: nowIso,
+    about: `v${saved.connection.credentialsVersion}`,
+    details: {
+      credentialsVersion: saved.connection.credentialsVersion,
+      // How long after it was due the token was refreshed (negative: ahead of time, e.g. forced).
+      latenessMs: dueAt ? now.getTime() - Date.parse(dueAt) : null,
+      remainingMs: stored.connection.expiresAt ? Date.parse(stored.connection.expiresAt) - now.getTime() : null,
+      refreshTokenRotated: next.refreshToken !== undefined && next.refreshToken !== credentials.refreshToken,
+      expiresAt,
+    },
+  });
   return {
     outcome: 'refreshed',
     credentialsVersion: saved.connection.credentialsVersion,
@@ -190,7 +206,7 @@ async function recordFailure(runtime: Runtime, input: RefreshInput, owner: strin
       }
     : { code: broker.code, message: broker.message, providerError: broker.providerError, at };
   if (stored) {
-    await saveWithRetry(runtime, stored, (connection) => {
+    const saved = await saveWithRetry(runtime, stored, (connection) => {
       const ours = connection.credentialsVersion === input.expectedVersion && connection.refreshLease?.owner === owner;
       if (!ours || (connection.status !== 'refreshing' && connection.status !== 'connected')) return undefined;
       return {
@@ -200,6 +216,16 @@ async function recordFailure(runtime: Runtime, input: RefreshInput, owner: strin
         change: status === 'reauth_required' && !exhausted ? { credentials: null } : {},
       };
     });
+    if (saved) {
+      await runtime.audit.record({
+        connectionId: input.connectionId,
+        clientId: input.clientId,
+        type: 'refresh_failed',
+        at,
+        about: `v${input.expectedVersion}`,
+        details: { errorCode: broker.code, providerError: broker.providerError, transient: broker.transient, status },
+      });
+    }
   }
   if (broker.transient && !exhausted) return { outcome: 'transient', errorCode: broker.code, retryAfterSeconds: broker.retryAfterSeconds };
   return { outcome: status === 'reauth_required' ? 'reauth_required' : 'failed', errorCode: recorded.code };

@@ -21,8 +21,9 @@ export async function revokeThroughOrchestration(runtime: Runtime, clientId: str
   const stored = await runtime.connections.require(clientId, connectionId);
   if (stored.connection.status === 'revoked') return;
 
-  if (await isConnectionRunning(runtime.durable, connectionId)) {
-    await raiseConnectionEvent(runtime.durable, connectionId, Events.Revoke, {});
+  const { instanceId } = stored.connection;
+  if (await isConnectionRunning(runtime.durable, instanceId)) {
+    await raiseConnectionEvent(runtime.durable, instanceId, Events.Revoke, {});
     const revoked = await waitForConnection(runtime, stored.connection, (row) => !row || row.connection.status === 'revoked', {
       timeoutMs: REVOKE_WAIT_MS,
       maxPollMs: REVOKE_POLL_MS,
@@ -32,7 +33,7 @@ export async function revokeThroughOrchestration(runtime: Runtime, clientId: str
     if (revoked.reached) return;
     // The orchestration did not get to it in time (e.g. its host is down): revoke here, then stop it.
     await revokeConnection(runtime, { clientId, connectionId });
-    await runtime.durable.terminate(connectionId, 'revoked').catch(() => undefined);
+    await runtime.durable.terminate(instanceId, 'revoked').catch(() => undefined);
     await notifyRevoked(runtime, stored.connection);
     return;
   }

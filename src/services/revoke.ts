@@ -50,7 +50,7 @@ export async function revokeConnection(runtime: Runtime, input: RevokeInput): Pr
   }
 
   const at = runtime.clock.now().toISOString();
-  await saveWithRetry(runtime, stored, (connection: Connection) =>
+  const saved = await saveWithRetry(runtime, stored, (connection: Connection) =>
     connection.status === 'revoked'
       ? undefined
       : {
@@ -68,7 +68,18 @@ export async function revokeConnection(runtime: Runtime, input: RevokeInput): Pr
           change: { credentials: null, issuedAt: null },
         },
   );
+  if (saved) {
+    await runtime.audit.record({
+      connectionId: input.connectionId,
+      clientId: input.clientId,
+      type: 'revoked',
+      at,
+      details: { revokedAtProvider: providerFailure === undefined && credentials?.protocol === 'oauth2' && provider.protocol === 'oauth2' && Boolean(provider.revocationUrl), errorCode: providerFailure?.code },
+    });
+  }
   runtime.tokens.forget(input.clientId, input.connectionId);
+  // A pending attempt of a revoked connection can never complete: its secrets go now.
+  if (stored.connection.authorizationId) await runtime.authorizations.delete(stored.connection.authorizationId);
   return { status: 'revoked' };
 }
 

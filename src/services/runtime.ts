@@ -11,6 +11,7 @@ import type { ProviderDefinition, OAuth1ProviderDefinition, OAuth2ProviderDefini
 import type { ForwardRequest } from '../proxy/forward';
 import type { AuthorizationsRepository } from '../storage/authorizations-repo';
 import type { ConnectionsRepository } from '../storage/connections-repo';
+import type { AuditTrail } from './audit-trail';
 import type { TokenCache } from './token-cache';
 
 export interface BrokerSettings {
@@ -73,7 +74,11 @@ export interface Runtime {
   http: OutboundHttp;
   /** BROKER_WEBHOOK_URLS / _SECRETS by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;
+  /** The per-connection event log (src/services/audit-trail.ts), one per process. */
+  audit: AuditPort;
 }
+
+export type AuditPort = PortOf<AuditTrail>;
 
 export function callbackUrl(settings: Pick<BrokerSettings, 'baseUrl'>, providerName: string): string {
   return `${settings.baseUrl}/api/callback/${encodeURIComponent(providerName)}`;

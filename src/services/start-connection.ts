@@ -1,10 +1,11 @@
 /**
  * POST /connections: records the connection, begins the authorization right here (so the URL is
  * answered without waiting for an orchestration round trip), then starts the connection's
- * orchestration with instance id = connection id.
+ * orchestration under the client-namespaced instance id. Connection ids are unique per client only:
+ * another client's id is no obstacle and reveals nothing.
  */
 import { randomToken } from '../crypto/tokens';
-import type { Connection } from '../domain/connection';
+import { connectionInstanceId, type Connection } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { isReturnUrlAllowed } from '../config/return-urls';
 import { authorizePhaseInput } from '../durable/contract';
@@ -42,15 +43,12 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
   if (!runtime.providers.isConfigured(provider.name)) {
     throw new BrokerError('UNKNOWN_PROVIDER', `provider "${request.provider}" is not configured`);
   }
-  // The id is also the durable instance id, which is global: another client's connection with this
-  // id would make startNew fail after the row and the authorization were already written.
-  if (request.connectionId !== undefined && (await runtime.connections.findById(request.connectionId))) {
-    throw new BrokerError('CONNECTION_EXISTS', `connection "${request.connectionId}" already exists`);
-  }
   const now = runtime.clock.now();
+  const connectionId = request.connectionId ?? newConnectionId();
   const connection: Connection = {
-    connectionId: request.connectionId ?? newConnectionId(),
+    connectionId,
     clientId,
+    instanceId: connectionInstanceId(clientId, connectionId),
     provider: provider.name,
     protocol: provider.protocol,
     status: 'awaiting_callback',
@@ -64,7 +62,8 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
     lastRefreshedAt: null,
     credentialsVersion: 0,
   };
-  // The pending row first, then the connection row in one insert that already names the attempt.
+  // The pending row first, then the connection row in one insert that already names the attempt (the
+  // insert is the only uniqueness check: a second start with this id gets CONNECTION_EXISTS from it).
   const attempt = await beginAuthorization(runtime, provider, connection, connection.scopes, now);
   const awaiting: Connection = {
     ...connection,
@@ -81,12 +80,19 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
 
   const input = authorizePhaseInput(awaiting, { authorizationId: attempt.authorizationId, deadline: attempt.expiresAt });
   try {
-    await runtime.durable.startNew(Orchestrations.Connection, { instanceId: connection.connectionId, input });
+    await runtime.durable.startNew(Orchestrations.Connection, { instanceId: connection.instanceId, input });
   } catch (error) {
     await runtime.connections.delete(clientId, connection.connectionId);
     await runtime.authorizations.delete(attempt.authorizationId);
     throw new BrokerError('STORAGE_UNAVAILABLE', 'could not start the connection orchestration', { cause: error, transient: true });
   }
+  await runtime.audit.record({
+    connectionId: connection.connectionId,
+    clientId,
+    type: 'created',
+    at: connection.createdAt,
+    details: { provider: provider.name, protocol: provider.protocol, scopes: connection.scopes, authorizationExpiresAt: attempt.expiresAt },
+  });
 
   return {
     connectionId: connection.connectionId,

@@ -30,7 +30,15 @@ export const TOKEN_TIMINGS = {
 /** A refresh failure recorded this long before the wait began still counts as "after we asked" (clock skew). */
 const FAILURE_SKEW_MS = 1_000;
 
+/** GET /connections/{id}/token: the token handed out to the client, counted per hour in the audit trail. */
 export async function getToken(runtime: Runtime, clientId: string, connectionId: string): Promise<TokenView> {
+  const view = await currentToken(runtime, clientId, connectionId);
+  runtime.audit.count('token_reads', connectionId, clientId);
+  return view;
+}
+
+/** A valid token for the broker's own use (the proxy), refreshed first when due. */
+export async function currentToken(runtime: Runtime, clientId: string, connectionId: string): Promise<TokenView> {
   const cached = runtime.tokens.get(clientId, connectionId);
   if (cached) return cached;
 
@@ -115,7 +123,7 @@ async function requestRefreshAndWait(runtime: Runtime, stored: StoredConnection)
         if (nowMs(runtime) < nextRaiseAtMs || last?.connection.status === 'refreshing') return;
         // When no orchestration runs (e.g. an operator terminated it), the maintain phase starts
         // again, so the connection keeps its refresh loop; a lost raise is retried on the next turn.
-        await raiseOrStart(runtime.durable, c.connectionId, Events.Refresh, { seenVersion }, () =>
+        await raiseOrStart(runtime.durable, c.instanceId, Events.Refresh, { seenVersion }, () =>
           restartedMaintainPhase(c, stored.issuedAt ?? c.updatedAt, runtime.clock.now()),
         );
         nextRaiseAtMs = nowMs(runtime) + TOKEN_TIMINGS.reraiseEveryMs;

@@ -9,12 +9,14 @@
  *  - orchestrations that failed or were terminated while their row says `connected`: restarted;
  *  - rows waiting for a callback whose orchestration does not know that attempt (a reauthorize
  *    event lost at continueAsNew) or is gone: the event is raised again or the phase restarted,
- *    and an attempt past its deadline with nobody left to expire it is marked `expired`.
+ *    and an attempt past its deadline with nobody left to expire it is marked `expired`;
+ *  - pending authorization rows (and tombstones) whose window ended long enough ago: deleted.
  */
 import type { Connection } from '../domain/connection';
 import { isRunning, raiseConnectionEvent, raiseOrStart, tryGetStatus } from '../durable/client';
 import { authorizePhaseInput, restartedMaintainPhase, type ConnectionRef } from '../durable/contract';
 import { Events } from '../durable/names';
+import { RETENTION_AFTER_EXPIRY_MS } from '../storage/authorizations-repo';
 import type { StoredConnection } from '../storage/connections-repo';
 import { markOutcome } from './mark-outcome';
 import type { Runtime } from './runtime';
@@ -29,7 +31,7 @@ export const WATCHDOG = {
    */
   overdueGraceFraction: 0.25,
   /** Rows younger than this are left alone: their starter may still be starting the orchestration. */
-  minimumAgeMs: 30_000,
+  minimumAgeMs: 10_000,
 } as const;
 
 export interface SweepReport {
@@ -40,6 +42,8 @@ export interface SweepReport {
   awaitingRows: number;
   reraised: number;
   expired: number;
+  /** Pending authorization rows deleted because their window ended (RETENTION_AFTER_EXPIRY_MS ago). */
+  authorizationsDeleted: number;
   failures: number;
   /** True when a kind had more pages than one sweep reads; the next sweep starts over. */
   truncated: boolean;
@@ -54,6 +58,7 @@ export async function sweep(runtime: Runtime): Promise<SweepReport> {
     awaitingRows: 0,
     reraised: 0,
     expired: 0,
+    authorizationsDeleted: 0,
     failures: 0,
     truncated: false,
   };
@@ -64,7 +69,7 @@ export async function sweep(runtime: Runtime): Promise<SweepReport> {
     report.overdueRows += 1;
     const outcome = await raiseOrStart(
       runtime.durable,
-      stored.connection.connectionId,
+      stored.connection.instanceId,
       Events.Refresh,
       { seenVersion: stored.connection.credentialsVersion },
       () => restartedMaintainPhase(stored.connection, stored.issuedAt ?? stored.connection.updatedAt, runtime.clock.now()),
@@ -80,7 +85,23 @@ export async function sweep(runtime: Runtime): Promise<SweepReport> {
     report.awaitingRows += 1;
     await checkAwaiting(runtime, stored, report);
   });
+
+  // Last, so attempts the steps above just marked expired are not deleted before they are settled.
+  await deleteExpiredAuthorizations(runtime, now, report);
   return report;
+}
+
+async function deleteExpiredAuthorizations(runtime: Runtime, now: Date, report: SweepReport): Promise<void> {
+  const expiredBefore = new Date(now.getTime() - RETENTION_AFTER_EXPIRY_MS).toISOString();
+  for (let page = 0; page < WATCHDOG.maxPages; page++) {
+    const result = await runtime.authorizations.deleteExpired(expiredBefore, WATCHDOG.pageSize).catch(() => {
+      report.failures += 1;
+      return { deleted: 0, more: false };
+    });
+    report.authorizationsDeleted += result.deleted;
+    if (!result.more) return;
+  }
+  report.truncated = true;
 }
 
 async function eachPage(
@@ -112,7 +133,7 @@ async function restartStoppedInstances(runtime: Runtime, report: SweepReport): P
   let handled = 0;
   for (const instance of stopped) {
     const ref = connectionRefOf(instance.input);
-    if (!ref || ref.connectionId !== instance.instanceId) continue;
+    if (!ref) continue;
     if (handled >= WATCHDOG.pageSize * WATCHDOG.maxPages) {
       report.truncated = true;
       return;
@@ -120,7 +141,9 @@ async function restartStoppedInstances(runtime: Runtime, report: SweepReport): P
     handled += 1;
     try {
       const stored = await runtime.connections.get(ref.clientId, ref.connectionId);
-      if (!stored || tooYoung(runtime, stored.connection)) continue;
+      // The row must name this instance: a legacy orchestration and a namespaced one can both carry
+      // the same client and connection id in their input, only one of them is the row's.
+      if (!stored || stored.connection.instanceId !== instance.instanceId || tooYoung(runtime, stored.connection)) continue;
       const status = stored.connection.status;
       if (status !== 'connected' && status !== 'refreshing' && status !== 'awaiting_callback') continue;
       report.stoppedInstances += 1;
@@ -132,7 +155,7 @@ async function restartStoppedInstances(runtime: Runtime, report: SweepReport): P
       if (stored.connection.protocol !== 'oauth2' || stored.connection.expiresAt === null) continue;
       const outcome = await raiseOrStart(
         runtime.durable,
-        ref.connectionId,
+        stored.connection.instanceId,
         Events.Refresh,
         { seenVersion: stored.connection.credentialsVersion },
         () => restartedMaintainPhase(stored.connection, stored.issuedAt ?? stored.connection.updatedAt, runtime.clock.now()),
@@ -150,7 +173,7 @@ async function checkAwaiting(runtime: Runtime, stored: StoredConnection, report:
   const c = stored.connection;
   if (!c.authorizationId || !c.authorizationExpiresAt) return;
   const attempt = { authorizationId: c.authorizationId, deadline: c.authorizationExpiresAt };
-  const status = await tryGetStatus(runtime.durable, c.connectionId);
+  const status = await tryGetStatus(runtime.durable, c.instanceId);
   const running = isRunning(status?.runtimeStatus);
   if (Date.parse(attempt.deadline) <= runtime.clock.now().getTime()) {
     // A running orchestration expires the attempt itself at its deadline timer.
@@ -161,11 +184,11 @@ async function checkAwaiting(runtime: Runtime, stored: StoredConnection, report:
   }
   if (running && knowsAttempt(status?.customStatus, attempt.authorizationId)) return;
   if (running) {
-    await raiseConnectionEvent(runtime.durable, c.connectionId, Events.Reauthorize, attempt);
+    await raiseConnectionEvent(runtime.durable, c.instanceId, Events.Reauthorize, attempt);
     report.reraised += 1;
     return;
   }
-  const outcome = await raiseOrStart(runtime.durable, c.connectionId, Events.Reauthorize, attempt, () => authorizePhaseInput(c, attempt));
+  const outcome = await raiseOrStart(runtime.durable, c.instanceId, Events.Reauthorize, attempt, () => authorizePhaseInput(c, attempt));
   if (outcome === 'started') report.restarted += 1;
   else if (outcome === 'raised') report.reraised += 1;
   else report.failures += 1;

@@ -2,9 +2,16 @@
  * Pending authorization rows, one per attempt. PartitionKey = authorization id = SHA-256 of the state
  * (OAuth 2.0) or of the request token (OAuth 1.0a), so the callback finds the row from what the
  * browser brings while the row never holds the state itself. Secrets (PKCE verifier, request-token
- * secret, the authorization URL, the code) are sealed, bound to the connection id.
+ * secret, the authorization URL, the code) are sealed, bound to the connection's instance id.
+ *
+ * A row holds secrets only while they are needed: once the attempt is settled (exchanged, denied,
+ * failed, expired) it becomes a tombstone (ids, times, the callback's fingerprint; no secrets), so a
+ * duplicate of the callback still gets the same answer and a late one still hears "expired". A
+ * superseded attempt's row is deleted at once, and the watchdog deletes every row whose
+ * authorization window ended `RETENTION_AFTER_EXPIRY_MS` ago.
  */
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { odata } from '@azure/data-tables';
 import { BrokerError } from '../domain/errors';
 import type { Protocol } from '../domain/connection';
 import type { AuthorizationSecrets, CallbackSecrets } from './credentials';
@@ -12,6 +19,8 @@ import type { Sealer } from './sealer';
 import { isStatus } from './tables';
 
 const ROW_KEY = 'attempt';
+/** How long after its window a row (a tombstone, or one nobody settled) is kept before the sweep deletes it. */
+export const RETENTION_AFTER_EXPIRY_MS = 15 * 60_000;
 /** Bounds the row: a flood of forged callbacks keeps only the latest fingerprints. */
 const MAX_REJECTED_FINGERPRINTS = 20;
 
@@ -20,12 +29,16 @@ interface AuthorizationEntity {
   rowKey: string;
   connectionId: string;
   clientId: string;
+  /** Absent on rows written before instance ids were namespaced: the connection id. */
+  instanceId?: string;
   provider: string;
   protocol: string;
   createdAt: string;
   expiresAt: string;
   returnTo?: string;
+  /** Empty once the attempt is settled (a tombstone). */
   secrets: string;
+  settledAt?: string;
   callbackOutcome?: string;
   callbackFingerprint?: string;
   callbackSecrets?: string;
@@ -41,6 +54,8 @@ export interface AuthorizationAttempt {
   authorizationId: string;
   connectionId: string;
   clientId: string;
+  /** The connection orchestration's instance id (also what the secrets are bound to). */
+  instanceId: string;
   provider: string;
   protocol: Protocol;
   createdAt: string;
@@ -57,8 +72,10 @@ export interface AuthorizationAttempt {
   exchangedAt?: string;
   /** Fingerprints of callbacks the provider refused; the same one arriving again is refused at once. */
   rejectedFingerprints: string[];
+  /** Set once the attempt was settled: the row is a tombstone and holds no secrets. */
+  settledAt?: string;
   etag: string;
-  sealedSecrets: string;
+  sealedSecrets?: string;
   sealedCallback?: string;
 }
 
@@ -66,15 +83,16 @@ export class AuthorizationsRepository {
   constructor(private readonly table: TableClient, private readonly sealer: Sealer) {}
 
   async create(
-    attempt: Omit<AuthorizationAttempt, 'etag' | 'sealedSecrets' | 'callback' | 'exchangedAt' | 'sealedCallback' | 'rejectedFingerprints'>,
+    attempt: Omit<AuthorizationAttempt, 'etag' | 'sealedSecrets' | 'callback' | 'exchangedAt' | 'sealedCallback' | 'rejectedFingerprints' | 'settledAt'>,
     secrets: AuthorizationSecrets,
   ): Promise<void> {
-    const { envelope } = await this.sealer.seal(secrets, attempt.connectionId);
+    const { envelope } = await this.sealer.seal(secrets, attempt.instanceId);
     const entity: AuthorizationEntity = {
       partitionKey: attempt.authorizationId,
       rowKey: ROW_KEY,
       connectionId: attempt.connectionId,
       clientId: attempt.clientId,
+      ...(attempt.instanceId !== attempt.connectionId ? { instanceId: attempt.instanceId } : {}),
       provider: attempt.provider,
       protocol: attempt.protocol,
       createdAt: attempt.createdAt,
@@ -98,13 +116,14 @@ export class AuthorizationsRepository {
     }
   }
 
-  openSecrets(attempt: AuthorizationAttempt): Promise<AuthorizationSecrets> {
-    return this.sealer.open<AuthorizationSecrets>(attempt.sealedSecrets, attempt.connectionId);
+  async openSecrets(attempt: AuthorizationAttempt): Promise<AuthorizationSecrets> {
+    if (!attempt.sealedSecrets) throw new BrokerError('STATE_INVALID', 'this authorization attempt is already settled');
+    return this.sealer.open<AuthorizationSecrets>(attempt.sealedSecrets, attempt.instanceId);
   }
 
   async openCallback(attempt: AuthorizationAttempt): Promise<CallbackSecrets | undefined> {
     if (!attempt.sealedCallback) return undefined;
-    return this.sealer.open<CallbackSecrets>(attempt.sealedCallback, attempt.connectionId);
+    return this.sealer.open<CallbackSecrets>(attempt.sealedCallback, attempt.instanceId);
   }
 
   /**
@@ -126,7 +145,7 @@ export class AuthorizationsRepository {
     };
     if (callback.error) patch.callbackError = callback.error;
     if (callback.errorDescription) patch.callbackErrorDescription = callback.errorDescription;
-    if (secrets) patch.callbackSecrets = (await this.sealer.seal(secrets, attempt.connectionId)).envelope;
+    if (secrets) patch.callbackSecrets = (await this.sealer.seal(secrets, attempt.instanceId)).envelope;
     try {
       await this.table.updateEntity(patch, 'Merge', { etag: attempt.etag });
       return 'recorded';
@@ -163,11 +182,14 @@ export class AuthorizationsRepository {
     }
   }
 
-  /** Marks the code as used and drops the sealed code so it is never kept longer than needed. */
+  /**
+   * Marks the code as used and leaves a tombstone: the sealed code and the attempt's secrets
+   * (verifier, request-token secret, authorization URL) are erased at once, the fingerprint stays.
+   */
   async markExchanged(attempt: AuthorizationAttempt, at: string): Promise<void> {
     try {
       await this.table.updateEntity(
-        { partitionKey: attempt.authorizationId, rowKey: ROW_KEY, exchangedAt: at, callbackSecrets: '' },
+        { partitionKey: attempt.authorizationId, rowKey: ROW_KEY, exchangedAt: at, callbackSecrets: '', secrets: '', settledAt: at },
         'Merge',
       );
     } catch (error) {
@@ -175,6 +197,37 @@ export class AuthorizationsRepository {
         throw new BrokerError('STORAGE_UNAVAILABLE', 'could not update the authorization attempt', { cause: error, transient: true });
       }
     }
+  }
+
+  /** Turns a settled attempt's row into a tombstone: its sealed secrets and code are erased. */
+  async retire(authorizationId: string, at: string): Promise<void> {
+    try {
+      await this.table.updateEntity({ partitionKey: authorizationId, rowKey: ROW_KEY, secrets: '', callbackSecrets: '', settledAt: at }, 'Merge');
+    } catch (error) {
+      if (!isStatus(error, 404)) {
+        throw new BrokerError('STORAGE_UNAVAILABLE', 'could not retire the authorization attempt', { cause: error, transient: true });
+      }
+    }
+  }
+
+  /**
+   * Deletes up to `top` rows whose authorization window ended before `expiredBefore` (a cross-partition
+   * query: every row is its own partition; the table holds only attempts in flight and recent tombstones).
+   * Answers how many it deleted and whether more may remain.
+   */
+  async deleteExpired(expiredBefore: string, top: number): Promise<{ deleted: number; more: boolean }> {
+    const iterator = this.table
+      .listEntities<AuthorizationEntity>({ queryOptions: { filter: odata`expiresAt lt ${expiredBefore}`, select: ['PartitionKey'] } })
+      .byPage({ maxPageSize: top });
+    let page;
+    try {
+      page = await iterator.next();
+    } catch (error) {
+      throw new BrokerError('STORAGE_UNAVAILABLE', 'could not list expired authorization attempts', { cause: error, transient: true });
+    }
+    if (page.done) return { deleted: 0, more: false };
+    for (const entity of page.value) await this.delete(entity.partitionKey);
+    return { deleted: page.value.length, more: page.value.continuationToken !== undefined };
   }
 
   async delete(authorizationId: string): Promise<void> {
@@ -191,6 +244,7 @@ function fromEntity(entity: TableEntityResult<AuthorizationEntity>): Authorizati
     authorizationId: entity.partitionKey,
     connectionId: entity.connectionId,
     clientId: entity.clientId,
+    instanceId: entity.instanceId || entity.connectionId,
     provider: entity.provider,
     protocol: entity.protocol as Protocol,
     createdAt: entity.createdAt,
@@ -207,8 +261,9 @@ function fromEntity(entity: TableEntityResult<AuthorizationEntity>): Authorizati
       : undefined,
     exchangedAt: entity.exchangedAt,
     rejectedFingerprints: parseFingerprints(entity.rejectedFingerprints),
+    settledAt: entity.settledAt || undefined,
     etag: entity.etag,
-    sealedSecrets: entity.secrets,
+    sealedSecrets: entity.secrets || undefined,
     sealedCallback: entity.callbackSecrets || undefined,
   };
 }

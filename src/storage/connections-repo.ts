@@ -1,7 +1,9 @@
 /**
- * Connection rows: PartitionKey = client id (a client lists only its own partition), RowKey =
- * connection id. Credentials are a sealed property bound to the connection id, so a row copied to
- * another id cannot be opened.
+ * Connection rows: PartitionKey = one of the client's spread partitions (or, for rows written before
+ * spreading, the client id; see connection-keys.ts), RowKey = connection id. A client reaches only
+ * its own partitions. Credentials are a sealed property bound to the row's instance id (client +
+ * connection id; the connection id alone for legacy rows), so a row copied to another id or another
+ * client cannot be opened.
  */
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
@@ -9,8 +11,18 @@ import { EXPIRY_SOURCES } from '../domain/connection';
 import type { Connection, ConnectionError, ConnectionStatus, Protocol, RefreshAttempts, UpstreamAccount } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import type { Credentials } from './credentials';
+import {
+  identityOfRow,
+  legacyPartitionKey,
+  partitionKeyOf,
+  spreadPartitionKey,
+  spreadPartitionRange,
+} from './connection-keys';
 import type { Sealer } from './sealer';
 import { isStatus } from './tables';
+
+/** Storage round trips one list call may make (filters can make pages sparse); then it answers what it has. */
+const MAX_LIST_REQUESTS = 5;
 
 interface ConnectionEntity {
   partitionKey: string;
@@ -62,21 +74,28 @@ export class ConnectionsRepository {
   constructor(private readonly table: TableClient, private readonly sealer: Sealer) {}
 
   async create(connection: Connection): Promise<string> {
+    // New rows never go to the legacy partition, so a legacy row with this id cannot appear after
+    // this read: the check and the insert below cannot race.
+    if (connection.instanceId !== connection.connectionId && (await this.read(legacyPartitionKey(connection.clientId), connection.connectionId))) {
+      throw exists(connection.connectionId);
+    }
     try {
       const result = await this.table.createEntity(toEntity(connection, null));
       return result.etag ?? '';
     } catch (error) {
-      if (isStatus(error, 409)) {
-        throw new BrokerError('CONNECTION_EXISTS', `connection "${connection.connectionId}" already exists`);
-      }
+      if (isStatus(error, 409)) throw exists(connection.connectionId);
       throw storageError(error);
     }
   }
 
+  /** The client's row: its spread partition first, then (dual read) the legacy one. */
   async get(clientId: string, connectionId: string): Promise<StoredConnection | undefined> {
+    return (await this.read(spreadPartitionKey(clientId, connectionId), connectionId)) ?? (await this.read(legacyPartitionKey(clientId), connectionId));
+  }
+
+  private async read(partitionKey: string, rowKey: string): Promise<StoredConnection | undefined> {
     try {
-      const entity = await this.table.getEntity<ConnectionEntity>(clientId, connectionId);
-      return fromEntity(entity);
+      return fromEntity(await this.table.getEntity<ConnectionEntity>(partitionKey, rowKey));
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
       throw storageError(error);
@@ -89,24 +108,52 @@ export class ConnectionsRepository {
     return stored;
   }
 
-  /** Operator lookup without the client id (a cross-partition query; operators are rare callers). */
-  async findById(connectionId: string): Promise<StoredConnection | undefined> {
-    const pages = this.table
-      .listEntities<ConnectionEntity>({ queryOptions: { filter: odata`RowKey eq ${connectionId}` } })
-      .byPage({ maxPageSize: 1 });
-    for await (const page of pages) {
-      if (page.length > 0) return fromEntity(page[0]);
+  /**
+   * Operator lookup without the client id (a cross-partition query; operators are rare callers):
+   * every client's row with this connection id, at most `limit` of them.
+   */
+  async findById(connectionId: string, limit = 10): Promise<StoredConnection[]> {
+    const found: StoredConnection[] = [];
+    try {
+      const pages = this.table
+        .listEntities<ConnectionEntity>({ queryOptions: { filter: odata`RowKey eq ${connectionId}` } })
+        .byPage({ maxPageSize: limit });
+      for await (const page of pages) {
+        found.push(...page.map(fromEntity));
+        if (found.length >= limit) break;
+      }
+    } catch (error) {
+      throw storageError(error);
     }
-    return undefined;
+    return found.slice(0, limit);
   }
 
+  /**
+   * One page of the client's connections: the legacy partition first, then the range of its spread
+   * partitions. The continuation is the table's own (base64 JSON of the next keys); its partition key
+   * says which part it continues, and both queries stay inside the client's own keys whatever it says.
+   */
   async list(
     clientId: string,
     filters: ListFilters,
     top: number,
     continuationToken?: string,
   ): Promise<{ items: Connection[]; continuation?: string }> {
-    return this.query([odata`PartitionKey eq ${clientId}`], filters, top, continuationToken);
+    const legacy = legacyPartitionKey(clientId);
+    const range = spreadPartitionRange(clientId);
+    let cursor: ListCursor | undefined = continuationToken === undefined ? { part: 'legacy' } : readCursor(continuationToken, legacy, range.from);
+    const items: Connection[] = [];
+    for (let requests = 0; cursor && items.length < top && requests < MAX_LIST_REQUESTS; requests++) {
+      const keys =
+        cursor.part === 'legacy'
+          ? [odata`PartitionKey eq ${legacy}`]
+          : [odata`PartitionKey ge ${range.from}`, odata`PartitionKey lt ${range.to}`];
+      const page = await this.query(keys, filters, top - items.length, cursor.token);
+      items.push(...page.items);
+      if (page.continuation) cursor = { part: cursor.part, token: page.continuation };
+      else cursor = cursor.part === 'legacy' ? { part: 'spread' } : undefined;
+    }
+    return { items, ...(cursor ? { continuation: writeCursor(cursor, range.from) } : {}) };
   }
 
   /** Operator listing across every client (a cross-partition query), optionally for one client. */
@@ -115,7 +162,8 @@ export class ConnectionsRepository {
     top: number,
     continuationToken?: string,
   ): Promise<{ items: Connection[]; continuation?: string }> {
-    return this.query(filters.clientId ? [odata`PartitionKey eq ${filters.clientId}`] : [], filters, top, continuationToken);
+    if (filters.clientId) return this.list(filters.clientId, filters, top, continuationToken);
+    return this.query([], filters, top, continuationToken);
   }
 
   private async query(
@@ -139,7 +187,7 @@ export class ConnectionsRepository {
       };
     } catch (error) {
       // The SDK decodes the token itself (base64 JSON): a malformed one fails before any request.
-      if (isStatus(error, 400) || error instanceof SyntaxError) throw new BrokerError('INVALID_REQUEST', 'continuation token is not valid');
+      if (isStatus(error, 400) || error instanceof SyntaxError) throw invalidContinuation();
       throw storageError(error);
     }
   }
@@ -180,7 +228,7 @@ export class ConnectionsRepository {
     change: { credentials?: Credentials | null; issuedAt?: string | null } = {},
   ): Promise<string | undefined> {
     let sealed: { envelope: string; keyId: string } | null = null;
-    if (change.credentials) sealed = await this.sealer.seal(change.credentials, next.connectionId);
+    if (change.credentials) sealed = await this.sealer.seal(change.credentials, next.instanceId);
     else if (change.credentials === undefined && stored.sealedCredentials) {
       sealed = { envelope: stored.sealedCredentials, keyId: stored.credentialsKeyId ?? '' };
     }
@@ -197,21 +245,55 @@ export class ConnectionsRepository {
 
   async openCredentials(stored: StoredConnection): Promise<Credentials | undefined> {
     if (!stored.sealedCredentials) return undefined;
-    return this.sealer.open<Credentials>(stored.sealedCredentials, stored.connection.connectionId);
+    return this.sealer.open<Credentials>(stored.sealedCredentials, stored.connection.instanceId);
   }
 
+  /** Deletes the row `get` would answer: the spread one, or else the legacy one. */
   async delete(clientId: string, connectionId: string): Promise<void> {
-    try {
-      await this.table.deleteEntity(clientId, connectionId);
-    } catch (error) {
-      if (!isStatus(error, 404)) throw storageError(error);
+    for (const partitionKey of [spreadPartitionKey(clientId, connectionId), legacyPartitionKey(clientId)]) {
+      try {
+        await this.table.deleteEntity(partitionKey, connectionId);
+        return;
+      } catch (error) {
+        if (!isStatus(error, 404)) throw storageError(error);
+      }
     }
   }
 }
 
+type ListCursor = { part: 'legacy' | 'spread'; token?: string };
+
+/**
+ * A continuation names the next keys (the table's format); a spread-range one without a row key
+ * means "the spread partitions from their start". Anything else is refused as a client error.
+ */
+function readCursor(token: string, legacy: string, spreadStart: string): ListCursor {
+  let next: { nextPartitionKey?: unknown; nextRowKey?: unknown };
+  try {
+    next = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as typeof next;
+  } catch {
+    throw invalidContinuation();
+  }
+  if (typeof next !== 'object' || next === null || typeof next.nextPartitionKey !== 'string') throw invalidContinuation();
+  if (next.nextPartitionKey === spreadStart && next.nextRowKey === undefined) return { part: 'spread' };
+  return { part: next.nextPartitionKey === legacy ? 'legacy' : 'spread', token };
+}
+
+function writeCursor(cursor: ListCursor, spreadStart: string): string {
+  return cursor.token ?? Buffer.from(JSON.stringify({ nextPartitionKey: spreadStart })).toString('base64');
+}
+
+function invalidContinuation(): BrokerError {
+  return new BrokerError('INVALID_REQUEST', 'continuation token is not valid');
+}
+
+function exists(connectionId: string): BrokerError {
+  return new BrokerError('CONNECTION_EXISTS', `connection "${connectionId}" already exists`);
+}
+
 function toEntity(connection: Connection, sealed: { envelope: string; keyId: string } | null, issuedAt: string | null = null): ConnectionEntity {
   const entity: ConnectionEntity = {
-    partitionKey: connection.clientId,
+    partitionKey: partitionKeyOf(connection),
     rowKey: connection.connectionId,
     provider: connection.provider,
     protocol: connection.protocol,
@@ -247,8 +329,7 @@ function toEntity(connection: Connection, sealed: { envelope: string; keyId: str
 
 function fromEntity(entity: TableEntityResult<ConnectionEntity>): StoredConnection {
   const connection: Connection = {
-    connectionId: entity.rowKey,
-    clientId: entity.partitionKey,
+    ...identityOfRow(entity.partitionKey, entity.rowKey),
     provider: entity.provider,
     protocol: entity.protocol as Protocol,
     status: entity.status as ConnectionStatus,

@@ -9,6 +9,7 @@ import { BrokerError } from '../domain/errors';
 export const TableNames = {
   Connections: 'BrokerConnections',
   Authorizations: 'BrokerAuthorizations',
+  ConnectionEvents: 'BrokerConnectionEvents',
 } as const;
 export type TableName = (typeof TableNames)[keyof typeof TableNames];
 

@@ -33,6 +33,13 @@ test('arguments are read in both --name value and --name=value forms', () => {
   expect(() => parseArgs(['--port', 'abc'])).toThrow('not a port number');
 });
 
+test('--worker-id names the host; a name with spaces or slashes is refused', () => {
+  expect(parseArgs(['--worker-id', 'east-1']).workerId).toBe('east-1');
+  expect(parseArgs(['--worker-id=w.2_b']).workerId).toBe('w.2_b');
+  expect(() => parseArgs(['--worker-id', 'a b'])).toThrow('--worker-id "a b" must be');
+  expect(() => parseArgs(['--worker-id', 'a/b'])).toThrow('--worker-id "a/b" must be');
+});
+
 test('route templates: constraints, optional and catch-all parameters, literal precedence', () => {
   const t = new RouteTable<string>();
   t.add('items/{id:int}', ['GET'], 'byId');

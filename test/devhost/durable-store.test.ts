@@ -89,3 +89,19 @@ test('createInstance writes a new id once and refuses it afterwards, also when t
   expect(await store.createInstance(record('once-big', { input: '1' }))).toBe(false);
   expect((await store.readInstance('once-big'))!.input).toBe(big);
 });
+
+test('a commit with If-Match writes over the row it read, and is refused (412) once another writer changed the row', async () => {
+  const mine = record('fenced');
+  expect(await store.createInstance(mine)).toBe(true);
+  const created = mine.etag;
+  expect(created).toEqual((await store.readInstance('fenced'))!.etag);
+
+  await store.commit({ instance: mine, ifMatch: created });
+  expect(mine.etag).not.toBe(created);
+  expect(mine.etag).toEqual((await store.readInstance('fenced'))!.etag);
+
+  // Another host writes the row (a replacing start): a commit made with the old ETag is refused.
+  await store.writeInstance(record('fenced', { status: 'Pending', generation: 1 }));
+  await expect(store.commit({ instance: { ...mine, status: 'Completed' }, ifMatch: mine.etag })).rejects.toMatchObject({ statusCode: 412 });
+  expect((await store.readInstance('fenced'))!.status).toBe('Pending');
+});

@@ -2,6 +2,8 @@
  * The test fault switches (devhost/README.md, "Fault switches"): each is off by default and does
  * what it says when set in the host's environment.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { ensureBuilt, eventually, prepareFixtureApp, removeDir, spawnHost, startAzurite, waitForFinish, type HostProcess, type TestAzurite } from './support';
 
 let azurite: TestAzurite;
@@ -11,6 +13,12 @@ const hosts: HostProcess[] = [];
 async function hostWith(env: Record<string, string>): Promise<HostProcess> {
   const dir = prepareFixtureApp({ AzureWebJobsStorage: azurite.connectionString });
   dirs.push(dir);
+  // Its own task hub: hosts sharing one would share its instances (multi-host.test.ts), so a switch
+  // set on one host would act on only some of them.
+  const hostJson = path.join(dir, 'host.json');
+  const config = JSON.parse(readFileSync(hostJson, 'utf8'));
+  config.extensions.durableTask.hubName = `FaultHub${dirs.length}`;
+  writeFileSync(hostJson, JSON.stringify(config));
   const host = await spawnHost(dir, env);
   hosts.push(host);
   return host;

@@ -144,7 +144,8 @@ const rows: Row[] = [
   // POST /connections: unknown provider, taken ids
   { name: 'POST /connections for an unknown provider', send: () => start({ provider: 'nosuchprovider' }), status: 400, code: 'UNKNOWN_PROVIDER' },
   { name: 'POST /connections reusing one of its own connection ids', send: () => start({ provider: 'oidc', connectionId: fx.connected }), status: 409, code: 'CONNECTION_EXISTS' },
-  { name: "POST /connections reusing another client's connection id", send: () => start({ provider: 'oidc', connectionId: fx.foreign }), status: 409, code: 'CONNECTION_EXISTS' },
+  // (Another client's id is no longer taken: ids are unique per client, see tenancy-storage.test.ts.)
+  { name: 'POST /connections reusing one of its own revoked connection ids', send: () => start({ provider: 'oidc', connectionId: fx.revoked }), status: 409, code: 'CONNECTION_EXISTS' },
   // POST /connections: open redirects and header injection through returnTo
   { name: 'returnTo on another origin', send: () => startReturningTo('http://evil.example/done'), status: 400, code: 'RETURN_URL_NOT_ALLOWED' },
   { name: 'returnTo scheme-relative //evil', send: () => startReturningTo('//evil.example/done'), status: 400, code: 'RETURN_URL_NOT_ALLOWED' },

@@ -6,7 +6,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './support/chromium';
 import { eventually, REPO_ROOT } from './support/broker-host';
 import { OPENAPI_DOCUMENT } from '../../src/openapi/document';
 import { CLIENT_KEY, connect, OPERATOR_KEY, OTHER_CLIENT_KEY, startWorld, World } from './support/world';
@@ -14,16 +15,6 @@ import { CLIENT_KEY, connect, OPERATOR_KEY, OTHER_CLIENT_KEY, startWorld, World 
 jest.setTimeout(120_000);
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let world: World;
 let browser: Browser;
@@ -45,7 +36,7 @@ async function openPage(): Promise<Page> {
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   world = await startWorld({ extraSettings: (brokerUrl) => ({ BROKER_ALLOWED_RETURN_URLS: `${brokerUrl}/api/connect` }) });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 });
 

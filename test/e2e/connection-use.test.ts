@@ -4,6 +4,8 @@
  */
 import { TableClient } from '@azure/data-tables';
 import { createKeyring, envelopeKeyId, openJson } from '../../src/crypto';
+import { connectionInstanceId } from '../../src/domain/connection';
+import { spreadPartitionKey } from '../../src/storage/connection-keys';
 import type { OAuth2Credentials } from '../../src/storage/credentials';
 import { tokenFingerprint } from '../support/oidc/start-oidc-provider';
 import { CLIENT_KEY, connect, consent, startWorld, waitForStatus, World } from './support/world';
@@ -24,9 +26,9 @@ const post = (route: string) => world.broker.request('POST', route, { key: CLIEN
 /** What the broker holds sealed in its row, opened with the world's key (the test plays the key owner). */
 async function storedCredentials(connectionId: string): Promise<OAuth2Credentials> {
   const table = TableClient.fromConnectionString(world.azurite.connectionString, 'BrokerConnections', { allowInsecureConnection: true });
-  const entity = await table.getEntity<{ credentials: string }>('app1', connectionId);
+  const entity = await table.getEntity<{ credentials: string }>(spreadPartitionKey('app1', connectionId), connectionId);
   const keyring = createKeyring({ keyId: envelopeKeyId(entity.credentials), key: Buffer.from(world.encryptionKey, 'base64') });
-  return openJson<OAuth2Credentials>(entity.credentials, keyring, connectionId);
+  return openJson<OAuth2Credentials>(entity.credentials, keyring, connectionInstanceId('app1', connectionId));
 }
 
 /** Calls the provider's token endpoint directly, as the broker's client would. */

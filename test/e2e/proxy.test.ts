@@ -5,6 +5,7 @@
  */
 import { TableClient } from '@azure/data-tables';
 import { connect as netConnect } from 'node:net';
+import { spreadPartitionKey } from '../../src/storage/connection-keys';
 import { tokenFingerprint } from '../support/oidc/start-oidc-provider';
 import { CLIENT_KEY, connect, startWorld, World } from './support/world';
 
@@ -268,7 +269,7 @@ test('when another host revoked the connection, the proxy refuses at once althou
   expect((await proxy(connectionId, 'echo/warm-the-cache')).status).toBe(200);
   // What the other host's revoke activity writes: the status (its credentials erasure is beside the point).
   const table = TableClient.fromConnectionString(world.azurite.connectionString, 'BrokerConnections', { allowInsecureConnection: true });
-  await table.updateEntity({ partitionKey: 'app1', rowKey: connectionId, status: 'revoked' }, 'Merge');
+  await table.updateEntity({ partitionKey: spreadPartitionKey('app1', connectionId), rowKey: connectionId, status: 'revoked' }, 'Merge');
   const before = await upstreamSeen();
 
   const answer = await proxy(connectionId, 'echo/after-revoke');

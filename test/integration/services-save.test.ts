@@ -32,6 +32,7 @@ let seq = 0;
 const base: Connection = {
   connectionId: 'conn-1',
   clientId: 'app1',
+  instanceId: 'app1.conn-1',
   provider: 'acme',
   protocol: 'oauth2',
   status: 'connected',

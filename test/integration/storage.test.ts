@@ -10,6 +10,8 @@ import { AuthorizationsRepository } from '../../src/storage/authorizations-repo'
 import { ConnectionsRepository, StoredConnection } from '../../src/storage/connections-repo';
 import type { Credentials } from '../../src/storage/credentials';
 import type { Sealer } from '../../src/storage/sealer';
+import { spreadPartitionKey } from '../../src/storage/connection-keys';
+import { connectionInstanceId } from '../../src/domain/connection';
 import { AzuriteInstance, startAzurite } from '../support/azurite';
 
 const key = { keyId: 'test-key-1', key: randomBytes(32) };
@@ -42,9 +44,12 @@ async function freshTable(prefix: string): Promise<TableClient> {
 }
 
 function connection(overrides: Partial<Connection> = {}): Connection {
+  const clientId = overrides.clientId ?? 'app1';
+  const connectionId = overrides.connectionId ?? 'conn-1';
   return {
-    connectionId: 'conn-1',
-    clientId: 'app1',
+    connectionId,
+    clientId,
+    instanceId: connectionInstanceId(clientId, connectionId),
     provider: 'acme',
     protocol: 'oauth2',
     status: 'awaiting_callback',
@@ -88,7 +93,7 @@ describe('ConnectionsRepository', () => {
     expect(stored?.issuedAt).toBeNull();
     expect(stored?.sealedCredentials).toBeUndefined();
     expect((await repo.require('app1', 'conn-1')).connection).toEqual(created);
-    expect((await repo.findById('conn-1'))?.connection).toEqual(created);
+    expect((await repo.findById('conn-1')).map((s) => s.connection)).toEqual([created]);
   });
 
   it('when the connection id already exists for the client, then CONNECTION_EXISTS', async () => {
@@ -102,7 +107,7 @@ describe('ConnectionsRepository', () => {
     const error = await repo.require('app2', 'conn-1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BrokerError);
     expect((error as BrokerError).code).toBe('CONNECTION_NOT_FOUND');
-    expect(await repo.findById('nope')).toBeUndefined();
+    expect(await repo.findById('nope')).toEqual([]);
   });
 
   it('lists only the client’s own connections, filtered by provider, status and end user', async () => {
@@ -181,7 +186,7 @@ describe('ConnectionsRepository', () => {
     const etag = await repo.save(read, { ...read.connection, status: 'connected', credentialsVersion: 1 }, { credentials, issuedAt: '2030-01-01T00:01:00.000Z' });
     expect(etag).toBeDefined();
 
-    const raw = await client.getEntity<Record<string, unknown>>('app1', 'conn-1');
+    const raw = await client.getEntity<Record<string, unknown>>(spreadPartitionKey('app1', 'conn-1'), 'conn-1');
     const rawText = JSON.stringify(raw);
     for (const secret of [ACCESS_TOKEN, REFRESH_TOKEN, Buffer.from(ACCESS_TOKEN).toString('base64'), Buffer.from(ACCESS_TOKEN).toString('base64url')]) {
       expect(rawText).not.toContain(secret);
@@ -220,7 +225,7 @@ describe('ConnectionsRepository', () => {
     expect(revoked.sealedCredentials).toBeUndefined();
     expect(revoked.issuedAt).toBeNull();
     expect(await repo.openCredentials(revoked)).toBeUndefined();
-    const raw = await client.getEntity<Record<string, unknown>>('app1', 'conn-1');
+    const raw = await client.getEntity<Record<string, unknown>>(spreadPartitionKey('app1', 'conn-1'), 'conn-1');
     expect(raw).not.toHaveProperty('credentials');
     expect(raw).not.toHaveProperty('credentialsKeyId');
   });
@@ -249,6 +254,7 @@ describe('AuthorizationsRepository', () => {
     authorizationId: 'sha256-of-state-abc',
     connectionId: 'conn-1',
     clientId: 'app1',
+    instanceId: 'app1.conn-1',
     provider: 'acme',
     protocol: 'oauth2' as const,
     createdAt: '2030-01-01T00:00:00.000Z',
@@ -280,7 +286,7 @@ describe('AuthorizationsRepository', () => {
     const rawText = JSON.stringify(await client.getEntity(attempt.authorizationId, 'attempt'));
     expect(rawText).not.toContain(STATE);
     expect(rawText).not.toContain(VERIFIER);
-    await expect(sealer.open(stored!.sealedSecrets, 'conn-2')).rejects.toMatchObject({ code: 'DECRYPTION_FAILED' });
+    await expect(sealer.open(stored!.sealedSecrets!, 'conn-2')).rejects.toMatchObject({ code: 'DECRYPTION_FAILED' });
     expect(await repo.get('unknown-id')).toBeUndefined();
   });
 

@@ -20,12 +20,15 @@ import { markOutcome } from '../../src/services/mark-outcome';
 import { refreshCredentials } from '../../src/services/refresh';
 import { revokeConnection } from '../../src/services/revoke';
 import type { Clock, Runtime } from '../../src/services/runtime';
+import { AuditTrail } from '../../src/services/audit-trail';
 import { TokenCache } from '../../src/services/token-cache';
+import { AuditRepository } from '../../src/storage/audit-repo';
 import { AuthorizationsRepository } from '../../src/storage/authorizations-repo';
 import { ConnectionsRepository, type StoredConnection } from '../../src/storage/connections-repo';
 import type { Credentials } from '../../src/storage/credentials';
 import { createSealer } from '../../src/storage/sealer';
 import type { AuthorizePhaseInput, CallbackEvent, MaintainPhaseInput } from '../../src/durable/contract';
+import { connectionInstanceId } from '../../src/domain/connection';
 import { AzuriteInstance, startAzurite } from '../support/azurite';
 import { RecordingServer, startRecordingServer } from '../support/recording-server';
 
@@ -159,10 +162,14 @@ export interface World {
   clock: FakeClock;
   durable: FakeDurable;
   provider: RecordingServer;
+  audit: AuditTrail;
+  auditStore: AuditRepository;
+  /** Audit writes that failed (the trail reports them instead of failing the operation). */
+  auditErrors: unknown[];
 }
 
 export interface Fixture {
-  world(options?: { webhooks?: Runtime['webhooks']; allowedReturnUrls?: string[] }): Promise<World>;
+  world(options?: { webhooks?: Runtime['webhooks']; allowedReturnUrls?: string[]; auditRetentionDays?: number }): Promise<World>;
 }
 
 /** Azurite and the recording provider for one test file; every `world()` gets fresh tables. */
@@ -194,6 +201,15 @@ export function servicesFixture(): Fixture {
       };
       const clock = new FakeClock();
       const durable = new FakeDurable();
+      const auditErrors: unknown[] = [];
+      const auditStore = new AuditRepository(await table('events'));
+      const audit = new AuditTrail(async () => auditStore, clock, {
+        retentionDays: options.auditRetentionDays ?? 90,
+        processId: 'p1',
+        onError: (error) => auditErrors.push(error),
+        // Tests flush counts themselves; the timer is only a backstop here.
+        flushAfterMs: 3_600_000,
+      });
       const origin = provider.origin;
       const registry = buildProviderRegistry(CATALOGUE, [{ source: 'services test', json: providerDefinitions(origin) }]);
       const runtime: Runtime = {
@@ -223,8 +239,9 @@ export function servicesFixture(): Fixture {
         tokens: new TokenCache(clock),
         http: { send: sendHttpRequest, forward: forwardRequest },
         webhooks: options.webhooks ?? new Map(),
+        audit,
       };
-      return { runtime, clock, durable, provider };
+      return { runtime, clock, durable, provider, audit, auditStore, auditErrors };
     },
   };
 }
@@ -272,9 +289,9 @@ export function tokenRequests(world: World) {
 /** Lets the fake orchestration run the real activities, as the connection orchestration would. */
 export function orchestrateWithActivities(world: World): void {
   const { runtime, durable } = world;
-  const ref = async (connectionId: string) => {
-    const stored = await runtime.connections.findById(connectionId);
-    if (!stored) throw new Error(`no row for ${connectionId}`);
+  const ref = async (instanceId: string) => {
+    const stored = await rowOfInstance(runtime, instanceId);
+    if (!stored) throw new Error(`no row for ${instanceId}`);
     return stored.connection;
   };
   durable.onEvent[Events.Callback] = async (instanceId, payload) => {
@@ -303,9 +320,18 @@ export function orchestrateWithActivities(world: World): void {
   };
 }
 
+/** The row an instance id belongs to: `{clientId}.{connectionId}`, or a legacy id (= connection id). */
+export async function rowOfInstance(runtime: Runtime, instanceId: string): Promise<StoredConnection | undefined> {
+  const dot = instanceId.lastIndexOf('.');
+  if (dot >= 0) return runtime.connections.get(instanceId.slice(0, dot), instanceId.slice(dot + 1));
+  return (await runtime.connections.findById(instanceId)).find((s) => s.connection.instanceId === instanceId);
+}
+
 export interface SeedOptions {
   provider?: string;
   connectionId?: string;
+  /** Written as before namespacing: legacy partition, instance id = connection id. */
+  legacy?: boolean;
   status?: Connection['status'];
   expiresInSeconds?: number | null;
   credentials?: Credentials;
@@ -317,9 +343,11 @@ export async function seedConnected(world: World, options: SeedOptions = {}): Pr
   const provider = options.provider ?? 'acme';
   const nowIso = clock.now().toISOString();
   const expiresIn = options.expiresInSeconds === undefined ? 3600 : options.expiresInSeconds;
+  const connectionId = options.connectionId ?? `conn-${randomBytes(6).toString('hex')}`;
   const connection: Connection = {
-    connectionId: options.connectionId ?? `conn-${randomBytes(6).toString('hex')}`,
+    connectionId,
     clientId: CLIENT,
+    instanceId: options.legacy ? connectionId : connectionInstanceId(CLIENT, connectionId),
     provider,
     protocol: options.credentials?.protocol ?? 'oauth2',
     status: options.status ?? 'connected',
@@ -339,10 +367,10 @@ export async function seedConnected(world: World, options: SeedOptions = {}): Pr
   return runtime.connections.require(CLIENT, connection.connectionId);
 }
 
-/** The connection's orchestration is running (as after its exchange). */
-export function running(world: World, connectionId: string): void {
-  world.durable.known.add(connectionId);
-  world.durable.running.add(connectionId);
+/** The connection's orchestration is running (as after its exchange); `instanceId` as the row says. */
+export function running(world: World, instanceId: string): void {
+  world.durable.known.add(instanceId);
+  world.durable.running.add(instanceId);
 }
 
 export async function rejection(promise: Promise<unknown>): Promise<BrokerError> {

@@ -4,6 +4,7 @@
  */
 import { Events } from '../../src/durable/names';
 import { CALLBACK_TIMINGS, handleCallback } from '../../src/services/callback';
+import { authorizationIdForState } from '../../src/services/begin-authorization';
 import { reauthorize } from '../../src/services/reauthorize';
 import { startConnection, type StartedConnection } from '../../src/services/start-connection';
 import { CLIENT, orchestrateWithActivities, rejection, servicesFixture, tokenAnswer, tokenRequests, type World } from './_world';
@@ -87,11 +88,12 @@ describe('handleCallback', () => {
     expect(error.code).toBe('STATE_INVALID');
   });
 
-  it('when a newer attempt superseded the state, then the old callback is refused and changes nothing', async () => {
+  it('when a newer attempt superseded the state, then the old pending row is gone, the old callback is refused and changes nothing', async () => {
     const started = await begin(world);
     await reauthorize(world.runtime, CLIENT, started.connectionId);
+    expect(await world.runtime.authorizations.get(authorizationIdForState(started.state))).toBeUndefined();
     const error = await rejection(handleCallback(world.runtime, 'acme', query({ code: 'code-1', state: started.state })));
-    expect(error).toMatchObject({ code: 'STATE_INVALID', message: 'this authorization attempt is no longer current' });
+    expect(error).toMatchObject({ code: 'STATE_INVALID', message: 'unknown or already used state' });
     expect(world.durable.raisedOf(Events.Callback)).toEqual([]);
     expect((await world.runtime.connections.require(CLIENT, started.connectionId)).connection.status).toBe('awaiting_callback');
   });

@@ -28,7 +28,7 @@ describe('proxyRequest', () => {
 
   it('when the path is allowed, then the provider gets the joined target with the bearer token and none of the caller’s credentials', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     world.provider.answerWith({ status: 201, headers: { 'content-type': 'application/json', 'set-cookie': 'a=b', connection: 'close' }, body: '{"ok":true}' });
     const answer = await proxyRequest(
       world.runtime,
@@ -79,7 +79,7 @@ describe('proxyRequest', () => {
 
   it('when the provider answers 401, then the token is refreshed once and the request retried with the new token', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     world.provider.answerWith(tokenAnswer({ access_token: 'at-2', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-2' }));
     const seen: string[] = [];
     const forward: ForwardRequest = async (spec, stream) => {
@@ -95,7 +95,7 @@ describe('proxyRequest', () => {
 
   it('when the provider answers 401 and the token cannot be refreshed, then its 401 goes back as it is, unretried', async () => {
     const { connection } = await seedConnected(world, { credentials: { protocol: 'oauth2', accessToken: 'at-1', tokenType: 'Bearer' } });
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     world.provider.answerWith({ status: 401, headers: { 'www-authenticate': 'Bearer error="invalid_token"' }, body: 'expired' });
     const answer = await proxyRequest(world.runtime, request(connection.connectionId));
     expect(answer.status).toBe(401);

@@ -12,7 +12,8 @@ import { refreshCredentials, REFRESH_LEASE_MS } from '../../src/services/refresh
 import type { Runtime } from '../../src/services/runtime';
 import { startConnection } from '../../src/services/start-connection';
 import { RotatingTokenEndpoint, startRotatingTokenEndpoint } from '../support/rotating-token-endpoint';
-import { CLIENT, rejection, running, seedConnected, servicesFixture, tokenAnswer, type World } from './_world';
+import { connectionInstanceId } from '../../src/domain/connection';
+import { CLIENT, rejection, rowOfInstance, running, seedConnected, servicesFixture, tokenAnswer, type World } from './_world';
 
 const fixture = servicesFixture();
 
@@ -131,13 +132,14 @@ describe('a refused callback does not kill a pending connection', () => {
   function exchangeOnCallback(): void {
     world.durable.onEvent[Events.Callback] = async (instanceId, payload) => {
       const { authorizationId } = payload as { authorizationId: string };
-      await exchangeCredentials(world.runtime, { connectionId: instanceId, clientId: CLIENT, authorizationId });
+      const { connection } = (await rowOfInstance(world.runtime, instanceId))!;
+      await exchangeCredentials(world.runtime, { connectionId: connection.connectionId, clientId: CLIENT, authorizationId });
     };
   }
 
   it('when a forged code is refused by the provider, then the callback answers 400, the same forgery is refused at once, and the genuine callback connects', async () => {
     const started = await startConnection(world.runtime, CLIENT, { provider: 'acme' });
-    running(world, started.connectionId);
+    running(world, connectionInstanceId(CLIENT, started.connectionId));
     exchangeOnCallback();
     const state = new URL(started.authorizationUrl).searchParams.get('state') ?? '';
 
@@ -165,9 +167,9 @@ describe('only a 404 means the orchestration is gone', () => {
 
   it('when the status cannot be read (the task hub answers 500), then nothing is started over the possibly running instance', async () => {
     const stored = await seedConnected(world);
-    running(world, stored.connection.connectionId);
+    running(world, stored.connection.instanceId);
     world.durable.failNextStatuses = 1;
-    const outcome = raiseOrStart(world.runtime.durable, stored.connection.connectionId, Events.Refresh, { seenVersion: 1 }, () =>
+    const outcome = raiseOrStart(world.runtime.durable, stored.connection.instanceId, Events.Refresh, { seenVersion: 1 }, () =>
       restartedMaintainPhase(stored.connection, stored.issuedAt ?? stored.connection.updatedAt, world.clock.now()),
     );
     await expect(outcome).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', transient: true });

@@ -5,6 +5,7 @@ import { markOutcome } from '../../src/services/mark-outcome';
 import { reauthorize } from '../../src/services/reauthorize';
 import { startConnection } from '../../src/services/start-connection';
 import { getToken } from '../../src/services/token';
+import { connectionInstanceId } from '../../src/domain/connection';
 import { CLIENT, rejection, running, seedConnected, servicesFixture, type World } from './_world';
 
 const fixture = servicesFixture();
@@ -21,7 +22,7 @@ describe('reauthorize', () => {
 
   it('when the orchestration runs, then it gets the new attempt as an event, and the old token is no longer served', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     await getToken(world.runtime, CLIENT, connection.connectionId); // cached
     world.clock.advance(1_000);
 
@@ -49,7 +50,7 @@ describe('reauthorize', () => {
     expect(world.durable.started).toEqual([
       {
         name: Orchestrations.Connection,
-        instanceId: connection.connectionId,
+        instanceId: connection.instanceId,
         input: {
           phase: 'authorize',
           connectionId: connection.connectionId,
@@ -66,7 +67,7 @@ describe('reauthorize', () => {
   it('when another caller restarted the orchestration first, then the new attempt is raised to that one', async () => {
     const { connection } = await seedConnected(world, { status: 'failed' });
     world.durable.failNextStarts = 1;
-    world.durable.known.add(connection.connectionId);
+    world.durable.known.add(connection.instanceId);
     world.durable.running.add(connection.connectionId);
     world.durable.getStatus = async () => ({ runtimeStatus: 'Completed' }); // seen as stopped, started by the time we start it
     await reauthorize(world.runtime, CLIENT, connection.connectionId);
@@ -102,7 +103,7 @@ describe('startConnection', () => {
     expect(world.durable.started).toEqual([
       {
         name: Orchestrations.Connection,
-        instanceId: started.connectionId,
+        instanceId: connectionInstanceId(CLIENT, started.connectionId),
         input: { phase: 'authorize', connectionId: started.connectionId, clientId: CLIENT, provider: 'acme', protocol: 'oauth2', authorizationId, deadline: expiresAt },
       },
     ]);
@@ -121,9 +122,9 @@ describe('startConnection', () => {
     expect((await world.runtime.connections.list(CLIENT, {}, 10)).items).toEqual([]);
   });
 
-  it('when the id is taken, then CONNECTION_EXISTS; when the orchestration cannot start, then the rows are removed again', async () => {
+  it('when the client already holds the id, then CONNECTION_EXISTS; when the orchestration cannot start, then the rows are removed again', async () => {
     await startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'fixed-id' });
-    expect((await rejection(startConnection(world.runtime, 'other-app', { provider: 'acme', connectionId: 'fixed-id' }))).code).toBe('CONNECTION_EXISTS');
+    expect((await rejection(startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'fixed-id' }))).code).toBe('CONNECTION_EXISTS');
 
     world.durable.failNextStarts = 1;
     const error = await rejection(startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'doomed' }));

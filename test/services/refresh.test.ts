@@ -101,7 +101,7 @@ describe('refreshCredentials', () => {
 
   it('when a refresh lands, then this process stops serving the cached token', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     expect(await getToken(world.runtime, CLIENT, connection.connectionId)).toMatchObject({ accessToken: 'at-1' });
     world.provider.answerWith(tokenAnswer({ access_token: 'at-2', token_type: 'Bearer', expires_in: 1800, refresh_token: 'rt-2' }));
     await refresh(world, connection.connectionId);

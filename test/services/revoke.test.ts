@@ -29,7 +29,7 @@ describe('revokeThroughOrchestration', () => {
 
   it('when the orchestration runs, then it revokes (refresh token first), and a second DELETE changes and sends nothing', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     expect(await getToken(world.runtime, CLIENT, connection.connectionId)).toMatchObject({ accessToken: 'at-1' }); // cached
 
     await revokeThroughOrchestration(world.runtime, CLIENT, connection.connectionId);
@@ -62,13 +62,13 @@ describe('revokeThroughOrchestration', () => {
 
   it('when the orchestration does not get to it in time, then it revokes here after the wait, stops the orchestration and notifies', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     world.durable.onEvent = {};
     const before = world.clock.ms;
     await revokeThroughOrchestration(world.runtime, CLIENT, connection.connectionId);
     expect(world.clock.ms - before).toBeGreaterThanOrEqual(REVOKE_WAIT_MS);
     expect((await rowOf(world, connection.connectionId)).connection.status).toBe('revoked');
-    expect(world.durable.terminated).toEqual([connection.connectionId]);
+    expect(world.durable.terminated).toEqual([connection.instanceId]);
     expect(world.durable.started.map((s) => s.name)).toEqual([Orchestrations.WebhookDelivery]);
   });
 

@@ -30,7 +30,7 @@ beforeEach(async () => {
 describe('getToken', () => {
   it('when the token is fresh, then it is served without asking the orchestration, and then from the cache until its TTL', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     expect(await getToken(world.runtime, CLIENT, connection.connectionId)).toEqual({
       tokenType: 'Bearer',
       accessToken: 'at-1',
@@ -48,7 +48,7 @@ describe('getToken', () => {
 
   it('when the token is due, then the orchestration is asked once and the refreshed token is served', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     makeDue(world);
     expect(await getToken(world.runtime, CLIENT, connection.connectionId)).toMatchObject({ accessToken: 'at-2' });
     expect(world.durable.raisedOf(Events.Refresh).map((r) => r.payload)).toEqual([{ seenVersion: 1 }]);
@@ -60,7 +60,7 @@ describe('getToken', () => {
 
   it('when many readers find the token due at once, then they share one wait and one refresh', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     makeDue(world);
     const views = await Promise.all(Array.from({ length: 5 }, () => getToken(world.runtime, CLIENT, connection.connectionId)));
     expect(views.map((v) => ('accessToken' in v ? v.accessToken : ''))).toEqual(['at-2', 'at-2', 'at-2', 'at-2', 'at-2']);
@@ -70,13 +70,13 @@ describe('getToken', () => {
 
   it('when the connection is refreshing, then the reader waits for the new version even though its token is fresh', async () => {
     const { connection } = await seedConnected(world, { status: 'refreshing' });
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     expect(await getToken(world.runtime, CLIENT, connection.connectionId)).toMatchObject({ accessToken: 'at-2' });
   });
 
   it('when the refresh event is lost, then it is raised again on the clock and the refresh still happens', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     world.durable.dropNext = 1;
     makeDue(world);
     const before = world.clock.ms;
@@ -88,7 +88,7 @@ describe('getToken', () => {
 
   it('when the task hub cannot take the event right now, then the reader keeps waiting and raises again later', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     world.durable.failNextRaises = 1;
     makeDue(world);
     const before = world.clock.ms;
@@ -104,7 +104,7 @@ describe('getToken', () => {
     expect(world.durable.started).toEqual([
       {
         name: Orchestrations.Connection,
-        instanceId: connection.connectionId,
+        instanceId: connection.instanceId,
         input: {
           phase: 'maintain',
           connectionId: connection.connectionId,
@@ -124,7 +124,7 @@ describe('getToken', () => {
 
   it('when the orchestration never refreshes, then REFRESH_TIMEOUT after the wait, measured on the clock', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     world.durable.onEvent = {};
     makeDue(world);
     const before = world.clock.ms;
@@ -137,7 +137,7 @@ describe('getToken', () => {
 
   it('when the orchestration has picked the request up (the row is refreshing), then the reader does not raise it again', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     world.durable.onEvent[Events.Refresh] = async () => {
       // A refresh that hangs at the provider: marked, never finished.
       const stored = await world.runtime.connections.require(CLIENT, connection.connectionId);
@@ -150,7 +150,7 @@ describe('getToken', () => {
 
   it('when the refresh fails transiently while the old token is still valid, then the old token is served', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     world.provider.answerWith(tokenAnswer({ error: 'temporarily_unavailable' }, 503));
     makeDue(world);
     expect(await getToken(world.runtime, CLIENT, connection.connectionId)).toMatchObject({ accessToken: 'at-1' });
@@ -160,7 +160,7 @@ describe('getToken', () => {
 
   it('when the token has expired and the refresh fails transiently, then a transient PROVIDER_UNAVAILABLE, never the dead token', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     world.provider.answerWith(tokenAnswer({ error: 'temporarily_unavailable' }, 503));
     world.clock.advance(LIFETIME_S * 1000);
     const error = await rejection(getToken(world.runtime, CLIENT, connection.connectionId));
@@ -185,7 +185,7 @@ describe('getToken', () => {
 
   it('when the token has no refresh token, then it is served while valid without any refresh, and refused once expired', async () => {
     const { connection } = await seedConnected(world, { credentials: { protocol: 'oauth2', accessToken: 'at-1', tokenType: 'Bearer' } });
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     makeDue(world);
     expect(await getToken(world.runtime, CLIENT, connection.connectionId)).toMatchObject({ accessToken: 'at-1' });
     world.clock.advance(refreshMarginMs(0, LIFETIME_S * 1000));
@@ -197,7 +197,7 @@ describe('getToken', () => {
 
   it('when the provider is marked refreshable: false, then even a refresh token starts no refresh', async () => {
     const { connection } = await seedConnected(world, { provider: 'longlived' });
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     makeDue(world);
     expect(await getToken(world.runtime, CLIENT, connection.connectionId)).toMatchObject({ accessToken: 'at-1' });
     expect(world.durable.raised).toEqual([]);
@@ -208,7 +208,7 @@ describe('getToken', () => {
 describe('forceRefresh', () => {
   it('when forced on a fresh token, then it answers with the newer version and the cache no longer serves the old token', async () => {
     const { connection } = await seedConnected(world);
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     await getToken(world.runtime, CLIENT, connection.connectionId); // cached
     const refreshed = await forceRefresh(world.runtime, CLIENT, connection.connectionId);
     expect(refreshed).toMatchObject({ status: 'connected', credentialsVersion: 2, lastRefreshedAt: world.clock.now().toISOString() });
@@ -217,7 +217,7 @@ describe('forceRefresh', () => {
 
   it('when the connection has no refresh token, then CONNECTION_NOT_CONNECTED and nothing is raised', async () => {
     const { connection } = await seedConnected(world, { credentials: { protocol: 'oauth2', accessToken: 'at-1', tokenType: 'Bearer' } });
-    running(world, connection.connectionId);
+    running(world, connection.instanceId);
     expect((await rejection(forceRefresh(world.runtime, CLIENT, connection.connectionId))).code).toBe('CONNECTION_NOT_CONNECTED');
     expect(world.durable.raised).toEqual([]);
   });

@@ -21,21 +21,21 @@ describe('watchdog sweep', () => {
 
   it('when a connected row is overdue and its orchestration was terminated, then the maintain phase is started again', async () => {
     const stored = await connectedDueAt(10_000);
-    world.durable.known.add(stored.connection.connectionId);
-    world.durable.terminatedIds.add(stored.connection.connectionId);
+    world.durable.known.add(stored.connection.instanceId);
+    world.durable.terminatedIds.add(stored.connection.instanceId);
     world.clock.advance(WATCHDOG.minimumAgeMs + 60_000);
 
     const report = await sweep(world.runtime);
 
     expect(report).toMatchObject({ overdueRows: 1, restarted: 1, nudged: 0, failures: 0 });
     expect(world.durable.started).toEqual([
-      expect.objectContaining({ name: Orchestrations.Connection, instanceId: stored.connection.connectionId, input: expect.objectContaining({ phase: 'maintain' }) }),
+      expect.objectContaining({ name: Orchestrations.Connection, instanceId: stored.connection.instanceId, input: expect.objectContaining({ phase: 'maintain' }) }),
     ]);
   });
 
   it('when an overdue row still has a running orchestration (a stuck timer), then it is nudged with the version it holds', async () => {
     const stored = await connectedDueAt(10_000);
-    running(world, stored.connection.connectionId);
+    running(world, stored.connection.instanceId);
     world.clock.advance(WATCHDOG.minimumAgeMs + 60_000);
 
     expect(await sweep(world.runtime)).toMatchObject({ overdueRows: 1, nudged: 1, restarted: 0 });
@@ -44,7 +44,7 @@ describe('watchdog sweep', () => {
 
   it('when a row is not yet due, then it is left alone', async () => {
     const stored = await connectedDueAt(3_000_000);
-    running(world, stored.connection.connectionId);
+    running(world, stored.connection.instanceId);
     world.clock.advance(WATCHDOG.minimumAgeMs);
     expect(await sweep(world.runtime)).toMatchObject({ overdueRows: 0, nudged: 0, restarted: 0 });
     expect(world.durable.raised).toEqual([]);
@@ -52,8 +52,9 @@ describe('watchdog sweep', () => {
 
   it('when a terminated orchestration belongs to a connected row that is not overdue yet, then it is restarted at once', async () => {
     const stored = await connectedDueAt(3_000_000);
-    const id = stored.connection.connectionId;
-    await world.durable.startNew(Orchestrations.Connection, { instanceId: id, input: { connectionId: id, clientId: CLIENT, provider: 'acme', protocol: 'oauth2', phase: 'maintain' } });
+    const id = stored.connection.instanceId;
+    const input = { connectionId: stored.connection.connectionId, clientId: CLIENT, provider: 'acme', protocol: 'oauth2', phase: 'maintain' };
+    await world.durable.startNew(Orchestrations.Connection, { instanceId: id, input });
     await world.durable.terminate(id);
     world.clock.advance(WATCHDOG.minimumAgeMs);
 
@@ -65,8 +66,8 @@ describe('watchdog sweep', () => {
     const stored = await seedConnected(world);
     const deadline = new Date(world.clock.ms + 600_000).toISOString();
     await world.runtime.connections.save(stored, { ...stored.connection, status: 'awaiting_callback', authorizationId: 'auth-2', authorizationExpiresAt: deadline });
-    running(world, stored.connection.connectionId);
-    world.durable.customStatus.set(stored.connection.connectionId, { status: 'connected', credentialsVersion: 1 });
+    running(world, stored.connection.instanceId);
+    world.durable.customStatus.set(stored.connection.instanceId, { status: 'connected', credentialsVersion: 1 });
     world.clock.advance(WATCHDOG.minimumAgeMs);
 
     expect(await sweep(world.runtime)).toMatchObject({ awaitingRows: 1, reraised: 1 });
@@ -88,6 +89,6 @@ describe('watchdog sweep', () => {
   it('when a row was written moments ago, then its starter is given time and the row is left alone', async () => {
     const stored = await connectedDueAt(-60_000);
     expect(await sweep(world.runtime)).toMatchObject({ overdueRows: 0, restarted: 0 });
-    expect(world.durable.started.filter((s) => s.instanceId === stored.connection.connectionId)).toEqual([]);
+    expect(world.durable.started.filter((s) => s.instanceId === stored.connection.instanceId)).toEqual([]);
   });
 });

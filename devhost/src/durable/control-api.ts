@@ -149,6 +149,11 @@ export class ControlApi {
       await this.o.store.writeInstance(record);
       if (previous) void this.o.store.deleteOldHistory(id, record.generation).catch(() => undefined);
     }
+    if (this.o.cluster && !this.o.cluster.owns(id)) {
+      // Its partition's owner loads it from the row just written and starts it.
+      await this.o.cluster.notify(id);
+      return { status: 'created', instanceId: id };
+    }
     const inst = this.live.adopt(record);
     inst.history = [];
     for (const m of [{ kind: 'start' } as const, ...carried]) this.mailbox.deliver(id, m);

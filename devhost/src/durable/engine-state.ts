@@ -20,6 +20,23 @@ export interface EngineOptions {
   clientInputs?: (fn: RegisteredFunction) => InvocationInput[];
   /** Test fault switches that act inside the engine (see faults.ts); all off when absent. */
   faults?: Pick<FaultSwitches, 'activityTwice' | 'deliveryDelayMs'>;
+  /** Other hosts on the same task hub; without it this host runs every instance. */
+  cluster?: ClusterPort;
+}
+
+/** What the engine needs to know of the hosts sharing its task hub (cluster.ts). */
+export interface ClusterPort {
+  /** Whether this host runs the instance now (holds the lease on its partition). */
+  owns(instanceId: string): boolean;
+  /** Tells the instance's owner that its inbox rows have something new (they are written first). */
+  notify(instanceId: string): Promise<void>;
+}
+
+/** An episode's commit found the instance's partition no longer held: another host runs it now. */
+export class OwnershipLostError extends Error {
+  constructor(instanceId: string) {
+    super(`Instance ${instanceId} is no longer owned by this host`);
+  }
 }
 
 export type RetryTarget =

@@ -7,7 +7,8 @@
  * - mailbox.ts: each instance's queue and drain loop;
  * - episode.ts / episode-commit.ts: one episode, and its write;
  * - dispatch.ts: activities, timers, children and parents after a commit;
- * - recovery.ts: resuming unfinished instances at start-up.
+ * - recovery.ts: resuming instances from storage (start-up, partitions taken over, inbox notes);
+ * - cluster.ts (outside, through `EngineOptions.cluster`): which instances this host runs.
  *
  * Crash model: a start, raise, terminate, suspend or resume is acknowledged only after its row is
  * written. Activity results and timer firings live in memory until the episode that consumes them is
@@ -23,36 +24,55 @@ import { Episodes } from './episode';
 import { EpisodeCommits } from './episode-commit';
 import { LiveInstances } from './live-instances';
 import { Mailbox } from './mailbox';
-import { recoverInstances } from './recovery';
+import { Recovery } from './recovery';
 
 export type { ControlResult, EngineOptions } from './engine-state';
 export type { ListQuery, StatusOptions, StatusPayload } from './control-api';
 
 export class DurableEngine {
   private readonly live: LiveInstances;
-  private readonly mailbox: Mailbox;
-  private readonly dispatcher: Dispatcher;
   private readonly api: ControlApi;
+  private readonly recovery: Recovery;
 
-  constructor(private readonly o: EngineOptions) {
+  constructor(o: EngineOptions) {
     const live = new LiveInstances(o);
     const dispatcher: Dispatcher = new Dispatcher(
       o,
       live,
-      (instanceId, message) => mailbox.deliver(instanceId, message),
+      // A child's outcome may be for a parent another host runs; everything else is for this host.
+      (instanceId, message) =>
+        message.kind === 'sub'
+          ? void mailbox.send(instanceId, message).catch((err: unknown) => o.logger.error(`Instance ${instanceId}: could not send a child's outcome: ${(err as Error).message}`))
+          : mailbox.deliver(instanceId, message),
       (name, instanceId, input, opts) => api.startNew(name, instanceId, input, opts),
     );
     const mailbox: Mailbox = new Mailbox(o, live, new Episodes(o, live, new EpisodeCommits(o, () => live.stopping, dispatcher)));
     const api: ControlApi = new ControlApi(o, live, mailbox);
     this.live = live;
-    this.dispatcher = dispatcher;
-    this.mailbox = mailbox;
     this.api = api;
+    this.recovery = new Recovery(o, live, mailbox, dispatcher);
+    mailbox.loadInstance = (instanceId) => this.recovery.refresh(instanceId);
   }
 
-  /** Loads every unfinished instance and resumes its work: queued messages, activities, timers, children. */
-  recover(): Promise<number> {
-    return recoverInstances(this.o, this.live, this.mailbox, this.dispatcher);
+  /** Loads the unfinished instances `include` selects and resumes their work: queued messages, activities, timers, children. */
+  recoverWhere(include?: (instanceId: string) => boolean): Promise<number> {
+    return this.recovery.recoverWhere(include);
+  }
+
+  /** Takes in an instance's new inbox messages (loading the instance when it does not run here). */
+  refresh(instanceId: string): Promise<void> {
+    return this.recovery.refresh(instanceId);
+  }
+
+  /** Stops running the selected instances here (another host takes them): timers cleared, results dropped. */
+  dropWhere(include: (instanceId: string) => boolean): number {
+    let n = 0;
+    for (const inst of [...this.live.all()]) {
+      if (!include(inst.record.instanceId)) continue;
+      this.live.remove(inst);
+      n++;
+    }
+    return n;
   }
 
   startNew(name: string, instanceId: string | undefined, input: string | null, opts: { version?: string; parent?: ParentLink } = {}): Promise<StartResult> {

@@ -4,9 +4,10 @@
  * continueAsNew is held back and written with the next generation's first episode.
  */
 import { describeError } from '../invoker';
+import { isStatus } from '../storage/lease';
 import { TERMINAL_STATUSES, type EpisodeCommit, type InstanceRecord } from '../storage/durable-store';
 import type { Dispatcher } from './dispatch';
-import type { Effects, EngineOptions, EngineState, Instance } from './engine-state';
+import { OwnershipLostError, type Effects, type EngineOptions, type EngineState, type Instance } from './engine-state';
 import type { HistoryEvent } from './protocol';
 
 /**
@@ -71,7 +72,7 @@ export class EpisodeCommits {
     if (continued && !this.isStopping()) {
       inst.unwritten = { consumed: allConsumed, deleteHistoryBefore };
     } else {
-      await this.o.store.commit({ instance: record, historyRow, consumedMessages: allConsumed });
+      await this.ownedCommit({ instance: record, historyRow, consumedMessages: allConsumed });
       inst.unwritten = undefined;
       if (deleteHistoryBefore !== undefined) void this.o.store.deleteOldHistory(record.instanceId, deleteHistoryBefore).catch(() => undefined);
     }
@@ -83,11 +84,28 @@ export class EpisodeCommits {
     this.dispatcher.apply(inst, effects);
   }
 
+  /**
+   * Only the partition's owner writes an instance, and with several hosts only over the row it last
+   * read or wrote (If-Match): a host that lost the partition, or whose instance another host wrote
+   * meanwhile (a replacing startNew), must not overwrite that work.
+   */
+  private async ownedCommit(c: EpisodeCommit): Promise<void> {
+    const { cluster } = this.o;
+    const id = c.instance.instanceId;
+    if (cluster && !cluster.owns(id)) throw new OwnershipLostError(id);
+    try {
+      await this.o.store.commit(cluster ? { ...c, ifMatch: c.instance.etag } : c);
+    } catch (err) {
+      if (cluster && isStatus(err, 412)) throw new OwnershipLostError(id);
+      throw err;
+    }
+  }
+
   /** Writes a continueAsNew whose next episode did not run (the host is stopping); a restart runs that episode. */
   async writeUnwritten(inst: Instance): Promise<void> {
     const { consumed, deleteHistoryBefore } = inst.unwritten!;
     try {
-      await this.o.store.commit({ instance: inst.record, consumedMessages: consumed });
+      await this.ownedCommit({ instance: inst.record, consumedMessages: consumed });
       inst.unwritten = undefined;
       if (deleteHistoryBefore !== undefined) void this.o.store.deleteOldHistory(inst.record.instanceId, deleteHistoryBefore).catch(() => undefined);
     } catch (err) {

@@ -6,7 +6,7 @@
  */
 import { describeError } from '../invoker';
 import { TERMINAL_STATUSES } from '../storage/durable-store';
-import type { ControlMessage, ControlResult, EngineOptions, Instance, Message } from './engine-state';
+import { OwnershipLostError, type ControlMessage, type ControlResult, type EngineOptions, type Instance, type Message } from './engine-state';
 import type { LiveInstances } from './live-instances';
 
 const RETRY_AFTER_STORAGE_ERROR_MS = 1000;
@@ -20,6 +20,9 @@ export interface EpisodeHandler {
 }
 
 export class Mailbox {
+  /** Loads an instance this host owns but has not loaded yet (its partition was taken, a note is pending). */
+  loadInstance: (instanceId: string) => Promise<void> = async () => undefined;
+
   constructor(
     private readonly o: EngineOptions,
     private readonly live: LiveInstances,
@@ -29,13 +32,39 @@ export class Mailbox {
   /** Writes a message to the instance's inbox, then queues it; 'gone' when the instance finished meanwhile. */
   async queueDurable(instanceId: string, message: Message): Promise<ControlResult> {
     const rowKey = await this.o.store.addMessage(instanceId, JSON.stringify(message));
-    if (!this.live.get(instanceId)) {
+    const inst = this.live.get(instanceId);
+    if (this.runsElsewhere(instanceId)) {
+      await this.o.cluster!.notify(instanceId);
+      return 'accepted';
+    }
+    if (!inst) {
+      const record = await this.o.store.readInstance(instanceId);
+      if (record && !TERMINAL_STATUSES.has(record.status)) {
+        // Ours but not loaded yet (created by another host a moment ago): load it, with this message.
+        await this.loadInstance(instanceId);
+        return 'accepted';
+      }
       // Finished between the check and the write: the row would never be consumed.
       await this.o.store.deleteMessage(instanceId, rowKey);
       return 'gone';
     }
     this.deliver(instanceId, { ...message, rowKey } as Message);
     return 'accepted';
+  }
+
+  /** True when another host of the task hub runs the instance. */
+  private runsElsewhere(instanceId: string): boolean {
+    return this.o.cluster !== undefined && !this.o.cluster.owns(instanceId);
+  }
+
+  /**
+   * Sends a message that may be for another host's instance (a child's outcome to its parent): in
+   * memory when the instance runs here, else written to its inbox with a note for its owner.
+   */
+  async send(instanceId: string, message: Message): Promise<void> {
+    if (!this.runsElsewhere(instanceId)) return this.deliver(instanceId, message);
+    await this.o.store.addMessage(instanceId, JSON.stringify(message));
+    await this.o.cluster!.notify(instanceId);
   }
 
   /** Queues a message for an instance running here (late under the delivery-delay fault switch). */
@@ -48,8 +77,8 @@ export class Mailbox {
   private enqueue(instanceId: string, message: Message): void {
     const inst = this.live.get(instanceId);
     if (!inst || inst.removed) {
-      // A durable message whose instance finished while it was on its way.
-      if ('rowKey' in message && message.rowKey) void this.o.store.deleteMessage(instanceId, message.rowKey).catch(() => undefined);
+      // A durable message whose instance finished while it was on its way (kept when another host runs it now).
+      if ('rowKey' in message && message.rowKey && !this.runsElsewhere(instanceId)) void this.o.store.deleteMessage(instanceId, message.rowKey).catch(() => undefined);
       return;
     }
     inst.queue.push(message);
@@ -78,6 +107,15 @@ export class Mailbox {
           await this.process(inst, message);
         } catch (err) {
           if (inst.removed) break;
+          if (err instanceof OwnershipLostError) {
+            this.live.remove(inst);
+            // Still this host's partition, but the row changed under it: run it on from what was written.
+            if (!this.runsElsewhere(inst.record.instanceId)) {
+              this.o.logger.info(`Instance ${inst.record.instanceId} was written by another host meanwhile; reloading it`);
+              void this.loadInstance(inst.record.instanceId).catch(() => undefined);
+            }
+            break;
+          }
           this.o.logger.error(`Instance ${inst.record.instanceId}: episode failed, retrying: ${describeError(err)}`);
           inst.queue.splice(i, 0, message);
           await new Promise((r) => setTimeout(r, RETRY_AFTER_STORAGE_ERROR_MS));

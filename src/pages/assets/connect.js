@@ -59,9 +59,16 @@
 
   function returnUrl() { return location.origin + location.pathname; }
 
+  /**
+   * Opened by broker-connect.js with `?returnTo=` (the client app's own landing page), the
+   * connection returns there instead: that page tells its opener. The broker checks it against
+   * BROKER_ALLOWED_RETURN_URLS like any returnTo.
+   */
+  function requestedReturnUrl() { return new URLSearchParams(location.search).get('returnTo') || returnUrl(); }
+
   function start(event) {
     event.preventDefault();
-    var body = { provider: $('provider').value, returnTo: returnUrl() };
+    var body = { provider: $('provider').value, returnTo: requestedReturnUrl() };
     var endUser = $('end-user').value.trim();
     if (endUser) body.endUserId = endUser;
     $('start').disabled = true;
@@ -71,7 +78,7 @@
       location.assign(started.authorizationUrl);
     }).catch(function (error) {
       $('start').disabled = false;
-      var hint = /RETURN_URL_NOT_ALLOWED/.test(error.message) ? ' Add ' + returnUrl() + ' to BROKER_ALLOWED_RETURN_URLS.' : '';
+      var hint = /RETURN_URL_NOT_ALLOWED/.test(error.message) ? ' Add ' + requestedReturnUrl() + ' to BROKER_ALLOWED_RETURN_URLS.' : '';
       say(error.message + hint, true);
     });
   }

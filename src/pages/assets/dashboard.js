@@ -55,7 +55,7 @@
   function row(c) {
     var attention = needsAttention(c);
     var open = el('button', { type: 'button', 'aria-label': 'Open connection ' + c.connectionId, text: c.connectionId });
-    open.addEventListener('click', function () { showDetail(c.connectionId); });
+    open.addEventListener('click', function () { showDetail({ id: c.connectionId, clientId: c.clientId }); });
     return el('tr', { className: attention ? 'attention' : '', 'data-connection-id': c.connectionId }, [
       el('td', { className: 'id' }, [open]),
       el('td', {}, [statusBadge(c.status, attention)]),
@@ -84,6 +84,8 @@
       page.items.forEach(function (c) { rows.appendChild(row(c)); });
       if (!append && page.items.length === 0) rows.appendChild(el('tr', {}, [el('td', { colspan: '8', text: 'No connections match.' })]));
       continuation = page.continuation || null;
+      // The overview charts (dashboard-insights.js) draw from what the table lists.
+      document.dispatchEvent(new CustomEvent('broker:connections', { detail: { items: page.items, append: Boolean(append) } }));
       $('more').hidden = !continuation;
       $('login').hidden = true;
       $('connections').hidden = false;
@@ -126,11 +128,16 @@
     });
   }
 
-  function showDetail(id) {
-    return api('GET', 'ops/connections/' + encodeURIComponent(id)).then(function (view) {
+  /** Connection ids are unique per client only, so every per-connection call names the client. */
+  function connectionPath(ref, suffix) {
+    return 'ops/connections/' + encodeURIComponent(ref.id) + suffix + '?clientId=' + encodeURIComponent(ref.clientId);
+  }
+
+  function showDetail(ref) {
+    return api('GET', connectionPath(ref, '')).then(function (view) {
       var c = view.connection;
       var o = view.orchestration;
-      current = c.connectionId;
+      current = { id: c.connectionId, clientId: c.clientId };
       $('detail-title').textContent = 'Connection ' + c.connectionId;
       facts($('detail-facts'), [
         ['Status', statusBadge(c.status, needsAttention(c))], ['Provider', c.provider + ' (' + c.protocol + ')'], ['Client', c.clientId],
@@ -143,6 +150,7 @@
         ['Created', when(o.createdTime)], ['Last updated', when(o.lastUpdatedTime)],
       ] : [['Runtime status', 'no orchestration (purged or never started)']]);
       timeline(o ? o.history : []);
+      document.dispatchEvent(new CustomEvent('broker:connection', { detail: { connectionId: c.connectionId } }));
       $('detail').hidden = false;
       $('detail').focus();
     }).catch(function (error) { say(error.message, true); });
@@ -151,15 +159,17 @@
   function act(label, method, path, confirmText) {
     if (!current) return;
     if (confirmText && !window.confirm(confirmText)) return;
-    var id = current;
+    var ref = current;
+    var id = ref.id;
     say(label + ' ' + id + '…');
-    api(method, 'ops/connections/' + encodeURIComponent(id) + path).then(function () {
-      return Promise.all([showDetail(id), loadConnections(false)]).then(function () { say(label + ' ' + id + ': done.'); });
+    api(method, connectionPath(ref, path)).then(function () {
+      return Promise.all([showDetail(ref), loadConnections(false)]).then(function () { say(label + ' ' + id + ': done.'); });
     }).catch(function (error) { say(label + ' failed: ' + error.message, true); });
   }
 
   function signOut() {
     sessionStorage.removeItem(KEY_NAME);
+    $('overview').hidden = true;
     $('connections').hidden = true;
     $('detail').hidden = true;
     $('login').hidden = false;

@@ -15,6 +15,8 @@ export interface BrokerHostOptions {
   storage: string;
   settings: Record<string, string>;
   port?: number;
+  /** The app folder to run (default: the repository; see broker-app.ts for a copy with its own host.json). */
+  appDir?: string;
 }
 
 export interface HttpAnswer {
@@ -58,7 +60,7 @@ export async function startBrokerHost(options: BrokerHostOptions): Promise<Broke
   };
 
   const launch = async () => {
-    child = spawn(process.execPath, [DEVHOST_BIN, '--app', REPO_ROOT, '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [DEVHOST_BIN, '--app', options.appDir ?? REPO_ROOT, '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d) => (output += d.toString()));
     child.stderr?.on('data', (d) => (output += d.toString()));
     const deadline = Date.now() + 30_000;
@@ -91,30 +93,35 @@ export async function startBrokerHost(options: BrokerHostOptions): Promise<Broke
     url,
     port,
     logs: () => output,
-    async request(method, route, opts = {}) {
-      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-      if (opts.key) headers.authorization = `Bearer ${opts.key}`;
-      let body: string | undefined;
-      if (opts.body !== undefined) {
-        body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-        headers['content-type'] ??= 'application/json';
-      }
-      const response = await fetch(route.startsWith('http') ? route : `${url}${route}`, { method, headers, body, redirect: opts.redirect ?? 'manual' });
-      const text = await response.text();
-      let json: unknown;
-      try {
-        json = text ? JSON.parse(text) : undefined;
-      } catch {
-        json = undefined;
-      }
-      return { status: response.status, headers: response.headers, text, json };
-    },
+    request: requester(url),
     kill,
     async restart() {
       await kill('SIGKILL');
       await launch();
     },
     stop: () => kill('SIGTERM'),
+  };
+}
+
+/** Requests against `baseUrl`, as BrokerHost.request. */
+export function requester(baseUrl: string): BrokerHost['request'] {
+  return async (method, route, opts = {}) => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(route.startsWith('http') ? route : `${baseUrl}${route}`, { method, headers, body, redirect: opts.redirect ?? 'manual' });
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, headers: response.headers, text, json };
   };
 }
 

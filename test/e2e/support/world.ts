@@ -7,7 +7,9 @@ import { AzuriteInstance, freePort, startAzurite } from '../../support/azurite';
 import { approveAuthorization, OAuth1ProviderHandle, startOAuth1Provider } from '../../support/oauth1/start-oauth1-provider';
 import { completeConsent } from '../../support/oidc/complete-consent';
 import { OidcProviderOptions, OidcTestClient, startOidcProvider } from '../../support/oidc/start-oidc-provider';
-import { BrokerHost, eventually, startBrokerHost } from './broker-host';
+import { prepareBrokerApp } from './broker-app';
+import { BrokerHost, eventually, requester, startBrokerHost } from './broker-host';
+import { startRoundRobin } from './round-robin';
 
 export const CLIENT_KEY = 'app1-key-0123456789';
 export const OTHER_CLIENT_KEY = 'app2-key-0123456789';
@@ -20,7 +22,10 @@ export interface World {
   azurite: AzuriteInstance;
   oidc: OidcHandle;
   oauth1: OAuth1ProviderHandle;
+  /** The broker as clients and providers see it (with several hosts: the round-robin front). */
   broker: BrokerHost;
+  /** Each broker host (one unless `hosts` asked for more). */
+  hosts: BrokerHost[];
   encryptionKey: string;
   stop(): Promise<void>;
 }
@@ -39,6 +44,10 @@ export interface WorldOptions {
   oidcOptions?: Omit<OidcProviderOptions, 'clients' | 'accessTokenTtlSeconds'>;
   /** Keep Azurite's data in this folder (instead of memory) so `world.azurite.restart()` loses nothing. */
   azuriteLocation?: string;
+  /** Several broker hosts on one task hub behind a round-robin front (default 1). */
+  hosts?: number;
+  /** host.json `extensions.durableTask` settings over the repository's (the app then runs from a linked copy). */
+  durableTask?: Record<string, unknown>;
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
@@ -109,28 +118,53 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     },
   };
   const encryptionKey = randomBytes(32).toString('base64');
-  const broker = await startBrokerHost({
-    port: brokerPort,
-    storage: azurite.connectionString,
-    settings: {
-      BROKER_PROVIDERS: JSON.stringify(providers),
-      BROKER_ENCRYPTION_KEY: encryptionKey,
-      BROKER_CLIENT_KEYS: `app1:${CLIENT_KEY},app2:${OTHER_CLIENT_KEY}`,
-      BROKER_OPERATOR_KEY: OPERATOR_KEY,
-      BROKER_ALLOWED_RETURN_URLS: RETURN_URL,
-      BROKER_AUTHORIZATION_TIMEOUT_SECONDS: String(options.authorizationTimeoutSeconds ?? 600),
-      ...(typeof options.extraSettings === 'function' ? options.extraSettings(brokerUrl, providers) : (options.extraSettings ?? {})),
-    },
-  });
+  const settings = {
+    BROKER_BASE_URL: brokerUrl,
+    BROKER_PROVIDERS: JSON.stringify(providers),
+    BROKER_ENCRYPTION_KEY: encryptionKey,
+    BROKER_CLIENT_KEYS: `app1:${CLIENT_KEY},app2:${OTHER_CLIENT_KEY}`,
+    BROKER_OPERATOR_KEY: OPERATOR_KEY,
+    BROKER_ALLOWED_RETURN_URLS: RETURN_URL,
+    BROKER_AUTHORIZATION_TIMEOUT_SECONDS: String(options.authorizationTimeoutSeconds ?? 600),
+    ...(typeof options.extraSettings === 'function' ? options.extraSettings(brokerUrl, providers) : (options.extraSettings ?? {})),
+  };
+  const app = options.durableTask ? prepareBrokerApp(options.durableTask) : undefined;
+  const count = options.hosts ?? 1;
+  const hosts: BrokerHost[] = [];
+  for (let i = 0; i < count; i++) {
+    hosts.push(
+      await startBrokerHost({
+        port: count === 1 ? brokerPort : undefined,
+        appDir: app?.dir,
+        storage: azurite.connectionString,
+        settings: { ...settings, DEVHOST_WORKER_ID: `broker-${i + 1}` },
+      }),
+    );
+  }
+  const front = count > 1 ? await startRoundRobin(hosts.map((h) => h.port), brokerPort) : undefined;
+  const broker: BrokerHost = front
+    ? {
+        url: front.url,
+        port: front.port,
+        logs: () => hosts.map((h) => h.logs()).join('\n'),
+        request: requester(front.url),
+        kill: async (signal) => void (await Promise.all(hosts.map((h) => h.kill(signal)))),
+        restart: async () => void (await Promise.all(hosts.map((h) => h.restart()))),
+        stop: async () => void (await Promise.all(hosts.map((h) => h.stop()))),
+      }
+    : hosts[0];
   return {
     azurite,
     oidc,
     oauth1,
     broker,
+    hosts,
     encryptionKey,
     async stop() {
       await broker.stop().catch(() => undefined);
+      await front?.close();
       await Promise.all([oidc.stop(), oauth1.stop(), azurite.stop()].map((p) => p.catch(() => undefined)));
+      app?.remove();
     },
   };
 }

@@ -106,6 +106,12 @@ provider.use(async (ctx, next) => {
     // A slow but correct answer: the request is handled normally after the delay.
     fault.times -= 1;
     await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    // A client that went away meanwhile (its host was killed) never had its request handled.
+    if (ctx.req.socket.destroyed) {
+      log[endpoint].push({ at: new Date().toISOString(), outcome: 'fault:abandoned-by-client' });
+      ctx.respond = false;
+      return undefined;
+    }
     return next();
   }
   const lose = fault && fault.times > 0 && (fault.hang || fault.reset) ? fault : undefined;

@@ -81,7 +81,10 @@ export interface EndpointFault {
   retryAfter?: string | number;
   body?: string;
   contentType?: string;
-  /** Answer correctly, but only after this many milliseconds (a slow provider). */
+  /**
+   * Answer correctly, but only after this many milliseconds (a slow provider); a request whose
+   * client disconnected meanwhile is not handled (logged `fault:abandoned-by-client`).
+   */
   delayMs?: number;
 }
 
@@ -95,6 +98,8 @@ export interface OidcProviderHandle {
   resourceLog(): Promise<ResourceLogEntry[]>;
   clearLog(): Promise<void>;
   /** `resource`: the resource endpoints reject a valid bearer token `times` times (status ignored: always 401). */
+  /** Faults still armed, with their remaining `times`. */
+  faults(): Promise<Record<string, EndpointFault>>;
   setFault(faults: { token?: EndpointFault | null; revocation?: EndpointFault | null; resource?: EndpointFault | null }): Promise<void>;
 }
 
@@ -144,6 +149,10 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
         body: JSON.stringify(faults),
       });
       if (response.status !== 200) throw new Error(`setFault answered ${response.status}`);
+    },
+    faults: async () => {
+      const response = await fetch(url('/__faults'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      return (await response.json()) as Record<string, EndpointFault>;
     },
   };
 }

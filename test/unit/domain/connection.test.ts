@@ -4,6 +4,7 @@ function connection(overrides: Partial<Connection> = {}): Connection {
   return {
     connectionId: 'conn-1',
     clientId: 'app1',
+    instanceId: 'app1.conn-1',
     provider: 'acme',
     protocol: 'oauth2',
     status: 'connected',

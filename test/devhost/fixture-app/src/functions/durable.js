@@ -268,3 +268,20 @@ df.app.activity('CountedRun', {
 df.app.orchestration('CountedOnce', function* (context) {
   return yield context.df.callActivity('CountedRun', context.df.getInput());
 });
+
+// Work that takes a while, answering which host ran it: lets a test see where activities ran when
+// several hosts share the task hub and one of them dies.
+df.app.activity('SlowDouble', {
+  handler: async (n) => {
+    await new Promise((r) => setTimeout(r, 150));
+    return { value: n * 2, worker: process.env.WEBSITE_INSTANCE_ID };
+  },
+});
+
+df.app.orchestration('Relay', function* (context) {
+  const n = context.df.getInput();
+  const first = yield context.df.callActivity('SlowDouble', n);
+  yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + 400));
+  const second = yield context.df.callActivity('SlowDouble', first.value);
+  return { n, result: second.value, workers: [first.worker, second.worker] };
+});
