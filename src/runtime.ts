@@ -72,6 +72,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       baseUrl: config.baseUrl,
       authorizationTimeoutSeconds: config.authorizationTimeoutSeconds,
       refreshMarginMs: config.refreshMarginSeconds * 1000,
+      refreshFailureSpanSeconds: config.refreshFailureSpanSeconds,
       allowedReturnUrls: config.allowedReturnUrls,
       bindingRequiredClients: config.bindingRequiredClients,
       webhookRetry: config.webhookRetry,

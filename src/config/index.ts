@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { BrokerError } from '../domain/errors';
+import { DEFAULT_REFRESH_FAILURE_SPAN_MS } from '../domain/refresh-attempts';
 import { CATALOGUE } from '../providers/catalogue';
 import { DEFAULT_LIMITS, type LimitSettings } from '../domain/limits';
 import { buildProviderRegistry, type ProviderRegistry, type ProviderSource } from '../providers/registry';
@@ -49,6 +50,8 @@ export interface BrokerConfig {
   refreshMarginSeconds: number;
   /** BROKER_AUDIT_RETENTION_DAYS: how long a connection's event log keeps its events. */
   auditRetentionDays: number;
+  /** BROKER_REFRESH_FAILURE_SPAN_SECONDS: how long refreshes may keep failing before `reauth_required`. */
+  refreshFailureSpanSeconds: number;
   /** BROKER_WEBHOOK_URLS + BROKER_WEBHOOK_SECRETS, by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;
   /** BROKER_BINDING_REQUIRED_CLIENTS: client ids whose connections must be session-bound. */
@@ -287,6 +290,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     ),
     refreshMarginSeconds: parsePositiveInteger(read(env, 'BROKER_REFRESH_MARGIN_SECONDS'), 'BROKER_REFRESH_MARGIN_SECONDS', DEFAULT_REFRESH_MARGIN_SECONDS),
     auditRetentionDays: parsePositiveInteger(read(env, 'BROKER_AUDIT_RETENTION_DAYS'), 'BROKER_AUDIT_RETENTION_DAYS', DEFAULT_AUDIT_RETENTION_DAYS),
+    refreshFailureSpanSeconds: parsePositiveInteger(
+      read(env, 'BROKER_REFRESH_FAILURE_SPAN_SECONDS'),
+      'BROKER_REFRESH_FAILURE_SPAN_SECONDS',
+      DEFAULT_REFRESH_FAILURE_SPAN_MS / 1000,
+    ),
     webhooks: parseWebhooks(env, clientKeys),
     bindingRequiredClients: parseClientList(read(env, 'BROKER_BINDING_REQUIRED_CLIENTS'), 'BROKER_BINDING_REQUIRED_CLIENTS', clientKeys),
     limits: parseLimits(env),
@@ -315,9 +323,21 @@ const DEFAULT_WATCHDOG_SCHEDULE = '0 */1 * * * *';
  * schedule is fixed when the function is registered), so it is not part of BrokerConfig.
  */
 export function watchdogSchedule(env: Env): string {
-  const value = read(env, 'BROKER_WATCHDOG_SCHEDULE');
-  if (value === undefined) return DEFAULT_WATCHDOG_SCHEDULE;
-  if (value.split(/\s+/).length !== 6) throw invalid('BROKER_WATCHDOG_SCHEDULE', 'must be a six-field NCRONTAB expression (seconds first)');
+  return scheduleSetting(env, 'BROKER_WATCHDOG_SCHEDULE', DEFAULT_WATCHDOG_SCHEDULE);
+}
+
+/** Daily, off the hour, so the probes do not meet every other job's schedule. */
+const DEFAULT_PROBE_SCHEDULE = '0 17 3 * * *';
+
+/** BROKER_PROBE_SCHEDULE: when the health probes of non-expiring credentials run (read like the watchdog's). */
+export function probeSchedule(env: Env): string {
+  return scheduleSetting(env, 'BROKER_PROBE_SCHEDULE', DEFAULT_PROBE_SCHEDULE);
+}
+
+function scheduleSetting(env: Env, setting: string, fallback: string): string {
+  const value = read(env, setting);
+  if (value === undefined) return fallback;
+  if (value.split(/\s+/).length !== 6) throw invalid(setting, 'must be a six-field NCRONTAB expression (seconds first)');
   return value;
 }
 

@@ -23,6 +23,27 @@ export interface ConnectionError {
   at: string;
 }
 
+/** Who connected at the provider, as a validated OpenID Connect ID Token names them. */
+export interface UpstreamAccount {
+  issuer: string;
+  subject: string;
+  displayName?: string;
+  email?: string;
+}
+
+/** What set `expiresAt` (see docs/configuration.md, "Token lifetimes"). */
+export const EXPIRY_SOURCES = ['expires_in', 'jwt_exp', 'introspection', 'configured', 'fallback'] as const;
+export type ExpirySource = (typeof EXPIRY_SOURCES)[number];
+
+/** Consecutive failed refreshes since the last success. */
+export interface RefreshAttempts {
+  failures: number;
+  /** ISO time of the first failure of the run. */
+  firstFailureAt: string;
+  /** ISO time of the latest failure. */
+  lastFailureAt: string;
+}
+
 export interface Connection {
   /** The public id, unique per client (two clients may both hold "crm-42"). */
   connectionId: string;
@@ -58,6 +79,12 @@ export interface Connection {
   refreshDueAt?: string;
   /** Session binding (RFC 9700 §4.7): present when the client sent a `bindingChallenge`. */
   binding?: SessionBinding;
+  /** Present once an ID Token was validated at the exchange. */
+  account?: UpstreamAccount;
+  /** Which source set `expiresAt`; absent when it is null. */
+  expiresAtSource?: ExpirySource;
+  /** Present while refreshes keep failing. */
+  refreshAttempts?: RefreshAttempts;
 }
 
 export interface SessionBinding {
@@ -102,8 +129,14 @@ export function connectedStatus(connection: Connection): 'connected' | 'awaiting
   return connection.binding && !connection.binding.completedAt ? 'awaiting_confirmation' : 'connected';
 }
 
+/** A provider's end of service, when its definition names one (`deprecatedAfter`, `successor`). */
+export interface ProviderSunset {
+  deprecatedAfter?: string;
+  successor?: string;
+}
+
 /** The client-facing JSON view (public contract: GET /connections/{id}). */
-export function toConnectionView(connection: Connection) {
+export function toConnectionView(connection: Connection, provider?: ProviderSunset) {
   return {
     connectionId: connection.connectionId,
     provider: connection.provider,
@@ -116,6 +149,12 @@ export function toConnectionView(connection: Connection) {
     updatedAt: connection.updatedAt,
     expiresAt: connection.expiresAt,
     lastRefreshedAt: connection.lastRefreshedAt,
+    ...(connection.expiresAtSource ? { expiresAtSource: connection.expiresAtSource } : {}),
+    ...(connection.account ? { account: connection.account } : {}),
+    ...(connection.refreshAttempts ? { refreshAttempts: connection.refreshAttempts } : {}),
+    ...(provider?.deprecatedAfter
+      ? { providerDeprecation: { deprecatedAfter: provider.deprecatedAfter, ...(provider.successor ? { successor: provider.successor } : {}) } }
+      : {}),
     ...(connection.status === 'awaiting_callback' && connection.authorizationExpiresAt
       ? { authorizationExpiresAt: connection.authorizationExpiresAt }
       : {}),

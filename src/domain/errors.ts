@@ -32,6 +32,10 @@ export const ERROR_CODES = [
   'CONNECTION_REVOKED',
   'AUTHORIZATION_PENDING',
   'REFRESH_TIMEOUT',
+  /** Refreshes kept failing for the configured span: the user must authorize again. */
+  'REFRESH_EXHAUSTED',
+  /** A health probe found the credentials refused at the provider (revoked there). */
+  'REVOKED_AT_PROVIDER',
   // Callback
   'STATE_INVALID',
   'STATE_EXPIRED',
@@ -46,6 +50,10 @@ export const ERROR_CODES = [
   'OAUTH_ACCESS_DENIED',
   'OAUTH_INVALID_RESPONSE',
   'OAUTH_CALLBACK_NOT_CONFIRMED',
+  /** An id_token failed validation (signature, iss, aud, exp, nonce). */
+  'ID_TOKEN_INVALID',
+  /** Discovered authorization server metadata is unusable (issuer mismatch, missing endpoint, http). */
+  'PROVIDER_METADATA_INVALID',
   'PROVIDER_UNAVAILABLE',
   'PROVIDER_TIMEOUT',
   'PROVIDER_RESPONSE_TOO_LARGE',

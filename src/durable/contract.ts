@@ -100,7 +100,16 @@ export interface ExchangeResult {
 }
 
 export type RefreshResult =
-  | { outcome: 'refreshed'; credentialsVersion: number; issuedAt: string; expiresAt: string | null; refreshable: boolean; refreshMarginMs?: number }
+  | {
+      outcome: 'refreshed';
+      credentialsVersion: number;
+      issuedAt: string;
+      expiresAt: string | null;
+      refreshable: boolean;
+      refreshMarginMs?: number;
+      /** This success ended a run of failed refreshes (the `connection.recovered` webhook). */
+      recovered?: true;
+    }
   | { outcome: 'transient'; retryAfterSeconds?: number; errorCode: string }
   /** The row records a newer authorization attempt (reauthorize) whose event this execution missed. */
   | { outcome: 'reauthorizing'; authorizationId: string; deadline: string }
@@ -118,6 +127,7 @@ export type WebhookEventType =
   | 'connection.connected'
   | 'connection.refresh_failed'
   | 'connection.reauth_required'
+  | 'connection.recovered'
   | 'connection.revoked';
 
 export interface NotifyWebhookInput extends ConnectionRef {

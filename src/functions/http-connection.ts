@@ -4,6 +4,7 @@ import * as df from 'durable-functions';
 import { toConnectionView } from '../domain/connection';
 import { clientRoute, json } from '../http/handler';
 import { connectionIdParam } from '../http/request';
+import { providerSunsetOf } from '../services/provider-clients';
 import { revokeThroughOrchestration } from '../services/revoke-request';
 
 app.http('getConnection', {
@@ -13,7 +14,7 @@ app.http('getConnection', {
   extraInputs: [df.input.durableClient()],
   handler: clientRoute(async ({ request, clientId, runtime }) => {
     const stored = await runtime.connections.require(clientId, connectionIdParam(request));
-    return json(200, toConnectionView(stored.connection));
+    return json(200, toConnectionView(stored.connection, providerSunsetOf(runtime, stored.connection.provider)));
   }),
 });
 

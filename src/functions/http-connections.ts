@@ -5,6 +5,7 @@ import { toConnectionView } from '../domain/connection';
 import { clientRoute, json } from '../http/handler';
 import { readJsonBody } from '../http/request';
 import { parseListQuery, parseStartConnectionBody } from '../http/validate';
+import { providerSunsetOf } from '../services/provider-clients';
 import { startConnection } from '../services/start-connection';
 
 app.http('startConnection', {
@@ -27,6 +28,6 @@ app.http('listConnections', {
   handler: clientRoute(async ({ request, clientId, runtime }) => {
     const query = parseListQuery(request.query);
     const page = await runtime.connections.list(clientId, query, query.top, query.continuation);
-    return json(200, { items: page.items.map(toConnectionView), ...(page.continuation ? { continuation: page.continuation } : {}) });
+    return json(200, { items: page.items.map((c) => toConnectionView(c, providerSunsetOf(runtime, c.provider))), ...(page.continuation ? { continuation: page.continuation } : {}) });
   }),
 });

@@ -3,7 +3,7 @@
  * A test compares its paths and methods with the routes the app actually registers, both ways.
  * @see https://spec.openapis.org/oas/v3.1.0
  */
-import { CONNECTION_STATUSES } from '../domain/connection';
+import { CONNECTION_STATUSES, EXPIRY_SOURCES } from '../domain/connection';
 import { ERROR_CODES } from '../domain/errors';
 
 type Json = Record<string, unknown>;
@@ -131,7 +131,42 @@ const SCHEMAS: Json = {
       lastRefreshedAt: { type: ['string', 'null'], format: 'date-time' },
       authorizationExpiresAt: { type: 'string', format: 'date-time', description: 'Only while `awaiting_callback`.' },
       bound: { type: 'boolean', description: 'Started with a `bindingChallenge` (session-bound).' },
+      expiresAtSource: {
+        type: 'string',
+        enum: [...EXPIRY_SOURCES],
+        description: 'What set `expiresAt`: the answer\'s `expires_in`, the JWT access token\'s `exp`, introspection, the provider\'s configured lifetime, or the one-hour fallback. Absent when `expiresAt` is null.',
+      },
+      account: ref('UpstreamAccount'),
+      refreshAttempts: ref('RefreshAttempts'),
+      providerDeprecation: ref('ProviderDeprecation'),
       error: ref('ConnectionError'),
+    },
+  },
+  UpstreamAccount: {
+    type: 'object',
+    description: 'Who connected at the provider, from the ID Token validated at the exchange (OpenID Connect providers with an `issuer`, when `openid` was requested).',
+    required: ['issuer', 'subject'],
+    properties: {
+      issuer: { type: 'string' },
+      subject: { type: 'string' },
+      displayName: { type: 'string' },
+      email: { type: 'string' },
+    },
+  },
+  ProviderDeprecation: {
+    type: 'object',
+    description: 'The provider stops serving this connection\'s protocol after `deprecatedAfter` (UTC day); reauthorize onto `successor` before then.',
+    required: ['deprecatedAfter'],
+    properties: { deprecatedAfter: { type: 'string', format: 'date' }, successor: { type: 'string' } },
+  },
+  RefreshAttempts: {
+    type: 'object',
+    description: 'Present while refreshes keep failing. After `BROKER_REFRESH_FAILURE_SPAN_SECONDS` (default 4 days) of failures the connection becomes `reauth_required` with error code `REFRESH_EXHAUSTED`.',
+    required: ['failures', 'firstFailureAt', 'lastFailureAt'],
+    properties: {
+      failures: { type: 'integer', minimum: 1 },
+      firstFailureAt: { type: 'string', format: 'date-time' },
+      lastFailureAt: { type: 'string', format: 'date-time' },
     },
   },
   OperatorConnection: {

@@ -190,6 +190,7 @@ function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
       // The row already records a newer attempt whose event this execution never saw.
       return switchToAttempt(context, input, { authorizationId: result.authorizationId, deadline: result.deadline });
     case 'refreshed':
+      if (result.recovered) yield* notify(context, input, 'connection.recovered');
       if (!result.refreshable || result.expiresAt === null) {
         context.df.setCustomStatus({ status: 'connected', credentialsVersion: result.credentialsVersion });
         return { status: 'connected' };

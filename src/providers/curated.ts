@@ -98,6 +98,23 @@ export const CURATED_PROVIDERS: Readonly<Record<string, CatalogueEntry>> = {
     signatureMethod: 'HMAC-SHA1',
     parameterPlacement: 'header',
   },
+  garmin: {
+    protocol: 'oauth1',
+    displayName: 'Garmin Connect (OAuth 1.0a)',
+    apiBaseUrl: 'https://apis.garmin.com',
+    // Garmin's Connect Developer Program retires OAuth 1.0a at the end of 2026 for OAuth 2.0 with PKCE.
+    deprecatedAfter: '2026-12-31',
+    successor: 'garmin-oauth2',
+  },
+  'garmin-oauth2': {
+    protocol: 'oauth2',
+    displayName: 'Garmin Connect',
+    authorizationUrl: 'https://connect.garmin.com/oauth2Confirm',
+    tokenUrl: 'https://diauth.garmin.com/di-oauth2-service/oauth/token',
+    apiBaseUrl: 'https://apis.garmin.com',
+    pkce: true,
+    clientAuthMethod: 'client_secret_post',
+  },
   trello: {
     protocol: 'oauth1',
     displayName: 'Trello',

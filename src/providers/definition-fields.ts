@@ -1,5 +1,5 @@
 import { BrokerError } from '../domain/errors';
-import type { ClientAuthMethod, OAuth1ParameterPlacement, OAuth2ResponseMode, ProviderProtocol, SignatureMethod } from './types';
+import type { ClientAuthMethod, OAuth1ParameterPlacement, OAuth2ResponseMode, ProviderProtocol, SignatureMethod, VerifyMethod } from './types';
 
 /**
  * The fields a provider definition may carry, as a user writes them (BROKER_PROVIDERS,
@@ -35,6 +35,14 @@ export interface ProviderInput {
   issuer?: string;
   authorizationResponseIssRequired?: boolean;
   responseMode?: OAuth2ResponseMode;
+  jwksUrl?: string;
+  introspectionUrl?: string;
+  par?: boolean;
+  parUrl?: string;
+  verifyUrl?: string;
+  verifyMethod?: VerifyMethod;
+  deprecatedAfter?: string;
+  successor?: string;
 }
 
 export type ProviderField = keyof ProviderInput;
@@ -58,6 +66,9 @@ type FieldType =
   | { kind: 'stringList' }
   | { kind: 'headerNames' }
   | { kind: 'stringMap' }
+  /** A calendar date, `YYYY-MM-DD`. */
+  | { kind: 'date' }
+  | { kind: 'providerName' }
   | { kind: 'oneOf'; values: readonly string[] };
 
 interface FieldSpec {
@@ -99,6 +110,14 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   issuer: { type: { kind: 'url' }, protocols: OAUTH2 },
   authorizationResponseIssRequired: { type: { kind: 'boolean' }, protocols: OAUTH2 },
   responseMode: { type: { kind: 'oneOf', values: ['query', 'form_post'] }, protocols: OAUTH2 },
+  jwksUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
+  introspectionUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
+  par: { type: { kind: 'boolean' }, protocols: OAUTH2 },
+  parUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
+  verifyUrl: { type: { kind: 'url' }, protocols: BOTH },
+  verifyMethod: { type: { kind: 'oneOf', values: ['GET', 'HEAD', 'POST'] }, protocols: BOTH },
+  deprecatedAfter: { type: { kind: 'date' }, protocols: BOTH },
+  successor: { type: { kind: 'providerName' }, protocols: BOTH },
 };
 
 /** Provider names appear in `/api/callback/{name}`, so they stay URL-path safe. */
@@ -144,6 +163,12 @@ function typeProblem(type: FieldType, value: unknown): string | undefined {
       return isRecord(value) && Object.values(value).every((v) => typeof v === 'string')
         ? undefined
         : 'must be an object whose values are strings';
+    case 'date':
+      return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value)
+        ? undefined
+        : 'must be a date (YYYY-MM-DD)';
+    case 'providerName':
+      return typeof value === 'string' && PROVIDER_NAME_PATTERN.test(value) ? undefined : 'must be a provider name';
     case 'oneOf':
       return typeof value === 'string' && type.values.includes(value) ? undefined : `must be one of ${type.values.join(', ')}`;
   }

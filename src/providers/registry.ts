@@ -1,4 +1,4 @@
-import { type CatalogueEntry, parseProviderLayer, type ProviderLayer } from './definition-fields';
+import { type CatalogueEntry, parseProviderLayer, type ProviderLayer, providerInvalid } from './definition-fields';
 import { resolveProviderDefinition, mergeProviderLayers, type ResolvedProvider } from './resolve-definition';
 import type { ProviderDefinition } from './types';
 
@@ -36,6 +36,11 @@ export function buildProviderRegistry(catalogue: ReadonlyMap<string, CatalogueEn
   for (const name of new Set([...catalogue.keys(), ...userLayers.keys()])) {
     const layers = userLayers.get(name);
     resolved.set(name, resolveProviderDefinition(name, mergeProviderLayers(catalogue.get(name), layers ?? []), layers !== undefined));
+  }
+  for (const [name, { definition }] of resolved) {
+    if (definition.successor !== undefined && !resolved.has(definition.successor)) {
+      throw providerInvalid(name, 'successor', `names "${definition.successor}", which is neither in the catalogue nor defined`);
+    }
   }
   const configured = [...resolved.values()]
     .filter((r) => r.configured)

@@ -10,7 +10,19 @@ import {
 } from './definition-fields';
 import type { OAuth1ProviderDefinition, OAuth2ProviderDefinition, ProviderDefinition } from './types';
 
-const URL_FIELDS = ['authorizationUrl', 'tokenUrl', 'revocationUrl', 'apiBaseUrl', 'requestTokenUrl', 'accessTokenUrl'] as const;
+const URL_FIELDS = [
+  'authorizationUrl',
+  'tokenUrl',
+  'revocationUrl',
+  'apiBaseUrl',
+  'requestTokenUrl',
+  'accessTokenUrl',
+  'issuer',
+  'jwksUrl',
+  'introspectionUrl',
+  'parUrl',
+  'verifyUrl',
+] as const;
 const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
 /** Template values end up inside URLs; keep them to host/path characters. */
 const TEMPLATE_VALUE_PATTERN = /^[A-Za-z0-9._~:/-]+$/;
@@ -111,7 +123,9 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
     if (!PROVIDER_FIELDS[field].protocols.includes(protocol)) throw providerInvalid(name, field, `does not apply to ${protocol} providers`);
   }
   const { input, unresolved } = fillTemplates(name, merged);
-  const required: ProviderField[] = protocol === 'oauth2' ? ['authorizationUrl', 'tokenUrl'] : ['requestTokenUrl', 'authorizationUrl', 'accessTokenUrl'];
+  // With an issuer, the OAuth 2.0 endpoints the definition leaves out come from discovery.
+  const required: ProviderField[] =
+    protocol === 'oauth1' ? ['requestTokenUrl', 'authorizationUrl', 'accessTokenUrl'] : input.issuer === undefined ? ['authorizationUrl', 'tokenUrl'] : [];
   for (const field of required) requireField(name, input, field);
   for (const field of URL_FIELDS) {
     const url = input[field];
@@ -122,6 +136,11 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
   if (input.apiBaseUrl !== undefined && new URL(input.apiBaseUrl.replace(PLACEHOLDER, 'template')).search) {
     throw providerInvalid(name, 'apiBaseUrl', 'must not contain a query string');
   }
+  // RFC 8414 §2: the issuer identifier has no query or fragment (the fragment is refused above).
+  if (input.issuer !== undefined && new URL(input.issuer.replace(PLACEHOLDER, 'template')).search) {
+    throw providerInvalid(name, 'issuer', 'must not contain a query string');
+  }
+  if (input.successor === name) throw providerInvalid(name, 'successor', 'must name another provider');
   if (userDefined) {
     const [variable, field] = [...unresolved][0] ?? [];
     if (variable !== undefined) throw providerInvalid(name, 'templateValues', `must give "${variable}" (used in "${field}")`);
@@ -138,14 +157,18 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
     templateValues: input.templateValues,
     templateVariables: unresolved.size > 0 ? [...unresolved.keys()] : undefined,
     proxyHeaders: input.proxyHeaders?.map((header) => header.toLowerCase()),
+    verifyUrl: input.verifyUrl,
+    verifyMethod: input.verifyMethod,
+    deprecatedAfter: input.deprecatedAfter,
+    successor: input.successor,
   };
   const definition: ProviderDefinition =
     protocol === 'oauth2'
       ? compact<OAuth2ProviderDefinition>({
           ...common,
           protocol,
-          authorizationUrl: input.authorizationUrl as string,
-          tokenUrl: input.tokenUrl as string,
+          authorizationUrl: input.authorizationUrl,
+          tokenUrl: input.tokenUrl,
           revocationUrl: input.revocationUrl,
           defaultScopes: input.defaultScopes ?? [],
           scopeSeparator: input.scopeSeparator ?? ' ',
@@ -158,6 +181,10 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
           issuer: input.issuer,
           authorizationResponseIssRequired: input.authorizationResponseIssRequired,
           responseMode: input.responseMode,
+          jwksUrl: input.jwksUrl,
+          introspectionUrl: input.introspectionUrl,
+          par: input.par,
+          parUrl: input.parUrl,
         })
       : compact<OAuth1ProviderDefinition>({
           ...common,

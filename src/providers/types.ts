@@ -4,6 +4,8 @@ export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
 /** Where OAuth 1.0a protocol parameters travel on signed requests (RFC 5849 §3.5). */
 export type OAuth1ParameterPlacement = 'header' | 'query' | 'body';
 export type ProviderProtocol = 'oauth1' | 'oauth2';
+/** How a health probe calls `verifyUrl`. */
+export type VerifyMethod = 'GET' | 'HEAD' | 'POST';
 
 interface ProviderBase {
   /** Catalogue or user-chosen name, used in `/api/callback/{name}`. */
@@ -30,12 +32,25 @@ interface ProviderBase {
    * entries: such a provider resolves by name but cannot be used until `templateValues` names them.
    */
   templateVariables?: string[];
+  /**
+   * An API URL that answers 2xx for working credentials and 401/403 for revoked ones; health
+   * probes call it for credentials that never expire (OAuth 1.0a, long-lived OAuth 2.0 tokens).
+   */
+  verifyUrl?: string;
+  /** Default GET. */
+  verifyMethod?: VerifyMethod;
+  /** The provider stops serving this protocol after this day (`YYYY-MM-DD`, UTC). */
+  deprecatedAfter?: string;
+  /** The catalogue or user provider that replaces this one; connections move there on reauthorization. */
+  successor?: string;
 }
 
 export interface OAuth2ProviderDefinition extends ProviderBase {
   protocol: 'oauth2';
-  authorizationUrl: string;
-  tokenUrl: string;
+  /** Absent only when `issuer` is set: the endpoint then comes from discovery. */
+  authorizationUrl?: string;
+  /** Absent only when `issuer` is set: the endpoint then comes from discovery. */
+  tokenUrl?: string;
   /** RFC 7009 endpoint; absent when the provider has none (revocation then only erases locally). */
   revocationUrl?: string;
   defaultScopes: string[];
@@ -48,8 +63,23 @@ export interface OAuth2ProviderDefinition extends ProviderBase {
   refreshable?: boolean;
   /** Lifetime to assume when a token response omits `expires_in` (e.g. Salesforce). */
   expiresInFallbackSeconds?: number;
-  /** The authorization server's issuer identifier, compared with the `iss` of authorization responses (RFC 9207). */
+  /**
+   * The authorization server's issuer identifier. With it, endpoints the definition leaves out
+   * come from discovery (OpenID Connect Discovery, else RFC 8414), and ID Tokens are validated
+   * against it when `openid` is among the scopes.
+   */
   issuer?: string;
+  /** The issuer's JSON Web Key Set, when discovery does not give it. */
+  jwksUrl?: string;
+  /** RFC 7662 endpoint, used to learn a token's lifetime when the token response omits it. */
+  introspectionUrl?: string;
+  /**
+   * Push authorization requests (RFC 9126). Also used, whatever this says, when discovery reports
+   * `require_pushed_authorization_requests`.
+   */
+  par?: boolean;
+  /** The PAR endpoint, when discovery does not give it. */
+  parUrl?: string;
   /** The provider always sends `iss` (RFC 9207 `authorization_response_iss_parameter_supported`): a response without it is refused. */
   authorizationResponseIssRequired?: boolean;
   /**

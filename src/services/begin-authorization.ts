@@ -9,10 +9,12 @@ import { BrokerError } from '../domain/errors';
 import { obtainTemporaryCredentials } from '../oauth/oauth1/request-token';
 import { buildAuthorizationUrl as buildOAuth1AuthorizationUrl } from '../oauth/oauth1/authorize-url';
 import { buildAuthorizationUrl as buildOAuth2AuthorizationUrl } from '../oauth/oauth2/authorize-url';
+import { expectsIdToken, ProviderServer, providerServer } from '../oauth/oauth2/endpoints';
+import { pushAuthorizationRequest } from '../oauth/oauth2/par';
 import { createPkcePair } from '../oauth/oauth2/pkce';
-import type { ProviderDefinition } from '../providers/types';
+import type { OAuth2ProviderDefinition, ProviderDefinition } from '../providers/types';
 import type { AuthorizationSecrets } from '../storage/credentials';
-import { oauth1Client } from './provider-clients';
+import { oauth1Client, oauth2Client } from './provider-clients';
 import { callbackUrl, Runtime } from './runtime';
 
 /** 256 bits: comfortably above the ≥128 bits the design asks for. */
@@ -49,20 +51,28 @@ export async function beginAuthorization(
   if (provider.protocol === 'oauth2') {
     const state = randomToken(STATE_BYTES);
     const pkce = provider.pkce ? createPkcePair() : undefined;
+    // Sealed like the verifier: the exchange requires the ID Token to carry it back.
+    const nonce = expectsIdToken(provider, scopes) ? randomToken(STATE_BYTES) : undefined;
     if (!provider.clientId) throw missingClientId(provider.name);
-    const authorizationUrl = buildOAuth2AuthorizationUrl({
-      authorizationUrl: provider.authorizationUrl,
+    const send = { send: runtime.http.send };
+    const server = await providerServer(provider, send, provider.par ? ['parUrl'] : []);
+    const request = {
+      authorizationUrl: server.authorizationUrl,
       clientId: provider.clientId,
       redirectUri,
       scopes,
       scopeSeparator: provider.scopeSeparator,
       state,
       codeChallenge: pkce?.codeChallenge,
+      nonce,
       extraParams: provider.authorizationParams,
       responseMode: provider.responseMode,
-    });
+    };
+    const authorizationUrl = usesPar(provider, server)
+      ? (await pushAuthorizationRequest({ ...request, ...(await oauth2Client(runtime, provider)), parUrl: requireParUrl(provider, server) }, send)).authorizationUrl
+      : buildOAuth2AuthorizationUrl(request);
     authorizationId = authorizationIdForState(state);
-    secrets = { authorizationUrl, redirectUri, scopes, ...(pkce ? { codeVerifier: pkce.codeVerifier } : {}) };
+    secrets = { authorizationUrl, redirectUri, scopes, ...(pkce ? { codeVerifier: pkce.codeVerifier } : {}), ...(nonce ? { nonce } : {}) };
   } else {
     const client = await oauth1Client(runtime, provider);
     const temporary = await obtainTemporaryCredentials({
@@ -90,6 +100,18 @@ export async function beginAuthorization(
     secrets,
   );
   return { authorizationId, authorizationUrl: secrets.authorizationUrl, expiresAt };
+}
+
+/** PAR when the definition asks for it or the discovered metadata requires it. */
+function usesPar(provider: OAuth2ProviderDefinition, server: ProviderServer): boolean {
+  return provider.par === true || server.discovered?.requiresPar === true;
+}
+
+function requireParUrl(provider: OAuth2ProviderDefinition, server: ProviderServer): string {
+  if (server.parUrl) return server.parUrl;
+  throw new BrokerError('PROVIDER_METADATA_INVALID', `provider "${provider.name}": discovered metadata "pushed_authorization_request_endpoint" is missing, and the definition does not set "parUrl"`, {
+    details: { provider: provider.name, field: 'pushed_authorization_request_endpoint' },
+  });
 }
 
 function missingClientId(provider: string): BrokerError {

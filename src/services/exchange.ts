@@ -4,16 +4,17 @@
  * only. Transient provider failures are thrown (the orchestration retries them); terminal ones mark
  * the connection `failed` and are returned as an outcome.
  */
-import { connectedStatus, type Connection } from '../domain/connection';
+import { connectedStatus, type Connection, type ExpirySource, type UpstreamAccount } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
-import { DEFAULT_EXPIRES_IN_FALLBACK_S, isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
+import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
 import { obtainTokenCredentials } from '../oauth/oauth1/access-token';
 import { exchangeCode } from '../oauth/oauth2/client';
+import { expectsIdToken, idTokenCheck, providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
 import type { ExchangeResult } from '../durable/contract';
 import type { Credentials } from '../storage/credentials';
 import type { AuthorizationAttempt } from '../storage/authorizations-repo';
 import type { StoredConnection } from '../storage/connections-repo';
-import { oauth1Client, oauth2Client } from './provider-clients';
+import { oauth1Client, oauth2Client, tokenLifetimeOf } from './provider-clients';
 import type { Runtime } from './runtime';
 import { saveWithRetry } from './save';
 
@@ -48,19 +49,26 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
   let credentials: Credentials;
   let scopes = secrets.scopes;
   let expiresAt: string | null = null;
+  let expiresAtSource: ExpirySource | undefined;
+  let account: UpstreamAccount | undefined;
   try {
     if (provider.protocol === 'oauth2') {
       if (!callback?.code) throw new BrokerError('CALLBACK_INVALID', 'no authorization code was recorded');
-      const tokens = await exchangeCode({
-        ...(await oauth2Client(runtime, provider)),
-        tokenUrl: provider.tokenUrl,
-        redirectUri: secrets.redirectUri,
-        code: callback.code,
-        codeVerifier: secrets.codeVerifier,
-        tokenParams: provider.tokenParams,
-        requestedScopes: secrets.scopes,
-        scopeSeparator: provider.scopeSeparator,
-      }, send);
+      const client = await oauth2Client(runtime, provider);
+      const server = await providerServer(provider, send, expectsIdToken(provider, secrets.scopes) ? ['jwksUrl'] : []);
+      const tokens = await withRediscovery(provider, server, () =>
+        exchangeCode({
+          ...client,
+          tokenUrl: server.tokenUrl,
+          redirectUri: secrets.redirectUri,
+          code: callback.code as string,
+          codeVerifier: secrets.codeVerifier,
+          tokenParams: provider.tokenParams,
+          requestedScopes: secrets.scopes,
+          scopeSeparator: provider.scopeSeparator,
+          idToken: idTokenCheck(provider, server, client.clientId, secrets.scopes, secrets.nonce),
+        }, send),
+      );
       credentials = {
         protocol: 'oauth2',
         accessToken: tokens.accessToken,
@@ -69,7 +77,10 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
         ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
       };
       scopes = tokens.scopes;
-      expiresAt = expiryOf(now, tokens.expiresIn, tokens.refreshToken !== undefined && provider.refreshable !== false, provider.expiresInFallbackSeconds);
+      account = tokens.account;
+      const lifetime = await tokenLifetimeOf(provider, server, client, tokens, now, send);
+      expiresAt = lifetime.expiresAt;
+      expiresAtSource = lifetime.source;
     } else {
       if (!callback?.oauthVerifier || !secrets.requestToken || secrets.requestTokenSecret === undefined) {
         throw new BrokerError('CALLBACK_INVALID', 'no oauth_verifier was recorded');
@@ -104,6 +115,10 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
         status: connectedStatus(connection),
         scopes,
         expiresAt,
+        expiresAtSource,
+        // A reauthorization names the account anew (or no account, for a provider without OpenID Connect).
+        account,
+        refreshAttempts: undefined,
         lastRefreshedAt: null,
         updatedAt: nowIso,
         credentialsVersion: connection.credentialsVersion + 1,
@@ -182,13 +197,6 @@ async function rejectCallback(runtime: Runtime, stored: StoredConnection, attemp
           change: {},
         },
   );
-}
-
-/** Expiry per the documented fallback: no `expires_in` + a refresh token → assume the provider's (or 1 h) lifetime. */
-export function expiryOf(now: Date, expiresIn: number | undefined, hasRefreshToken: boolean, fallbackSeconds?: number): string | null {
-  if (expiresIn !== undefined) return new Date(now.getTime() + expiresIn * 1000).toISOString();
-  if (!hasRefreshToken) return null;
-  return new Date(now.getTime() + (fallbackSeconds ?? DEFAULT_EXPIRES_IN_FALLBACK_S) * 1000).toISOString();
 }
 
 function resultFrom(stored: StoredConnection, outcome: ExchangeResult['outcome'], refreshable: boolean): ExchangeResult {

@@ -11,16 +11,17 @@
  * are thrown: the orchestration retries the activity, which re-reads the row.
  */
 import { randomUUID } from 'node:crypto';
-import type { Connection } from '../domain/connection';
+import type { Connection, ExpirySource } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
+import { afterRefreshFailure, DEFAULT_REFRESH_FAILURE_SPAN_MS, isRecovery } from '../domain/refresh-attempts';
 import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
 import { DEFAULT_PROVIDER_TIMEOUT_MS } from '../oauth/http';
 import { refreshAccessToken } from '../oauth/oauth2/client';
+import { providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
 import type { RefreshResult } from '../durable/contract';
 import type { OAuth2Credentials } from '../storage/credentials';
 import type { StoredConnection } from '../storage/connections-repo';
-import { expiryOf } from './exchange';
-import { oauth2Client } from './provider-clients';
+import { oauth2Client, tokenLifetimeOf } from './provider-clients';
 import type { Runtime } from './runtime';
 import { saveWithRetry } from './save';
 
@@ -68,18 +69,24 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
   const now = runtime.clock.now();
   let next: OAuth2Credentials;
   let expiresAt: string | null;
+  let expiresAtSource: ExpirySource | undefined;
   let scopes: string[];
   try {
-    const tokens = await refreshAccessToken(
-      {
-        ...(await oauth2Client(runtime, provider)),
-        tokenUrl: provider.tokenUrl,
-        refreshToken: credentials.refreshToken as string,
-        tokenParams: provider.tokenParams,
-        requestedScopes: stored.connection.scopes,
-        scopeSeparator: provider.scopeSeparator,
-      },
-      { send: runtime.http.send },
+    const client = await oauth2Client(runtime, provider);
+    const send = { send: runtime.http.send };
+    const server = await providerServer(provider, send);
+    const tokens = await withRediscovery(provider, server, () =>
+      refreshAccessToken(
+        {
+          ...client,
+          tokenUrl: server.tokenUrl,
+          refreshToken: credentials.refreshToken as string,
+          tokenParams: provider.tokenParams,
+          requestedScopes: stored.connection.scopes,
+          scopeSeparator: provider.scopeSeparator,
+        },
+        send,
+      ),
     );
     next = {
       protocol: 'oauth2',
@@ -88,7 +95,7 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
       ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
       ...(tokens.idToken ? { idToken: tokens.idToken } : credentials.idToken ? { idToken: credentials.idToken } : {}),
     };
-    expiresAt = expiryOf(now, tokens.expiresIn, tokens.refreshToken !== undefined && provider.refreshable !== false, provider.expiresInFallbackSeconds);
+    ({ expiresAt, source: expiresAtSource } = await tokenLifetimeOf(provider, server, client, tokens, now, send));
     scopes = tokens.scopes;
   } catch (error) {
     return recordFailure(runtime, input, owner, error);
@@ -105,6 +112,8 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
         status: connection.status === 'refreshing' ? 'connected' : connection.status,
         scopes,
         expiresAt,
+        expiresAtSource,
+        refreshAttempts: undefined,
         lastRefreshedAt: nowIso,
         updatedAt: nowIso,
         credentialsVersion: connection.credentialsVersion + 1,
@@ -138,6 +147,7 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
     expiresAt,
     refreshable,
     refreshMarginMs: runtime.settings.refreshMarginMs,
+    ...(isRecovery(lease.stored.connection.refreshAttempts) ? { recovered: true as const } : {}),
   };
 }
 
@@ -175,25 +185,35 @@ function leaseRefusal(connection: Connection, input: RefreshInput, nowMs: number
 
 async function recordFailure(runtime: Runtime, input: RefreshInput, owner: string, error: unknown): Promise<RefreshResult> {
   const broker = isBrokerError(error) ? error : new BrokerError('INTERNAL', 'refresh failed');
-  const status: Connection['status'] = broker.transient ? 'connected' : broker.code === 'OAUTH_INVALID_GRANT' ? 'reauth_required' : 'failed';
-  const at = runtime.clock.now().toISOString();
+  const now = runtime.clock.now();
+  const at = now.toISOString();
   // Re-read before judging: a newer version means another writer won the race, and whatever this
   // refresh was told (invalid_grant for a token already rotated away) is about credentials replaced since.
   const stored = await runtime.connections.get(input.clientId, input.connectionId);
   if (stored && stored.connection.credentialsVersion > input.expectedVersion) return await refreshedFrom(runtime, stored);
+  // Transient failures are counted; once they have lasted the configured span, the user is needed again.
+  const spanMs = (runtime.settings.refreshFailureSpanSeconds ?? DEFAULT_REFRESH_FAILURE_SPAN_MS / 1000) * 1000;
+  const verdict = broker.transient ? afterRefreshFailure(stored?.connection.refreshAttempts, now, spanMs) : undefined;
+  const exhausted = verdict?.exhausted === true;
+  const status: Connection['status'] =
+    broker.transient && !exhausted ? 'connected' : exhausted || broker.code === 'OAUTH_INVALID_GRANT' ? 'reauth_required' : 'failed';
+  const recorded = exhausted
+    ? {
+        code: 'REFRESH_EXHAUSTED' as const,
+        message: `refreshes have failed since ${verdict.attempts.firstFailureAt} (${verdict.attempts.failures} attempts; last: ${broker.code})`,
+        providerError: broker.providerError,
+        at,
+      }
+    : { code: broker.code, message: broker.message, providerError: broker.providerError, at };
   if (stored) {
     const saved = await saveWithRetry(runtime, stored, (connection) => {
       const ours = connection.credentialsVersion === input.expectedVersion && connection.refreshLease?.owner === owner;
       if (!ours || (connection.status !== 'refreshing' && connection.status !== 'connected')) return undefined;
       return {
-        next: {
-          ...withoutLease(connection),
-          status,
-          updatedAt: at,
-          error: { code: broker.code, message: broker.message, providerError: broker.providerError, at },
-        },
-        // The last good credentials stay usable after a transient failure; a dead grant's are erased.
-        change: status === 'reauth_required' ? { credentials: null } : {},
+        next: { ...withoutLease(connection), status, updatedAt: at, error: recorded, refreshAttempts: verdict?.attempts },
+        // The last good credentials stay after a transient failure (and after exhaustion, so a
+        // revocation can still reach the provider); a dead grant's are erased.
+        change: status === 'reauth_required' && !exhausted ? { credentials: null } : {},
       };
     });
     if (saved) {
@@ -207,8 +227,8 @@ async function recordFailure(runtime: Runtime, input: RefreshInput, owner: strin
       });
     }
   }
-  if (broker.transient) return { outcome: 'transient', errorCode: broker.code, retryAfterSeconds: broker.retryAfterSeconds };
-  return { outcome: status === 'reauth_required' ? 'reauth_required' : 'failed', errorCode: broker.code };
+  if (broker.transient && !exhausted) return { outcome: 'transient', errorCode: broker.code, retryAfterSeconds: broker.retryAfterSeconds };
+  return { outcome: status === 'reauth_required' ? 'reauth_required' : 'failed', errorCode: recorded.code };
 }
 
 /** The row records a newer authorization attempt (reauthorize) than the maintain loop knows of. */

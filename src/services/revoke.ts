@@ -6,7 +6,10 @@
  */
 import type { Connection } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
+import type { SendOptions } from '../oauth/http';
 import { revokeToken } from '../oauth/oauth2/client';
+import { discoverServer } from '../oauth/oauth2/discovery';
+import type { OAuth2ProviderDefinition } from '../providers/types';
 import { oauth2Client } from './provider-clients';
 import type { Runtime } from './runtime';
 import { saveWithRetry } from './save';
@@ -29,12 +32,14 @@ export async function revokeConnection(runtime: Runtime, input: RevokeInput, rea
   let providerFailure: BrokerError | undefined;
   const credentials = await runtime.connections.openCredentials(stored).catch(() => undefined);
   const provider = runtime.providers.get(stored.connection.provider);
-  if (credentials?.protocol === 'oauth2' && provider.protocol === 'oauth2' && provider.revocationUrl) {
+  const send = { send: runtime.http.send };
+  const revocationUrl = provider.protocol === 'oauth2' ? provider.revocationUrl ?? (await discoveredRevocationUrl(provider, send)) : undefined;
+  if (credentials?.protocol === 'oauth2' && provider.protocol === 'oauth2' && revocationUrl) {
     const token = credentials.refreshToken ?? credentials.accessToken;
     const tokenTypeHint = credentials.refreshToken ? 'refresh_token' : 'access_token';
     for (let attempt = 1; attempt <= REVOCATION_ATTEMPTS; attempt++) {
       try {
-        await revokeToken({ ...(await oauth2Client(runtime, provider)), revocationUrl: provider.revocationUrl, token, tokenTypeHint }, { send: runtime.http.send });
+        await revokeToken({ ...(await oauth2Client(runtime, provider)), revocationUrl, token, tokenTypeHint }, send);
         providerFailure = undefined;
         break;
       } catch (error) {
@@ -79,4 +84,13 @@ export async function revokeConnection(runtime: Runtime, input: RevokeInput, rea
   // A pending attempt of a revoked connection can never complete: its secrets go now.
   if (stored.connection.authorizationId) await runtime.authorizations.delete(stored.connection.authorizationId);
   return { status: 'revoked' };
+}
+
+/**
+ * The issuer's `revocation_endpoint`, for a provider defined by its issuer. Metadata that cannot be
+ * had now means "no endpoint": the local erase must not wait on discovery.
+ */
+async function discoveredRevocationUrl(provider: OAuth2ProviderDefinition, send: SendOptions): Promise<string | undefined> {
+  if (provider.issuer === undefined) return undefined;
+  return (await discoverServer({ name: provider.name, issuer: provider.issuer }, send).catch(() => undefined))?.revocationUrl;
 }

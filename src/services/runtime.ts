@@ -27,6 +27,8 @@ export interface BrokerSettings {
   authorizationTimeoutSeconds: number;
   /** BROKER_REFRESH_MARGIN_SECONDS in ms: the most a token is refreshed ahead of its expiry. */
   refreshMarginMs: number;
+  /** BROKER_REFRESH_FAILURE_SPAN_SECONDS: how long refreshes may keep failing before `reauth_required` (default 4 days). */
+  refreshFailureSpanSeconds?: number;
   /** BROKER_ALLOWED_RETURN_URLS: the prefixes `returnTo` may name. */
   allowedReturnUrls: readonly URL[];
   /** BROKER_BINDING_REQUIRED_CLIENTS: client apps whose connections must carry a `bindingChallenge`. */

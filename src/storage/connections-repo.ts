@@ -7,7 +7,8 @@
  */
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
-import type { Connection, ConnectionError, ConnectionStatus, Protocol, SessionBinding } from '../domain/connection';
+import { EXPIRY_SOURCES } from '../domain/connection';
+import type { Connection, ConnectionError, ConnectionStatus, Protocol, RefreshAttempts, SessionBinding, UpstreamAccount } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import type { Credentials } from './credentials';
 import {
@@ -48,6 +49,11 @@ interface ConnectionEntity {
   refreshLeaseUntil?: string;
   refreshDueAt?: string;
   binding?: string;
+  /** JSON of the upstream account (who connected): issuer, subject, display name, email. */
+  account?: string;
+  expiresAtSource?: string;
+  /** JSON of the failed-refresh count. */
+  refreshAttempts?: string;
 }
 
 export interface StoredConnection {
@@ -313,6 +319,9 @@ function toEntity(connection: Connection, sealed: { envelope: string; keyId: str
   }
   if (connection.refreshDueAt) entity.refreshDueAt = connection.refreshDueAt;
   if (connection.binding) entity.binding = JSON.stringify(connection.binding);
+  if (connection.account) entity.account = JSON.stringify(connection.account);
+  if (connection.expiresAtSource) entity.expiresAtSource = connection.expiresAtSource;
+  if (connection.refreshAttempts) entity.refreshAttempts = JSON.stringify(connection.refreshAttempts);
   if (sealed) {
     entity.credentials = sealed.envelope;
     if (sealed.keyId) entity.credentialsKeyId = sealed.keyId;
@@ -343,6 +352,9 @@ function fromEntity(entity: TableEntityResult<ConnectionEntity>): StoredConnecti
       : {}),
     ...(entity.refreshDueAt ? { refreshDueAt: entity.refreshDueAt } : {}),
     ...(entity.binding ? { binding: parseJson<SessionBinding>(entity.binding) } : {}),
+    account: parseJson<UpstreamAccount>(entity.account),
+    expiresAtSource: EXPIRY_SOURCES.find((source) => source === entity.expiresAtSource),
+    refreshAttempts: parseJson<RefreshAttempts>(entity.refreshAttempts),
   };
   return {
     connection,

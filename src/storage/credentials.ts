@@ -1,3 +1,10 @@
+/** A connection's DPoP key pair (RFC 9449) as sealed: ES256 JWKs, the private one a secret. */
+export interface DpopKey {
+  alg: 'ES256';
+  privateJwk: Record<string, unknown>;
+  publicJwk: Record<string, unknown>;
+}
+
 /** Decrypted credentials. They exist only in memory and in sealed table properties. */
 export interface OAuth2Credentials {
   protocol: 'oauth2';
@@ -5,6 +12,8 @@ export interface OAuth2Credentials {
   tokenType: string;
   refreshToken?: string;
   idToken?: string;
+  /** The connection's DPoP key pair (RFC 9449), for providers that bind tokens to it. */
+  dpopKey?: DpopKey;
 }
 
 export interface OAuth1Credentials {
@@ -22,6 +31,10 @@ export interface AuthorizationSecrets {
   redirectUri: string;
   scopes: string[];
   codeVerifier?: string;
+  /** OpenID Connect nonce sent with the request; the ID Token must carry it back. */
+  nonce?: string;
+  /** DPoP key the code is bound to (PAR with DPoP); it becomes the connection's key. */
+  dpopKey?: DpopKey;
   /** OAuth 1.0a temporary credentials. */
   requestToken?: string;
   requestTokenSecret?: string;

@@ -7,6 +7,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'connection.connected',
   'connection.refresh_failed',
   'connection.reauth_required',
+  'connection.recovered',
   'connection.revoked',
 ] as const;
 

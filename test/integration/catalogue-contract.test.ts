@@ -273,7 +273,8 @@ describe('the catalogue', () => {
 
 describe('OAuth 2.0 catalogue entries against a recording server', () => {
   test.each(OAUTH2_NAMES)('%s: authorize URL, code exchange and revocation carry exactly what the entry defines', async (name) => {
-    const real = registry.resolve(name) as OAuth2ProviderDefinition;
+    // Catalogue entries name their endpoints; only user definitions may leave them to discovery.
+    const real = registry.resolve(name) as OAuth2ProviderDefinition & Required<Pick<OAuth2ProviderDefinition, 'authorizationUrl' | 'tokenUrl'>>;
     const provider = onRecordingServer(real, server);
     const redirectUri = redirectUriFor(name);
     const scopes = [...provider.defaultScopes, ...EXTRA_SCOPES];

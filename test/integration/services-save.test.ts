@@ -7,7 +7,7 @@ import { TableClient } from '@azure/data-tables';
 import { createKeyring, openJson, sealJson } from '../../src/crypto';
 import type { Connection } from '../../src/domain/connection';
 import { BrokerError } from '../../src/domain/errors';
-import { expiryOf } from '../../src/services/exchange';
+import { expiryOf } from '../../src/oauth/oauth2/lifetime';
 import type { Runtime } from '../../src/services/runtime';
 import { saveWithRetry } from '../../src/services/save';
 import { ConnectionsRepository, StoredConnection } from '../../src/storage/connections-repo';

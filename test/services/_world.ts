@@ -273,7 +273,7 @@ function providerDefinitions(origin: string) {
   return {
     acme: oauth2,
     // Marked as issuing long-lived tokens: never refreshed, whatever the token response says.
-    longlived: { ...oauth2, refreshable: false },
+    longlived: { ...oauth2, refreshable: false, verifyUrl: `${origin}/api/me` },
     legacy: {
       protocol: 'oauth1',
       requestTokenUrl: `${origin}/oauth1/request_token`,
@@ -283,6 +283,7 @@ function providerDefinitions(origin: string) {
       signatureMethod: 'HMAC-SHA1',
       clientId: 'consumer',
       clientSecret: 'consumer-secret',
+      verifyUrl: `${origin}/api/account`,
     },
   };
 }

@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'CONNECTION_REVOKED',
   'AUTHORIZATION_PENDING',
   'REFRESH_TIMEOUT',
+  'REFRESH_EXHAUSTED',
+  'REVOKED_AT_PROVIDER',
   'STATE_INVALID',
   'STATE_EXPIRED',
   'CALLBACK_INVALID',
@@ -38,6 +40,8 @@ export const ERROR_CODES = [
   'OAUTH_ACCESS_DENIED',
   'OAUTH_INVALID_RESPONSE',
   'OAUTH_CALLBACK_NOT_CONFIRMED',
+  'ID_TOKEN_INVALID',
+  'PROVIDER_METADATA_INVALID',
   'PROVIDER_UNAVAILABLE',
   'PROVIDER_TIMEOUT',
   'PROVIDER_RESPONSE_TOO_LARGE',
@@ -82,7 +86,33 @@ export interface Connection {
   authorizationExpiresAt?: string;
   /** Started with a `bindingChallenge` (session-bound). */
   bound?: boolean;
+  /** What set `expiresAt`: the answer's `expires_in`, the JWT access token's `exp`, introspection, the provider's configured lifetime, or the one-hour fallback. Absent when `expiresAt` is null. */
+  expiresAtSource?: 'expires_in' | 'jwt_exp' | 'introspection' | 'configured' | 'fallback';
+  account?: UpstreamAccount;
+  refreshAttempts?: RefreshAttempts;
+  providerDeprecation?: ProviderDeprecation;
   error?: ConnectionError;
+}
+
+/** Who connected at the provider, from the ID Token validated at the exchange (OpenID Connect providers with an `issuer`, when `openid` was requested). */
+export interface UpstreamAccount {
+  issuer: string;
+  subject: string;
+  displayName?: string;
+  email?: string;
+}
+
+/** The provider stops serving this connection's protocol after `deprecatedAfter` (UTC day); reauthorize onto `successor` before then. */
+export interface ProviderDeprecation {
+  deprecatedAfter: string;
+  successor?: string;
+}
+
+/** Present while refreshes keep failing. After `BROKER_REFRESH_FAILURE_SPAN_SECONDS` (default 4 days) of failures the connection becomes `reauth_required` with error code `REFRESH_EXHAUSTED`. */
+export interface RefreshAttempts {
+  failures: number;
+  firstFailureAt: string;
+  lastFailureAt: string;
 }
 
 export interface ConnectionPage {

@@ -10,6 +10,7 @@ export const PROTOCOL_AUTHORIZATION_PARAMS: readonly string[] = [
   'code_challenge',
   'code_challenge_method',
   'response_mode',
+  'nonce',
 ];
 
 export interface AuthorizationUrlInput {
@@ -22,6 +23,8 @@ export interface AuthorizationUrlInput {
   state: string;
   /** S256 challenge; omitted only for providers marked `pkce: false`. */
   codeChallenge?: string;
+  /** OpenID Connect nonce, bound into the ID Token; sealed with the attempt like the verifier. */
+  nonce?: string;
   /** Provider-specific extras (e.g. `access_type=offline`, `prompt=consent`). */
   extraParams?: Record<string, string>;
   /** `form_post` asks for the response as a POSTed form; the default (query) sends no parameter. */
@@ -54,5 +57,6 @@ export function buildAuthorizationUrl(input: AuthorizationUrlInput): string {
     url.searchParams.set('code_challenge_method', 'S256');
   }
   if (input.responseMode === 'form_post') url.searchParams.set('response_mode', 'form_post');
+  if (input.nonce !== undefined) url.searchParams.set('nonce', input.nonce);
   return url.toString();
 }

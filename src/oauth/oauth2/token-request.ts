@@ -1,6 +1,13 @@
+/**
+ * Build + send for the token and revocation endpoints, on oauth4webapi: the library builds each
+ * request (grant parameters, client authentication, DPoP proofs) and hands it to the broker's
+ * outbound port; what comes back is the raw answer, for the broker's parser.
+ */
+import * as oauth from 'oauth4webapi';
 import { BrokerError } from '../../domain/errors';
 import type { ClientAuthMethod } from '../../providers/types';
-import type { HttpRequestSpec } from '../http';
+import type { HttpResponse } from '../http';
+import { authorizationServer, fromLibraryError, rawAnswerOf, requestOptions, TransportOptions } from './library';
 
 /** How the broker authenticates to the token and revocation endpoints. */
 export interface ClientAuthentication {
@@ -69,58 +76,114 @@ export function basicAuthorizationHeader(clientId: string, clientSecret: string)
 }
 
 /**
- * Token request for the authorization code grant.
+ * The library's client authentication for the broker's methods. client_secret_basic keeps the
+ * WHATWG form encoding above (the library's own also encodes `-._*!~'()`: equally valid, but the
+ * broker's header stays byte-identical to what providers saw before the move to the library).
+ */
+export function clientAuth(client: ClientAuthentication): oauth.ClientAuth {
+  if (client.clientAuthMethod === 'client_secret_post') return oauth.ClientSecretPost(client.clientSecret);
+  return (_as, _client, _body, headers) => {
+    headers.set('authorization', basicAuthorizationHeader(client.clientId, client.clientSecret));
+  };
+}
+
+export function libraryClient(client: ClientAuthentication): oauth.Client {
+  return { client_id: client.clientId };
+}
+
+/** The provider's extra token parameters, refused when they name a parameter the broker sets. */
+export function extraTokenParams(extra: Record<string, string> | undefined): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(extra ?? {})) {
+    if (PROTOCOL_TOKEN_PARAMS.includes(name)) {
+      throw new BrokerError('PROVIDER_INVALID', `tokenParams may not set the protocol parameter "${name}"`);
+    }
+    params.set(name, value);
+  }
+  return params;
+}
+
+/** Options every token-endpoint call shares (DPoP joins here when the provider asks for it). */
+export interface TokenCallOptions extends TransportOptions {
+  dpop?: oauth.DPoPHandle;
+}
+
+/**
+ * Token request for the authorization code grant. The broker checked `state` itself (hashed,
+ * single use), so the library's state check is skipped by its named opt-out.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.5
  */
-export function buildCodeExchangeRequest(input: CodeExchangeInput): HttpRequestSpec {
-  const params = new URLSearchParams({ grant_type: 'authorization_code', code: input.code, redirect_uri: input.redirectUri });
-  if (input.codeVerifier !== undefined) params.set('code_verifier', input.codeVerifier);
-  return buildTokenEndpointRequest(input.tokenUrl, params, input, input.tokenParams);
+export async function requestCodeExchange(input: CodeExchangeInput, options: TokenCallOptions = {}): Promise<HttpResponse> {
+  const additionalParameters = extraTokenParams(input.tokenParams);
+  const as = authorizationServer({ tokenUrl: input.tokenUrl });
+  const client = libraryClient(input);
+  return withDpopNonceRetry(options, () => {
+    const callback = oauth.validateAuthResponse(as, client, new URLSearchParams({ code: input.code }), oauth.skipStateCheck);
+    return oauth.authorizationCodeGrantRequest(as, client, clientAuth(input), callback, input.redirectUri, input.codeVerifier ?? oauth.nopkce, {
+      ...requestOptions(input.tokenUrl, options),
+      additionalParameters,
+      DPoP: options.dpop,
+    });
+  });
 }
 
 /**
  * Token request for the refresh token grant.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
-export function buildRefreshRequest(input: RefreshInput): HttpRequestSpec {
-  const params = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: input.refreshToken });
-  if (input.scopes && input.scopes.length > 0) params.set('scope', input.scopes.join(input.scopeSeparator ?? ' '));
-  return buildTokenEndpointRequest(input.tokenUrl, params, input, input.tokenParams);
+export async function requestRefresh(input: RefreshInput, options: TokenCallOptions = {}): Promise<HttpResponse> {
+  const additionalParameters = extraTokenParams(input.tokenParams);
+  if (input.scopes && input.scopes.length > 0) additionalParameters.set('scope', input.scopes.join(input.scopeSeparator ?? ' '));
+  return withDpopNonceRetry(options, () =>
+    oauth.refreshTokenGrantRequest(authorizationServer({ tokenUrl: input.tokenUrl }), libraryClient(input), clientAuth(input), input.refreshToken, {
+      ...requestOptions(input.tokenUrl, options),
+      additionalParameters,
+      DPoP: options.dpop,
+    }),
+  );
 }
 
 /**
  * Token revocation request, authenticated like the token endpoint.
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  */
-export function buildRevocationRequest(input: RevocationInput): HttpRequestSpec {
-  const params = new URLSearchParams({ token: input.token });
-  if (input.tokenTypeHint) params.set('token_type_hint', input.tokenTypeHint);
-  return buildTokenEndpointRequest(input.revocationUrl, params, input, undefined);
+export async function requestRevocation(input: RevocationInput, options: TransportOptions = {}): Promise<HttpResponse> {
+  const additionalParameters = new URLSearchParams(input.tokenTypeHint ? { token_type_hint: input.tokenTypeHint } : {});
+  const response = await callLibrary(() =>
+    oauth.revocationRequest(authorizationServer({ revocationUrl: input.revocationUrl }), libraryClient(input), clientAuth(input), input.token, {
+      ...requestOptions(input.revocationUrl, options),
+      additionalParameters,
+    }),
+  );
+  return rawAnswerOf(response);
 }
 
-function buildTokenEndpointRequest(
-  url: string,
-  params: URLSearchParams,
-  client: ClientAuthentication,
-  extraParams: Record<string, string> | undefined,
-): HttpRequestSpec {
-  for (const [name, value] of Object.entries(extraParams ?? {})) {
-    if (PROTOCOL_TOKEN_PARAMS.includes(name)) {
-      throw new BrokerError('PROVIDER_INVALID', `tokenParams may not set the protocol parameter "${name}"`);
-    }
-    params.set(name, value);
+/**
+ * Sends a token request; when a DPoP server answers `use_dpop_nonce`, the handle has kept the
+ * nonce from that answer and the request is sent once more with a proof carrying it.
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
+ */
+async function withDpopNonceRetry(options: TokenCallOptions, run: () => Promise<Response>): Promise<HttpResponse> {
+  const first = rawAnswerOf(await callLibrary(run));
+  if (!options.dpop || !isUseDpopNonce(first)) return first;
+  return rawAnswerOf(await callLibrary(run));
+}
+
+function isUseDpopNonce(answer: HttpResponse): boolean {
+  if (answer.status !== 400 || !answer.headers['dpop-nonce']) return false;
+  try {
+    return (JSON.parse(answer.body.toString('utf8')) as { error?: unknown }).error === 'use_dpop_nonce';
+  } catch {
+    return false;
   }
-  const headers: Record<string, string> = {
-    'content-type': 'application/x-www-form-urlencoded',
-    // Providers such as GitHub answer form-encoded unless JSON is asked for.
-    accept: 'application/json',
-  };
-  if (client.clientAuthMethod === 'client_secret_basic') {
-    headers.authorization = basicAuthorizationHeader(client.clientId, client.clientSecret);
-  } else {
-    params.set('client_id', client.clientId);
-    params.set('client_secret', client.clientSecret);
+}
+
+/** Runs a library request; transport BrokerErrors from the port pass through unchanged. */
+export async function callLibrary<T>(run: () => Promise<T> | T): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw fromLibraryError(error, 'OAuth request', 'INTERNAL');
   }
-  return { url, method: 'POST', headers, body: params.toString() };
 }

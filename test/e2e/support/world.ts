@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { AzuriteInstance, freePort, startAzurite } from '../../support/azurite';
 import { approveAuthorization, OAuth1ProviderHandle, startOAuth1Provider } from '../../support/oauth1/start-oauth1-provider';
 import { completeConsent } from '../../support/oidc/complete-consent';
-import { startOidcProvider } from '../../support/oidc/start-oidc-provider';
+import { OidcProviderOptions, OidcTestClient, startOidcProvider } from '../../support/oidc/start-oidc-provider';
 import { prepareBrokerApp } from './broker-app';
 import { BrokerHost, eventually, requester, startBrokerHost } from './broker-host';
 import { startRoundRobin } from './round-robin';
@@ -38,6 +38,10 @@ export interface WorldOptions {
    * and the world's provider definitions (to derive a BROKER_PROVIDERS of its own).
    */
   extraSettings?: Record<string, string> | ((brokerUrl: string, providers: Record<string, Record<string, unknown>>) => Record<string, string>);
+  /** More clients at oidc-provider, registered for callbacks on the broker's URL. */
+  extraOidcClients?: (brokerUrl: string) => OidcTestClient[];
+  /** Provider switches for oidc-provider (e.g. `omitExpiresIn`). */
+  oidcOptions?: Omit<OidcProviderOptions, 'clients' | 'accessTokenTtlSeconds'>;
   /** Keep Azurite's data in this folder (instead of memory) so `world.azurite.restart()` loses nothing. */
   azuriteLocation?: string;
   /** Several broker hosts on one task hub behind a round-robin front (default 1). */
@@ -51,8 +55,10 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const brokerPort = await freePort();
   const brokerUrl = `http://127.0.0.1:${brokerPort}`;
   const oidc = await startOidcProvider({
+    ...options.oidcOptions,
     accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600,
     clients: [
+      ...(options.extraOidcClients?.(brokerUrl) ?? []),
       {
         client_id: 'broker',
         client_secret: 'broker-secret-basic',

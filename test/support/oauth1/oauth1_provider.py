@@ -12,6 +12,7 @@ Routes:
                                         method, path, query and form body; 401 when not valid
   GET|DELETE /__log                    requests seen (no secrets) / clear
   GET /__issued                         16-hex SHA-256 fingerprints of every secret issued (storage scans)
+  POST /__revoke {"oauthToken": "…"}    the provider revokes those token credentials (as a user would in its settings)
   POST /__faults {"request_token"|"access_token"|"resource": Fault|null}
         Fault = {status?, body?, contentType?, retryAfter?, times? (1), hang?}
 Failed token requests answer 401 `oauth_problem=<reason>` (OAuth Problem Reporting extension), because
@@ -240,6 +241,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, json.dumps(log if method == 'GET' else []), 'application/json', record=False)
         if path == '/__faults' and method == 'POST':
             return self.set_faults()
+        if path == '/__revoke' and method == 'POST':
+            with lock:
+                revoked = access_tokens.pop(json.loads(self.body or '{}').get('oauthToken', ''), None)
+            return self.send(200, json.dumps({'revoked': revoked is not None}), 'application/json', record=False)
         if path == '/oauth/request_token' and method in ('GET', 'POST'):
             return self.token_leg('request_token', request_token_endpoint,
                                   request_token_endpoint.validate_request_token_request,

@@ -54,6 +54,8 @@ export interface OAuth1ProviderHandle {
   stop(): Promise<void>;
   log(): Promise<OAuth1LogEntry[]>;
   clearLog(): Promise<void>;
+  /** The provider revokes these token credentials; resolves true when they existed. */
+  revokeToken(oauthToken: string): Promise<boolean>;
   setFault(faults: {
     request_token?: OAuth1EndpointFault | null;
     access_token?: OAuth1EndpointFault | null;
@@ -92,6 +94,10 @@ export async function startOAuth1Provider(options: OAuth1ProviderOptions): Promi
     log: async () => (await (await fetch(url('/__log'))).json()) as OAuth1LogEntry[],
     clearLog: async () => {
       await fetch(url('/__log'), { method: 'DELETE' });
+    },
+    revokeToken: async (oauthToken) => {
+      const response = await fetch(url('/__revoke'), { method: 'POST', body: JSON.stringify({ oauthToken }) });
+      return ((await response.json()) as { revoked: boolean }).revoked;
     },
     setFault: async (faults) => {
       const response = await fetch(url('/__faults'), {

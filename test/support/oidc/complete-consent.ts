@@ -8,12 +8,25 @@ export interface ConsentOptions {
   account: string;
   /** false → the user cancels at the consent screen, which yields `error=access_denied`. */
   approve: boolean;
+  /** Where the provider will redirect, when the URL does not say (a PAR request_uri carries it). */
+  redirectUri?: string;
 }
 
 const MAX_STEPS = 20;
+/** What {@link completeDeviceConsent} returns once the device flow's final page shows. */
+export const DEVICE_APPROVED = 'device:approved';
+export const DEVICE_ABORTED = 'device:aborted';
+
+/**
+ * The device authorization grant's user side (RFC 8628 §3.3): open `verification_uri_complete`,
+ * confirm the code, log in and consent (or abort). Resolves with DEVICE_APPROVED or DEVICE_ABORTED.
+ */
+export function completeDeviceConsent(verificationUriComplete: string, options: Omit<ConsentOptions, 'redirectUri'>): Promise<string> {
+  return completeConsent(verificationUriComplete, { ...options, redirectUri: 'urn:test:no-redirect' });
+}
 
 export async function completeConsent(authorizationUrl: string, options: ConsentOptions): Promise<string> {
-  const redirectUri = new URL(authorizationUrl).searchParams.get('redirect_uri');
+  const redirectUri = options.redirectUri ?? new URL(authorizationUrl).searchParams.get('redirect_uri');
   if (!redirectUri) throw new Error('authorization URL has no redirect_uri');
   const jar = new Map<string, string>();
   let next: { url: string; method: 'GET' | 'POST'; form?: Record<string, string> } = { url: authorizationUrl, method: 'GET' };
@@ -40,6 +53,22 @@ export async function completeConsent(authorizationUrl: string, options: Consent
 
     const html = await response.text();
     if (response.status !== 200) throw new Error(`authorization server answered ${response.status}: ${stripTags(html)}`);
+    if (/<title>Sign-in Success<\/title>/.test(html)) return DEVICE_APPROVED;
+    if (/<title>Sign-in Aborted<\/title>|The Sign-in request was interrupted/.test(html)) return DEVICE_ABORTED;
+    const deviceConfirm = /<form id="op.deviceConfirmForm" method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(html);
+    if (deviceConfirm) {
+      const hidden = Object.fromEntries([...deviceConfirm[2].matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], decodeEntities(m[2])]));
+      const form = options.approve ? hidden : { xsrf: hidden.xsrf, user_code: hidden.user_code, abort: 'yes' };
+      next = { url: new URL(decodeEntities(deviceConfirm[1]), next.url).toString(), method: 'POST', form };
+      continue;
+    }
+    // A self-submitting form (the device flow's callback step): post it as the browser's script would.
+    const autoSubmit = /document\.forms\[0\]\.submit\(\)/.test(html) ? /<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/.exec(html) : null;
+    if (autoSubmit) {
+      const fields = Object.fromEntries([...autoSubmit[2].matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], decodeEntities(m[2])]));
+      next = { url: new URL(decodeEntities(autoSubmit[1]), next.url).toString(), method: 'POST', form: fields };
+      continue;
+    }
     const prompt = /name="prompt" value="(login|consent)"/.exec(html)?.[1];
     const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
     if (!prompt || !action) throw new Error(`unexpected page: ${stripTags(html)}`);

@@ -5,6 +5,7 @@
 // Besides the provider's own endpoints (/auth, /token, /token/revocation, /token/introspection,
 // devInteractions at /interaction/:uid) it serves:
 //   GET|POST|... /api/me, /api/echo[/*]  resource endpoints that accept only valid bearer tokens
+//   GET /.well-known/openid-configuration  discovery (oidc-provider's own)
 //   GET /__log                           {token:[…], revocation:[…], resource:[…]} request log (no secrets)
 //   DELETE /__log                        clears the log
 //   POST /__faults {token?:Fault, revocation?:Fault}  Fault = {status?, times?, hang?, reset?, afterAnswer?, retryAfter?, body?, delayMs?}
@@ -26,6 +27,14 @@ const {
   registration = false,
   // RFC 8707: tokens for these resource servers ({resource → scope}), audience-bound and opaque.
   resourceServers = undefined,
+  // Token answers without expires_in, as some providers send them (lifetime from elsewhere).
+  omitExpiresIn = false,
+  // Access tokens as RFC 9068 JWTs (signed, with exp) for this resource, instead of opaque ones.
+  jwtAccessTokenResource,
+  // Authorization requests only by PAR (RFC 9126); metadata then says require_pushed_authorization_requests.
+  requirePar = false,
+  // DPoP proofs must carry a server nonce (RFC 9449 §8): the first proof is answered use_dpop_nonce.
+  requireDpopNonce = false,
 } = config;
 
 const fingerprint = (value) => (typeof value === 'string' && value
@@ -63,7 +72,25 @@ const provider = new Provider(issuer, {
           },
         }
       : {}),
+    deviceFlow: { enabled: true },
+    clientCredentials: { enabled: true },
+    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: requirePar },
+    dPoP: {
+      enabled: true,
+      ...(requireDpopNonce ? { nonceSecret: Buffer.alloc(32, 7), requireNonce: () => true } : {}),
+    },
+    ...(jwtAccessTokenResource ? {
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => jwtAccessTokenResource,
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => ({ scope: scopes.join(' '), accessTokenFormat: 'jwt', accessTokenTTL: accessTokenTtlSeconds }),
+      },
+    } : {}),
   },
+  // Profile and email claims in the ID Token itself, so the broker can name who connected.
+  conformIdTokenClaims: false,
+  claims: { openid: ['sub'], profile: ['name'], email: ['email'] },
   ttl: {
     AccessToken: accessTokenTtlSeconds,
     RefreshToken: refreshTokenTtlSeconds,
@@ -78,7 +105,10 @@ const provider = new Provider(issuer, {
   rotateRefreshToken,
   cookies: { keys: ['test-cookie-signing-key'] },
   // Opaque tokens, no audience gating: the provider's own store answers for /api/*.
-  findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+  findAccount: async (_ctx, sub) => ({
+    accountId: sub,
+    claims: async () => ({ sub, name: `Test user ${sub}`, email: `${sub}@users.example` }),
+  }),
 });
 provider.proxy = false;
 
@@ -141,6 +171,7 @@ provider.use(async (ctx, next) => {
     outcome: body.error ?? 'ok',
   };
   if (endpoint === 'token') {
+    if (omitExpiresIn && typeof ctx.body === 'object' && ctx.body !== null) delete ctx.body.expires_in;
     Object.assign(entry, tokenFields(ctx));
   } else {
     entry.tokenFingerprint = fingerprint(params.token);

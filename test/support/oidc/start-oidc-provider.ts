@@ -11,6 +11,10 @@ export interface OidcTestClient {
   redirect_uris: string[];
   grant_types?: string[];
   response_types?: string[];
+  /** Space-separated scopes the client may request (client credentials grant). */
+  scope?: string;
+  /** Access tokens for this client are DPoP-bound; token requests without a proof fail. */
+  dpop_bound_access_tokens?: boolean;
 }
 
 export interface OidcProviderOptions {
@@ -23,6 +27,14 @@ export interface OidcProviderOptions {
   registration?: boolean;
   /** RFC 8707 resource servers: resource URL → the scopes its tokens may carry (space-separated). */
   resourceServers?: Record<string, string>;
+  /** Token answers leave out expires_in. */
+  omitExpiresIn?: boolean;
+  /** Access tokens are RFC 9068 JWTs for this resource indicator (they then cannot call /api/*). */
+  jwtAccessTokenResource?: string;
+  /** Authorization requests only through PAR (RFC 9126). */
+  requirePar?: boolean;
+  /** DPoP proofs need a server-provided nonce (RFC 9449 §8). */
+  requireDpopNonce?: boolean;
 }
 
 /** One token-endpoint request as the provider saw it; tokens only as 16-hex SHA-256 fingerprints. */

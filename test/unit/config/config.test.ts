@@ -10,6 +10,7 @@ import {
   isOperatorKey,
   isReturnUrlAllowed,
   loadConfig,
+  probeSchedule,
 } from '../../../src/config';
 import { BrokerError } from '../../../src/domain/errors';
 import { callbackUrl } from '../../../src/services/runtime';
@@ -247,5 +248,13 @@ describe('outside local development storage, unsafe settings refuse to start and
 
   it('allows all of it on local development storage', () => {
     expect(() => loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true', BROKER_BASE_URL: 'http://broker.example', BROKER_CLIENT_KEYS: 'demo:demo-client-key-change-me', BROKER_OPERATOR_KEY: 'operator-key-change-me' })).not.toThrow();
+  });
+});
+
+describe('probeSchedule', () => {
+  it('is daily at 03:17 UTC unless BROKER_PROBE_SCHEDULE names a six-field NCRONTAB expression', () => {
+    expect(probeSchedule({})).toBe('0 17 3 * * *');
+    expect(probeSchedule({ BROKER_PROBE_SCHEDULE: '0 0 */6 * * *' })).toBe('0 0 */6 * * *');
+    expect(() => probeSchedule({ BROKER_PROBE_SCHEDULE: '0 3 * * *' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('BROKER_PROBE_SCHEDULE') }));
   });
 });

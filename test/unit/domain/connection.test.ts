@@ -74,3 +74,17 @@ describe('toConnectionView', () => {
     expect(toConnectionView(connection())).not.toHaveProperty('error');
   });
 });
+
+describe('toConnectionView: broader provider facts', () => {
+  it('when the provider is deprecated, then the view says until when and what replaces it', () => {
+    const view = toConnectionView(connection(), { deprecatedAfter: '2026-12-31', successor: 'garmin-oauth2' });
+    expect(view).toHaveProperty('providerDeprecation', { deprecatedAfter: '2026-12-31', successor: 'garmin-oauth2' });
+    expect(toConnectionView(connection(), {})).not.toHaveProperty('providerDeprecation');
+  });
+
+  it('shows who connected, what set the expiry and the failed refreshes when the row has them', () => {
+    const account = { issuer: 'https://id.example', subject: 'u-1', email: 'u@example.com' };
+    const refreshAttempts = { failures: 2, firstFailureAt: '2030-01-01T00:00:00.000Z', lastFailureAt: '2030-01-01T00:05:00.000Z' };
+    expect(toConnectionView(connection({ account, expiresAtSource: 'jwt_exp', refreshAttempts }))).toMatchObject({ account, expiresAtSource: 'jwt_exp', refreshAttempts });
+  });
+});

@@ -70,3 +70,11 @@ describe('buildAuthorizationUrl', () => {
     },
   );
 });
+
+describe('OpenID Connect nonce', () => {
+  test('when a nonce is given, then it is sent; provider authorizationParams may not set it', () => {
+    expect(new URL(buildAuthorizationUrl({ ...BASE, nonce: 'n-1' })).searchParams.get('nonce')).toBe('n-1');
+    expect(new URL(buildAuthorizationUrl(BASE)).searchParams.has('nonce')).toBe(false);
+    expect(() => buildAuthorizationUrl({ ...BASE, extraParams: { nonce: 'fixed' } })).toThrow(expect.objectContaining({ code: 'PROVIDER_INVALID' }));
+  });
+});

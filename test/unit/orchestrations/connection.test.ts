@@ -363,6 +363,16 @@ describe('connection orchestration, maintain phase', () => {
     expect(run.gen.next(undefined)).toEqual({ done: true, value: { status: 'failed' } });
   });
 
+  it('when a refresh succeeds after failed ones, then a recovered webhook is enqueued before the loop goes on', () => {
+    const run = start({ ...maintainInput, failures: 2 });
+    run.gen.next(win(run.events.timer));
+    const refreshed = { outcome: 'refreshed', credentialsVersion: 4, issuedAt: ISSUED_AT, expiresAt: EXPIRES_AT, refreshable: true, recovered: true };
+    const webhook = expectActivity(run.gen.next(refreshed).value, Activities.EnqueueWebhook);
+    expect(webhook.input).toMatchObject({ ...REF, type: 'connection.recovered' });
+    expect(run.gen.next(undefined)).toEqual({ done: true, value: undefined });
+    expect(run.fake.continuedAsNew).toEqual([expect.objectContaining({ credentialsVersion: 4, failures: 0 })]);
+  });
+
   it('when the connection is gone, then the orchestration ends quietly', () => {
     const run = start(maintainInput);
     run.gen.next(win(run.events.timer));

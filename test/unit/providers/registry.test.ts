@@ -139,6 +139,14 @@ describe('provider registry', () => {
     ['template value with URL syntax', { shopify: { clientId: 'id', clientSecret: 's', templateValues: { subdomain: 'evil.com?' } } }, 'provider "shopify": field "templateValues.subdomain" may contain only'],
     ['non-positive fallback', { acme: { ...acme, expiresInFallbackSeconds: 0 } }, 'provider "acme": field "expiresInFallbackSeconds" must be a positive integer'],
     ['credentials in URL', { acme: { ...acme, tokenUrl: 'https://u:p@id.acme.example/token' } }, 'provider "acme": field "tokenUrl" must not contain credentials'],
+    ['an issuer with a query', { acme: { ...acme, issuer: 'https://id.acme.example/?tenant=a' } }, 'provider "acme": field "issuer" must not contain a query string'],
+    ['a remote http issuer', { acme: { ...acme, issuer: 'http://id.acme.example' } }, 'provider "acme": field "issuer" must use https (http is accepted only for loopback hosts)'],
+    ['a remote http JWKS URL', { acme: { ...acme, jwksUrl: 'http://id.acme.example/jwks' } }, 'provider "acme": field "jwksUrl" must use https'],
+    ['an issuer on an OAuth 1.0a provider', { legacy: { ...legacy, issuer: 'https://legacy.example' } }, 'provider "legacy": field "issuer" does not apply to oauth1 providers'],
+    ['a date that is not a day', { acme: { ...acme, deprecatedAfter: '2026-02-30' } }, 'provider "acme": field "deprecatedAfter" must be a date (YYYY-MM-DD)'],
+    ['an unknown successor', { acme: { ...acme, successor: 'nobody' } }, 'provider "acme": field "successor" names "nobody", which is neither in the catalogue nor defined'],
+    ['itself as successor', { acme: { ...acme, successor: 'acme' } }, 'provider "acme": field "successor" must name another provider'],
+    ['an unknown probe method', { acme: { ...acme, verifyMethod: 'DELETE' } }, 'provider "acme": field "verifyMethod" must be one of GET, HEAD, POST'],
     ['a proxy header that is not a header name', { acme: { ...acme, proxyHeaders: ['acme-version', 'bad header'] } }, 'provider "acme": field "proxyHeaders" must be an array of HTTP header names'],
     ['an unknown response mode', { acme: { ...acme, responseMode: 'fragment' } }, 'provider "acme": field "responseMode" must be one of'],
   ])('when a definition has %s, then PROVIDER_INVALID names provider and field', (_case, json, message) => {
@@ -177,4 +185,18 @@ test('when a user definition sets scopeSeparator to a single space (the RFC 6749
     },
   ]);
   expect(registry.resolve('acme').scopeSeparator).toBe(' ');
+});
+
+test('Garmin OAuth 1.0a is marked to end on 2026-12-31, with its OAuth 2.0 entry as successor', () => {
+  const registry = build({});
+  expect(registry.resolve('garmin')).toMatchObject({ protocol: 'oauth1', deprecatedAfter: '2026-12-31', successor: 'garmin-oauth2' });
+  expect(registry.resolve('garmin-oauth2')).toMatchObject({ protocol: 'oauth2', pkce: true });
+});
+
+test('a definition can name a health probe and a successor defined alongside it', () => {
+  const registry = build({
+    acme: { ...acme, verifyUrl: 'http://127.0.0.1:4010/api/me', successor: 'acme2' },
+    acme2: { ...acme },
+  });
+  expect(registry.resolve('acme')).toMatchObject({ verifyUrl: 'http://127.0.0.1:4010/api/me', successor: 'acme2' });
 });
