@@ -67,16 +67,7 @@ export async function sweep(runtime: Runtime): Promise<SweepReport> {
 
   await eachPage(runtime, 'overdue', overdueBefore, report, async (stored) => {
     report.overdueRows += 1;
-    const outcome = await raiseOrStart(
-      runtime.durable,
-      stored.connection.instanceId,
-      Events.Refresh,
-      { seenVersion: stored.connection.credentialsVersion },
-      () => restartedMaintainPhase(stored.connection, stored.issuedAt ?? stored.connection.updatedAt, runtime.clock.now()),
-    );
-    if (outcome === 'raised') report.nudged += 1;
-    else if (outcome === 'started') report.restarted += 1;
-    else report.failures += 1;
+    await nudgeOrRestartRefresh(runtime, stored, report);
   });
 
   await restartStoppedInstances(runtime, report);
@@ -153,20 +144,25 @@ async function restartStoppedInstances(runtime: Runtime, report: SweepReport): P
       }
       // A restarted maintain phase whose credentials cannot be refreshed ends at once ('gone').
       if (stored.connection.protocol !== 'oauth2' || stored.connection.expiresAt === null) continue;
-      const outcome = await raiseOrStart(
-        runtime.durable,
-        stored.connection.instanceId,
-        Events.Refresh,
-        { seenVersion: stored.connection.credentialsVersion },
-        () => restartedMaintainPhase(stored.connection, stored.issuedAt ?? stored.connection.updatedAt, runtime.clock.now()),
-      );
-      if (outcome === 'started') report.restarted += 1;
-      else if (outcome === 'raised') report.nudged += 1;
-      else report.failures += 1;
+      await nudgeOrRestartRefresh(runtime, stored, report);
     } catch {
       report.failures += 1;
     }
   }
+}
+
+/** A refresh event for the version the row holds to a running loop, or the maintain phase started again. */
+async function nudgeOrRestartRefresh(runtime: Runtime, stored: StoredConnection, report: SweepReport): Promise<void> {
+  const outcome = await raiseOrStart(
+    runtime.durable,
+    stored.connection.instanceId,
+    Events.Refresh,
+    { seenVersion: stored.connection.credentialsVersion },
+    () => restartedMaintainPhase(stored.connection, stored.issuedAt ?? stored.connection.updatedAt, runtime.clock.now()),
+  );
+  if (outcome === 'raised') report.nudged += 1;
+  else if (outcome === 'started') report.restarted += 1;
+  else report.failures += 1;
 }
 
 async function checkAwaiting(runtime: Runtime, stored: StoredConnection, report: SweepReport): Promise<void> {
