@@ -11,7 +11,7 @@ import { launchChromium } from './support/chromium';
 import { startClientApp, type ClientApp } from './support/client-app';
 import { CLIENT_KEY, startWorld, type World } from './support/world';
 
-jest.setTimeout(120_000);
+jest.setTimeout(240_000);
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 
@@ -43,7 +43,7 @@ async function consent(page: Page): Promise<void> {
 
 async function resultOf(page: Page, status: string): Promise<{ status: string; connectionId: string }> {
   const result = page.locator(`#result[data-status="${status}"]`);
-  await result.waitFor({ timeout: 30_000 });
+  await result.waitFor({ timeout: 60_000 });
   return { status, connectionId: (await result.getAttribute('data-connection-id')) ?? '' };
 }
 
@@ -74,7 +74,7 @@ describe('in a desktop window', () => {
     const [popup] = await Promise.all([context.waitForEvent('page'), page.getByRole('button', { name: 'Connect', exact: true }).click()]);
     const popupProblems = watchProblems(popup);
     await consent(popup);
-    await popup.waitForEvent('close', { timeout: 30_000 });
+    await popup.waitForEvent('close', { timeout: 60_000 });
 
     const result = await resultOf(page, 'connected');
     expect(page.url()).toBe(`${app.origin}/app`); // the app page itself never navigated
@@ -116,7 +116,7 @@ describe('in a desktop window', () => {
     const [popup] = await Promise.all([context.waitForEvent('page'), page.getByRole('button', { name: 'Connect without returnTo' }).click()]);
     const popupProblems = watchProblems(popup);
     await consent(popup);
-    await popup.waitForEvent('close', { timeout: 30_000 });
+    await popup.waitForEvent('close', { timeout: 60_000 });
     const result = await resultOf(page, 'connected');
     expect((await world.broker.request('GET', `/api/connections/${result.connectionId}`, { key: CLIENT_KEY })).json.status).toBe('connected');
     expect(problems).toEqual([]);
@@ -133,7 +133,7 @@ describe('in a desktop window', () => {
     await popup.getByLabel('Provider', { exact: true }).selectOption('oidc');
     await popup.getByRole('button', { name: 'Connect' }).click();
     await consent(popup);
-    await popup.waitForEvent('close', { timeout: 30_000 });
+    await popup.waitForEvent('close', { timeout: 60_000 });
     const result = await resultOf(page, 'connected');
     expect((await world.broker.request('GET', `/api/connections/${result.connectionId}`, { key: CLIENT_KEY })).json.status).toBe('connected');
     expect(problems).toEqual([]);
