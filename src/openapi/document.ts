@@ -619,7 +619,7 @@ export const OPENAPI_DOCUMENT: Json = {
         tags: ['operators'],
         security: OPERATOR_SECURITY,
         description:
-          "From the MCP server's URL: its protected resource metadata (RFC 9728, from the 401's `WWW-Authenticate` or the well-known URL), its authorization server's metadata (RFC 8414 / OpenID discovery; PKCE S256 required), then a registration (the broker's client metadata document, else RFC 7591 dynamic registration, else `clientId`/`clientSecret`), stored per issuer. Answers the provider definition to add to `BROKER_PROVIDERS` under `provider` (it carries the client secret).",
+          "From the MCP server's URL: its protected resource metadata (RFC 9728, from the 401's `WWW-Authenticate` or the well-known URL), its authorization server's metadata (RFC 8414 / OpenID discovery; PKCE S256 required), then a registration (the broker's client metadata document, else RFC 7591 dynamic registration, else `clientId`/`clientSecret`), stored per issuer. Answers the provider definition to add to `BROKER_PROVIDERS` under `provider` (it carries the client secret, or `clientAuthMethod: none` for a registration without one, and the issuer whose RFC 9207 `iss` every callback must name).",
         body: {
           type: 'object',
           required: ['url', 'provider'],

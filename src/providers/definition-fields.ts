@@ -91,7 +91,7 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   defaultScopes: { type: { kind: 'stringList' }, protocols: OAUTH2 },
   scopeSeparator: { type: { kind: 'separator' }, protocols: OAUTH2 },
   pkce: { type: { kind: 'boolean' }, protocols: OAUTH2 },
-  clientAuthMethod: { type: { kind: 'oneOf', values: ['client_secret_basic', 'client_secret_post'] }, protocols: OAUTH2 },
+  clientAuthMethod: { type: { kind: 'oneOf', values: ['client_secret_basic', 'client_secret_post', 'none'] }, protocols: OAUTH2 },
   clientId: { type: { kind: 'string' }, protocols: BOTH },
   clientSecret: { type: { kind: 'string' }, protocols: BOTH },
   clientSecretName: { type: { kind: 'secretName' }, protocols: BOTH },

@@ -88,8 +88,23 @@ function checkCredentials(name: string, input: ProviderInput): void {
     }
     return;
   }
+  if (isPublicClient(input)) return;
   if (input.clientSecret === undefined && input.clientSecretName === undefined) {
     throw providerInvalid(name, 'clientSecret', 'or "clientSecretName" is required');
+  }
+}
+
+/** A public client (`clientAuthMethod: "none"`) has no secret to configure. */
+function isPublicClient(input: ProviderInput): boolean {
+  return input.protocol === 'oauth2' && input.clientAuthMethod === 'none';
+}
+
+/** RFC 9700 §2.1.1: a public client's code is protected by PKCE alone, so it cannot be switched off; a secret would never be sent. */
+function checkPublicClient(name: string, input: ProviderInput): void {
+  if (!isPublicClient(input)) return;
+  if (input.pkce === false) throw providerInvalid(name, 'pkce', 'cannot be false for a public client (clientAuthMethod "none")');
+  if (input.clientSecret !== undefined || input.clientSecretName !== undefined) {
+    throw providerInvalid(name, input.clientSecret !== undefined ? 'clientSecret' : 'clientSecretName', 'must not be set for a public client (clientAuthMethod "none")');
   }
 }
 
@@ -98,6 +113,7 @@ function hasCredentials(input: ProviderInput): boolean {
   if (input.protocol === 'oauth1' && input.signatureMethod === 'RSA-SHA1') {
     return input.privateKey !== undefined || input.privateKeyName !== undefined;
   }
+  if (isPublicClient(input)) return true;
   return input.clientSecret !== undefined || input.clientSecretName !== undefined;
 }
 
@@ -141,6 +157,7 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
     throw providerInvalid(name, 'issuer', 'must not contain a query string');
   }
   if (input.successor === name) throw providerInvalid(name, 'successor', 'must name another provider');
+  checkPublicClient(name, input);
   if (userDefined) {
     const [variable, field] = [...unresolved][0] ?? [];
     if (variable !== undefined) throw providerInvalid(name, 'templateValues', `must give "${variable}" (used in "${field}")`);

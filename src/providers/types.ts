@@ -1,6 +1,7 @@
 /** Provider definitions as the public contract describes them (../shared/design.md, "Provider definition"). */
 export type SignatureMethod = 'HMAC-SHA1' | 'HMAC-SHA256' | 'RSA-SHA1' | 'PLAINTEXT';
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
+/** `none`: a public client (RFC 6749 §2.1), identified by `client_id` alone; PKCE is what protects its code. */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 /** Where OAuth 1.0a protocol parameters travel on signed requests (RFC 5849 §3.5). */
 export type OAuth1ParameterPlacement = 'header' | 'query' | 'body';
 export type ProviderProtocol = 'oauth1' | 'oauth2';

@@ -12,6 +12,7 @@ import type { Runtime } from './runtime';
 
 export async function oauth2Client(runtime: Pick<Runtime, 'secrets'>, provider: OAuth2ProviderDefinition): Promise<ClientAuthentication> {
   if (!provider.clientId) throw notConfigured(provider.name, 'clientId');
+  if (provider.clientAuthMethod === 'none') return { clientId: provider.clientId, clientSecret: '', clientAuthMethod: 'none' };
   const clientSecret = await runtime.secrets.clientSecret(provider);
   if (!clientSecret) throw notConfigured(provider.name, 'clientSecret');
   return { clientId: provider.clientId, clientSecret, clientAuthMethod: provider.clientAuthMethod };

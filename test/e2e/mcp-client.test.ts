@@ -18,6 +18,7 @@ import { startProtectedMcpServer, type ProtectedMcpServer } from '../support/mcp
 import { completeConsent } from '../support/oidc/complete-consent';
 import { startOidcProvider } from '../support/oidc/start-oidc-provider';
 import { fingerprint, scanStorage } from './support/storage-scan';
+import { withParam, without } from './support/urls';
 import { CLIENT_KEY, OPERATOR_KEY, startConnection, startWorld, waitForStatus, World, type OidcHandle } from './support/world';
 
 jest.setTimeout(120_000);
@@ -72,6 +73,8 @@ test('When an operator adds the MCP server, then the broker registers dynamicall
   expect(first.json).toMatchObject({ provider: 'mcp', issuer: auth.issuer, resource: mcp.url, registeredVia: 'dynamic_registration' });
   const definition = first.json.definition;
   expect(definition).toMatchObject({ protocol: 'oauth2', pkce: true, authorizationParams: { resource: mcp.url }, tokenParams: { resource: mcp.url } });
+  // The server says it sends `iss` (RFC 9207), so the definition checks it on every authorization response.
+  expect(definition).toMatchObject({ issuer: auth.issuer, authorizationResponseIssRequired: true });
   const again = await addMcpServer({ url: mcp.url, provider: 'mcp' });
   expect(again.json.definition.clientId).toBe(definition.clientId);
   const scan = await scanStorage(world.azurite.connectionString);
@@ -89,6 +92,12 @@ test('When a connection to the MCP server is made, then resource rides on both r
   expect(authorizationUrl.searchParams.get('code_challenge_method')).toBe('S256');
   const callback = await completeConsent(started.authorizationUrl, { account: 'carol', approve: true });
   expect(new URL(callback).searchParams.get('iss')).toBe(auth.issuer);
+  for (const forged of [withParam(new URL(callback), 'iss', 'https://attacker.example'), without(new URL(callback), 'iss')]) {
+    const refused = await world.broker.request('GET', forged);
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('ISSUER_MISMATCH');
+  }
+  expect((await auth.tokenLog()).some((e) => e.grantType === 'authorization_code')).toBe(false);
   expect([200, 302]).toContain((await world.broker.request('GET', callback)).status);
   await waitForStatus(world, started.connectionId, 'connected');
   const exchange = (await auth.tokenLog()).find((e) => e.grantType === 'authorization_code' && e.outcome === 'ok');

@@ -14,15 +14,17 @@ const REDIRECT_URI = 'http://127.0.0.1:9/api/callback/acme';
 // Characters RFC 6749 §2.3.1 requires to be form-encoded before Base64 (space, ':', '+', '%', '&', '/').
 const BASIC_CLIENT: ClientAuthentication = { clientId: 'basic-client', clientSecret: 'b s:e+c%r&e/t', clientAuthMethod: 'client_secret_basic' };
 const POST_CLIENT: ClientAuthentication = { clientId: 'post-client', clientSecret: 'p s:e+c%r&e/t', clientAuthMethod: 'client_secret_post' };
+// A public client (RFC 6749 §2.1): the server refuses any client authentication it was not registered with.
+const PUBLIC_CLIENT: ClientAuthentication = { clientId: 'public-client', clientSecret: '', clientAuthMethod: 'none' };
 const SCOPES = ['openid', 'read'];
 
 let provider: OidcProviderHandle;
 
 beforeAll(async () => {
   provider = await startOidcProvider({
-    clients: [BASIC_CLIENT, POST_CLIENT].map((client) => ({
+    clients: [BASIC_CLIENT, POST_CLIENT, PUBLIC_CLIENT].map((client) => ({
       client_id: client.clientId,
-      client_secret: client.clientSecret,
+      ...(client.clientSecret ? { client_secret: client.clientSecret } : {}),
       token_endpoint_auth_method: client.clientAuthMethod,
       redirect_uris: [REDIRECT_URI],
       grant_types: ['authorization_code', 'refresh_token'],
@@ -73,7 +75,7 @@ async function rejection(promise: Promise<unknown>): Promise<BrokerError> {
   return error as BrokerError;
 }
 
-describe.each([BASIC_CLIENT, POST_CLIENT])('authorization code + PKCE with $clientAuthMethod', (client) => {
+describe.each([BASIC_CLIENT, POST_CLIENT, PUBLIC_CLIENT])('authorization code + PKCE with $clientAuthMethod', (client) => {
   test('when the user approves, then the code exchanges for working tokens with granted scopes', async () => {
     const tokens = await exchange(client);
 
@@ -85,6 +87,21 @@ describe.each([BASIC_CLIENT, POST_CLIENT])('authorization code + PKCE with $clie
     const me = await callMe(tokens.accessToken);
     expect(me).toEqual({ status: 200, body: expect.objectContaining({ sub: 'alice', clientId: client.clientId }) });
   });
+
+  test('when refreshing and then revoking, then the same client authentication is accepted', async () => {
+    const tokens = await exchange(client);
+    const refreshed = await refreshAccessToken({ ...client, tokenUrl: provider.url('/token'), refreshToken: tokens.refreshToken as string, requestedScopes: tokens.scopes });
+    expect((await callMe(refreshed.accessToken)).status).toBe(200);
+    await revokeToken({ ...client, revocationUrl: provider.url('/token/revocation'), token: refreshed.accessToken, tokenTypeHint: 'access_token' });
+    expect((await callMe(refreshed.accessToken)).status).toBe(401);
+  });
+});
+
+test('when a public client sends a secret anyway, then the server refuses it: "none" sends none', async () => {
+  const { code, codeVerifier } = await codeFor(PUBLIC_CLIENT);
+  const posing = { ...PUBLIC_CLIENT, clientSecret: 'not-registered', clientAuthMethod: 'client_secret_post' as const };
+  const error = await rejection(exchangeCode({ ...posing, tokenUrl: provider.url('/token'), redirectUri: REDIRECT_URI, code, codeVerifier, requestedScopes: SCOPES }));
+  expect(error.code).toBe('OAUTH_INVALID_CLIENT');
 });
 
 test('when the client secret is wrong, then the exchange fails with OAUTH_INVALID_CLIENT', async () => {

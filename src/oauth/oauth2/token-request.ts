@@ -12,6 +12,7 @@ import { authorizationServer, fromLibraryError, rawAnswerOf, requestOptions, Tra
 /** How the broker authenticates to the token and revocation endpoints. */
 export interface ClientAuthentication {
   clientId: string;
+  /** Empty for a public client (`none`). */
   clientSecret: string;
   clientAuthMethod: ClientAuthMethod;
 }
@@ -81,6 +82,7 @@ export function basicAuthorizationHeader(clientId: string, clientSecret: string)
  * broker's header stays byte-identical to what providers saw before the move to the library).
  */
 export function clientAuth(client: ClientAuthentication): oauth.ClientAuth {
+  if (client.clientAuthMethod === 'none') return oauth.None();
   if (client.clientAuthMethod === 'client_secret_post') return oauth.ClientSecretPost(client.clientSecret);
   return (_as, _client, _body, headers) => {
     headers.set('authorization', basicAuthorizationHeader(client.clientId, client.clientSecret));

@@ -6,8 +6,9 @@ import { readStartLine, stopChild } from '../child-process';
 /** A client registered at the test provider (oidc-provider client metadata, snake_case). */
 export interface OidcTestClient {
   client_id: string;
-  client_secret: string;
-  token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post';
+  /** Absent for a public client (`none`). */
+  client_secret?: string;
+  token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'none';
   redirect_uris: string[];
   grant_types?: string[];
   response_types?: string[];

@@ -108,6 +108,13 @@ describe('provider registry', () => {
     expect(registry.isConfigured('legacy')).toBe(true);
   });
 
+  it('accepts a public client (clientAuthMethod "none") with no client secret', () => {
+    const { clientSecret: _unused, ...withoutSecret } = acme;
+    const registry = build({ acme: { ...withoutSecret, clientAuthMethod: 'none' } });
+    expect(registry.isConfigured('acme')).toBe(true);
+    expect(registry.resolve('acme')).toMatchObject({ clientAuthMethod: 'none', pkce: true });
+  });
+
   it('trims a trailing slash from apiBaseUrl', () => {
     expect(build({ acme: { ...acme, apiBaseUrl: 'https://api.acme.example/v1/' } }).resolve('acme')?.apiBaseUrl).toBe('https://api.acme.example/v1');
   });
@@ -121,7 +128,7 @@ describe('provider registry', () => {
     ['unknown field', { acme: { ...acme, tokenURL: 'x' } }, 'provider "acme": field "tokenURL" is not a known field'],
     ['wrong type', { acme: { ...acme, pkce: 'yes' } }, 'provider "acme": field "pkce" must be true or false'],
     ['wrong list', { acme: { ...acme, defaultScopes: 'read' } }, 'provider "acme": field "defaultScopes" must be an array of non-empty strings'],
-    ['wrong enum', { acme: { ...acme, clientAuthMethod: 'private_key_jwt' } }, 'provider "acme": field "clientAuthMethod" must be one of client_secret_basic, client_secret_post'],
+    ['wrong enum', { acme: { ...acme, clientAuthMethod: 'private_key_jwt' } }, 'provider "acme": field "clientAuthMethod" must be one of client_secret_basic, client_secret_post, none'],
     ['relative URL', { acme: { ...acme, tokenUrl: '/token' } }, 'provider "acme": field "tokenUrl" must be an absolute URL'],
     ['remote http', { acme: { ...acme, tokenUrl: 'http://id.acme.example/token' } }, 'provider "acme": field "tokenUrl" must use https (http is accepted only for loopback hosts)'],
     ['other scheme', { acme: { ...acme, authorizationUrl: 'ftp://x/a' } }, 'provider "acme": field "authorizationUrl" must use https'],
@@ -129,6 +136,8 @@ describe('provider registry', () => {
     ['missing protocol', { acme: { ...acme, protocol: undefined } }, 'provider "acme": field "protocol" is required for a provider the catalogue does not know'],
     ['missing client id', { acme: { ...acme, clientId: undefined } }, 'provider "acme": field "clientId" is required for oauth2 providers'],
     ['missing secret', { acme: { ...acme, clientSecret: undefined } }, 'provider "acme": field "clientSecret" or "clientSecretName" is required'],
+    ['public client with a secret', { acme: { ...acme, clientAuthMethod: 'none' } }, 'provider "acme": field "clientSecret" must not be set for a public client'],
+    ['public client without PKCE', { acme: { ...acme, clientSecret: undefined, clientAuthMethod: 'none', pkce: false } }, 'provider "acme": field "pkce" cannot be false for a public client'],
     ['field of the other protocol', { legacy: { ...legacy, tokenUrl: 'https://legacy.example/token' } }, 'provider "legacy": field "tokenUrl" does not apply to oauth1 providers'],
     ['RSA without key', { legacy: { ...legacy, signatureMethod: 'RSA-SHA1' } }, 'provider "legacy": field "privateKey" or "privateKeyName" is required for RSA-SHA1'],
     ['both secret forms', { acme: { ...acme, clientSecretName: 'n' } }, 'provider "acme": field "clientSecretName" cannot be set together with "clientSecret"'],
