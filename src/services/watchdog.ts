@@ -136,8 +136,12 @@ async function restartStoppedInstances(runtime: Runtime, report: SweepReport): P
       // the same client and connection id in their input, only one of them is the row's.
       if (!stored || stored.connection.instanceId !== instance.instanceId || tooYoung(runtime, stored.connection)) continue;
       const status = stored.connection.status;
-      if (status !== 'connected' && status !== 'refreshing' && status !== 'awaiting_callback') continue;
+      if (status !== 'connected' && status !== 'refreshing' && status !== 'awaiting_callback' && status !== 'awaiting_confirmation') continue;
       report.stoppedInstances += 1;
+      if (status === 'awaiting_confirmation') {
+        await expireUnconfirmed(runtime, stored, report);
+        continue;
+      }
       if (status === 'awaiting_callback') {
         await checkAwaiting(runtime, stored, report);
         continue;
@@ -188,6 +192,19 @@ async function checkAwaiting(runtime: Runtime, stored: StoredConnection, report:
   if (outcome === 'started') report.restarted += 1;
   else if (outcome === 'raised') report.reraised += 1;
   else report.failures += 1;
+}
+
+/**
+ * A session-bound connection whose orchestration stopped in its confirm phase: no timer erases the
+ * held credentials at the confirmation deadline, so the sweep does, once the window (counted from
+ * the row's last change, which is no earlier than the exchange) has passed. A completion before
+ * then still makes the row `connected`, and the sweep then restarts its refresh loop.
+ */
+async function expireUnconfirmed(runtime: Runtime, stored: StoredConnection, report: SweepReport): Promise<void> {
+  const c = stored.connection;
+  const confirmBy = Date.parse(c.updatedAt) + runtime.settings.authorizationTimeoutSeconds * 1000;
+  if (!c.authorizationId || confirmBy > runtime.clock.now().getTime()) return;
+  if ((await markOutcome(runtime, { ...refOf(c), authorizationId: c.authorizationId, status: 'expired' })) === 'expired') report.expired += 1;
 }
 
 function knowsAttempt(customStatus: unknown, authorizationId: string): boolean {

@@ -86,6 +86,31 @@ describe('watchdog sweep', () => {
     expect((await world.runtime.connections.require(CLIENT, stored.connection.connectionId)).connection.status).toBe('expired');
   });
 
+  it('when a session-bound connection awaits confirmation and its orchestration was terminated, then the held credentials are erased once the window has passed', async () => {
+    const stored = await seedConnected(world, { status: 'awaiting_confirmation' });
+    await world.runtime.connections.save(stored, { ...stored.connection, authorizationId: 'auth-1', binding: { challenge: 'c'.repeat(43), issuedFor: 'auth-1' } });
+    const id = stored.connection.instanceId;
+    const input = { connectionId: stored.connection.connectionId, clientId: CLIENT, provider: 'acme', protocol: 'oauth2', phase: 'confirm' };
+    await world.durable.startNew(Orchestrations.Connection, { instanceId: id, input });
+    await world.durable.terminate(id);
+    const rowOf = async () => world.runtime.connections.require(CLIENT, stored.connection.connectionId);
+
+    // Within the confirmation window the client may still complete: nothing changes.
+    world.clock.advance(WATCHDOG.minimumAgeMs);
+    expect(await sweep(world.runtime)).toMatchObject({ stoppedInstances: 1, expired: 0 });
+    expect((await rowOf()).connection.status).toBe('awaiting_confirmation');
+    expect(await world.runtime.connections.openCredentials(await rowOf())).toMatchObject({ accessToken: 'at-1' });
+    const startsBefore = world.durable.started.length;
+
+    world.clock.advance(world.runtime.settings.authorizationTimeoutSeconds * 1000);
+    expect(await sweep(world.runtime)).toMatchObject({ stoppedInstances: 1, expired: 1 });
+    const after = await rowOf();
+    expect(after.connection).toMatchObject({ status: 'expired', error: { code: 'BINDING_REJECTED' } });
+    expect(await world.runtime.connections.openCredentials(after)).toBeUndefined();
+    // Nothing is restarted for it: an unconfirmed connection never gets a refresh loop.
+    expect(world.durable.started.length).toBe(startsBefore);
+  });
+
   it('when a row was written moments ago, then its starter is given time and the row is left alone', async () => {
     const stored = await connectedDueAt(-60_000);
     expect(await sweep(world.runtime)).toMatchObject({ overdueRows: 0, restarted: 0 });
