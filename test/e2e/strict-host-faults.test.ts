@@ -23,10 +23,12 @@ function presentedTwice(log: TokenLogEntry[]): string[] {
   return twice;
 }
 
-describe('with every activity run twice', () => {
+// One host, and two hosts on one task hub behind the round-robin front, where the second run of an
+// activity may happen on the other host.
+describe.each([1, 2])('with every activity run twice, on %i host(s)', (hosts) => {
   let world: World;
   beforeAll(async () => {
-    world = await startWorld({ accessTokenTtlSeconds: 6, extraSettings: { DEVHOST_FAULT_ACTIVITY_TWICE: '1' } });
+    world = await startWorld({ hosts, accessTokenTtlSeconds: 6, extraSettings: { DEVHOST_FAULT_ACTIVITY_TWICE: '1' } });
   });
   afterAll(async () => {
     await world?.stop();
@@ -42,5 +44,19 @@ describe('with every activity run twice', () => {
     const view = await world.broker.request('GET', `/api/connections/${connectionId}`, { key: CLIENT_KEY });
     expect(view.json.status).toMatch(/^(connected|refreshing)$/);
     expect((await world.broker.request('GET', `/api/connections/${connectionId}/token`, { key: CLIENT_KEY })).status).toBe(200);
+  });
+
+  test('forced refreshes and token reads at once still present each rotated refresh token once', async () => {
+    const connectionId = await connect(world, 'oidc');
+    const calls = await Promise.all([
+      ...Array.from({ length: 4 }, () => world.broker.request('POST', `/api/connections/${connectionId}/refresh`, { key: CLIENT_KEY })),
+      ...Array.from({ length: 20 }, () => world.broker.request('GET', `/api/connections/${connectionId}/token`, { key: CLIENT_KEY })),
+    ]);
+    expect(calls.map((call) => call.status).filter((status) => status !== 200 && status !== 429)).toEqual([]);
+    const log = await world.oidc.tokenLog();
+    expect(presentedTwice(log)).toEqual([]);
+    expect(refreshesOf(log).filter((e) => e.outcome !== 'ok')).toEqual([]);
+    const view = await world.broker.request('GET', `/api/connections/${connectionId}`, { key: CLIENT_KEY });
+    expect(view.json.status).toMatch(/^(connected|refreshing)$/);
   });
 });
