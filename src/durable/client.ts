@@ -11,12 +11,12 @@ import type { ConnectionEventName, ConnectionEvents, ConnectionOrchestrationInpu
 export interface OrchestrationStatusLike {
   runtimeStatus: string;
   customStatus?: unknown;
+  input?: unknown;
 }
 
 export interface OrchestrationListItem extends OrchestrationStatusLike {
   instanceId: string;
   name?: string;
-  input?: unknown;
 }
 
 export interface DurableClientLike {

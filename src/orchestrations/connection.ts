@@ -88,7 +88,9 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
   }
   // Requests raised while the exchange ran were taken by the race's losers; continueAsNew would drop them.
   if (revoke.isCompleted) return yield* revokeConnection(context, input);
-  if (reauthorize.isCompleted) return switchToAttempt(context, input, reauthorize.result as ReauthorizeEvent);
+  // The watchdog re-raises the row's attempt when it read this execution before its start was
+  // delivered: that event names this very attempt and must not discard the exchange that completed it.
+  if (reauthorize.isCompleted && isNewAttempt(input, reauthorize.result)) return switchToAttempt(context, input, reauthorize.result as ReauthorizeEvent);
   if (exchange.outcome === 'rejected') {
     // The provider refused what this callback carried (a forged verifier, a wrong code): the attempt
     // was released, so the genuine callback can still complete it before the same deadline.
@@ -232,6 +234,11 @@ function retryOptions(policy: RetryPolicy): df.RetryOptions {
   options.backoffCoefficient = policy.backoffCoefficient;
   if (policy.maxRetryIntervalMs !== undefined) options.maxRetryIntervalInMilliseconds = policy.maxRetryIntervalMs;
   return options;
+}
+
+/** Whether a reauthorize event names another attempt than the one this execution runs. */
+function isNewAttempt(input: AuthorizePhaseInput, event: unknown): boolean {
+  return (event as ReauthorizeEvent | undefined)?.authorizationId !== input.authorizationId;
 }
 
 /** Moves the connection onto a newer authorization attempt (reauthorize), in a fresh execution. */

@@ -182,7 +182,9 @@ async function checkAwaiting(runtime: Runtime, stored: StoredConnection, report:
     report.expired += 1;
     return;
   }
-  if (running && knowsAttempt(status?.customStatus, attempt.authorizationId)) return;
+  // The input counts too: an execution whose start is still on its way (Pending under a delivery
+  // delay) has no custom status yet, and a re-raised event would reach it after its exchange.
+  if (running && (namesAttempt(status?.customStatus, attempt.authorizationId) || namesAttempt(status?.input, attempt.authorizationId))) return;
   if (running) {
     await raiseConnectionEvent(runtime.durable, c.instanceId, Events.Reauthorize, attempt);
     report.reraised += 1;
@@ -207,8 +209,8 @@ async function expireUnconfirmed(runtime: Runtime, stored: StoredConnection, rep
   if ((await markOutcome(runtime, { ...refOf(c), authorizationId: c.authorizationId, status: 'expired' })) === 'expired') report.expired += 1;
 }
 
-function knowsAttempt(customStatus: unknown, authorizationId: string): boolean {
-  return typeof customStatus === 'object' && customStatus !== null && (customStatus as { authorizationId?: unknown }).authorizationId === authorizationId;
+function namesAttempt(value: unknown, authorizationId: string): boolean {
+  return typeof value === 'object' && value !== null && (value as { authorizationId?: unknown }).authorizationId === authorizationId;
 }
 
 function tooYoung(runtime: Runtime, connection: Connection): boolean {

@@ -76,6 +76,22 @@ describe('watchdog sweep', () => {
     expect(await sweep(world.runtime)).toMatchObject({ awaitingRows: 1, reraised: 0 });
   });
 
+  it('when a row waits for the attempt its orchestration was started with but has not run yet (its start still on its way), then nothing is raised', async () => {
+    const stored = await seedConnected(world);
+    const deadline = new Date(world.clock.ms + 600_000).toISOString();
+    await world.runtime.connections.save(stored, { ...stored.connection, status: 'awaiting_callback', authorizationId: 'auth-2', authorizationExpiresAt: deadline });
+    const { connectionId, instanceId } = stored.connection;
+    // No custom status yet: the execution's first episode has not run.
+    await world.durable.startNew(Orchestrations.Connection, {
+      instanceId,
+      input: { connectionId, clientId: CLIENT, provider: 'acme', protocol: 'oauth2', phase: 'authorize', authorizationId: 'auth-2', deadline },
+    });
+    world.clock.advance(WATCHDOG.minimumAgeMs);
+
+    expect(await sweep(world.runtime)).toMatchObject({ awaitingRows: 1, reraised: 0, restarted: 0 });
+    expect(world.durable.raisedOf(Events.Reauthorize)).toEqual([]);
+  });
+
   it('when an attempt is past its deadline and no orchestration is left to expire it, then the row is marked expired', async () => {
     const stored = await seedConnected(world, { status: 'awaiting_callback' });
     const deadline = new Date(world.clock.ms + 60_000).toISOString();

@@ -443,6 +443,18 @@ describe('connection orchestration: requests that arrive while an activity runs 
     expect(run.gen.next(connected)).toEqual({ done: true, value: undefined });
     expect(run.fake.continuedAsNew).toEqual([{ ...REF, phase: 'authorize', ...reauth }]);
   });
+
+  // The watchdog re-raises the row's attempt when it reads the instance before its start was delivered.
+  it('when a reauthorize event for the attempt it runs arrives during the exchange, then the exchange still connects', () => {
+    const run = start(authorizeInput);
+    run.gen.next(win(run.events.primary, { authorizationId: 'auth-1', outcome: 'code' }));
+    win(run.events.reauthorize, { authorizationId: authorizeInput.authorizationId, deadline: authorizeInput.deadline });
+    expectActivity(run.gen.next(connected).value, Activities.EnqueueWebhook);
+    expect(run.gen.next(undefined)).toEqual({ done: true, value: undefined });
+    expect(run.fake.continuedAsNew).toEqual([
+      { ...REF, phase: 'maintain', credentialsVersion: 1, issuedAt: connected.issuedAt, expiresAt: connected.expiresAt, failures: 0, cycle: 0 },
+    ]);
+  });
 });
 
 describe('connection orchestration: a rejected callback does not end the attempt', () => {
