@@ -184,11 +184,11 @@ export class ConnectionsRepository {
     const ofStatus = `(${statuses.map((status) => odata`status eq ${status}`).join(' or ')})`;
     let counted = 0;
     for (const part of [odata`PartitionKey eq ${legacyPartitionKey(clientId)}`, odata`PartitionKey ge ${range.from} and PartitionKey lt ${range.to}`]) {
-      const pages = this.table.listEntities({ queryOptions: { filter: `${part} and ${ofStatus}`, select: ['RowKey'] } }).byPage({ maxPageSize: Math.min(COUNT_PAGE_SIZE, atMost) });
+      const pages = this.table.listEntities({ queryOptions: { filter: `${part} and ${ofStatus}`, select: ['RowKey'] } }).byPage({ maxPageSize: Math.min(COUNT_PAGE_SIZE, atMost - counted) });
       try {
         for await (const page of pages) {
           counted += page.length;
-          if (counted >= atMost) return counted;
+          if (counted >= atMost) return atMost;
         }
       } catch (error) {
         throw storageError(error);
