@@ -19,6 +19,7 @@ import { TokenCache } from './services/token-cache';
 import { AuditRepository } from './storage/audit-repo';
 import { AuthorizationsRepository } from './storage/authorizations-repo';
 import { ConnectLinksRepository } from './storage/connect-links-repo';
+import { ConnectionWrites } from './storage/connection-writes';
 import { ConnectionsRepository } from './storage/connections-repo';
 import { McpRegistrationsRepository } from './storage/mcp-registrations-repo';
 import { FailedWebhooksRepository } from './storage/failed-webhooks-repo';
@@ -41,7 +42,7 @@ export interface Wiring {
   runtimeFor(invocation: InvocationContext | undefined): Promise<Runtime>;
 }
 
-type Stores = Pick<Runtime, 'connections' | 'authorizations' | 'connectLinks' | 'mcpRegistrations' | 'failedWebhooks'>;
+type Stores = Pick<Runtime, 'connections' | 'connectionWrites' | 'authorizations' | 'connectLinks' | 'mcpRegistrations' | 'failedWebhooks'>;
 
 /** OpenTelemetry is loaded only when configured: it would add most of a second to every cold start. */
 function telemetryFor(config: BrokerConfig): Telemetry {
@@ -111,13 +112,18 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       openTable(TableNames.Authorizations, env),
       openTable(TableNames.FailedWebhooks, env),
     ]).then(
-      ([connections, authorizations, failedWebhooks]) => ({
-        connections: tracedMethods(telemetry, new ConnectionsRepository(connections, sealer), 'storage', storage(TableNames.Connections)),
-        authorizations: tracedMethods(telemetry, new AuthorizationsRepository(authorizations, sealer), 'storage', storage(TableNames.Authorizations)),
-        failedWebhooks: tracedMethods(telemetry, new FailedWebhooksRepository<NotifyWebhookInput>(failedWebhooks), 'storage', storage(TableNames.FailedWebhooks)),
-        connectLinks: new ConnectLinksRepository(authorizations),
-        mcpRegistrations: new McpRegistrationsRepository(authorizations, sealer),
-      }),
+      ([connections, authorizations, failedWebhooks]) => {
+        // Only the repository publishes into it, so a waiter in this process hears every write it makes.
+        const connectionWrites = new ConnectionWrites();
+        return {
+          connections: tracedMethods(telemetry, new ConnectionsRepository(connections, sealer, connectionWrites), 'storage', storage(TableNames.Connections)),
+          connectionWrites,
+          authorizations: tracedMethods(telemetry, new AuthorizationsRepository(authorizations, sealer), 'storage', storage(TableNames.Authorizations)),
+          failedWebhooks: tracedMethods(telemetry, new FailedWebhooksRepository<NotifyWebhookInput>(failedWebhooks), 'storage', storage(TableNames.FailedWebhooks)),
+          connectLinks: new ConnectLinksRepository(authorizations),
+          mcpRegistrations: new McpRegistrationsRepository(authorizations, sealer),
+        };
+      },
       (error: unknown) => {
         stores = undefined; // storage may come up later: the next invocation tries again
         throw error;

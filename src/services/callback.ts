@@ -14,12 +14,14 @@ import { Events } from '../durable/names';
 import { parseOAuth1Callback } from '../oauth/oauth1/callback';
 import { parseAuthorizationResponse } from '../oauth/oauth2/authorization-response';
 import type { AuthorizationAttempt } from '../storage/authorizations-repo';
+import type { RowWatch } from '../storage/connection-writes';
 import type { StoredConnection } from '../storage/connections-repo';
 import type { CallbackSecrets } from '../storage/credentials';
 import { authorizationIdForRequestToken, authorizationIdForState } from './begin-authorization';
 import { issueCompletionCode } from './complete-connection';
+import type { ProviderDefinition } from '../providers/types';
 import type { OAuth2ProviderDefinition, Runtime } from './runtime';
-import { waitForConnection } from './wait-for-connection';
+import { waitForConnection, type WaitOptions } from './wait-for-connection';
 
 export type CallbackAnswer =
   | { kind: 'redirect'; location: string; connectionId: string; status: ConnectionStatus }
@@ -57,6 +59,16 @@ export async function handleCallback(runtime: Runtime, providerName: string, que
       provider.protocol === 'oauth2' ? 'unknown or already used state' : 'unknown oauth_token',
     );
   }
+  // Watching from before the row is read, the wait for the exchange starts from that read.
+  const watch = runtime.connectionWrites?.watch(attempt.clientId, attempt.connectionId);
+  try {
+    return await settle(runtime, provider, received, attempt, watch);
+  } finally {
+    watch?.stop();
+  }
+}
+
+async function settle(runtime: Runtime, provider: ProviderDefinition, received: Received, attempt: AuthorizationAttempt, watch: RowWatch | undefined): Promise<CallbackAnswer> {
   const stored = await runtime.connections.get(attempt.clientId, attempt.connectionId);
   if (!stored || stored.connection.authorizationId !== attempt.authorizationId) {
     throw new BrokerError('STATE_INVALID', 'this authorization attempt is no longer current');
@@ -74,7 +86,7 @@ export async function handleCallback(runtime: Runtime, providerName: string, que
   const event: CallbackEvent = { authorizationId: attempt.authorizationId, outcome: received.outcome };
   if (stored.connection.status === 'awaiting_callback') await raiseWithRetry(runtime, stored.connection.instanceId, event);
 
-  const status = await waitForSettled(runtime, attempt, receivedAt, event);
+  const status = await waitForSettled(runtime, attempt, receivedAt, event, watch && { watch, stored });
   // Only once the exchange succeeded: a forged callback the provider refuses must not take the code.
   const completionCode = status === 'awaiting_confirmation' ? await issueCompletionCode(runtime, attempt) : undefined;
   return answer(attempt, status, received, completionCode);
@@ -191,13 +203,20 @@ async function raiseWithRetry(runtime: Runtime, instanceId: string, event: Callb
  * The status the connection reached, or the one it still has when the exchange takes longer. A
  * callback the provider refused (recorded on the row after `receivedAt`) is answered with a 400.
  */
-async function waitForSettled(runtime: Runtime, attempt: AuthorizationAttempt, receivedAt: string, event: CallbackEvent): Promise<ConnectionStatus> {
+async function waitForSettled(
+  runtime: Runtime,
+  attempt: AuthorizationAttempt,
+  receivedAt: string,
+  event: CallbackEvent,
+  from: WaitOptions['from'],
+): Promise<ConnectionStatus> {
   const refused = (row: StoredConnection) =>
     row.connection.status === 'awaiting_callback' && row.connection.error?.code === 'CALLBACK_REJECTED' && row.connection.error.at >= receivedAt;
   let lastRaiseMs = runtime.clock.now().getTime();
   const { stored } = await waitForConnection(runtime, attempt, (row) => !row || isSettled(row.connection.status) || refused(row), {
     timeoutMs: CALLBACK_TIMINGS.settleWaitMs,
     maxPollMs: CALLBACK_TIMINGS.pollIntervalMs,
+    from,
     // An event delivered to a generation that then continues as new is dropped (as on Azure), e.g.
     // this callback raised while the exchange of a refused one ran: raise again until it is taken.
     beforeRead: async () => {

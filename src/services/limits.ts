@@ -123,28 +123,16 @@ function limited(setting: string, message: string, retryAfterSeconds: number): B
 /** Statuses whose connection still holds a place: an orchestration waits or keeps it fresh. */
 export const HELD_STATUSES = ['awaiting_callback', 'connected', 'refreshing', 'reauth_required'] as const;
 
-/** Largest page read while counting; the count stops at the quota, so its cost is bounded by it. */
-const COUNT_PAGE_SIZE = 1000;
-
 /** Throws QUOTA_EXCEEDED when the client already holds its quota of connections (counted from storage). */
 export async function assertConnectionQuota(
-  connections: Pick<ConnectionStore, 'list'>,
+  connections: Pick<ConnectionStore, 'countWithStatus'>,
   clientId: string,
   maxConnections: number,
 ): Promise<void> {
-  let held = 0;
-  for (const status of HELD_STATUSES) {
-    let continuation: string | undefined;
-    do {
-      const page = await connections.list(clientId, { status }, Math.min(COUNT_PAGE_SIZE, maxConnections), continuation);
-      held += page.items.length;
-      continuation = page.continuation;
-      if (held >= maxConnections) {
-        throw new BrokerError('QUOTA_EXCEEDED', `this client already holds ${maxConnections} connections (limit BROKER_MAX_CONNECTIONS_PER_CLIENT); revoke some first`, {
-          retryAfterSeconds: 60,
-          details: { limit: 'BROKER_MAX_CONNECTIONS_PER_CLIENT' },
-        });
-      }
-    } while (continuation);
+  if ((await connections.countWithStatus(clientId, HELD_STATUSES, maxConnections)) >= maxConnections) {
+    throw new BrokerError('QUOTA_EXCEEDED', `this client already holds ${maxConnections} connections (limit BROKER_MAX_CONNECTIONS_PER_CLIENT); revoke some first`, {
+      retryAfterSeconds: 60,
+      details: { limit: 'BROKER_MAX_CONNECTIONS_PER_CLIENT' },
+    });
   }
 }

@@ -12,6 +12,7 @@ import type { ProviderDefinition, OAuth1ProviderDefinition, OAuth2ProviderDefini
 import type { ForwardRequest } from '../proxy/forward';
 import type { AuthorizationsRepository } from '../storage/authorizations-repo';
 import type { ConnectLinksRepository } from '../storage/connect-links-repo';
+import type { ConnectionWritesPort } from '../storage/connection-writes';
 import type { ConnectionsRepository } from '../storage/connections-repo';
 import type { RegistrationStore } from '../storage/mcp-registrations-repo';
 import type { FailedWebhooksRepository } from '../storage/failed-webhooks-repo';
@@ -81,6 +82,8 @@ export interface Runtime {
   providers: Providers;
   secrets: ProviderSecrets;
   connections: ConnectionStore;
+  /** Rows `connections` wrote in this process, for waiters (absent: waiters poll only). */
+  connectionWrites?: ConnectionWritesPort;
   authorizations: AuthorizationStore;
   connectLinks: ConnectLinkStore;
   /** The broker's client registrations at MCP servers' authorization servers, by issuer. */

@@ -10,6 +10,7 @@ import { odata } from '@azure/data-tables';
 import { EXPIRY_SOURCES } from '../domain/connection';
 import type { Connection, ConnectionError, ConnectionStatus, Protocol, RefreshAttempts, SessionBinding, UpstreamAccount } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
+import type { ConnectionWrites } from './connection-writes';
 import type { Credentials } from './credentials';
 import {
   identityOfRow,
@@ -23,6 +24,8 @@ import { isStatus } from './tables';
 
 /** Storage round trips one list call may make (filters can make pages sparse); then it answers what it has. */
 const MAX_LIST_REQUESTS = 5;
+/** Largest page read while counting (the Table service's own maximum). */
+const COUNT_PAGE_SIZE = 1000;
 
 interface ConnectionEntity {
   partitionKey: string;
@@ -72,7 +75,12 @@ export interface ListFilters {
 }
 
 export class ConnectionsRepository {
-  constructor(private readonly table: TableClient, private readonly sealer: Sealer) {}
+  constructor(
+    private readonly table: TableClient,
+    private readonly sealer: Sealer,
+    /** Told of every row this process writes, so waiters in it need not poll for their change. */
+    private readonly writes?: ConnectionWrites,
+  ) {}
 
   async create(connection: Connection): Promise<string> {
     // New rows never go to the legacy partition, so a legacy row with this id cannot appear after
@@ -167,6 +175,28 @@ export class ConnectionsRepository {
     return this.query([], filters, top, continuationToken);
   }
 
+  /**
+   * How many of the client's rows have one of `statuses`, counting no further than `atMost`: one
+   * query per partition part with every status in its filter, keys only.
+   */
+  async countWithStatus(clientId: string, statuses: readonly string[], atMost: number): Promise<number> {
+    const range = spreadPartitionRange(clientId);
+    const ofStatus = `(${statuses.map((status) => odata`status eq ${status}`).join(' or ')})`;
+    let counted = 0;
+    for (const part of [odata`PartitionKey eq ${legacyPartitionKey(clientId)}`, odata`PartitionKey ge ${range.from} and PartitionKey lt ${range.to}`]) {
+      const pages = this.table.listEntities({ queryOptions: { filter: `${part} and ${ofStatus}`, select: ['RowKey'] } }).byPage({ maxPageSize: Math.min(COUNT_PAGE_SIZE, atMost - counted) });
+      try {
+        for await (const page of pages) {
+          counted += page.length;
+          if (counted >= atMost) return atMost;
+        }
+      } catch (error) {
+        throw storageError(error);
+      }
+    }
+    return counted;
+  }
+
   private async query(
     clauses: string[],
     filters: ListFilters,
@@ -237,6 +267,8 @@ export class ConnectionsRepository {
     const entity = toEntity(next, sealed, issuedAt);
     try {
       const result = await this.table.updateEntity(entity, 'Replace', { etag: stored.etag });
+      // The row as a read would answer it right after this write.
+      this.writes?.published(next.clientId, next.connectionId, fromEntity({ ...entity, etag: result.etag ?? '' } as TableEntityResult<ConnectionEntity>));
       return result.etag ?? '';
     } catch (error) {
       if (isStatus(error, 412) || isStatus(error, 404)) return undefined;
@@ -254,6 +286,7 @@ export class ConnectionsRepository {
     for (const partitionKey of [spreadPartitionKey(clientId, connectionId), legacyPartitionKey(clientId)]) {
       try {
         await this.table.deleteEntity(partitionKey, connectionId);
+        this.writes?.published(clientId, connectionId, undefined);
         return;
       } catch (error) {
         if (!isStatus(error, 404)) throw storageError(error);

@@ -127,6 +127,23 @@ describe('ConnectionsRepository', () => {
     expect((await repo.list('app1', {}, 100)).continuation).toBeUndefined();
   });
 
+  it('counts the client’s rows of the given statuses in both partition parts (legacy and spread), stopping at the bound', async () => {
+    await repo.create(connection({ connectionId: 'a1', status: 'connected' }));
+    await repo.create(connection({ connectionId: 'a2', status: 'awaiting_callback' }));
+    await repo.create(connection({ connectionId: 'a3', status: 'revoked' }));
+    // A row from before the spread partitions (instance id = connection id) lives in the legacy one.
+    await repo.create(connection({ connectionId: 'old1', instanceId: 'old1', status: 'refreshing' }));
+    await repo.create(connection({ connectionId: 'old2', instanceId: 'old2', status: 'failed' }));
+    await repo.create(connection({ connectionId: 'x1', clientId: 'app2', status: 'connected' }));
+    const held = ['awaiting_callback', 'connected', 'refreshing', 'reauth_required'];
+    expect((await repo.list('app1', { status: 'refreshing' }, 10)).items.map((c) => c.connectionId)).toEqual(['old1']);
+    expect(await repo.countWithStatus('app1', held, 100)).toBe(3);
+    expect(await repo.countWithStatus('app1', ['revoked', 'failed'], 100)).toBe(2);
+    expect(await repo.countWithStatus('app2', held, 100)).toBe(1);
+    expect(await repo.countWithStatus('app1', ["o'brien"], 100)).toBe(0);
+    expect(await repo.countWithStatus('app1', held, 2)).toBe(2);
+  });
+
   it('when there are more rows than the page size, then pages chain through the continuation without loss or repeats', async () => {
     const total = 7;
     for (let i = 0; i < total; i++) await repo.create(connection({ connectionId: `c${i}` }));

@@ -27,6 +27,7 @@ import { AuditRepository } from '../../src/storage/audit-repo';
 import { AuthorizationsRepository } from '../../src/storage/authorizations-repo';
 import { ConnectLinksRepository } from '../../src/storage/connect-links-repo';
 import { McpRegistrationsRepository } from '../../src/storage/mcp-registrations-repo';
+import { ConnectionWrites } from '../../src/storage/connection-writes';
 import { ConnectionsRepository, type StoredConnection } from '../../src/storage/connections-repo';
 import type { Credentials } from '../../src/storage/credentials';
 import { createSealer } from '../../src/storage/sealer';
@@ -175,7 +176,8 @@ export interface World {
 }
 
 export interface Fixture {
-  world(options?: { webhooks?: Runtime['webhooks']; allowedReturnUrls?: string[]; auditRetentionDays?: number }): Promise<World>;
+  /** `connectionWrites`: wire the in-process news of row writes, as src/runtime.ts does. */
+  world(options?: { webhooks?: Runtime['webhooks']; allowedReturnUrls?: string[]; auditRetentionDays?: number; connectionWrites?: boolean }): Promise<World>;
 }
 
 /** Azurite and the recording provider for one test file; every `world()` gets fresh tables. */
@@ -208,6 +210,7 @@ export function servicesFixture(): Fixture {
       const clock = new FakeClock();
       const durable = new FakeDurable();
       const auditErrors: unknown[] = [];
+      const connectionWrites = options.connectionWrites ? new ConnectionWrites() : undefined;
       const auditStore = new AuditRepository(await table('events'));
       const audit = new AuditTrail(async () => auditStore, clock, {
         retentionDays: options.auditRetentionDays ?? 90,
@@ -240,7 +243,8 @@ export function servicesFixture(): Fixture {
           clientSecret: async (definition) => definition.clientSecret,
           privateKey: async (definition) => definition.privateKey,
         },
-        connections: new ConnectionsRepository(await table('conn'), sealer),
+        connections: new ConnectionsRepository(await table('conn'), sealer, connectionWrites),
+        connectionWrites,
         authorizations: new AuthorizationsRepository(await table('auth'), sealer),
         connectLinks: new ConnectLinksRepository(await table('link')),
         mcpRegistrations: new McpRegistrationsRepository(await table('mcp'), sealer),

@@ -1,5 +1,6 @@
 /** The wait-for-row loop and the token cache, on the fake clock. */
 import { TokenCache } from '../../src/services/token-cache';
+import { ConnectionWrites } from '../../src/storage/connection-writes';
 import { waitForConnection } from '../../src/services/wait-for-connection';
 import { CLIENT, FakeClock, seedConnected, servicesFixture } from './_world';
 
@@ -37,6 +38,57 @@ describe('waitForConnection', () => {
     expect(result).toMatchObject({ reached: false, stored: { connection: { status: 'refreshing' } } });
     expect(world.clock.ms - start).toBeGreaterThanOrEqual(2_000);
     expect(world.clock.ms - start).toBeLessThan(2_100);
+  });
+});
+
+describe('waitForConnection with news of this process\'s writes', () => {
+  it('when this process writes the row while the waiter waits, then the waiter takes the written row without reading it again', async () => {
+    const world = await fixture.world({ connectionWrites: true });
+    const { connection } = await seedConnected(world, { status: 'refreshing' });
+    const connections = world.runtime.connections;
+    let reads = 0;
+    const counting = Object.assign(Object.create(connections) as typeof connections, {
+      get: (clientId: string, connectionId: string) => (reads++, connections.get(clientId, connectionId)),
+    });
+    // A pause that never ends on its own: only the write can wake the waiter, and it lands during the pause.
+    const clock = {
+      now: () => world.clock.now(),
+      sleep: async () => {
+        const stored = await connections.require(CLIENT, connection.connectionId);
+        await connections.save(stored, { ...stored.connection, status: 'connected' });
+        await new Promise(() => undefined);
+      },
+    };
+    const result = await waitForConnection({ ...world.runtime, clock, connections: counting }, connection, (row) => row?.connection.status === 'connected', {
+      timeoutMs: 10_000,
+      maxPollMs: 100,
+    });
+    const read = await connections.require(CLIENT, connection.connectionId);
+    expect(result).toEqual({ reached: true, stored: read });
+    expect(reads).toBe(1);
+  });
+
+  it('when the row is written elsewhere (no news of it here), then the waiter sees it by reading, from 100 ms on', async () => {
+    const world = await fixture.world({ connectionWrites: true });
+    const { connection } = await seedConnected(world, { status: 'refreshing' });
+    const start = world.clock.ms;
+    let reads = 0;
+    // The waiter listens to a process that writes nothing: the repository's writes are another host's.
+    const result = await waitForConnection({ ...world.runtime, connectionWrites: new ConnectionWrites() }, connection, (row) => row?.connection.status === 'connected', {
+      timeoutMs: 10_000,
+      maxPollMs: 100,
+      beforeRead: async () => {
+        reads += 1;
+        if (reads === 2) {
+          const stored = await world.runtime.connections.require(CLIENT, connection.connectionId);
+          await world.runtime.connections.save(stored, { ...stored.connection, status: 'connected' });
+        }
+      },
+    });
+    expect(result.reached).toBe(true);
+    expect(result.stored?.connection.status).toBe('connected');
+    expect(reads).toBe(2);
+    expect(world.clock.ms - start).toBe(100);
   });
 });
 
