@@ -173,7 +173,9 @@ async function announceConnected(
  * `onExistingAccount: "update"` found the account on another connection: the credentials move there
  * (also where a re-run of this activity resumes), and this connection's orchestration ends `merged`.
  */
-async function finishMerge(runtime: Runtime, input: ExchangeInput, merging: StoredConnection, attempt: AuthorizationAttempt): Promise<ExchangeResult> {
+async function finishMerge(runtime: Runtime, input: ExchangeInput, written: StoredConnection, attempt: AuthorizationAttempt): Promise<ExchangeResult> {
+  // Read back: the sealed credentials are the row's, not the copy the write started from.
+  const merging = (await runtime.connections.get(input.clientId, input.connectionId)) ?? written;
   const refreshMarginMs = runtime.settings.refreshMarginMs;
   const credentials = await runtime.connections.openCredentials(merging);
   const refreshable = refreshableWith(runtime, merging.connection, credentials);
