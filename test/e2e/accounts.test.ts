@@ -7,6 +7,7 @@
  */
 import { completeConsent } from '../support/oidc/complete-consent';
 import { eventually } from './support/broker-host';
+import { fingerprint, scanStorage } from './support/storage-scan';
 import { CLIENT_KEY, OPERATOR_KEY, RETURN_URL, startConnection, startWorld, waitForStatus, World } from './support/world';
 
 jest.setTimeout(180_000);
@@ -118,6 +119,12 @@ test('when the same upstream user connects again with "update", then the existin
     const ops = await world.broker.request('GET', `/api/ops/connections/${first.connectionId}?clientId=app1`, { key: OPERATOR_KEY });
     return ops.json?.orchestration?.customStatus?.credentialsVersion === 2 ? true : undefined;
   }, 20_000);
+  // Neither grant's token is in plain text anywhere in storage, durable history included.
+  const scan = await scanStorage(world.azurite.connectionString);
+  expect(scan.texts).toBeGreaterThan(0);
+  expect([firstToken, newToken].filter((t) => scan.fingerprints.has(fingerprint(t)))).toEqual([]);
+  const history = await world.broker.request('GET', `/api/ops/connections/${again.connectionId}?clientId=app1`, { key: OPERATOR_KEY });
+  expect(JSON.stringify(history.json)).toContain(`"mergedInto":"${first.connectionId}"`);
   // And it still refreshes: a forced refresh answers with yet another token for the same account.
   const refreshed = await world.broker.request('POST', `/api/connections/${first.connectionId}/refresh`, { key: CLIENT_KEY });
   expect(refreshed.status).toBe(200);
