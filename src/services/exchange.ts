@@ -184,16 +184,18 @@ async function finishMerge(runtime: Runtime, input: ExchangeInput, written: Stor
   if (outcome.kind === 'gone') return stale(merging);
   if (outcome.kind === 'kept') return announceConnected(runtime, input, attempt, outcome.connection, refreshable, at);
   const holder = outcome.holder;
+  // From the holder's own credentials: a re-run finds the merged row's copy already erased.
+  const holderRefreshable = refreshableWith(runtime, holder.connection, await runtime.connections.openCredentials(holder));
   await runtime.audit.record({
     connectionId: holder.connection.connectionId,
     clientId: input.clientId,
     type: 'exchanged',
     at,
     about: input.authorizationId,
-    details: { credentialsVersion: holder.connection.credentialsVersion, expiresAt: holder.connection.expiresAt, scopes: holder.connection.scopes, refreshable, mergedFrom: input.connectionId },
+    details: { credentialsVersion: holder.connection.credentialsVersion, expiresAt: holder.connection.expiresAt, scopes: holder.connection.scopes, refreshable: holderRefreshable, mergedFrom: input.connectionId },
   });
   await runtime.authorizations.markExchanged(attempt, at);
-  await wakeHolder(runtime, holder, refreshable);
+  await wakeHolder(runtime, holder, holderRefreshable);
   return { ...resultFrom(merging, 'merged', false), mergedInto: holder.connection.connectionId };
 }
 

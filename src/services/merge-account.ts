@@ -140,7 +140,8 @@ export async function completeMerge(runtime: Runtime, merged: StoredConnection, 
         change: { credentials, issuedAt },
       };
     });
-    if (alreadyThere) holder = await runtime.connections.get(source.clientId, holderId);
+    // Read back either way: saveWithRetry's answer carries the sealed credentials it started from.
+    if (holder || alreadyThere) holder = await runtime.connections.get(source.clientId, holderId);
   }
 
   if (!holder) return keepAsOwn(runtime, merged, refreshMarginMs, credentials);
@@ -172,14 +173,16 @@ export function refreshableWith(runtime: Runtime, connection: Connection, creden
 
 /**
  * The holder's orchestration learns of its new credentials: a running maintain loop gets a refresh
- * event (its refresh then finds the newer version and reschedules from it without calling the
- * provider); a stopped one (a long-lived token, or `reauth_required`) starts its maintain phase
+ * event (its refresh activity then finds the newer version and reschedules from it without calling
+ * the provider); a stopped one (a long-lived token, or `reauth_required`) starts its maintain phase
  * again. Lost, it is left to the watchdog, which finds the row's refresh due time passing.
  */
 export async function wakeHolder(runtime: Runtime, holder: StoredConnection, refreshable: boolean): Promise<void> {
   const c = holder.connection;
   if (!refreshable || c.expiresAt === null) return;
-  await raiseOrStart(runtime.durable, c.instanceId, Events.Refresh, { seenVersion: c.credentialsVersion }, () =>
+  // "Seen" is the version before the merge: a loop still on it reschedules from the new one, while a
+  // loop already past it (a re-run of this activity) ignores the event instead of refreshing again.
+  await raiseOrStart(runtime.durable, c.instanceId, Events.Refresh, { seenVersion: c.credentialsVersion - 1 }, () =>
     maintainPhaseInput(c, {
       credentialsVersion: c.credentialsVersion,
       issuedAt: holder.issuedAt ?? c.updatedAt,

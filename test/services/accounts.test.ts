@@ -77,7 +77,7 @@ describe('accounts', () => {
     expect(merged.connection).toMatchObject({ status: 'merged', mergedInto: holder.connectionId });
     expect(merged.sealedCredentials).toBeUndefined();
     expect(world.durable.raisedOf(Events.Refresh)).toEqual([
-      { instanceId: holderRow.connection.instanceId, event: Events.Refresh, payload: { seenVersion: after.connection.credentialsVersion } },
+      { instanceId: holderRow.connection.instanceId, event: Events.Refresh, payload: { seenVersion: holderRow.connection.credentialsVersion } },
     ]);
 
     expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'merged', mergedInto: holder.connectionId });
