@@ -10,6 +10,8 @@ export const CONNECTION_STATUSES = [
   'expired',
   'revoked',
   'failed',
+  /** `onExistingAccount: "update"` found the same upstream account on another connection: its credentials went there (`mergedInto`). */
+  'merged',
 ] as const;
 export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 
@@ -29,6 +31,15 @@ export interface UpstreamAccount {
   subject: string;
   displayName?: string;
   email?: string;
+}
+
+/** What `POST /connections` does when the account it connects is already connected for the end user. */
+export const ON_EXISTING_ACCOUNT = ['add', 'update'] as const;
+export type OnExistingAccount = (typeof ON_EXISTING_ACCOUNT)[number];
+
+/** Two accounts are the same when issuer and subject are (OpenID Connect Core §2: `sub` is unique per issuer). */
+export function isSameAccount(a: UpstreamAccount | undefined, b: UpstreamAccount | undefined): boolean {
+  return a !== undefined && b !== undefined && a.issuer === b.issuer && a.subject === b.subject;
 }
 
 /** What set `expiresAt` (see docs/configuration.md, "Token lifetimes"). */
@@ -81,6 +92,10 @@ export interface Connection {
   binding?: SessionBinding;
   /** Present once an ID Token was validated at the exchange. */
   account?: UpstreamAccount;
+  /** `update`: an exchange naming an account another connection of this end user and provider holds updates that one. */
+  onExistingAccount?: OnExistingAccount;
+  /** Status `merged`: the connection id that received this connection's credentials. */
+  mergedInto?: string;
   /** Which source set `expiresAt`; absent when it is null. */
   expiresAtSource?: ExpirySource;
   /** Present while refreshes keep failing. */
@@ -151,6 +166,7 @@ export function toConnectionView(connection: Connection, provider?: ProviderSuns
     lastRefreshedAt: connection.lastRefreshedAt,
     ...(connection.expiresAtSource ? { expiresAtSource: connection.expiresAtSource } : {}),
     ...(connection.account ? { account: connection.account } : {}),
+    ...(connection.mergedInto ? { mergedInto: connection.mergedInto } : {}),
     ...(connection.refreshAttempts ? { refreshAttempts: connection.refreshAttempts } : {}),
     ...(provider?.deprecatedAfter
       ? { providerDeprecation: { deprecatedAfter: provider.deprecatedAfter, ...(provider.successor ? { successor: provider.successor } : {}) } }

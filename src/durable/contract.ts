@@ -84,7 +84,10 @@ export type ConnectionEventName = keyof ConnectionEvents;
 
 export interface ExchangeResult {
   /** `rejected`: the provider refused what the callback carried; the attempt was released and still waits. */
-  outcome: 'connected' | 'failed' | 'stale' | 'rejected';
+  /** `merged`: the credentials went onto the connection `mergedInto` (onExistingAccount "update"). */
+  outcome: 'connected' | 'failed' | 'stale' | 'rejected' | 'merged';
+  /** The connection id that holds the account now, for outcome `merged`. */
+  mergedInto?: string;
   credentialsVersion: number;
   issuedAt: string;
   /** null when the token does not expire. */

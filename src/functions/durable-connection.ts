@@ -14,6 +14,8 @@ import { revokeConnection, RevokeInput } from '../services/revoke';
 df.app.orchestration(Orchestrations.Connection, connectionOrchestrator);
 
 df.app.activity(Activities.Exchange, {
+  // The durable client wakes the connection an account is merged into (src/services/merge-account.ts).
+  extraInputs: [df.input.durableClient()],
   handler: safeActivity(async (input: ExchangeInput, context) => exchangeCredentials(await getWiring().runtimeFor(context), input)),
 });
 

@@ -1,11 +1,11 @@
 /** Validation of client request bodies. Each problem names the field. */
 import { BrokerError } from '../domain/errors';
-import { CONNECTION_STATUSES } from '../domain/connection';
+import { CONNECTION_STATUSES, ON_EXISTING_ACCOUNT, type OnExistingAccount } from '../domain/connection';
 import { CONNECT_LINK_MAX_TTL_S, type CreateConnectLinkRequest } from '../services/connect-links';
 import type { StartConnectionRequest } from '../services/start-connection';
 import { CONNECTION_ID_PATTERN } from './request';
 
-const START_FIELDS = new Set(['provider', 'scopes', 'connectionId', 'endUserId', 'returnTo', 'metadata', 'bindingChallenge']);
+const START_FIELDS = new Set(['provider', 'scopes', 'connectionId', 'endUserId', 'returnTo', 'metadata', 'bindingChallenge', 'onExistingAccount']);
 /** BASE64URL(SHA-256(verifier)) without padding: 43 characters (RFC 7636 §4.2's S256 shape). */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const MAX_SCOPES = 100;
@@ -33,7 +33,7 @@ export function parseStartConnectionBody(body: unknown): StartConnectionRequest 
   for (const key of Object.keys(record)) {
     if (!START_FIELDS.has(key)) throw invalid(key, 'is not a known field');
   }
-  const { provider, scopes, connectionId, endUserId, returnTo, metadata, bindingChallenge } = record;
+  const { provider, scopes, connectionId, endUserId, returnTo, metadata, bindingChallenge, onExistingAccount } = record;
   if (typeof provider !== 'string' || provider === '') throw invalid('provider', 'is required and must be a string');
   const request: StartConnectionRequest = { provider };
   if (scopes !== undefined) request.scopes = parseScopes(scopes, 'scopes');
@@ -60,6 +60,13 @@ export function parseStartConnectionBody(body: unknown): StartConnectionRequest 
     request.metadata = metadata as Record<string, unknown>;
   }
   if (bindingChallenge !== undefined) request.bindingChallenge = parseBindingChallenge(bindingChallenge);
+  if (onExistingAccount !== undefined) {
+    if (!(ON_EXISTING_ACCOUNT as readonly unknown[]).includes(onExistingAccount)) throw invalid('onExistingAccount', `must be one of ${ON_EXISTING_ACCOUNT.join(', ')}`);
+    if (onExistingAccount === 'update' && request.endUserId === undefined) throw invalid('onExistingAccount', '"update" needs an endUserId: accounts are matched per end user');
+    // A bound connection's credentials wait for POST …/complete; moving them elsewhere first would skip it.
+    if (onExistingAccount === 'update' && request.bindingChallenge !== undefined) throw invalid('onExistingAccount', '"update" cannot be combined with "bindingChallenge" yet');
+    request.onExistingAccount = onExistingAccount as OnExistingAccount;
+  }
   return request;
 }
 
@@ -149,11 +156,13 @@ export interface ListQuery {
   provider?: string;
   status?: string;
   endUserId?: string;
+  accountSubject?: string;
+  accountIssuer?: string;
   top: number;
   continuation?: string;
 }
 
-const LIST_PARAMS = new Set(['provider', 'status', 'endUserId', 'top', 'continuation']);
+const LIST_PARAMS = new Set(['provider', 'status', 'endUserId', 'accountSubject', 'accountIssuer', 'top', 'continuation']);
 const PAGE_PARAMS = new Set(['top', 'continuation']);
 
 function assertKnownOnce(query: URLSearchParams, known: ReadonlySet<string>): void {
@@ -186,6 +195,8 @@ export function parseListQuery(query: URLSearchParams): ListQuery {
     provider: query.get('provider') ?? undefined,
     status,
     endUserId: query.get('endUserId') ?? undefined,
+    accountSubject: query.get('accountSubject') ?? undefined,
+    accountIssuer: query.get('accountIssuer') ?? undefined,
     top: parseTop(query),
     continuation: query.get('continuation') ?? undefined,
   };

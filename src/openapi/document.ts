@@ -59,6 +59,8 @@ const LIST_PARAMETERS = [
   query('provider', 'Only connections to this provider.'),
   query('status', 'Only connections in this status.', ref('ConnectionStatus')),
   query('endUserId', 'Only connections of this end user.'),
+  query('accountSubject', 'Only connections whose upstream `account.subject` is this (connections made since accounts got filter columns).'),
+  query('accountIssuer', 'Only connections whose upstream `account.issuer` is this; with `accountSubject`, exactly one upstream account.'),
   ...PAGE_PARAMETERS,
 ];
 
@@ -137,6 +139,10 @@ const SCHEMAS: Json = {
         description: 'What set `expiresAt`: the answer\'s `expires_in`, the JWT access token\'s `exp`, introspection, the provider\'s configured lifetime, or the one-hour fallback. Absent when `expiresAt` is null.',
       },
       account: ref('UpstreamAccount'),
+      mergedInto: {
+        type: 'string',
+        description: 'Status `merged` only: started with `onExistingAccount: "update"`, it connected an account the end user already had connected; its credentials went onto this connection.',
+      },
       refreshAttempts: ref('RefreshAttempts'),
       providerDeprecation: ref('ProviderDeprecation'),
       error: ref('ConnectionError'),
@@ -144,7 +150,8 @@ const SCHEMAS: Json = {
   },
   UpstreamAccount: {
     type: 'object',
-    description: 'Who connected at the provider, from the ID Token validated at the exchange (OpenID Connect providers with an `issuer`, when `openid` was requested).',
+    description:
+      'Who connected at the provider: from the ID Token validated at the exchange (OpenID Connect providers with an `issuer`, when `openid` was requested), else from the provider\'s user endpoint when its definition names one (`accountInfo`; `issuer` is then the provider\'s issuer or the endpoint\'s origin). Two connections hold the same account when `issuer` and `subject` are equal.',
     required: ['issuer', 'subject'],
     properties: {
       issuer: { type: 'string' },
@@ -204,6 +211,13 @@ const SCHEMAS: Json = {
         pattern: '^[A-Za-z0-9_-]{43}$',
         description:
           'BASE64URL(SHA-256(verifier)) of a verifier the client keeps in its user\'s session (RFC 9700 §4.7). After the callback the connection is `awaiting_confirmation` and the browser returns to `returnTo` (required) with a single-use `completionCode`; POST /connections/{id}/complete with both makes it `connected`. Required for clients in `BROKER_BINDING_REQUIRED_CLIENTS`.',
+      },
+      onExistingAccount: {
+        type: 'string',
+        enum: ['add', 'update'],
+        default: 'add',
+        description:
+          'When the exchange names an upstream account (`account`) that another connection of this end user (`endUserId`, required) and provider already holds (status `connected`, `refreshing` or `reauth_required`): `add` keeps both; `update` puts the new credentials on the existing connection (its id keeps working with the new tokens) and this one ends `merged` with `mergedInto`. The callback then redirects with the existing connection\'s id, `status=connected` and `mergedFrom`. Not combinable with `bindingChallenge`.',
       },
     },
   },
@@ -525,7 +539,7 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'oauthCallback',
         tags: ['public'],
         description:
-          'OAuth 2.0 `code`/`state` or `error`; OAuth 1.0a `oauth_token`/`oauth_verifier` or `denied`. Redirects to `returnTo` with `connectionId` and `status` appended (and, for a session-bound connection that reached `awaiting_confirmation`, a single-use `completionCode`, given once), or shows a page.',
+          'OAuth 2.0 `code`/`state` or `error`; OAuth 1.0a `oauth_token`/`oauth_verifier` or `denied`. Redirects to `returnTo` with `connectionId` and `status` appended (and, for a session-bound connection that reached `awaiting_confirmation`, a single-use `completionCode`, given once; for `onExistingAccount: "update"` that found the account already connected, the existing connection\'s `connectionId`, `status=connected` and `mergedFrom` with the id that was started), or shows a page.',
         parameters: [
           { name: 'provider', in: 'path', required: true, schema: { type: 'string' } },
           query('code', 'OAuth 2.0 authorization code.'),

@@ -97,7 +97,7 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
     context.df.continueAsNew(input);
     return undefined;
   }
-  if (exchange.outcome === 'stale' || exchange.outcome === 'failed') {
+  if (exchange.outcome === 'stale' || exchange.outcome === 'failed' || exchange.outcome === 'merged') {
     context.df.setCustomStatus({ status: exchange.outcome });
     return { status: exchange.outcome };
   }

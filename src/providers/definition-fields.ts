@@ -1,5 +1,5 @@
 import { BrokerError } from '../domain/errors';
-import type { ClientAuthMethod, OAuth1ParameterPlacement, OAuth2ResponseMode, ProviderProtocol, SignatureMethod, VerifyMethod } from './types';
+import type { AccountInfoEndpoint, ClientAuthMethod, OAuth1ParameterPlacement, OAuth2ResponseMode, ProviderProtocol, SignatureMethod, VerifyMethod } from './types';
 
 /**
  * The fields a provider definition may carry, as a user writes them (BROKER_PROVIDERS,
@@ -43,6 +43,7 @@ export interface ProviderInput {
   verifyMethod?: VerifyMethod;
   deprecatedAfter?: string;
   successor?: string;
+  accountInfo?: AccountInfoEndpoint;
 }
 
 export type ProviderField = keyof ProviderInput;
@@ -69,6 +70,8 @@ type FieldType =
   /** A calendar date, `YYYY-MM-DD`. */
   | { kind: 'date' }
   | { kind: 'providerName' }
+  /** `{url, subjectField, nameField?, emailField?}`: the provider's user endpoint (./types.ts). */
+  | { kind: 'accountInfo' }
   | { kind: 'oneOf'; values: readonly string[] };
 
 interface FieldSpec {
@@ -118,6 +121,7 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   verifyMethod: { type: { kind: 'oneOf', values: ['GET', 'HEAD', 'POST'] }, protocols: BOTH },
   deprecatedAfter: { type: { kind: 'date' }, protocols: BOTH },
   successor: { type: { kind: 'providerName' }, protocols: BOTH },
+  accountInfo: { type: { kind: 'accountInfo' }, protocols: OAUTH2 },
 };
 
 /** Provider names appear in `/api/callback/{name}`, so they stay URL-path safe. */
@@ -171,7 +175,24 @@ function typeProblem(type: FieldType, value: unknown): string | undefined {
       return typeof value === 'string' && PROVIDER_NAME_PATTERN.test(value) ? undefined : 'must be a provider name';
     case 'oneOf':
       return typeof value === 'string' && type.values.includes(value) ? undefined : `must be one of ${type.values.join(', ')}`;
+    case 'accountInfo':
+      return accountInfoProblem(value, isRecord);
   }
+}
+
+const ACCOUNT_INFO_KEYS = new Set(['url', 'subjectField', 'nameField', 'emailField']);
+/** A field name, or a dotted path into nested objects (`data.id`). */
+const JSON_FIELD_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
+
+function accountInfoProblem(value: unknown, isRecord: (v: unknown) => v is Record<string, unknown>): string | undefined {
+  const problem = 'must be an object {url, subjectField, nameField?, emailField?} whose fields are JSON field names (dotted for nested ones)';
+  if (!isRecord(value) || Object.keys(value).some((key) => !ACCOUNT_INFO_KEYS.has(key))) return problem;
+  if (typeof value.url !== 'string' || value.url.trim() === '') return problem;
+  for (const key of ['subjectField', 'nameField', 'emailField']) {
+    const field = value[key];
+    if ((key === 'subjectField' || field !== undefined) && (typeof field !== 'string' || !JSON_FIELD_PATH.test(field))) return problem;
+  }
+  return undefined;
 }
 
 /** Pairs of fields that name the same credential two ways; a layer setting one replaces both. */

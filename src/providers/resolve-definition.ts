@@ -149,6 +149,10 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
     const problem = endpointUrlProblem(url.replace(PLACEHOLDER, 'template'));
     if (problem) throw providerInvalid(name, field, problem);
   }
+  if (input.accountInfo !== undefined) {
+    const problem = endpointUrlProblem(input.accountInfo.url);
+    if (problem) throw providerInvalid(name, 'accountInfo.url', problem);
+  }
   if (input.apiBaseUrl !== undefined && new URL(input.apiBaseUrl.replace(PLACEHOLDER, 'template')).search) {
     throw providerInvalid(name, 'apiBaseUrl', 'must not contain a query string');
   }
@@ -202,6 +206,7 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
           introspectionUrl: input.introspectionUrl,
           par: input.par,
           parUrl: input.parUrl,
+          accountInfo: input.accountInfo,
         })
       : compact<OAuth1ProviderDefinition>({
           ...common,

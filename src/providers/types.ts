@@ -90,6 +90,20 @@ export interface OAuth2ProviderDefinition extends ProviderBase {
    * @see https://openid.net/specs/oauth-v2-form-post-response-mode-1_0.html
    */
   responseMode?: OAuth2ResponseMode;
+  /** The user endpoint naming who connected, for providers without OpenID Connect ID Tokens. */
+  accountInfo?: AccountInfoEndpoint;
+}
+
+/**
+ * A provider's user endpoint (e.g. GitHub's `https://api.github.com/user`), called once with the
+ * new access token after the exchange; the named JSON fields give the upstream account.
+ */
+export interface AccountInfoEndpoint {
+  url: string;
+  /** The field holding the account's stable id (numbers are read as their decimal string). */
+  subjectField: string;
+  nameField?: string;
+  emailField?: string;
 }
 
 export type OAuth2ResponseMode = 'query' | 'form_post';

@@ -86,10 +86,10 @@ async function settle(runtime: Runtime, provider: ProviderDefinition, received: 
   const event: CallbackEvent = { authorizationId: attempt.authorizationId, outcome: received.outcome };
   if (stored.connection.status === 'awaiting_callback') await raiseWithRetry(runtime, stored.connection.instanceId, event);
 
-  const status = await waitForSettled(runtime, attempt, receivedAt, event, watch && { watch, stored });
+  const settled = await waitForSettled(runtime, attempt, receivedAt, event, watch && { watch, stored });
   // Only once the exchange succeeded: a forged callback the provider refuses must not take the code.
-  const completionCode = status === 'awaiting_confirmation' ? await issueCompletionCode(runtime, attempt) : undefined;
-  return answer(attempt, status, received, completionCode);
+  const completionCode = settled.status === 'awaiting_confirmation' ? await issueCompletionCode(runtime, attempt) : undefined;
+  return answer(attempt, settled, received, completionCode);
 }
 
 /**
@@ -209,11 +209,13 @@ async function waitForSettled(
   receivedAt: string,
   event: CallbackEvent,
   from: WaitOptions['from'],
-): Promise<ConnectionStatus> {
+): Promise<Settled> {
   const refused = (row: StoredConnection) =>
     row.connection.status === 'awaiting_callback' && row.connection.error?.code === 'CALLBACK_REJECTED' && row.connection.error.at >= receivedAt;
   let lastRaiseMs = runtime.clock.now().getTime();
-  const { stored } = await waitForConnection(runtime, attempt, (row) => !row || isSettled(row.connection.status) || refused(row), {
+  // A merge is settled once the holder took the credentials (the merged row's copy is then erased).
+  const merging = (row: StoredConnection) => row.connection.status === 'merged' && row.sealedCredentials !== undefined;
+  const { stored } = await waitForConnection(runtime, attempt, (row) => !row || (isSettled(row.connection.status) && !merging(row)) || refused(row), {
     timeoutMs: CALLBACK_TIMINGS.settleWaitMs,
     maxPollMs: CALLBACK_TIMINGS.pollIntervalMs,
     from,
@@ -226,17 +228,31 @@ async function waitForSettled(
     },
   });
   if (stored && refused(stored)) throw new BrokerError('CALLBACK_REJECTED', 'the provider refused this authorization response');
-  return stored?.connection.status ?? 'failed';
+  const status = stored?.connection.status ?? 'failed';
+  // The account was already connected (onExistingAccount "update"): the answer names the connection holding it.
+  if (status === 'merged' && stored?.connection.mergedInto && !merging(stored)) {
+    return { status: 'connected', connectionId: stored.connection.mergedInto, mergedFrom: attempt.connectionId };
+  }
+  return { status, connectionId: attempt.connectionId };
 }
 
-function answer(attempt: AuthorizationAttempt, status: ConnectionStatus, received: Received, completionCode?: string): CallbackAnswer {
+interface Settled {
+  status: ConnectionStatus;
+  connectionId: string;
+  /** Set when the credentials went onto `connectionId`, an earlier connection of the same account. */
+  mergedFrom?: string;
+}
+
+function answer(attempt: AuthorizationAttempt, settled: Settled, received: Received, completionCode?: string): CallbackAnswer {
+  const { status, connectionId } = settled;
   if (attempt.returnTo) {
     const url = new URL(attempt.returnTo);
-    url.searchParams.set('connectionId', attempt.connectionId);
+    url.searchParams.set('connectionId', connectionId);
     url.searchParams.set('status', status);
+    if (settled.mergedFrom) url.searchParams.set('mergedFrom', settled.mergedFrom);
     if (completionCode) url.searchParams.set('completionCode', completionCode);
     if (status === 'denied' && received.error) url.searchParams.set('error', received.error);
-    return { kind: 'redirect', location: url.toString(), connectionId: attempt.connectionId, status };
+    return { kind: 'redirect', location: url.toString(), connectionId, status };
   }
-  return { kind: 'page', connectionId: attempt.connectionId, status };
+  return { kind: 'page', connectionId, status };
 }

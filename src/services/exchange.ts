@@ -8,6 +8,7 @@ import { connectedStatus, type Connection, type ExpirySource, type UpstreamAccou
 import { BrokerError, isBrokerError } from '../domain/errors';
 import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
 import { obtainTokenCredentials } from '../oauth/oauth1/access-token';
+import { fetchAccountInfo } from '../oauth/oauth2/account-info';
 import { exchangeCode } from '../oauth/oauth2/client';
 import { expectsIdToken, idTokenCheck, providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
 import type { ExchangeResult } from '../durable/contract';
@@ -16,6 +17,7 @@ import type { AuthorizationAttempt } from '../storage/authorizations-repo';
 import type { StoredConnection } from '../storage/connections-repo';
 import { oauth1Client, oauth2Client, tokenLifetimeOf } from './provider-clients';
 import type { Runtime } from './runtime';
+import { completeMerge, findAccountHolder, markMerging, refreshableWith, wakeHolder } from './merge-account';
 import { saveWithRetry } from './save';
 
 export interface ExchangeInput {
@@ -37,6 +39,7 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
       ...confirmation(runtime, stored.connection, attempt.exchangedAt),
     };
   }
+  if (stored.connection.status === 'merged' && stored.connection.authorizationId === input.authorizationId) return finishMerge(runtime, input, stored, attempt);
   if (stored.connection.status !== 'awaiting_callback') return stale(stored);
   // Released after the provider refused it (a re-run of that exchange): the attempt still waits.
   if (!attempt.callback) return resultFrom(stored, 'rejected', false);
@@ -77,7 +80,7 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
         ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
       };
       scopes = tokens.scopes;
-      account = tokens.account;
+      account = tokens.account ?? (provider.accountInfo ? await fetchAccountInfo(provider.accountInfo, provider.issuer, tokens, send) : undefined);
       const lifetime = await tokenLifetimeOf(provider, server, client, tokens, now, send);
       expiresAt = lifetime.expiresAt;
       expiresAtSource = lifetime.source;
@@ -105,6 +108,11 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
   }
 
   const nowIso = now.toISOString();
+  const holder = await findAccountHolder(runtime, stored.connection, account);
+  if (holder && account) {
+    const merging = await markMerging(runtime, stored, input.authorizationId, holder, { credentials, scopes, expiresAt, expiresAtSource, account, issuedAt: nowIso });
+    return merging ? finishMerge(runtime, input, merging, attempt) : stale(stored);
+  }
   const refreshDueAt = watchdogDueAt(nowIso, expiresAt, isRefreshable(provider, credentials, expiresAt), runtime.settings.refreshMarginMs);
   const saved = await saveWithRetry(runtime, stored, (connection) => {
     if (connection.authorizationId !== input.authorizationId || connection.status !== 'awaiting_callback') return undefined;
@@ -129,23 +137,66 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
     };
   });
   if (!saved) return stale(stored);
+  return announceConnected(runtime, input, attempt, saved, isRefreshable(provider, credentials, expiresAt), nowIso);
+}
+
+/** The exchange's credentials are on this connection's row: the attempt is done, the loop may start. */
+async function announceConnected(
+  runtime: Runtime,
+  input: ExchangeInput,
+  attempt: AuthorizationAttempt,
+  saved: StoredConnection,
+  refreshable: boolean,
+  nowIso: string,
+): Promise<ExchangeResult> {
+  const { expiresAt, scopes, credentialsVersion } = saved.connection;
   await runtime.audit.record({
     connectionId: input.connectionId,
     clientId: input.clientId,
     type: 'exchanged',
     at: nowIso,
     about: input.authorizationId,
-    details: { credentialsVersion: saved.connection.credentialsVersion, expiresAt, scopes, refreshable: isRefreshable(provider, credentials, expiresAt) },
+    details: { credentialsVersion, expiresAt, scopes, refreshable },
   });
   // A reauthorization replaces the credentials: this process must not serve the old token.
   runtime.tokens.forget(input.clientId, input.connectionId);
   await runtime.authorizations.markExchanged(attempt, nowIso);
   return {
-    ...resultFrom(saved, 'connected', isRefreshable(provider, credentials, expiresAt)),
+    ...resultFrom(saved, 'connected', refreshable),
     webhooks: runtime.webhooks.has(input.clientId),
     refreshMarginMs: runtime.settings.refreshMarginMs,
     ...confirmation(runtime, saved.connection, nowIso),
   };
+}
+
+/**
+ * `onExistingAccount: "update"` found the account on another connection: the credentials move there
+ * (also where a re-run of this activity resumes), and this connection's orchestration ends `merged`.
+ */
+async function finishMerge(runtime: Runtime, input: ExchangeInput, written: StoredConnection, attempt: AuthorizationAttempt): Promise<ExchangeResult> {
+  // Read back: the sealed credentials are the row's, not the copy the write started from.
+  const merging = (await runtime.connections.get(input.clientId, input.connectionId)) ?? written;
+  const refreshMarginMs = runtime.settings.refreshMarginMs;
+  const credentials = await runtime.connections.openCredentials(merging);
+  const refreshable = refreshableWith(runtime, merging.connection, credentials);
+  const outcome = await completeMerge(runtime, merging, refreshMarginMs);
+  const at = merging.issuedAt ?? merging.connection.updatedAt;
+  if (outcome.kind === 'gone') return stale(merging);
+  if (outcome.kind === 'kept') return announceConnected(runtime, input, attempt, outcome.connection, refreshable, at);
+  const holder = outcome.holder;
+  // From the holder's own credentials: a re-run finds the merged row's copy already erased.
+  const holderRefreshable = refreshableWith(runtime, holder.connection, await runtime.connections.openCredentials(holder));
+  await runtime.audit.record({
+    connectionId: holder.connection.connectionId,
+    clientId: input.clientId,
+    type: 'exchanged',
+    at,
+    about: input.authorizationId,
+    details: { credentialsVersion: holder.connection.credentialsVersion, expiresAt: holder.connection.expiresAt, scopes: holder.connection.scopes, refreshable: holderRefreshable, mergedFrom: input.connectionId },
+  });
+  await runtime.authorizations.markExchanged(attempt, at);
+  await wakeHolder(runtime, holder, holderRefreshable);
+  return { ...resultFrom(merging, 'merged', false), mergedInto: holder.connection.connectionId };
 }
 
 /** A session-bound connection waits for POST …/complete for as long as an authorization may take. */

@@ -5,7 +5,7 @@
  * another client's id is no obstacle and reveals nothing.
  */
 import { randomToken } from '../crypto/tokens';
-import { connectionInstanceId, type Connection } from '../domain/connection';
+import { connectionInstanceId, type Connection, type OnExistingAccount } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { isReturnUrlAllowed } from '../config/return-urls';
 import { authorizePhaseInput } from '../durable/contract';
@@ -24,6 +24,8 @@ export interface StartConnectionRequest {
   metadata?: Record<string, unknown>;
   /** S256 of a verifier kept in the end user's session: the connection then needs POST …/complete. */
   bindingChallenge?: string;
+  /** `update`: connecting an account this end user already connected updates that connection (src/services/merge-account.ts). */
+  onExistingAccount?: OnExistingAccount;
 }
 
 export interface StartedConnection {
@@ -70,6 +72,7 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
     lastRefreshedAt: null,
     credentialsVersion: 0,
     ...(request.bindingChallenge ? { binding: { challenge: request.bindingChallenge } } : {}),
+    ...(request.onExistingAccount === 'update' ? { onExistingAccount: 'update' as const } : {}),
   };
   // The pending row first, then the connection row in one insert that already names the attempt (the
   // insert is the only uniqueness check: a second start with this id gets CONNECTION_EXISTS from it).

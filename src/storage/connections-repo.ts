@@ -7,7 +7,7 @@
  */
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
-import { EXPIRY_SOURCES } from '../domain/connection';
+import { EXPIRY_SOURCES, ON_EXISTING_ACCOUNT } from '../domain/connection';
 import type { Connection, ConnectionError, ConnectionStatus, Protocol, RefreshAttempts, SessionBinding, UpstreamAccount } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import type { ConnectionWrites } from './connection-writes';
@@ -54,6 +54,11 @@ interface ConnectionEntity {
   binding?: string;
   /** JSON of the upstream account (who connected): issuer, subject, display name, email. */
   account?: string;
+  /** The account's issuer and subject again, as plain columns a list filter can query. */
+  accountIssuer?: string;
+  accountSubject?: string;
+  onExistingAccount?: string;
+  mergedInto?: string;
   expiresAtSource?: string;
   /** JSON of the failed-refresh count. */
   refreshAttempts?: string;
@@ -72,6 +77,9 @@ export interface ListFilters {
   provider?: string;
   status?: string;
   endUserId?: string;
+  /** The upstream account's subject (with `accountIssuer`, one account exactly). */
+  accountSubject?: string;
+  accountIssuer?: string;
 }
 
 export class ConnectionsRepository {
@@ -206,6 +214,8 @@ export class ConnectionsRepository {
     if (filters.provider) clauses.push(odata`provider eq ${filters.provider}`);
     if (filters.status) clauses.push(odata`status eq ${filters.status}`);
     if (filters.endUserId) clauses.push(odata`endUserId eq ${filters.endUserId}`);
+    if (filters.accountSubject) clauses.push(odata`accountSubject eq ${filters.accountSubject}`);
+    if (filters.accountIssuer) clauses.push(odata`accountIssuer eq ${filters.accountIssuer}`);
     const iterator = this.table
       .listEntities<ConnectionEntity>({ queryOptions: clauses.length > 0 ? { filter: clauses.join(' and ') } : {} })
       .byPage({ maxPageSize: top, continuationToken });
@@ -352,7 +362,13 @@ function toEntity(connection: Connection, sealed: { envelope: string; keyId: str
   }
   if (connection.refreshDueAt) entity.refreshDueAt = connection.refreshDueAt;
   if (connection.binding) entity.binding = JSON.stringify(connection.binding);
-  if (connection.account) entity.account = JSON.stringify(connection.account);
+  if (connection.account) {
+    entity.account = JSON.stringify(connection.account);
+    entity.accountIssuer = connection.account.issuer;
+    entity.accountSubject = connection.account.subject;
+  }
+  if (connection.onExistingAccount) entity.onExistingAccount = connection.onExistingAccount;
+  if (connection.mergedInto) entity.mergedInto = connection.mergedInto;
   if (connection.expiresAtSource) entity.expiresAtSource = connection.expiresAtSource;
   if (connection.refreshAttempts) entity.refreshAttempts = JSON.stringify(connection.refreshAttempts);
   if (sealed) {
@@ -386,6 +402,8 @@ function fromEntity(entity: TableEntityResult<ConnectionEntity>): StoredConnecti
     ...(entity.refreshDueAt ? { refreshDueAt: entity.refreshDueAt } : {}),
     ...(entity.binding ? { binding: parseJson<SessionBinding>(entity.binding) } : {}),
     account: parseJson<UpstreamAccount>(entity.account),
+    onExistingAccount: ON_EXISTING_ACCOUNT.find((mode) => mode === entity.onExistingAccount),
+    mergedInto: entity.mergedInto,
     expiresAtSource: EXPIRY_SOURCES.find((source) => source === entity.expiresAtSource),
     refreshAttempts: parseJson<RefreshAttempts>(entity.refreshAttempts),
   };

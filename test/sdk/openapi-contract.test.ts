@@ -93,7 +93,7 @@ test('every client operation of the document has an SDK method, and each sends t
 test('list query parameters are the documented ones and are sent as given', async () => {
   let url: URL | undefined;
   const client = new BrokerClient({ baseUrl: 'http://broker.invalid', apiKey: 'k', fetch: async (input) => ((url = new URL(String(input))), Response.json({ items: [] })) });
-  await client.listConnections({ provider: 'oidc', status: 'revoked', endUserId: 'u 1', top: 10, continuation: 'abc' });
+  await client.listConnections({ provider: 'oidc', status: 'revoked', endUserId: 'u 1', accountSubject: 's', accountIssuer: 'https://id.example', top: 10, continuation: 'abc' });
   const documented = (document.paths['/connections'].get.parameters ?? []).map((p) => p.name).sort();
   expect([...url!.searchParams.keys()].sort()).toEqual(documented);
   expect(url!.searchParams.get('endUserId')).toBe('u 1');

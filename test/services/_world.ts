@@ -278,6 +278,8 @@ function providerDefinitions(origin: string) {
     acme: oauth2,
     // Marked as issuing long-lived tokens: never refreshed, whatever the token response says.
     longlived: { ...oauth2, refreshable: false, verifyUrl: `${origin}/api/me` },
+    // Names who connected from its user endpoint (the canned answer serves both endpoints).
+    withuser: { ...oauth2, accountInfo: { url: `${origin}/api/user`, subjectField: 'user.id', nameField: 'user.name' } },
     legacy: {
       protocol: 'oauth1',
       requestTokenUrl: `${origin}/oauth1/request_token`,

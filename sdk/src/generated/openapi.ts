@@ -56,7 +56,7 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export type ConnectionStatus = 'awaiting_callback' | 'awaiting_confirmation' | 'connected' | 'refreshing' | 'reauth_required' | 'denied' | 'expired' | 'revoked' | 'failed';
+export type ConnectionStatus = 'awaiting_callback' | 'awaiting_confirmation' | 'connected' | 'refreshing' | 'reauth_required' | 'denied' | 'expired' | 'revoked' | 'failed' | 'merged';
 
 export interface ErrorResponse {
   error: {
@@ -89,12 +89,14 @@ export interface Connection {
   /** What set `expiresAt`: the answer's `expires_in`, the JWT access token's `exp`, introspection, the provider's configured lifetime, or the one-hour fallback. Absent when `expiresAt` is null. */
   expiresAtSource?: 'expires_in' | 'jwt_exp' | 'introspection' | 'configured' | 'fallback';
   account?: UpstreamAccount;
+  /** Status `merged` only: started with `onExistingAccount: "update"`, it connected an account the end user already had connected; its credentials went onto this connection. */
+  mergedInto?: string;
   refreshAttempts?: RefreshAttempts;
   providerDeprecation?: ProviderDeprecation;
   error?: ConnectionError;
 }
 
-/** Who connected at the provider, from the ID Token validated at the exchange (OpenID Connect providers with an `issuer`, when `openid` was requested). */
+/** Who connected at the provider: from the ID Token validated at the exchange (OpenID Connect providers with an `issuer`, when `openid` was requested), else from the provider's user endpoint when its definition names one (`accountInfo`; `issuer` is then the provider's issuer or the endpoint's origin). Two connections hold the same account when `issuer` and `subject` are equal. */
 export interface UpstreamAccount {
   issuer: string;
   subject: string;
@@ -131,6 +133,8 @@ export interface StartConnectionRequest {
   metadata?: Record<string, unknown>;
   /** BASE64URL(SHA-256(verifier)) of a verifier the client keeps in its user's session (RFC 9700 §4.7). After the callback the connection is `awaiting_confirmation` and the browser returns to `returnTo` (required) with a single-use `completionCode`; POST /connections/{id}/complete with both makes it `connected`. Required for clients in `BROKER_BINDING_REQUIRED_CLIENTS`. */
   bindingChallenge?: string;
+  /** When the exchange names an upstream account (`account`) that another connection of this end user (`endUserId`, required) and provider already holds (status `connected`, `refreshing` or `reauth_required`): `add` keeps both; `update` puts the new credentials on the existing connection (its id keeps working with the new tokens) and this one ends `merged` with `mergedInto`. The callback then redirects with the existing connection's id, `status=connected` and `mergedFrom`. Not combinable with `bindingChallenge`. */
+  onExistingAccount?: 'add' | 'update';
 }
 
 export interface CompleteConnectionRequest {
@@ -198,6 +202,10 @@ export interface ListConnectionsQuery {
   status?: ConnectionStatus;
   /** Only connections of this end user. */
   endUserId?: string;
+  /** Only connections whose upstream `account.subject` is this (connections made since accounts got filter columns). */
+  accountSubject?: string;
+  /** Only connections whose upstream `account.issuer` is this; with `accountSubject`, exactly one upstream account. */
+  accountIssuer?: string;
   /** Page size (1–1000, default 50). */
   top?: number;
   /** The `continuation` of the previous page. */

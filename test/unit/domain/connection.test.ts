@@ -21,7 +21,7 @@ function connection(overrides: Partial<Connection> = {}): Connection {
 describe('connection statuses', () => {
   it('are exactly the public contract statuses', () => {
     expect([...CONNECTION_STATUSES].sort()).toEqual(
-      ['awaiting_callback', 'awaiting_confirmation', 'connected', 'refreshing', 'reauth_required', 'denied', 'expired', 'revoked', 'failed'].sort(),
+      ['awaiting_callback', 'awaiting_confirmation', 'connected', 'refreshing', 'reauth_required', 'denied', 'expired', 'revoked', 'failed', 'merged'].sort(),
     );
   });
 

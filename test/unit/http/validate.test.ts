@@ -29,6 +29,17 @@ describe('parseStartConnectionBody', () => {
     expect(parseStartConnectionBody({ provider: 'acme' })).toEqual({ provider: 'acme' });
   });
 
+  it('accepts onExistingAccount "add" or "update"; "update" needs an end user and no session binding', () => {
+    expect(parseStartConnectionBody({ provider: 'acme', endUserId: 'u', onExistingAccount: 'update' })).toEqual({ provider: 'acme', endUserId: 'u', onExistingAccount: 'update' });
+    expect(parseStartConnectionBody({ provider: 'acme', onExistingAccount: 'add' })).toEqual({ provider: 'acme', onExistingAccount: 'add' });
+    expect(invalidField(() => parseStartConnectionBody({ provider: 'acme', endUserId: 'u', onExistingAccount: 'replace' }))).toMatchObject({
+      code: 'INVALID_REQUEST', field: 'onExistingAccount', message: expect.stringContaining('must be one of add, update'),
+    });
+    expect(invalidField(() => parseStartConnectionBody({ provider: 'acme', onExistingAccount: 'update' }))).toMatchObject({ field: 'onExistingAccount', message: expect.stringContaining('needs an endUserId') });
+    const bound = { provider: 'acme', endUserId: 'u', onExistingAccount: 'update', bindingChallenge: 'A'.repeat(43) };
+    expect(invalidField(() => parseStartConnectionBody(bound))).toMatchObject({ field: 'onExistingAccount', message: expect.stringContaining('bindingChallenge') });
+  });
+
   it.each([null, [], 'acme', 42])('when the body is %p, then INVALID_REQUEST', (body) => {
     expect(invalidField(() => parseStartConnectionBody(body)).code).toBe('INVALID_REQUEST');
   });

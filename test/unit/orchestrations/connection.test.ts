@@ -214,7 +214,7 @@ describe('connection orchestration, authorize phase', () => {
     expect(run.fake.customStatuses.at(-1)).toEqual({ status: 'failed' });
   });
 
-  it.each(['failed', 'stale'] as const)('when the exchange answers %s, then it completes without a webhook', (outcome) => {
+  it.each(['failed', 'stale', 'merged'] as const)('when the exchange answers %s, then it completes without a webhook', (outcome) => {
     const run = start(authorizeInput);
     run.gen.next(win(run.events.primary, { authorizationId: 'auth-1', outcome: 'code' }));
     const end = run.gen.next({ ...connected, outcome });

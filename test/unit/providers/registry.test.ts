@@ -158,6 +158,11 @@ describe('provider registry', () => {
     ['an unknown probe method', { acme: { ...acme, verifyMethod: 'DELETE' } }, 'provider "acme": field "verifyMethod" must be one of GET, HEAD, POST'],
     ['a proxy header that is not a header name', { acme: { ...acme, proxyHeaders: ['acme-version', 'bad header'] } }, 'provider "acme": field "proxyHeaders" must be an array of HTTP header names'],
     ['an unknown response mode', { acme: { ...acme, responseMode: 'fragment' } }, 'provider "acme": field "responseMode" must be one of'],
+    ['a user endpoint without a subject field', { acme: { ...acme, accountInfo: { url: 'https://api.acme.example/user' } } }, 'provider "acme": field "accountInfo" must be an object {url, subjectField, nameField?, emailField?}'],
+    ['a user endpoint with an unknown key', { acme: { ...acme, accountInfo: { url: 'https://api.acme.example/user', subjectField: 'id', idField: 'x' } } }, 'provider "acme": field "accountInfo" must be an object'],
+    ['a user endpoint field that is not a field path', { acme: { ...acme, accountInfo: { url: 'https://api.acme.example/user', subjectField: 'data[0].id' } } }, 'provider "acme": field "accountInfo" must be an object'],
+    ['a remote http user endpoint', { acme: { ...acme, accountInfo: { url: 'http://api.acme.example/user', subjectField: 'id' } } }, 'provider "acme": field "accountInfo.url" must use https'],
+    ['a user endpoint on an OAuth 1.0a provider', { legacy: { ...legacy, accountInfo: { url: 'https://legacy.example/me', subjectField: 'id' } } }, 'provider "legacy": field "accountInfo" does not apply to oauth1 providers'],
   ])('when a definition has %s, then PROVIDER_INVALID names provider and field', (_case, json, message) => {
     const error = errorOf(() => build(JSON.parse(JSON.stringify(json))));
     expect(error).toBeInstanceOf(BrokerError);

@@ -1,0 +1,175 @@
+/**
+ * Several accounts per provider and end user, end to end on the local host against oidc-provider:
+ * two upstream users of one end user are two connections, each naming its account (from the ID
+ * Token, or from the user endpoint of a provider without OpenID Connect); the same upstream user
+ * connected again adds a connection by default, and with `onExistingAccount: "update"` puts the
+ * new tokens on the connection that already holds the account.
+ */
+import { completeConsent } from '../support/oidc/complete-consent';
+import { eventually } from './support/broker-host';
+import { fingerprint, scanStorage } from './support/storage-scan';
+import { CLIENT_KEY, OPERATOR_KEY, RETURN_URL, startConnection, startWorld, waitForStatus, World } from './support/world';
+
+jest.setTimeout(180_000);
+
+let world: World;
+
+const clientFor = (brokerUrl: string, name: string) => ({
+  client_id: `broker-${name}`,
+  client_secret: `secret-${name}`,
+  token_endpoint_auth_method: 'client_secret_basic' as const,
+  redirect_uris: [`${brokerUrl}/api/callback/${name}`],
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+});
+
+beforeAll(async () => {
+  world = await startWorld({
+    extraOidcClients: (brokerUrl) => [clientFor(brokerUrl, 'people'), clientFor(brokerUrl, 'plain')],
+    extraSettings: (_brokerUrl, providers) => {
+      const issuer = new URL(String(providers.oidc.tokenUrl)).origin;
+      const credentials = (name: string) => ({ clientId: `broker-${name}`, clientSecret: `secret-${name}` });
+      return {
+        BROKER_PROVIDERS: JSON.stringify({
+          ...providers,
+          // OpenID Connect: the account comes from the validated ID Token.
+          people: { protocol: 'oauth2', issuer, apiBaseUrl: `${issuer}/api`, defaultScopes: ['openid', 'profile', 'email', 'read'], ...credentials('people') },
+          // No issuer: the account comes from the user endpoint the definition names.
+          plain: {
+            protocol: 'oauth2',
+            authorizationUrl: `${issuer}/auth`,
+            tokenUrl: `${issuer}/token`,
+            apiBaseUrl: `${issuer}/api`,
+            defaultScopes: ['openid', 'read'],
+            accountInfo: { url: `${issuer}/api/me`, subjectField: 'sub', nameField: 'clientId' },
+            ...credentials('plain'),
+          },
+        }),
+      };
+    },
+  });
+});
+
+afterAll(async () => {
+  await world?.stop();
+});
+
+/** Starts a connection, lets `account` consent at the provider, and returns the callback's answer. */
+async function connectAs(account: string, body: Record<string, unknown>) {
+  const started = await startConnection(world, { returnTo: RETURN_URL, ...body });
+  const callback = await completeConsent(started.authorizationUrl, { account, approve: true });
+  const answer = await world.broker.request('GET', callback);
+  expect(answer.status).toBe(302);
+  return { connectionId: started.connectionId as string, redirect: new URL(String(answer.headers.get('location'))) };
+}
+
+const get = async (path: string) => (await world.broker.request('GET', path, { key: CLIENT_KEY })).json;
+const tokenOf = async (connectionId: string) => (await world.broker.request('GET', `/api/connections/${connectionId}/token`, { key: CLIENT_KEY })).json.accessToken as string;
+
+async function subjectAtProvider(accessToken: string): Promise<string> {
+  const me = await fetch(world.oidc.url('/api/me'), { headers: { authorization: `Bearer ${accessToken}` } });
+  expect(me.status).toBe(200);
+  return ((await me.json()) as { sub: string }).sub;
+}
+
+test('two upstream users of one end user are two connections, listed with their accounts and found by subject', async () => {
+  const alice = await connectAs('alice', { provider: 'people', endUserId: 'user-two-accounts' });
+  const bob = await connectAs('bob', { provider: 'people', endUserId: 'user-two-accounts', onExistingAccount: 'update' });
+  expect(bob.redirect.searchParams.get('connectionId')).toBe(bob.connectionId);
+  await waitForStatus(world, alice.connectionId, 'connected');
+  await waitForStatus(world, bob.connectionId, 'connected');
+
+  const listed = await get('/api/connections?endUserId=user-two-accounts&provider=people');
+  const accounts = Object.fromEntries(listed.items.map((item: { connectionId: string; account: unknown }) => [item.connectionId, item.account]));
+  expect(accounts).toEqual({
+    [alice.connectionId]: { issuer: world.oidc.issuer, subject: 'alice', displayName: 'Test user alice', email: 'alice@users.example' },
+    [bob.connectionId]: { issuer: world.oidc.issuer, subject: 'bob', displayName: 'Test user bob', email: 'bob@users.example' },
+  });
+  const bobs = await get(`/api/connections?endUserId=user-two-accounts&accountSubject=bob&accountIssuer=${encodeURIComponent(world.oidc.issuer)}`);
+  expect(bobs.items.map((item: { connectionId: string }) => item.connectionId)).toEqual([bob.connectionId]);
+
+  expect(await subjectAtProvider(await tokenOf(alice.connectionId))).toBe('alice');
+  expect(await subjectAtProvider(await tokenOf(bob.connectionId))).toBe('bob');
+});
+
+test('when the same upstream user connects again with "update", then the existing connection gets the new tokens and the new one is merged into it', async () => {
+  const first = await connectAs('carol', { provider: 'people', endUserId: 'user-update' });
+  await waitForStatus(world, first.connectionId, 'connected');
+  const firstToken = await tokenOf(first.connectionId);
+
+  const again = await connectAs('carol', { provider: 'people', endUserId: 'user-update', onExistingAccount: 'update' });
+  // The browser comes back naming the connection that holds the account.
+  expect(again.redirect.searchParams.get('connectionId')).toBe(first.connectionId);
+  expect(again.redirect.searchParams.get('status')).toBe('connected');
+  expect(again.redirect.searchParams.get('mergedFrom')).toBe(again.connectionId);
+
+  const merged = await get(`/api/connections/${again.connectionId}`);
+  expect(merged).toMatchObject({ status: 'merged', mergedInto: first.connectionId, account: { subject: 'carol' } });
+  const mergedToken = await world.broker.request('GET', `/api/connections/${again.connectionId}/token`, { key: CLIENT_KEY });
+  expect(mergedToken.status).toBe(409);
+
+  const newToken = await tokenOf(first.connectionId);
+  expect(newToken).not.toBe(firstToken);
+  expect(await subjectAtProvider(newToken)).toBe('carol');
+  const connected = await get('/api/connections?endUserId=user-update&provider=people&status=connected');
+  expect(connected.items.map((item: { connectionId: string }) => item.connectionId)).toEqual([first.connectionId]);
+
+  // The holder's refresh loop picked up the new credentials (it reschedules from the newer version).
+  await eventually(async () => {
+    const ops = await world.broker.request('GET', `/api/ops/connections/${first.connectionId}?clientId=app1`, { key: OPERATOR_KEY });
+    return ops.json?.orchestration?.customStatus?.credentialsVersion === 2 ? true : undefined;
+  }, 20_000);
+  // Neither grant's token is in plain text anywhere in storage, durable history included.
+  const scan = await scanStorage(world.azurite.connectionString);
+  expect(scan.texts).toBeGreaterThan(0);
+  expect([firstToken, newToken].filter((t) => scan.fingerprints.has(fingerprint(t)))).toEqual([]);
+  const history = await world.broker.request('GET', `/api/ops/connections/${again.connectionId}?clientId=app1`, { key: OPERATOR_KEY });
+  expect(JSON.stringify(history.json)).toContain(`"mergedInto":"${first.connectionId}"`);
+  // And it still refreshes: a forced refresh answers with yet another token for the same account.
+  const refreshed = await world.broker.request('POST', `/api/connections/${first.connectionId}/refresh`, { key: CLIENT_KEY });
+  expect(refreshed.status).toBe(200);
+  const afterRefresh = await tokenOf(first.connectionId);
+  expect(afterRefresh).not.toBe(newToken);
+  expect(await subjectAtProvider(afterRefresh)).toBe('carol');
+});
+
+test('when the same upstream user connects again without "update", then a second connection is added', async () => {
+  const first = await connectAs('dave', { provider: 'people', endUserId: 'user-add' });
+  const second = await connectAs('dave', { provider: 'people', endUserId: 'user-add', onExistingAccount: 'add' });
+  expect(second.redirect.searchParams.get('connectionId')).toBe(second.connectionId);
+  await waitForStatus(world, first.connectionId, 'connected');
+  await waitForStatus(world, second.connectionId, 'connected');
+  const listed = await get('/api/connections?endUserId=user-add&provider=people');
+  expect(listed.items).toHaveLength(2);
+  for (const item of listed.items) expect(item).toMatchObject({ status: 'connected', account: { subject: 'dave' } });
+  expect(await tokenOf(first.connectionId)).not.toBe(await tokenOf(second.connectionId));
+});
+
+test('a provider without OpenID Connect names the account from its user endpoint, and "update" merges on it', async () => {
+  const first = await connectAs('erin', { provider: 'plain', endUserId: 'user-plain' });
+  await waitForStatus(world, first.connectionId, 'connected');
+  const issuer = new URL(world.oidc.url('/api/me')).origin;
+  expect(await get(`/api/connections/${first.connectionId}`)).toMatchObject({ account: { issuer, subject: 'erin', displayName: 'broker-plain' } });
+  const firstToken = await tokenOf(first.connectionId);
+
+  const other = await connectAs('frank', { provider: 'plain', endUserId: 'user-plain', onExistingAccount: 'update' });
+  expect(other.redirect.searchParams.get('connectionId')).toBe(other.connectionId);
+  const again = await connectAs('erin', { provider: 'plain', endUserId: 'user-plain', onExistingAccount: 'update' });
+  expect(again.redirect.searchParams.get('connectionId')).toBe(first.connectionId);
+
+  const newToken = await tokenOf(first.connectionId);
+  expect(newToken).not.toBe(firstToken);
+  expect(await subjectAtProvider(newToken)).toBe('erin');
+  const listed = await get('/api/connections?endUserId=user-plain&provider=plain');
+  const byId = Object.fromEntries(listed.items.map((item: { connectionId: string; status: string; account: { subject: string } }) => [item.connectionId, `${item.status}:${item.account.subject}`]));
+  expect(byId).toEqual({ [first.connectionId]: 'connected:erin', [other.connectionId]: 'connected:frank', [again.connectionId]: 'merged:erin' });
+});
+
+test('"update" needs an end user and is refused together with session binding', async () => {
+  const noUser = await world.broker.request('POST', '/api/connections', { key: CLIENT_KEY, body: { provider: 'people', onExistingAccount: 'update' } });
+  expect(noUser.status).toBe(400);
+  expect(noUser.json.error.message).toMatch(/onExistingAccount/);
+  const bad = await world.broker.request('POST', '/api/connections', { key: CLIENT_KEY, body: { provider: 'people', endUserId: 'u', onExistingAccount: 'replace' } });
+  expect(bad.status).toBe(400);
+  expect(bad.json.error.message).toMatch(/onExistingAccount/);
+});
