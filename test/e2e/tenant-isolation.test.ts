@@ -46,6 +46,7 @@ afterAll(async () => {
 });
 
 test('when one client floods at ten times its limits, then the other two are refused nothing, and the flooder is refused only with 429', async () => {
+  const startedMs = Date.now();
   const [flooded, first, second] = await Promise.all([
     flood(world, FLOODER_KEY, connections[FLOODER_KEY], LIMITS),
     politeWorkload(world, CLIENT_KEY, connections[CLIENT_KEY], 8),
@@ -58,6 +59,14 @@ test('when one client floods at ten times its limits, then the other two are ref
     expect(flooded[kind]).toContain(429);
     expect(flooded[kind].filter((s) => s !== 429 && (s < 200 || s >= 300))).toEqual([]);
   }
+  // Its refusals are logged once per limit per 10 s window with their count, not one line each.
+  const windows = Math.ceil((Date.now() - startedMs) / 10_000) + 1;
+  const lines = world.broker.logs().split('\n').filter((line) => line.includes('"code":"RATE_LIMITED"') && line.includes('"clientId":"app3"'));
+  const refusals = Object.values(flooded).flat().filter((s) => s === 429).length;
+  expect(lines.length).toBeGreaterThan(0);
+  expect(lines.length).toBeLessThanOrEqual(3 * windows);
+  expect(lines.length).toBeLessThan(refusals);
+  expect(lines.every((line) => /"refusedSinceLastLine":\d+/.test(line))).toBe(true);
 });
 
 interface HeldPost {
