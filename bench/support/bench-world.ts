@@ -157,7 +157,7 @@ function sumCounts(all: StorageCounts[]): StorageCounts {
 }
 
 /** The broker host is started by the e2e harness, which does not expose the child: find it by its command line. */
-function findDevhostPid(port: number): number | undefined {
+export function findDevhostPid(port: number): number | undefined {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -169,6 +169,12 @@ function findDevhostPid(port: number): number | undefined {
     }
   }
   return undefined;
+}
+
+/** CPU time (user + system) the process has used so far, in ms. */
+export function readCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
 function readRssMiB(pid: number): number | undefined {

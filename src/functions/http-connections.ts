@@ -14,6 +14,8 @@ app.http('startConnection', {
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
   handler: clientRoute(async ({ request, clientId, runtime }) => {
+    // A client over its start rate is refused before its body is read and parsed.
+    runtime.limits.assertStartAvailable(clientId);
     const body = parseStartConnectionBody(await readJsonBody(request));
     const started = await startConnection(runtime, clientId, body);
     return json(201, started, { location: `/api/connections/${started.connectionId}` });

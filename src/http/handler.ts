@@ -5,11 +5,12 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { BrokerError, isBrokerError } from '../domain/errors';
 import { redactText } from '../logging/redact';
-import { getWiring } from '../runtime';
+import { getWiring, systemClock } from '../runtime';
 import type { Runtime } from '../services/runtime';
 import { noTelemetry, type Telemetry } from '../telemetry/port';
 import { traceRequest } from '../telemetry/request-span';
 import { errorResponse } from './errors';
+import { RefusalLog } from './refusal-log';
 import { CONNECTION_ID_PATTERN, presentedKey } from './request';
 
 export interface RouteContext {
@@ -31,7 +32,14 @@ function routeFields(request: HttpRequest): Record<string, string> {
   return fields;
 }
 
-function logFailure(invocation: InvocationContext, request: HttpRequest, error: unknown): void {
+const refusals = new RefusalLog(systemClock);
+
+function logFailure(invocation: InvocationContext, request: HttpRequest, error: unknown, clientId: string | undefined): void {
+  let refusedSinceLastLine: number | undefined;
+  if (isBrokerError(error) && error.code === 'RATE_LIMITED' && clientId !== undefined) {
+    refusedSinceLastLine = refusals.count(clientId, String(error.details?.limit));
+    if (refusedSinceLastLine === undefined) return;
+  }
   const code = isBrokerError(error) ? error.code : 'INTERNAL';
   const status = isBrokerError(error) ? errorResponse(error).status ?? 500 : 500;
   const message = error instanceof Error ? error.message : String(error);
@@ -43,6 +51,7 @@ function logFailure(invocation: InvocationContext, request: HttpRequest, error: 
     route: invocation.functionName,
     invocationId: invocation.invocationId,
     ...routeFields(request),
+    ...(refusedSinceLastLine === undefined ? {} : { clientId, refusedSinceLastLine }),
   });
   if (status >= 500) invocation.error(line);
   else invocation.warn(line);
@@ -58,12 +67,13 @@ function telemetry(): Telemetry {
   }
 }
 
-function run(invocation: InvocationContext, request: HttpRequest, body: () => Promise<HttpResponseInit>): Promise<HttpResponseInit> {
+/** `clientId` names the client once it is authenticated (rate-limit refusals are logged per client). */
+function run(invocation: InvocationContext, request: HttpRequest, body: () => Promise<HttpResponseInit>, clientId: () => string | undefined = () => undefined): Promise<HttpResponseInit> {
   return traceRequest(telemetry(), invocation.functionName, request, async () => {
     try {
       return await body();
     } catch (error) {
-      logFailure(invocation, request, error);
+      logFailure(invocation, request, error, clientId());
       return errorResponse(error);
     }
   });
@@ -77,13 +87,21 @@ export function anonymousRoute(handler: (ctx: RouteContext) => Promise<HttpRespo
 
 /** Client routes: a client API key is required; the handler sees only that client's id. */
 export function clientRoute(handler: (ctx: ClientRouteContext) => Promise<HttpResponseInit>): HttpHandler {
-  return (request, invocation) =>
-    run(invocation, request, async () => {
-      const wiring = getWiring();
-      const clientId = wiring.access.clientFor(presentedKey(request));
-      if (!clientId) throw new BrokerError('UNAUTHORIZED', 'a valid client API key is required');
-      return handler({ request, invocation, clientId, runtime: await wiring.runtimeFor(invocation) });
-    });
+  return (request, invocation) => {
+    let authenticated: string | undefined;
+    return run(
+      invocation,
+      request,
+      async () => {
+        const wiring = getWiring();
+        const clientId = wiring.access.clientFor(presentedKey(request));
+        if (!clientId) throw new BrokerError('UNAUTHORIZED', 'a valid client API key is required');
+        authenticated = clientId;
+        return handler({ request, invocation, clientId, runtime: await wiring.runtimeFor(invocation) });
+      },
+      () => authenticated,
+    );
+  };
 }
 
 /** Operator routes: the operator key; a client key is recognised and refused with 403. */

@@ -45,14 +45,28 @@ export class TokenBuckets {
   /** Takes one token, or answers how long until one is back. */
   take(key: string): { admitted: true } | { admitted: false; retryAfterMs: number } {
     const nowMs = this.clock.now().getTime();
-    const refillPerMs = this.capacity / this.periodMs;
-    const bucket = this.buckets.get(key) ?? { tokens: this.capacity, atMs: nowMs };
-    this.buckets.delete(key); // re-inserted below: Map order is the recency order
-    const tokens = Math.min(this.capacity, bucket.tokens + Math.max(0, nowMs - bucket.atMs) * refillPerMs);
+    const tokens = this.tokensAt(key, nowMs);
     const admitted = tokens >= 1;
+    this.buckets.delete(key); // re-inserted: Map order is the recency order
     this.buckets.set(key, { tokens: admitted ? tokens - 1 : tokens, atMs: nowMs });
     evictOldest(this.buckets, this.maxKeys);
-    return admitted ? { admitted } : { admitted, retryAfterMs: (1 - tokens) / refillPerMs };
+    return admitted ? { admitted } : { admitted, retryAfterMs: this.untilOneToken(tokens) };
+  }
+
+  /** Like `take` but takes nothing: whether a token is there now. */
+  peek(key: string): { admitted: true } | { admitted: false; retryAfterMs: number } {
+    const tokens = this.tokensAt(key, this.clock.now().getTime());
+    return tokens >= 1 ? { admitted: true } : { admitted: false, retryAfterMs: this.untilOneToken(tokens) };
+  }
+
+  private tokensAt(key: string, nowMs: number): number {
+    const bucket = this.buckets.get(key);
+    if (!bucket) return this.capacity;
+    return Math.min(this.capacity, bucket.tokens + Math.max(0, nowMs - bucket.atMs) * (this.capacity / this.periodMs));
+  }
+
+  private untilOneToken(tokens: number): number {
+    return (1 - tokens) / (this.capacity / this.periodMs);
   }
 }
 
@@ -75,6 +89,14 @@ export class ClientLimits {
     this.starts = new TokenBuckets(clock, settings.startsPerMinute, 60_000);
     this.forcedRefreshes = new TokenBuckets(clock, settings.forcedRefreshesPerMinute, 60_000);
     this.proxyRate = new TokenBuckets(clock, settings.proxyRequestsPerSecond, 1_000);
+  }
+
+  /**
+   * Throws RATE_LIMITED when a start would be refused now, taking nothing: lets the route refuse
+   * before it reads and parses the body (the start itself is admitted by `admitStart`).
+   */
+  assertStartAvailable(clientId: string): void {
+    admit(this.starts.peek(clientId), 'BROKER_STARTS_PER_MINUTE', 'connection starts and reauthorizations');
   }
 
   /** A connection start or reauthorization; throws RATE_LIMITED. */
@@ -114,10 +136,18 @@ function admit(result: ReturnType<TokenBuckets['take']>, setting: string, what: 
 }
 
 function limited(setting: string, message: string, retryAfterSeconds: number): BrokerError {
-  return new BrokerError('RATE_LIMITED', `${message}; retry later (limit ${setting})`, {
-    retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)),
-    details: { limit: setting },
-  });
+  // A refusal's stack is never shown (BrokerErrors are logged by code and message), and capturing
+  // it is most of what building the error costs; a flooding client makes many.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new BrokerError('RATE_LIMITED', `${message}; retry later (limit ${setting})`, {
+      retryAfterSeconds: Math.max(1, Math.ceil(retryAfterSeconds)),
+      details: { limit: setting },
+    });
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
 }
 
 /** Statuses whose connection still holds a place: an orchestration waits or keeps it fresh. */

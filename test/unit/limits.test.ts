@@ -32,6 +32,17 @@ describe('token buckets', () => {
 });
 
 describe('client limits', () => {
+  test('when a client has used its starts, then the check before reading a body refuses, and it takes nothing while starts are left', () => {
+    const limits = new ClientLimits(fakeClock(), { ...DEFAULT_LIMITS, startsPerMinute: 2 });
+    limits.assertStartAvailable('app1');
+    limits.assertStartAvailable('app1');
+    limits.admitStart('app1');
+    limits.assertStartAvailable('app1');
+    limits.admitStart('app1');
+    expect(() => limits.assertStartAvailable('app1')).toThrow(expect.objectContaining({ code: 'RATE_LIMITED', retryAfterSeconds: 30, details: { limit: 'BROKER_STARTS_PER_MINUTE' } }));
+    expect(() => limits.assertStartAvailable('app2')).not.toThrow();
+  });
+
   test('when a client has its share of proxied requests in flight, then the next is refused until one is released', () => {
     const limits = new ClientLimits(fakeClock(), { ...DEFAULT_LIMITS, proxyConcurrentPerClient: 2 });
     const first = limits.admitProxy('app1');
