@@ -9,6 +9,7 @@ import { BrokerError, isBrokerError } from '../domain/errors';
 import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
 import { obtainTokenCredentials } from '../oauth/oauth1/access-token';
 import { exchangeCode } from '../oauth/oauth2/client';
+import { DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
 import { expectsIdToken, idTokenCheck, providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
 import type { ExchangeResult } from '../durable/contract';
 import type { Credentials } from '../storage/credentials';
@@ -56,6 +57,7 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
       if (!callback?.code) throw new BrokerError('CALLBACK_INVALID', 'no authorization code was recorded');
       const client = await oauth2Client(runtime, provider);
       const server = await providerServer(provider, send, expectsIdToken(provider, secrets.scopes) ? ['jwksUrl'] : []);
+      const dpop = await dpopTokenOptions(secrets.dpopKey, DPOP_NONCES.for(provider.name), send);
       const tokens = await withRediscovery(provider, server, () =>
         exchangeCode({
           ...client,
@@ -67,7 +69,7 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
           requestedScopes: secrets.scopes,
           scopeSeparator: provider.scopeSeparator,
           idToken: idTokenCheck(provider, server, client.clientId, secrets.scopes, secrets.nonce),
-        }, send),
+        }, dpop),
       );
       credentials = {
         protocol: 'oauth2',
@@ -75,6 +77,8 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
         tokenType: tokens.tokenType,
         ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
         ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
+        // The tokens are bound to the key the code was redeemed with: it stays sealed beside them.
+        ...(secrets.dpopKey ? { dpopKey: secrets.dpopKey } : {}),
       };
       scopes = tokens.scopes;
       account = tokens.account;

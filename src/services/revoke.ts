@@ -8,6 +8,9 @@ import type { Connection } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
 import type { SendOptions } from '../oauth/http';
 import { revokeToken } from '../oauth/oauth2/client';
+import { DPOP_NONCES, proofMaker, rememberingNonces } from '../oauth/oauth2/dpop';
+import type { RevocationCallOptions } from '../oauth/oauth2/token-request';
+import type { OAuth2Credentials } from '../storage/credentials';
 import { discoverServer } from '../oauth/oauth2/discovery';
 import type { OAuth2ProviderDefinition } from '../providers/types';
 import { oauth2Client } from './provider-clients';
@@ -39,7 +42,7 @@ export async function revokeConnection(runtime: Runtime, input: RevokeInput, rea
     const tokenTypeHint = credentials.refreshToken ? 'refresh_token' : 'access_token';
     for (let attempt = 1; attempt <= REVOCATION_ATTEMPTS; attempt++) {
       try {
-        await revokeToken({ ...(await oauth2Client(runtime, provider)), revocationUrl, token, tokenTypeHint }, send);
+        await revokeToken({ ...(await oauth2Client(runtime, provider)), revocationUrl, token, tokenTypeHint }, revocationOptions(runtime, provider.name, credentials, send));
         providerFailure = undefined;
         break;
       } catch (error) {
@@ -84,6 +87,13 @@ export async function revokeConnection(runtime: Runtime, input: RevokeInput, rea
   // A pending attempt of a revoked connection can never complete: its secrets go now.
   if (stored.connection.authorizationId) await runtime.authorizations.delete(stored.connection.authorizationId);
   return { status: 'revoked' };
+}
+
+/** A DPoP connection's revocation carries a proof (and the provider's nonce), like its token requests. */
+function revocationOptions(runtime: Runtime, provider: string, credentials: OAuth2Credentials, send: SendOptions): RevocationCallOptions {
+  if (!credentials.dpopKey) return send;
+  const nonces = DPOP_NONCES.for(provider);
+  return { ...rememberingNonces(send, nonces), dpopProof: proofMaker(credentials.dpopKey, nonces, () => runtime.clock.now()) };
 }
 
 /**
