@@ -265,7 +265,10 @@ const SCHEMAS: Json = {
         title: 'OAuth 2.0',
         required: ['tokenType', 'accessToken', 'expiresAt', 'scopes'],
         properties: {
-          tokenType: { type: 'string' },
+          tokenType: {
+            type: 'string',
+            description: 'Usually `Bearer`. `DPoP` for a provider defined with `dpop: true`: the token is bound to the connection\'s key, which never leaves the broker, so it is used through the proxy.',
+          },
           accessToken: { type: 'string' },
           expiresAt: { type: ['string', 'null'], format: 'date-time' },
           scopes: { type: 'array', items: { type: 'string' } },

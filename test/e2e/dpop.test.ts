@@ -6,12 +6,15 @@
  */
 import { generateKeyPairSync, createHash, randomUUID, sign } from 'node:crypto';
 import { completeConsent } from '../support/oidc/complete-consent';
+import { DpopResourceServer, startDpopResourceServer } from '../support/oidc/dpop-resource-server';
 import { tokenFingerprint } from '../support/oidc/start-oidc-provider';
 import { CLIENT_KEY, OPERATOR_KEY, startConnection, startWorld, waitForStatus, World } from './support/world';
 
 jest.setTimeout(120_000);
 
 let world: World;
+let api: DpopResourceServer;
+let issuer = '';
 
 const clientFor = (brokerUrl: string, name: string) => ({
   client_id: `broker-${name}`,
@@ -24,11 +27,12 @@ const clientFor = (brokerUrl: string, name: string) => ({
 });
 
 beforeAll(async () => {
+  api = await startDpopResourceServer({ introspectionUrl: () => `${issuer}/token/introspection`, clientId: 'broker-dpopapi', clientSecret: 'secret-dpopapi' });
   world = await startWorld({
     oidcOptions: { requireDpopNonce: true },
-    extraOidcClients: (brokerUrl) => [clientFor(brokerUrl, 'dpop'), clientFor(brokerUrl, 'dpoppar')],
+    extraOidcClients: (brokerUrl) => [clientFor(brokerUrl, 'dpop'), clientFor(brokerUrl, 'dpoppar'), clientFor(brokerUrl, 'dpopapi')],
     extraSettings: (_brokerUrl, providers) => {
-      const issuer = new URL(String(providers.oidc.tokenUrl)).origin;
+      issuer = new URL(String(providers.oidc.tokenUrl)).origin;
       const common = (name: string) => ({
         protocol: 'oauth2',
         authorizationUrl: `${issuer}/auth`,
@@ -46,6 +50,7 @@ beforeAll(async () => {
           ...providers,
           dpop: common('dpop'),
           dpoppar: { ...common('dpoppar'), parUrl: `${issuer}/request`, par: true },
+          dpopapi: { ...common('dpopapi'), apiBaseUrl: api.url('/api') },
         }),
       };
     },
@@ -54,6 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await world?.stop();
+  await api?.stop();
 });
 
 async function connectDpop(provider: string): Promise<{ connectionId: string; authorizationUrl: string }> {
@@ -139,4 +145,25 @@ test.each(['dpop', 'dpoppar'])('%s: the token is DPoP-bound, usable through the 
   const revocations = await world.oidc.revocationLog();
   expect(revocations.at(-1)).toEqual(expect.objectContaining({ outcome: 'ok', tokenTypeHint: 'refresh_token' }));
   expect((await world.broker.request('GET', `/api/connections/${started.connectionId}/proxy/me`, { key: CLIENT_KEY })).status).toBe(410);
+});
+
+test('an API with nonces of its own: the first proof is challenged and retried once with its nonce, which is then remembered for every connection of the provider', async () => {
+  const first = await connectDpop('dpopapi');
+  const proxy = (connectionId: string, method: string) =>
+    world.broker.request(method, `/api/connections/${connectionId}/proxy/things`, { key: CLIENT_KEY, ...(method === 'POST' ? { body: { a: 1 } } : {}) });
+
+  api.log.length = 0;
+  const answer = await proxy(first.connectionId, 'GET');
+  expect(answer.status).toBe(200);
+  expect(answer.json).toEqual({ sub: 'alice', method: 'GET' });
+  expect(api.log.map((entry) => entry.outcome)).toEqual(['nonce needed', 'ok']);
+
+  api.log.length = 0;
+  expect((await proxy(first.connectionId, 'POST')).status).toBe(200);
+  const second = await connectDpop('dpopapi');
+  expect((await proxy(second.connectionId, 'DELETE')).status).toBe(200);
+  expect(api.log).toEqual([
+    { method: 'POST', path: '/api/things', outcome: 'ok' },
+    { method: 'DELETE', path: '/api/things', outcome: 'ok' },
+  ]);
 });

@@ -173,6 +173,7 @@ export interface StartedConnection {
 }
 
 export type Token = {
+  /** Usually `Bearer`. `DPoP` for a provider defined with `dpop: true`: the token is bound to the connection's key, which never leaves the broker, so it is used through the proxy. */
   tokenType: string;
   accessToken: string;
   expiresAt: string | null;
