@@ -222,6 +222,11 @@ const SCHEMAS: Json = {
     properties: {
       scopes: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 256 }, description: 'Scopes to add: consent is asked for these and every scope already granted.' },
       bindingChallenge: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$', description: 'A session-bound connection: bind it to the session asking now.' },
+      provider: {
+        type: 'string',
+        description:
+          'The `successor` of the connection\'s (deprecated) provider: consent is asked there, with `scopes` or the successor\'s default scopes, and once it is given the same connection id is on the successor and the old provider\'s credentials are revoked (only after the new ones are stored). Any other provider: `400 PROVIDER_NOT_SUCCESSOR`.',
+      },
     },
   },
   CreateConnectLinkRequest: {
@@ -451,7 +456,8 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'reauthorizeConnection',
         tags: ['connections'],
         security: CLIENT_SECURITY,
-        description: 'The body is optional. With `scopes`, consent is asked for the union of the granted and the new scopes; the same connection id carries the wider grant afterwards.',
+        description:
+          'The body is optional. With `scopes`, consent is asked for the union of the granted and the new scopes; the same connection id carries the wider grant afterwards. With `provider` (the successor of a deprecated provider), the connection moves onto the successor once its consent is given.',
         parameters: [CONNECTION_ID],
         requestBody: { required: false, content: jsonContent(ref('ReauthorizeRequest')) },
         responses: {

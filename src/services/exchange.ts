@@ -12,11 +12,13 @@ import { exchangeCode } from '../oauth/oauth2/client';
 import { DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
 import { expectsIdToken, idTokenCheck, providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
 import type { ExchangeResult } from '../durable/contract';
+import type { ProviderDefinition } from '../providers/types';
 import type { Credentials } from '../storage/credentials';
 import type { AuthorizationAttempt } from '../storage/authorizations-repo';
 import type { StoredConnection } from '../storage/connections-repo';
 import { oauth1Client, oauth2Client, tokenLifetimeOf } from './provider-clients';
 import type { Runtime } from './runtime';
+import { revokeAtProvider } from './revoke';
 import { saveWithRetry } from './save';
 
 export interface ExchangeInput {
@@ -30,7 +32,8 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
   const attempt = await runtime.authorizations.get(input.authorizationId);
   if (stored.connection.authorizationId !== input.authorizationId || !attempt) return stale(stored);
   // At-least-once: a re-run after a successful exchange answers from the row, never reuses the code.
-  const provider = runtime.providers.get(stored.connection.provider);
+  // The attempt names the provider: a reauthorization onto the successor moves the connection there.
+  const provider = runtime.providers.get(attempt.provider);
   if (attempt.exchangedAt && (stored.connection.status === 'connected' || stored.connection.status === 'awaiting_confirmation')) {
     const credentials = await runtime.connections.openCredentials(stored);
     return {
@@ -109,12 +112,15 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
   }
 
   const nowIso = now.toISOString();
+  const moving = await movingFrom(runtime, stored, provider.name);
   const refreshDueAt = watchdogDueAt(nowIso, expiresAt, isRefreshable(provider, credentials, expiresAt), runtime.settings.refreshMarginMs);
   const saved = await saveWithRetry(runtime, stored, (connection) => {
     if (connection.authorizationId !== input.authorizationId || connection.status !== 'awaiting_callback') return undefined;
     return {
       next: {
         ...connection,
+        provider: provider.name,
+        protocol: provider.protocol,
         refreshDueAt,
         status: connectedStatus(connection),
         scopes,
@@ -133,13 +139,21 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
     };
   });
   if (!saved) return stale(stored);
+  // Only now that the successor's credentials are stored do the old provider's go.
+  const retired = moving ? await revokeAtProvider(runtime, moving.from, moving.credentials) : undefined;
   await runtime.audit.record({
     connectionId: input.connectionId,
     clientId: input.clientId,
     type: 'exchanged',
     at: nowIso,
     about: input.authorizationId,
-    details: { credentialsVersion: saved.connection.credentialsVersion, expiresAt, scopes, refreshable: isRefreshable(provider, credentials, expiresAt) },
+    details: {
+      credentialsVersion: saved.connection.credentialsVersion,
+      expiresAt,
+      scopes,
+      refreshable: isRefreshable(provider, credentials, expiresAt),
+      ...(moving ? { movedFrom: moving.from.name, previousRevokedAtProvider: retired?.revoked ?? false } : {}),
+    },
   });
   // A reauthorization replaces the credentials: this process must not serve the old token.
   runtime.tokens.forget(input.clientId, input.connectionId);
@@ -150,6 +164,12 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
     refreshMarginMs: runtime.settings.refreshMarginMs,
     ...confirmation(runtime, saved.connection, nowIso),
   };
+}
+
+/** The provider the connection leaves, with its credentials, when this exchange moves it onto another. */
+async function movingFrom(runtime: Runtime, stored: StoredConnection, to: string): Promise<{ from: ProviderDefinition; credentials: Credentials | undefined } | undefined> {
+  if (stored.connection.provider === to) return undefined;
+  return { from: runtime.providers.get(stored.connection.provider), credentials: await runtime.connections.openCredentials(stored).catch(() => undefined) };
 }
 
 /** A session-bound connection waits for POST …/complete for as long as an authorization may take. */
