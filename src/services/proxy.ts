@@ -92,7 +92,7 @@ async function forwardWithCredentials(
   const body = await holdBody(request.body, signsBody ? PROXY_MAX_BODY_BYTES : PROXY_RETRY_BODY_BYTES);
 
   const token = await currentToken(runtime, request.clientId, request.connectionId);
-  const dpop = await dpopFor(runtime, provider, stored);
+  const dpop = await dpopFor(runtime, stored, token);
   const send = async (view: TokenView) => {
     const held = body instanceof Readable ? undefined : body;
     const signed = await authorize(runtime, provider, view, { url: target, method: request.method, headers, body: held }, dpop);
@@ -184,11 +184,12 @@ interface ProxyDpop {
   nonces: ProviderNonces;
 }
 
-async function dpopFor(runtime: Runtime, provider: ProviderDefinition, stored: StoredConnection): Promise<ProxyDpop | undefined> {
-  if (provider.protocol !== 'oauth2' || !provider.dpop) return undefined;
+/** Read only for a DPoP-bound token: the key is sealed with the credentials, which other calls need not open. */
+async function dpopFor(runtime: Runtime, stored: StoredConnection, token: TokenView): Promise<ProxyDpop | undefined> {
+  if (!('accessToken' in token) || token.tokenType.toLowerCase() !== 'dpop') return undefined;
   const credentials = await runtime.connections.openCredentials(stored);
   if (credentials?.protocol !== 'oauth2' || !credentials.dpopKey) return undefined;
-  const nonces = DPOP_NONCES.for(provider.name);
+  const nonces = DPOP_NONCES.for(stored.connection.provider);
   return { proof: proofMaker(credentials.dpopKey, nonces, () => runtime.clock.now()), nonces };
 }
 
