@@ -7,11 +7,10 @@
  * serves the next connection's first proof too.
  * @see https://www.rfc-editor.org/rfc/rfc9449
  */
-import { createHash, createPrivateKey, randomUUID, sign, webcrypto } from 'node:crypto';
+import { createHash, createPrivateKey, JsonWebKey, randomUUID, sign, webcrypto } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import type { DpopKey } from '../../storage/credentials';
-import type { HttpRequestSpec, SendOptions } from '../http';
-import { sendHttpRequest } from '../http';
+import { HttpRequestSpec, SendOptions, sendHttpRequest } from '../http';
 
 export type { DpopKey };
 
@@ -117,7 +116,7 @@ export function dpopProof(key: DpopKey, target: ProofTarget, now: Date): string 
     ...(target.accessToken ? { ath: createHash('sha256').update(target.accessToken).digest('base64url') } : {}),
   };
   const signingInput = `${base64url(header)}.${base64url(payload)}`;
-  const privateKey = createPrivateKey({ key: key.privateJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+  const privateKey = createPrivateKey({ key: key.privateJwk as JsonWebKey, format: 'jwk' });
   const signature = sign('sha256', Buffer.from(signingInput), { key: privateKey, dsaEncoding: 'ieee-p1363' });
   return `${signingInput}.${signature.toString('base64url')}`;
 }
