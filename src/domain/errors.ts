@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'BINDING_REJECTED',
   'CONNECT_LINK_INVALID',
   'SCOPES_MISSING',
+  'PROVIDER_NOT_SUCCESSOR',
   // Quotas and rate limits (per client; per connection for forced refreshes)
   'QUOTA_EXCEEDED',
   'RATE_LIMITED',

@@ -112,11 +112,13 @@ export function parseConnectLinkBody(body: unknown): CreateConnectLinkRequest {
 }
 
 /** Optional body of POST /connections/{id}/reauthorize. */
-export function parseReauthorizeBody(body: unknown): { scopes?: string[]; bindingChallenge?: string } {
-  const record = objectBody(body, new Set(['scopes', 'bindingChallenge']));
+export function parseReauthorizeBody(body: unknown): { scopes?: string[]; bindingChallenge?: string; provider?: string } {
+  const record = objectBody(body, new Set(['scopes', 'bindingChallenge', 'provider']));
+  if (record.provider !== undefined && (typeof record.provider !== 'string' || record.provider === '')) throw invalid('provider', 'must be a provider name');
   return {
     ...(record.scopes !== undefined ? { scopes: parseScopes(record.scopes, 'scopes') } : {}),
     ...(record.bindingChallenge !== undefined ? { bindingChallenge: parseBindingChallenge(record.bindingChallenge) } : {}),
+    ...(record.provider !== undefined ? { provider: record.provider as string } : {}),
   };
 }
 

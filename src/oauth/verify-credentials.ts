@@ -7,6 +7,7 @@ import { isBrokerError } from '../domain/errors';
 import type { VerifyMethod } from '../providers/types';
 import type { OAuth1Credentials, OAuth2Credentials } from '../storage/credentials';
 import { dispatch, SendOptions } from './http';
+import { asksForDpopNonce } from './oauth2/dpop';
 import { OAuth1ClientConfig, sendSignedRequest } from './oauth1/signed-request';
 
 export type ProbeVerdict = { kind: 'ok' } | { kind: 'revoked'; status: number } | { kind: 'unknown'; status?: number; errorCode?: string };
@@ -16,13 +17,33 @@ export interface ProbeTarget {
   verifyMethod?: VerifyMethod;
 }
 
-export async function probeOAuth2Credentials(target: ProbeTarget, credentials: OAuth2Credentials, options?: SendOptions): Promise<ProbeVerdict> {
-  return judge(() =>
+/** Makes a DPoP proof for one request (src/oauth/oauth2/dpop.ts `proofMaker`). */
+export type DpopProofMaker = (method: string, url: string, accessToken?: string) => string;
+
+/**
+ * A DPoP-bound token goes with the DPoP scheme and a proof (`dpopProof`); a server asking for a
+ * nonce is asked once more, so a nonce challenge is never mistaken for a revoked grant.
+ */
+export async function probeOAuth2Credentials(target: ProbeTarget, credentials: OAuth2Credentials, options?: SendOptions, dpopProof?: DpopProofMaker): Promise<ProbeVerdict> {
+  const method = target.verifyMethod ?? 'GET';
+  const bound = dpopProof !== undefined && credentials.tokenType.toLowerCase() === 'dpop';
+  const send = () =>
     dispatch(
-      { url: target.verifyUrl, method: target.verifyMethod ?? 'GET', headers: { authorization: `${credentials.tokenType} ${credentials.accessToken}`, accept: 'application/json' } },
+      {
+        url: target.verifyUrl,
+        method,
+        headers: {
+          authorization: `${bound ? 'DPoP' : credentials.tokenType} ${credentials.accessToken}`,
+          accept: 'application/json',
+          ...(bound ? { dpop: dpopProof(method, target.verifyUrl, credentials.accessToken) } : {}),
+        },
+      },
       options,
-    ),
-  );
+    );
+  return judge(async () => {
+    const first = await send();
+    return bound && asksForDpopNonce(first.status, first.headers) ? send() : first;
+  });
 }
 
 export async function probeOAuth1Credentials(

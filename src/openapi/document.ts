@@ -236,6 +236,11 @@ const SCHEMAS: Json = {
     properties: {
       scopes: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 256 }, description: 'Scopes to add: consent is asked for these and every scope already granted.' },
       bindingChallenge: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$', description: 'A session-bound connection: bind it to the session asking now.' },
+      provider: {
+        type: 'string',
+        description:
+          'The `successor` of the connection\'s (deprecated) provider: consent is asked there, with `scopes` or the successor\'s default scopes, and once it is given the same connection id is on the successor and the old provider\'s credentials are revoked (only after the new ones are stored). Any other provider: `400 PROVIDER_NOT_SUCCESSOR`.',
+      },
     },
   },
   CreateConnectLinkRequest: {
@@ -279,7 +284,10 @@ const SCHEMAS: Json = {
         title: 'OAuth 2.0',
         required: ['tokenType', 'accessToken', 'expiresAt', 'scopes'],
         properties: {
-          tokenType: { type: 'string' },
+          tokenType: {
+            type: 'string',
+            description: 'Usually `Bearer`. `DPoP` for a provider defined with `dpop: true`: the token is bound to the connection\'s key, which never leaves the broker, so it is used through the proxy.',
+          },
           accessToken: { type: 'string' },
           expiresAt: { type: ['string', 'null'], format: 'date-time' },
           scopes: { type: 'array', items: { type: 'string' } },
@@ -462,7 +470,8 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'reauthorizeConnection',
         tags: ['connections'],
         security: CLIENT_SECURITY,
-        description: 'The body is optional. With `scopes`, consent is asked for the union of the granted and the new scopes; the same connection id carries the wider grant afterwards.',
+        description:
+          'The body is optional. With `scopes`, consent is asked for the union of the granted and the new scopes; the same connection id carries the wider grant afterwards. With `provider` (the successor of a deprecated provider), the connection moves onto the successor once its consent is given.',
         parameters: [CONNECTION_ID],
         requestBody: { required: false, content: jsonContent(ref('ReauthorizeRequest')) },
         responses: {

@@ -39,6 +39,7 @@ export interface ProviderInput {
   introspectionUrl?: string;
   par?: boolean;
   parUrl?: string;
+  dpop?: boolean;
   verifyUrl?: string;
   verifyMethod?: VerifyMethod;
   deprecatedAfter?: string;
@@ -117,6 +118,7 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   introspectionUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
   par: { type: { kind: 'boolean' }, protocols: OAUTH2 },
   parUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
+  dpop: { type: { kind: 'boolean' }, protocols: OAUTH2 },
   verifyUrl: { type: { kind: 'url' }, protocols: BOTH },
   verifyMethod: { type: { kind: 'oneOf', values: ['GET', 'HEAD', 'POST'] }, protocols: BOTH },
   deprecatedAfter: { type: { kind: 'date' }, protocols: BOTH },

@@ -207,6 +207,7 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
           par: input.par,
           parUrl: input.parUrl,
           accountInfo: input.accountInfo,
+          dpop: input.dpop,
         })
       : compact<OAuth1ProviderDefinition>({
           ...common,

@@ -81,6 +81,11 @@ export interface OAuth2ProviderDefinition extends ProviderBase {
   par?: boolean;
   /** The PAR endpoint, when discovery does not give it. */
   parUrl?: string;
+  /**
+   * Sender-constrained tokens (RFC 9449 DPoP): each connection gets its own key pair, and every
+   * token, refresh, revocation and proxied request carries a proof signed with it.
+   */
+  dpop?: boolean;
   /** The provider always sends `iss` (RFC 9207 `authorization_response_iss_parameter_supported`): a response without it is refused. */
   authorizationResponseIssRequired?: boolean;
   /**

@@ -9,6 +9,7 @@ import { BrokerError } from '../domain/errors';
 import { obtainTemporaryCredentials } from '../oauth/oauth1/request-token';
 import { buildAuthorizationUrl as buildOAuth1AuthorizationUrl } from '../oauth/oauth1/authorize-url';
 import { buildAuthorizationUrl as buildOAuth2AuthorizationUrl } from '../oauth/oauth2/authorize-url';
+import { createDpopKey, DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
 import { expectsIdToken, ProviderServer, providerServer } from '../oauth/oauth2/endpoints';
 import { pushAuthorizationRequest } from '../oauth/oauth2/par';
 import { createPkcePair } from '../oauth/oauth2/pkce';
@@ -56,6 +57,9 @@ export async function beginAuthorization(
     if (!provider.clientId) throw missingClientId(provider.name);
     const send = { send: runtime.http.send };
     const server = await providerServer(provider, send, provider.par ? ['parUrl'] : []);
+    // Each authorization gets its own key; the code is bound to it (dpop_jkt, and the PAR proof).
+    const dpopKey = provider.dpop ? await createDpopKey() : undefined;
+    const dpop = await dpopTokenOptions(dpopKey, DPOP_NONCES.for(provider.name), send);
     const request = {
       authorizationUrl: server.authorizationUrl,
       clientId: provider.clientId,
@@ -65,14 +69,14 @@ export async function beginAuthorization(
       state,
       codeChallenge: pkce?.codeChallenge,
       nonce,
-      extraParams: provider.authorizationParams,
+      extraParams: dpop.dpop ? { ...provider.authorizationParams, dpop_jkt: await dpop.dpop.calculateThumbprint() } : provider.authorizationParams,
       responseMode: provider.responseMode,
     };
     const authorizationUrl = usesPar(provider, server)
-      ? (await pushAuthorizationRequest({ ...request, ...(await oauth2Client(runtime, provider)), parUrl: requireParUrl(provider, server) }, send)).authorizationUrl
+      ? (await pushAuthorizationRequest({ ...request, ...(await oauth2Client(runtime, provider)), parUrl: requireParUrl(provider, server) }, dpop)).authorizationUrl
       : buildOAuth2AuthorizationUrl(request);
     authorizationId = authorizationIdForState(state);
-    secrets = { authorizationUrl, redirectUri, scopes, ...(pkce ? { codeVerifier: pkce.codeVerifier } : {}), ...(nonce ? { nonce } : {}) };
+    secrets = { authorizationUrl, redirectUri, scopes, ...(pkce ? { codeVerifier: pkce.codeVerifier } : {}), ...(nonce ? { nonce } : {}), ...(dpopKey ? { dpopKey } : {}) };
   } else {
     const client = await oauth1Client(runtime, provider);
     const temporary = await obtainTemporaryCredentials({

@@ -10,14 +10,17 @@ import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
 import { obtainTokenCredentials } from '../oauth/oauth1/access-token';
 import { fetchAccountInfo } from '../oauth/oauth2/account-info';
 import { exchangeCode } from '../oauth/oauth2/client';
+import { DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
 import { expectsIdToken, idTokenCheck, providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
 import type { ExchangeResult } from '../durable/contract';
+import type { ProviderDefinition } from '../providers/types';
 import type { Credentials } from '../storage/credentials';
 import type { AuthorizationAttempt } from '../storage/authorizations-repo';
 import type { StoredConnection } from '../storage/connections-repo';
 import { oauth1Client, oauth2Client, tokenLifetimeOf } from './provider-clients';
 import type { Runtime } from './runtime';
 import { completeMerge, findAccountHolder, markMerging, refreshableWith, wakeHolder } from './merge-account';
+import { revokeAtProvider } from './revoke';
 import { saveWithRetry } from './save';
 
 export interface ExchangeInput {
@@ -31,7 +34,8 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
   const attempt = await runtime.authorizations.get(input.authorizationId);
   if (stored.connection.authorizationId !== input.authorizationId || !attempt) return stale(stored);
   // At-least-once: a re-run after a successful exchange answers from the row, never reuses the code.
-  const provider = runtime.providers.get(stored.connection.provider);
+  // The attempt names the provider: a reauthorization onto the successor moves the connection there.
+  const provider = runtime.providers.get(attempt.provider);
   if (attempt.exchangedAt && (stored.connection.status === 'connected' || stored.connection.status === 'awaiting_confirmation')) {
     const credentials = await runtime.connections.openCredentials(stored);
     return {
@@ -59,6 +63,7 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
       if (!callback?.code) throw new BrokerError('CALLBACK_INVALID', 'no authorization code was recorded');
       const client = await oauth2Client(runtime, provider);
       const server = await providerServer(provider, send, expectsIdToken(provider, secrets.scopes) ? ['jwksUrl'] : []);
+      const dpop = await dpopTokenOptions(secrets.dpopKey, DPOP_NONCES.for(provider.name), send);
       const tokens = await withRediscovery(provider, server, () =>
         exchangeCode({
           ...client,
@@ -70,7 +75,7 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
           requestedScopes: secrets.scopes,
           scopeSeparator: provider.scopeSeparator,
           idToken: idTokenCheck(provider, server, client.clientId, secrets.scopes, secrets.nonce),
-        }, send),
+        }, dpop),
       );
       credentials = {
         protocol: 'oauth2',
@@ -78,6 +83,8 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
         tokenType: tokens.tokenType,
         ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
         ...(tokens.idToken ? { idToken: tokens.idToken } : {}),
+        // The tokens are bound to the key the code was redeemed with: it stays sealed beside them.
+        ...(secrets.dpopKey ? { dpopKey: secrets.dpopKey } : {}),
       };
       scopes = tokens.scopes;
       account = tokens.account ?? (provider.accountInfo ? await fetchAccountInfo(provider.accountInfo, provider.issuer, tokens, send) : undefined);
@@ -113,12 +120,15 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
     const merging = await markMerging(runtime, stored, input.authorizationId, holder, { credentials, scopes, expiresAt, expiresAtSource, account, issuedAt: nowIso });
     return merging ? finishMerge(runtime, input, merging, attempt) : stale(stored);
   }
+  const moving = await movingFrom(runtime, stored, provider.name);
   const refreshDueAt = watchdogDueAt(nowIso, expiresAt, isRefreshable(provider, credentials, expiresAt), runtime.settings.refreshMarginMs);
   const saved = await saveWithRetry(runtime, stored, (connection) => {
     if (connection.authorizationId !== input.authorizationId || connection.status !== 'awaiting_callback') return undefined;
     return {
       next: {
         ...connection,
+        provider: provider.name,
+        protocol: provider.protocol,
         refreshDueAt,
         status: connectedStatus(connection),
         scopes,
@@ -137,7 +147,10 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
     };
   });
   if (!saved) return stale(stored);
-  return announceConnected(runtime, input, attempt, saved, isRefreshable(provider, credentials, expiresAt), nowIso);
+  // Only now that the successor's credentials are stored do the old provider's go.
+  const retired = moving ? await revokeAtProvider(runtime, moving.from, moving.credentials) : undefined;
+  const moved = moving ? { movedFrom: moving.from.name, previousRevokedAtProvider: retired?.revoked ?? false } : undefined;
+  return announceConnected(runtime, input, attempt, saved, isRefreshable(provider, credentials, expiresAt), nowIso, moved);
 }
 
 /** The exchange's credentials are on this connection's row: the attempt is done, the loop may start. */
@@ -148,6 +161,7 @@ async function announceConnected(
   saved: StoredConnection,
   refreshable: boolean,
   nowIso: string,
+  moved?: { movedFrom: string; previousRevokedAtProvider: boolean },
 ): Promise<ExchangeResult> {
   const { expiresAt, scopes, credentialsVersion } = saved.connection;
   await runtime.audit.record({
@@ -156,7 +170,7 @@ async function announceConnected(
     type: 'exchanged',
     at: nowIso,
     about: input.authorizationId,
-    details: { credentialsVersion, expiresAt, scopes, refreshable },
+    details: { credentialsVersion, expiresAt, scopes, refreshable, ...moved },
   });
   // A reauthorization replaces the credentials: this process must not serve the old token.
   runtime.tokens.forget(input.clientId, input.connectionId);
@@ -197,6 +211,12 @@ async function finishMerge(runtime: Runtime, input: ExchangeInput, written: Stor
   await runtime.authorizations.markExchanged(attempt, at);
   await wakeHolder(runtime, holder, holderRefreshable);
   return { ...resultFrom(merging, 'merged', false), mergedInto: holder.connection.connectionId };
+}
+
+/** The provider the connection leaves, with its credentials, when this exchange moves it onto another. */
+async function movingFrom(runtime: Runtime, stored: StoredConnection, to: string): Promise<{ from: ProviderDefinition; credentials: Credentials | undefined } | undefined> {
+  if (stored.connection.provider === to) return undefined;
+  return { from: runtime.providers.get(stored.connection.provider), credentials: await runtime.connections.openCredentials(stored).catch(() => undefined) };
 }
 
 /** A session-bound connection waits for POST …/complete for as long as an authorization may take. */

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { type Connection, isUsable } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { buildSignedRequest } from '../oauth/oauth1/signed-request';
+import { asksForDpopNonce, DPOP_NONCES, proofMaker, ProviderNonces, rememberNonce } from '../oauth/oauth2/dpop';
 import type { HttpRequestSpec } from '../oauth/http';
 import type { ProviderDefinition } from '../providers/types';
 import type { UpstreamResponse } from '../proxy/forward';
@@ -91,13 +92,21 @@ async function forwardWithCredentials(
   const body = await holdBody(request.body, signsBody ? PROXY_MAX_BODY_BYTES : PROXY_RETRY_BODY_BYTES);
 
   const token = await currentToken(runtime, request.clientId, request.connectionId);
+  const dpop = await dpopFor(runtime, stored, token);
   const send = async (view: TokenView) => {
     const held = body instanceof Readable ? undefined : body;
-    const signed = await authorize(runtime, provider, view, { url: target, method: request.method, headers, body: held });
-    return runtime.http.forward(signed, body instanceof Readable ? body : undefined);
+    const signed = await authorize(runtime, provider, view, { url: target, method: request.method, headers, body: held }, dpop);
+    const answer = await runtime.http.forward(signed, body instanceof Readable ? body : undefined);
+    if (dpop) rememberNonce(dpop.nonces, target, answer.headers['dpop-nonce']);
+    return answer;
   };
 
   let response = await send(token);
+  if (dpop && !(body instanceof Readable) && asksForDpopNonce(response.status, response.headers)) {
+    // RFC 9449 §9: the API wants its own nonce, now remembered for the provider; one retry carries it.
+    response.body.resume();
+    response = await send(token);
+  }
   if (response.status === 401 && 'accessToken' in token && !(body instanceof Readable) && !refreshedRecently(runtime, stored.connection)) {
     // One refresh and one retry: the provider may have expired the token early. Without a way to
     // refresh (or when the refresh left the connection unusable, e.g. reauth_required), the
@@ -169,14 +178,38 @@ function tooLarge(): BrokerError {
   return new BrokerError('PAYLOAD_TOO_LARGE', `the proxied body is larger than ${PROXY_MAX_BODY_BYTES} bytes`);
 }
 
+/** A DPoP connection's proof maker and its provider's nonces; undefined for any other connection. */
+interface ProxyDpop {
+  proof: (method: string, url: string, accessToken?: string) => string;
+  nonces: ProviderNonces;
+}
+
+/** Read only for a DPoP-bound token: the key is sealed with the credentials, which other calls need not open. */
+async function dpopFor(runtime: Runtime, stored: StoredConnection, token: TokenView): Promise<ProxyDpop | undefined> {
+  if (!('accessToken' in token) || token.tokenType.toLowerCase() !== 'dpop') return undefined;
+  const credentials = await runtime.connections.openCredentials(stored);
+  if (credentials?.protocol !== 'oauth2' || !credentials.dpopKey) return undefined;
+  const nonces = DPOP_NONCES.for(stored.connection.provider);
+  return { proof: proofMaker(credentials.dpopKey, nonces, () => runtime.clock.now()), nonces };
+}
+
 async function authorize(
   runtime: Runtime,
   provider: ProviderDefinition,
   view: TokenView,
   spec: HttpRequestSpec,
+  dpop: ProxyDpop | undefined,
 ): Promise<HttpRequestSpec> {
   if ('accessToken' in view) {
-    return { ...spec, headers: { ...spec.headers, authorization: `${view.tokenType} ${view.accessToken}` } };
+    if (view.tokenType.toLowerCase() !== 'dpop') {
+      return { ...spec, headers: { ...spec.headers, authorization: `${view.tokenType} ${view.accessToken}` } };
+    }
+    // RFC 9449 §7.1: a bound token goes with the DPoP scheme and a fresh proof of this very request.
+    if (!dpop) throw new BrokerError('INTERNAL', 'the connection holds a DPoP-bound token but no DPoP key');
+    return {
+      ...spec,
+      headers: { ...spec.headers, authorization: `DPoP ${view.accessToken}`, dpop: dpop.proof(spec.method, spec.url, view.accessToken) },
+    };
   }
   if (provider.protocol !== 'oauth1') throw new BrokerError('INTERNAL', 'credentials do not match the provider protocol');
   const client = await oauth1Client(runtime, provider);

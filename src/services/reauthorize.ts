@@ -7,6 +7,7 @@ import { BrokerError } from '../domain/errors';
 import { isRunning, raiseConnectionEvent, raiseOrStart } from '../durable/client';
 import { authorizePhaseInput, type ReauthorizeEvent } from '../durable/contract';
 import { Events } from '../durable/names';
+import type { ProviderDefinition } from '../providers/types';
 import { beginAuthorization } from './begin-authorization';
 import type { Runtime } from './runtime';
 import { saveWithRetry } from './save';
@@ -17,6 +18,11 @@ export interface ReauthorizeRequest {
   scopes?: string[];
   /** A session-bound connection may be bound to the session asking now. */
   bindingChallenge?: string;
+  /**
+   * The successor of the connection's provider (its definition's `successor`): consent is asked
+   * there, and the exchange moves the same connection onto it.
+   */
+  provider?: string;
 }
 
 export async function reauthorize(runtime: Runtime, clientId: string, connectionId: string, request: ReauthorizeRequest = {}): Promise<StartedConnection> {
@@ -25,10 +31,13 @@ export async function reauthorize(runtime: Runtime, clientId: string, connection
   if (request.bindingChallenge !== undefined && !stored.connection.binding) {
     throw new BrokerError('INVALID_REQUEST', 'only a connection started with a "bindingChallenge" can be bound again', { details: { field: 'bindingChallenge' } });
   }
-  const provider = runtime.providers.get(stored.connection.provider);
+  const current = runtime.providers.get(stored.connection.provider);
+  const provider = request.provider === undefined || request.provider === current.name ? current : successorOf(runtime, current, request.provider);
   runtime.limits.admitStart(clientId);
   const now = runtime.clock.now();
-  const scopes = unionOf(stored.connection.scopes, request.scopes ?? []);
+  // A successor grants its own scopes: the old provider's say nothing there.
+  const scopes =
+    provider === current ? unionOf(stored.connection.scopes, request.scopes ?? []) : request.scopes ?? (provider.protocol === 'oauth2' ? provider.defaultScopes : []);
   const attempt = await beginAuthorization(runtime, provider, stored.connection, scopes, now);
   // A bound connection is confirmed again by the session that asks for the new consent.
   const binding = stored.connection.binding ? { challenge: request.bindingChallenge ?? stored.connection.binding.challenge } : undefined;
@@ -62,7 +71,11 @@ export async function reauthorize(runtime: Runtime, clientId: string, connection
     type: 'reauthorized',
     at: now.toISOString(),
     about: attempt.authorizationId,
-    details: { previousStatus: stored.connection.status, authorizationExpiresAt: attempt.expiresAt },
+    details: {
+      previousStatus: stored.connection.status,
+      authorizationExpiresAt: attempt.expiresAt,
+      ...(provider === current ? {} : { provider: provider.name }),
+    },
   });
 
   // Awaiting consent again: the old token is not handed out, not even from this process's cache.
@@ -71,7 +84,7 @@ export async function reauthorize(runtime: Runtime, clientId: string, connection
   const deadline = attempt.expiresAt;
   const instanceId = saved.connection.instanceId;
   const outcome = await raiseOrStart(runtime.durable, instanceId, Events.Reauthorize, { authorizationId: attempt.authorizationId, deadline }, () =>
-    authorizePhaseInput(saved.connection, { authorizationId: attempt.authorizationId, deadline }),
+    authorizePhaseInput({ ...saved.connection, provider: provider.name, protocol: provider.protocol }, { authorizationId: attempt.authorizationId, deadline }),
   );
   if (outcome === 'lost') {
     throw new BrokerError('STORAGE_UNAVAILABLE', 'the connection could not be switched to the new authorization; retry', { transient: true });
@@ -111,6 +124,15 @@ async function awaitAcknowledgement(runtime: Runtime, instanceId: string, event:
     }
     await runtime.clock.sleep(REAUTHORIZE_ACK.pollMs);
   }
+}
+
+function successorOf(runtime: Runtime, current: ProviderDefinition, name: string): ProviderDefinition {
+  if (current.successor !== name) {
+    throw new BrokerError('PROVIDER_NOT_SUCCESSOR', `"${name}" is not the successor of the connection's provider "${current.name}"`, {
+      details: { field: 'provider', ...(current.successor ? { successor: current.successor } : {}) },
+    });
+  }
+  return runtime.providers.get(name);
 }
 
 function unionOf(granted: readonly string[], added: readonly string[]): string[] {

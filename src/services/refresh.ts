@@ -17,6 +17,7 @@ import { afterRefreshFailure, DEFAULT_REFRESH_FAILURE_SPAN_MS, isRecovery } from
 import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
 import { DEFAULT_PROVIDER_TIMEOUT_MS } from '../oauth/http';
 import { refreshAccessToken } from '../oauth/oauth2/client';
+import { DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
 import { providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
 import type { RefreshResult } from '../durable/contract';
 import type { OAuth2Credentials } from '../storage/credentials';
@@ -75,6 +76,7 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
     const client = await oauth2Client(runtime, provider);
     const send = { send: runtime.http.send };
     const server = await providerServer(provider, send);
+    const dpop = await dpopTokenOptions(credentials.dpopKey, DPOP_NONCES.for(provider.name), send);
     const tokens = await withRediscovery(provider, server, () =>
       refreshAccessToken(
         {
@@ -85,7 +87,7 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
           requestedScopes: stored.connection.scopes,
           scopeSeparator: provider.scopeSeparator,
         },
-        send,
+        dpop,
       ),
     );
     next = {
@@ -94,6 +96,7 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
       tokenType: tokens.tokenType,
       ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
       ...(tokens.idToken ? { idToken: tokens.idToken } : credentials.idToken ? { idToken: credentials.idToken } : {}),
+      ...(credentials.dpopKey ? { dpopKey: credentials.dpopKey } : {}),
     };
     ({ expiresAt, source: expiresAtSource } = await tokenLifetimeOf(provider, server, client, tokens, now, send));
     scopes = tokens.scopes;

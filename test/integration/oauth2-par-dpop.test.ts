@@ -6,7 +6,9 @@ import { BrokerError } from '../../src/domain/errors';
 import { parseAuthorizationResponse } from '../../src/oauth/oauth2/authorization-response';
 import { exchangeCode, refreshAccessToken } from '../../src/oauth/oauth2/client';
 import { discoverServer, forgetDiscovered } from '../../src/oauth/oauth2/discovery';
-import { createDpopKey, dpopHandle } from '../../src/oauth/oauth2/dpop';
+import { createDpopKey, DpopNonceBook, dpopHandle, dpopTokenOptions, proofMaker, rememberingNonces } from '../../src/oauth/oauth2/dpop';
+import { probeOAuth2Credentials } from '../../src/oauth/verify-credentials';
+import { startDpopResourceServer } from '../support/oidc/dpop-resource-server';
 import { pushAuthorizationRequest } from '../../src/oauth/oauth2/par';
 import { createPkcePair } from '../../src/oauth/oauth2/pkce';
 import type { ClientAuthentication } from '../../src/oauth/oauth2/token-request';
@@ -109,4 +111,35 @@ test('when the code was pushed with one DPoP key, then another key cannot redeem
     ...CLIENT, tokenUrl: provider.url('/token'), redirectUri: REDIRECT_URI, code: callback.code, codeVerifier: pkce.codeVerifier, requestedScopes: SCOPES,
   }, { dpop: await dpopHandle(await createDpopKey()) }));
   expect(error.code).toBe('OAUTH_INVALID_GRANT');
+});
+
+test('with the provider\'s nonces remembered, a fresh handle\'s first proof carries the nonce; a probe of the bound token passes the API\'s own nonce challenge and fails without a proof', async () => {
+  const key = await createDpopKey();
+  const { pushed, pkce } = await pushedCode(await dpopHandle(key));
+  const callback = parseAuthorizationResponse(new URL(await completeConsent(pushed.authorizationUrl, { account: 'erin', approve: true, redirectUri: REDIRECT_URI })).searchParams);
+  if (callback.kind !== 'code') throw new Error(callback.error);
+  const tokens = await exchangeCode({
+    ...CLIENT, tokenUrl: provider.url('/token'), redirectUri: REDIRECT_URI, code: callback.code, codeVerifier: pkce.codeVerifier, requestedScopes: SCOPES,
+  }, { dpop: await dpopHandle(key) });
+
+  const nonces = new DpopNonceBook().for('acme');
+  await provider.clearLog();
+  const first = await refreshAccessToken({ ...CLIENT, tokenUrl: provider.url('/token'), refreshToken: tokens.refreshToken!, requestedScopes: tokens.scopes }, await dpopTokenOptions(key, nonces, {}));
+  const second = await refreshAccessToken({ ...CLIENT, tokenUrl: provider.url('/token'), refreshToken: first.refreshToken!, requestedScopes: tokens.scopes }, await dpopTokenOptions(key, nonces, {}));
+  expect((await provider.tokenLog()).map((entry) => entry.outcome)).toEqual(['use_dpop_nonce', 'ok', 'ok']);
+
+  const api = await startDpopResourceServer({ introspectionUrl: () => provider.url('/token/introspection'), clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret });
+  try {
+    const credentials = { protocol: 'oauth2' as const, accessToken: second.accessToken, tokenType: second.tokenType, dpopKey: key };
+    const target = { verifyUrl: api.url('/api/me') };
+    await expect(probeOAuth2Credentials(target, credentials, rememberingNonces({}, nonces), proofMaker(key, nonces, () => new Date()))).resolves.toEqual({ kind: 'ok' });
+    expect(api.log.map((entry) => entry.outcome)).toEqual(['nonce needed', 'ok']);
+    await expect(probeOAuth2Credentials(target, credentials)).resolves.toEqual({ kind: 'revoked', status: 401 });
+    // A proof of another key is refused even with the API's nonce.
+    const other = await createDpopKey();
+    await expect(probeOAuth2Credentials(target, credentials, rememberingNonces({}, nonces), proofMaker(other, nonces, () => new Date()))).resolves.toEqual({ kind: 'revoked', status: 401 });
+    expect(api.log.at(-1)?.outcome).toBe('token bound to another key');
+  } finally {
+    await api.stop();
+  }
 });

@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'BINDING_REJECTED',
   'CONNECT_LINK_INVALID',
   'SCOPES_MISSING',
+  'PROVIDER_NOT_SUCCESSOR',
   'QUOTA_EXCEEDED',
   'RATE_LIMITED',
   'CONFIG_INVALID',
@@ -149,6 +150,8 @@ export interface ReauthorizeRequest {
   scopes?: Array<string>;
   /** A session-bound connection: bind it to the session asking now. */
   bindingChallenge?: string;
+  /** The `successor` of the connection's (deprecated) provider: consent is asked there, with `scopes` or the successor's default scopes, and once it is given the same connection id is on the successor and the old provider's credentials are revoked (only after the new ones are stored). Any other provider: `400 PROVIDER_NOT_SUCCESSOR`. */
+  provider?: string;
 }
 
 /** Exactly one of `provider` (the page opens that provider) and `providers` (the page offers a choice). */
@@ -177,6 +180,7 @@ export interface StartedConnection {
 }
 
 export type Token = {
+  /** Usually `Bearer`. `DPoP` for a provider defined with `dpop: true`: the token is bound to the connection's key, which never leaves the broker, so it is used through the proxy. */
   tokenType: string;
   accessToken: string;
   expiresAt: string | null;

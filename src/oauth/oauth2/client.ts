@@ -1,4 +1,3 @@
-import type { TransportOptions } from './library';
 import { IdTokenCheck, UpstreamAccount, validateIdToken } from './id-token';
 import {
   CodeExchangeInput,
@@ -6,6 +5,7 @@ import {
   requestCodeExchange,
   requestRefresh,
   requestRevocation,
+  RevocationCallOptions,
   RevocationInput,
   TokenCallOptions,
 } from './token-request';
@@ -60,7 +60,7 @@ export async function refreshAccessToken(input: RefreshInput & ScopeContext, opt
  * The broker's parser judges the answer: it accepts any 2xx, where the library's accepts only 200.
  * @see https://www.rfc-editor.org/rfc/rfc7009
  */
-export async function revokeToken(input: RevocationInput, options?: TransportOptions): Promise<void> {
+export async function revokeToken(input: RevocationInput, options?: RevocationCallOptions): Promise<void> {
   const response = await requestRevocation(input, options);
   parseRevocationResponse(response.status, response.headers, response.body);
 }

@@ -7,6 +7,7 @@ import * as oauth from 'oauth4webapi';
 import { BrokerError } from '../../domain/errors';
 import type { ClientAuthMethod } from '../../providers/types';
 import type { HttpResponse } from '../http';
+import { asksForDpopNonce } from './dpop';
 import { authorizationServer, fromLibraryError, rawAnswerOf, requestOptions, TransportOptions } from './library';
 
 /** How the broker authenticates to the token and revocation endpoints. */
@@ -146,19 +147,32 @@ export async function requestRefresh(input: RefreshInput, options: TokenCallOpti
   );
 }
 
+/** Revocation is sent by the library without DPoP; a DPoP connection's proof comes from this maker. */
+export interface RevocationCallOptions extends TransportOptions {
+  dpopProof?: (method: 'POST', url: string) => string;
+}
+
 /**
- * Token revocation request, authenticated like the token endpoint.
+ * Token revocation request, authenticated like the token endpoint; for a DPoP connection with a
+ * proof (RFC 9449 defines none for revocation, but servers binding refresh tokens may ask for one),
+ * sent once more when the server asks for a nonce.
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  */
-export async function requestRevocation(input: RevocationInput, options: TransportOptions = {}): Promise<HttpResponse> {
+export async function requestRevocation(input: RevocationInput, options: RevocationCallOptions = {}): Promise<HttpResponse> {
   const additionalParameters = new URLSearchParams(input.tokenTypeHint ? { token_type_hint: input.tokenTypeHint } : {});
-  const response = await callLibrary(() =>
-    oauth.revocationRequest(authorizationServer({ revocationUrl: input.revocationUrl }), libraryClient(input), clientAuth(input), input.token, {
-      ...requestOptions(input.revocationUrl, options),
-      additionalParameters,
-    }),
-  );
-  return rawAnswerOf(response);
+  const send = async () =>
+    rawAnswerOf(
+      await callLibrary(() =>
+        oauth.revocationRequest(authorizationServer({ revocationUrl: input.revocationUrl }), libraryClient(input), clientAuth(input), input.token, {
+          ...requestOptions(input.revocationUrl, options),
+          additionalParameters,
+          ...(options.dpopProof ? { headers: { dpop: options.dpopProof('POST', input.revocationUrl) } } : {}),
+        }),
+      ),
+    );
+  const first = await send();
+  if (!options.dpopProof || !asksForDpopNonce(first.status, first.headers, first.body)) return first;
+  return send();
 }
 
 /**
@@ -168,17 +182,8 @@ export async function requestRevocation(input: RevocationInput, options: Transpo
  */
 async function withDpopNonceRetry(options: TokenCallOptions, run: () => Promise<Response>): Promise<HttpResponse> {
   const first = rawAnswerOf(await callLibrary(run));
-  if (!options.dpop || !isUseDpopNonce(first)) return first;
+  if (!options.dpop || !asksForDpopNonce(first.status, first.headers, first.body)) return first;
   return rawAnswerOf(await callLibrary(run));
-}
-
-function isUseDpopNonce(answer: HttpResponse): boolean {
-  if (answer.status !== 400 || !answer.headers['dpop-nonce']) return false;
-  try {
-    return (JSON.parse(answer.body.toString('utf8')) as { error?: unknown }).error === 'use_dpop_nonce';
-  } catch {
-    return false;
-  }
 }
 
 /** Runs a library request; transport BrokerErrors from the port pass through unchanged. */

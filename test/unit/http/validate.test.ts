@@ -1,5 +1,5 @@
 import { BrokerError } from '../../../src/domain/errors';
-import { parseListQuery, parseStartConnectionBody } from '../../../src/http/validate';
+import { parseListQuery, parseReauthorizeBody, parseStartConnectionBody } from '../../../src/http/validate';
 
 function invalidField(run: () => unknown): { code: string; field: unknown; message: string } {
   try {
@@ -130,5 +130,16 @@ describe('parseListQuery', () => {
   it('accepts top from 1 to 1000', () => {
     expect(parseListQuery(new URLSearchParams('top=1')).top).toBe(1);
     expect(parseListQuery(new URLSearchParams('top=1000')).top).toBe(1000);
+  });
+});
+
+describe('parseReauthorizeBody', () => {
+  it('when the body names a provider (the successor), then it is kept beside the scopes', () => {
+    expect(parseReauthorizeBody({ provider: 'garmin-oauth2', scopes: ['read'] })).toEqual({ provider: 'garmin-oauth2', scopes: ['read'] });
+    expect(parseReauthorizeBody(undefined)).toEqual({});
+  });
+
+  it.each([[''], [7], [null]])('when the provider is %p, then INVALID_REQUEST names the field', (provider) => {
+    expect(invalidField(() => parseReauthorizeBody({ provider }))).toEqual(expect.objectContaining({ code: 'INVALID_REQUEST', field: 'provider' }));
   });
 });
