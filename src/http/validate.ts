@@ -5,7 +5,11 @@ import { CONNECT_LINK_MAX_TTL_S, type CreateConnectLinkRequest } from '../servic
 import type { StartConnectionRequest } from '../services/start-connection';
 import { CONNECTION_ID_PATTERN } from './request';
 
-const START_FIELDS = new Set(['provider', 'scopes', 'connectionId', 'endUserId', 'returnTo', 'metadata', 'bindingChallenge']);
+const START_FIELDS = new Set(['provider', 'scopes', 'connectionId', 'endUserId', 'returnTo', 'metadata', 'bindingChallenge', 'grant']);
+/** `grant` values of POST /connections. */
+const START_GRANTS = ['authorization_code', 'client_credentials'] as const;
+/** Fields that belong to an end user's browser round trip, which a client credentials connection has none of. */
+const BROWSER_FIELDS = ['returnTo', 'bindingChallenge'] as const;
 /** BASE64URL(SHA-256(verifier)) without padding: 43 characters (RFC 7636 §4.2's S256 shape). */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const MAX_SCOPES = 100;
@@ -60,6 +64,14 @@ export function parseStartConnectionBody(body: unknown): StartConnectionRequest 
     request.metadata = metadata as Record<string, unknown>;
   }
   if (bindingChallenge !== undefined) request.bindingChallenge = parseBindingChallenge(bindingChallenge);
+  if (record.grant !== undefined) {
+    if (!START_GRANTS.includes(record.grant as (typeof START_GRANTS)[number])) throw invalid('grant', `must be one of ${START_GRANTS.join(', ')}`);
+    if (record.grant === 'client_credentials') {
+      const browserField = BROWSER_FIELDS.find((field) => record[field] !== undefined);
+      if (browserField) throw invalid(browserField, 'does not apply to grant "client_credentials" (there is no end user and no callback)');
+      request.grant = 'client_credentials';
+    }
+  }
   return request;
 }
 

@@ -1,5 +1,6 @@
 import { BrokerError } from '../domain/errors';
-import type { ClientAuthMethod, OAuth1ParameterPlacement, OAuth2ResponseMode, ProviderProtocol, SignatureMethod, VerifyMethod } from './types';
+import { OAUTH2_GRANTS } from './types';
+import type { ClientAuthMethod, OAuth2Grant, OAuth1ParameterPlacement, OAuth2ResponseMode, ProviderProtocol, SignatureMethod, VerifyMethod } from './types';
 
 /**
  * The fields a provider definition may carry, as a user writes them (BROKER_PROVIDERS,
@@ -43,6 +44,7 @@ export interface ProviderInput {
   verifyMethod?: VerifyMethod;
   deprecatedAfter?: string;
   successor?: string;
+  grants?: OAuth2Grant[];
 }
 
 export type ProviderField = keyof ProviderInput;
@@ -69,7 +71,9 @@ type FieldType =
   /** A calendar date, `YYYY-MM-DD`. */
   | { kind: 'date' }
   | { kind: 'providerName' }
-  | { kind: 'oneOf'; values: readonly string[] };
+  | { kind: 'oneOf'; values: readonly string[] }
+  /** A non-empty list of distinct values from `values`. */
+  | { kind: 'someOf'; values: readonly string[] };
 
 interface FieldSpec {
   type: FieldType;
@@ -118,6 +122,7 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   verifyMethod: { type: { kind: 'oneOf', values: ['GET', 'HEAD', 'POST'] }, protocols: BOTH },
   deprecatedAfter: { type: { kind: 'date' }, protocols: BOTH },
   successor: { type: { kind: 'providerName' }, protocols: BOTH },
+  grants: { type: { kind: 'someOf', values: OAUTH2_GRANTS }, protocols: OAUTH2 },
 };
 
 /** Provider names appear in `/api/callback/{name}`, so they stay URL-path safe. */
@@ -171,6 +176,10 @@ function typeProblem(type: FieldType, value: unknown): string | undefined {
       return typeof value === 'string' && PROVIDER_NAME_PATTERN.test(value) ? undefined : 'must be a provider name';
     case 'oneOf':
       return typeof value === 'string' && type.values.includes(value) ? undefined : `must be one of ${type.values.join(', ')}`;
+    case 'someOf':
+      return Array.isArray(value) && value.length > 0 && new Set(value).size === value.length && value.every((v) => typeof v === 'string' && type.values.includes(v))
+        ? undefined
+        : `must be a non-empty list of distinct values from ${type.values.join(', ')}`;
   }
 }
 

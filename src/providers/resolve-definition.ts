@@ -185,6 +185,7 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
           introspectionUrl: input.introspectionUrl,
           par: input.par,
           parUrl: input.parUrl,
+          grants: input.grants,
         })
       : compact<OAuth1ProviderDefinition>({
           ...common,
