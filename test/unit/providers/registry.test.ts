@@ -149,6 +149,10 @@ describe('provider registry', () => {
     ['an unknown probe method', { acme: { ...acme, verifyMethod: 'DELETE' } }, 'provider "acme": field "verifyMethod" must be one of GET, HEAD, POST'],
     ['a proxy header that is not a header name', { acme: { ...acme, proxyHeaders: ['acme-version', 'bad header'] } }, 'provider "acme": field "proxyHeaders" must be an array of HTTP header names'],
     ['an unknown response mode', { acme: { ...acme, responseMode: 'fragment' } }, 'provider "acme": field "responseMode" must be one of'],
+    ['an unknown grant', { acme: { ...acme, grants: ['password'] } }, 'provider "acme": field "grants" must be a non-empty list of distinct values from authorization_code, client_credentials'],
+    ['no grant at all', { acme: { ...acme, grants: [] } }, 'provider "acme": field "grants" must be a non-empty list'],
+    ['a grant twice', { acme: { ...acme, grants: ['client_credentials', 'client_credentials'] } }, 'provider "acme": field "grants" must be a non-empty list of distinct values'],
+    ['grants on an OAuth 1.0a provider', { legacy: { ...legacy, grants: ['authorization_code'] } }, 'provider "legacy": field "grants" does not apply to oauth1 providers'],
   ])('when a definition has %s, then PROVIDER_INVALID names provider and field', (_case, json, message) => {
     const error = errorOf(() => build(JSON.parse(JSON.stringify(json))));
     expect(error).toBeInstanceOf(BrokerError);
@@ -199,4 +203,10 @@ test('a definition can name a health probe and a successor defined alongside it'
     acme2: { ...acme },
   });
   expect(registry.resolve('acme')).toMatchObject({ verifyUrl: 'http://127.0.0.1:4010/api/me', successor: 'acme2' });
+});
+
+test('a definition opts in to client credentials with its grants; without them it offers the authorization code grant only', () => {
+  const registry = build({ acme: { ...acme, grants: ['authorization_code', 'client_credentials'] }, plain: { ...acme } });
+  expect(registry.resolve('acme')).toMatchObject({ grants: ['authorization_code', 'client_credentials'] });
+  expect(registry.resolve('plain')).not.toHaveProperty('grants');
 });
