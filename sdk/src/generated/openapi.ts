@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'CONNECTION_NOT_FOUND',
   'CONNECTION_EXISTS',
   'RETURN_URL_NOT_ALLOWED',
+  'GRANT_NOT_ALLOWED',
   'BINDING_REQUIRED',
   'BINDING_REJECTED',
   'CONNECT_LINK_INVALID',
@@ -91,6 +92,8 @@ export interface Connection {
   account?: UpstreamAccount;
   refreshAttempts?: RefreshAttempts;
   providerDeprecation?: ProviderDeprecation;
+  /** Present for a machine-to-machine connection (no end user): every token is fetched with the client credentials grant. */
+  grant?: 'client_credentials';
   error?: ConnectionError;
 }
 
@@ -131,6 +134,8 @@ export interface StartConnectionRequest {
   metadata?: Record<string, unknown>;
   /** BASE64URL(SHA-256(verifier)) of a verifier the client keeps in its user's session (RFC 9700 §4.7). After the callback the connection is `awaiting_confirmation` and the browser returns to `returnTo` (required) with a single-use `completionCode`; POST /connections/{id}/complete with both makes it `connected`. Required for clients in `BROKER_BINDING_REQUIRED_CLIENTS`. */
   bindingChallenge?: string;
+  /** Default `authorization_code` (an end user consents in a browser). `client_credentials` (RFC 6749 §4.4): a machine-to-machine connection for a provider whose definition lists the grant in `grants`; no end user, no callback, so `returnTo` and `bindingChallenge` do not apply. */
+  grant?: 'authorization_code' | 'client_credentials';
 }
 
 export interface CompleteConnectionRequest {
@@ -171,6 +176,19 @@ export interface StartedConnection {
   authorizationUrl: string;
   authorizationExpiresAt: string;
 }
+
+/** A client credentials connection. The start waits a few seconds for the first token: normally `connected`; else `refreshing` (the first token is still being fetched, poll GET /connections/{id}) or `failed` with `error`. */
+export interface StartedMachineConnection {
+  connectionId: string;
+  provider: string;
+  grant: 'client_credentials';
+  status: ConnectionStatus;
+  scopes: Array<string>;
+  expiresAt: string | null;
+  error?: ConnectionError;
+}
+
+export type StartConnectionAnswer = StartedConnection | StartedMachineConnection;
 
 export type Token = {
   tokenType: string;
@@ -235,7 +253,7 @@ export type ClientOperationId = keyof typeof CLIENT_OPERATIONS;
 
 /** Request and response types per client operation (`response: void` when the success has no body). */
 export interface ClientOperationTypes {
-  startConnection: { body: StartConnectionRequest; response: StartedConnection };
+  startConnection: { body: StartConnectionRequest; response: StartConnectionAnswer };
   listConnections: { query: ListConnectionsQuery; response: ConnectionPage };
   getConnection: { response: Connection };
   revokeConnection: { response: void };
