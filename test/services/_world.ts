@@ -274,6 +274,8 @@ function providerDefinitions(origin: string) {
     acme: oauth2,
     // Marked as issuing long-lived tokens: never refreshed, whatever the token response says.
     longlived: { ...oauth2, refreshable: false, verifyUrl: `${origin}/api/me` },
+    // Machine to machine only: connections fetch their tokens with the client credentials grant.
+    machine: { ...oauth2, grants: ['client_credentials'] },
     legacy: {
       protocol: 'oauth1',
       requestTokenUrl: `${origin}/oauth1/request_token`,
