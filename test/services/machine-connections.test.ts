@@ -53,6 +53,14 @@ describe('client credentials connections', () => {
     expect((await row()).connection.error).toBeUndefined();
   });
 
+  it('when a token is read before the first one is stored, then the read waits for the fetch it asks for and serves its token', async () => {
+    world.provider.answerWith({ status: 503, body: '' });
+    await start();
+    world.provider.answerWith(machineToken('mt-1'));
+    expect(await getToken(world.runtime, CLIENT, 'm1')).toMatchObject({ accessToken: 'mt-1', scopes: ['read'] });
+    expect(world.durable.raisedOf('refresh').map((r) => r.payload)).toEqual([{ seenVersion: 0 }]);
+  });
+
   it('when renewed, then a new token is fetched with the grant again (there is no refresh token) and the last one is replaced', async () => {
     world.provider.answerWith(machineToken('mt-1'));
     await start();
