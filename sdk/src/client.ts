@@ -14,6 +14,8 @@ import {
   ReauthorizeRequest,
   StartConnectionRequest,
   StartedConnection,
+  StartedMachineConnection,
+  StartConnectionAnswer,
   Token,
 } from './generated/openapi';
 import { RetryOptions, RetryPolicy, retryPolicy } from './retry';
@@ -90,8 +92,13 @@ export class BrokerClient {
     this.tokens = new TokenCache((connectionId) => this.getToken(connectionId), { ...options.tokenCache, now: this.env.now });
   }
 
-  /** Starts a connection; send the end user to `authorizationUrl`. */
-  startConnection(request: StartConnectionRequest): Promise<StartedConnection> {
+  /**
+   * Starts a connection; send the end user to `authorizationUrl`. With `grant: "client_credentials"`
+   * there is no end user: the answer says whether the first token is already stored (`connected`).
+   */
+  startConnection(request: StartConnectionRequest & { grant: 'client_credentials' }): Promise<StartedMachineConnection>;
+  startConnection(request: StartConnectionRequest & { grant?: 'authorization_code' }): Promise<StartedConnection>;
+  startConnection(request: StartConnectionRequest): Promise<StartConnectionAnswer> {
     return this.call('startConnection', { body: request });
   }
 

@@ -20,6 +20,7 @@ export type {
   ProviderList,
   StartConnectionRequest,
   StartedConnection,
+  StartedMachineConnection,
   Token,
 } from './generated/openapi';
 export { DEFAULT_RETRY, parseRetryAfter, RETRYABLE_STATUSES } from './retry';

@@ -55,6 +55,13 @@ export interface RefreshAttempts {
   lastFailureAt: string;
 }
 
+/**
+ * How a connection's tokens are obtained when not by an end user's consent (absent: the
+ * authorization code grant, or OAuth 1.0a). `client_credentials`: the broker fetches every token
+ * itself with the client's own credentials (RFC 6749 §4.4); "refreshing" is fetching anew.
+ */
+export type ConnectionGrant = 'client_credentials';
+
 export interface Connection {
   /** The public id, unique per client (two clients may both hold "crm-42"). */
   connectionId: string;
@@ -100,6 +107,7 @@ export interface Connection {
   expiresAtSource?: ExpirySource;
   /** Present while refreshes keep failing. */
   refreshAttempts?: RefreshAttempts;
+  grant?: ConnectionGrant;
 }
 
 export interface SessionBinding {
@@ -168,6 +176,7 @@ export function toConnectionView(connection: Connection, provider?: ProviderSuns
     ...(connection.account ? { account: connection.account } : {}),
     ...(connection.mergedInto ? { mergedInto: connection.mergedInto } : {}),
     ...(connection.refreshAttempts ? { refreshAttempts: connection.refreshAttempts } : {}),
+    ...(connection.grant ? { grant: connection.grant } : {}),
     ...(provider?.deprecatedAfter
       ? { providerDeprecation: { deprecatedAfter: provider.deprecatedAfter, ...(provider.successor ? { successor: provider.successor } : {}) } }
       : {}),

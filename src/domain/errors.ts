@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'CONNECTION_NOT_FOUND',
   'CONNECTION_EXISTS',
   'RETURN_URL_NOT_ALLOWED',
+  /** The provider's definition does not allow the grant the request named. */
+  'GRANT_NOT_ALLOWED',
   // Session binding, connect links, incremental scopes
   'BINDING_REQUIRED',
   'BINDING_REJECTED',

@@ -6,6 +6,8 @@
  * 10 % jitter (jitter spreads refreshes of tokens issued together). The margin is
  * BROKER_REFRESH_MARGIN_SECONDS (default 60 s); it must cover the backend's message delivery delay.
  */
+import type { ConnectionGrant } from './connection';
+
 export const REFRESH_MARGIN_MAX_MS = 60_000;
 export const REFRESH_JITTER_MAX_FRACTION = 0.1;
 /** Lifetime assumed when a provider returns a refresh token but no `expires_in` (documented fallback). */
@@ -65,14 +67,17 @@ function clamp01(value: number): number {
 
 /**
  * The one rule for "this connection is kept fresh": OAuth 2.0 credentials that hold a refresh token
- * and expire, from a provider not marked `refreshable: false`. Anything else gets no refresh loop,
- * and its token is served until it expires.
+ * and expire, from a provider not marked `refreshable: false`; or expiring credentials of a client
+ * credentials connection, which are renewed with the grant itself (no refresh token involved).
+ * Anything else gets no refresh loop, and its token is served until it expires.
  */
 export function isRefreshable(
   provider: { protocol: string; refreshable?: boolean },
   credentials: { protocol: string; refreshToken?: string } | undefined,
   expiresAt: string | null,
+  grant?: ConnectionGrant,
 ): boolean {
+  if (grant === 'client_credentials') return provider.protocol === 'oauth2' && credentials?.protocol === 'oauth2' && expiresAt !== null;
   return (
     provider.protocol === 'oauth2' &&
     provider.refreshable !== false &&

@@ -112,6 +112,8 @@ export type RefreshResult =
       refreshMarginMs?: number;
       /** This success ended a run of failed refreshes (the `connection.recovered` webhook). */
       recovered?: true;
+      /** The connection's first credentials (client credentials): the `connection.connected` webhook. */
+      first?: true;
     }
   | { outcome: 'transient'; retryAfterSeconds?: number; errorCode: string }
   /** The row records a newer authorization attempt (reauthorize) whose event this execution missed. */

@@ -5,7 +5,11 @@ import { CONNECT_LINK_MAX_TTL_S, type CreateConnectLinkRequest } from '../servic
 import type { StartConnectionRequest } from '../services/start-connection';
 import { CONNECTION_ID_PATTERN } from './request';
 
-const START_FIELDS = new Set(['provider', 'scopes', 'connectionId', 'endUserId', 'returnTo', 'metadata', 'bindingChallenge', 'onExistingAccount']);
+const START_FIELDS = new Set(['provider', 'scopes', 'connectionId', 'endUserId', 'returnTo', 'metadata', 'bindingChallenge', 'onExistingAccount', 'grant']);
+/** `grant` values of POST /connections. */
+const START_GRANTS = ['authorization_code', 'client_credentials'] as const;
+/** Fields about an end user (their browser's round trip, their upstream account), which a client credentials connection has none of. */
+const END_USER_FIELDS = ['returnTo', 'bindingChallenge', 'onExistingAccount'] as const;
 /** BASE64URL(SHA-256(verifier)) without padding: 43 characters (RFC 7636 §4.2's S256 shape). */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const MAX_SCOPES = 100;
@@ -66,6 +70,14 @@ export function parseStartConnectionBody(body: unknown): StartConnectionRequest 
     // A bound connection's credentials wait for POST …/complete; moving them elsewhere first would skip it.
     if (onExistingAccount === 'update' && request.bindingChallenge !== undefined) throw invalid('onExistingAccount', '"update" cannot be combined with "bindingChallenge" yet');
     request.onExistingAccount = onExistingAccount as OnExistingAccount;
+  }
+  if (record.grant !== undefined) {
+    if (!START_GRANTS.includes(record.grant as (typeof START_GRANTS)[number])) throw invalid('grant', `must be one of ${START_GRANTS.join(', ')}`);
+    if (record.grant === 'client_credentials') {
+      const endUserField = END_USER_FIELDS.find((field) => record[field] !== undefined);
+      if (endUserField) throw invalid(endUserField, 'does not apply to grant "client_credentials" (there is no end user)');
+      request.grant = 'client_credentials';
+    }
   }
   return request;
 }

@@ -145,6 +145,7 @@ const SCHEMAS: Json = {
       },
       refreshAttempts: ref('RefreshAttempts'),
       providerDeprecation: ref('ProviderDeprecation'),
+      grant: { type: 'string', enum: ['client_credentials'], description: 'Present for a machine-to-machine connection (no end user): every token is fetched with the client credentials grant.' },
       error: ref('ConnectionError'),
     },
   },
@@ -219,6 +220,12 @@ const SCHEMAS: Json = {
         description:
           'When the exchange names an upstream account (`account`) that another connection of this end user (`endUserId`, required) and provider already holds (status `connected`, `refreshing` or `reauth_required`): `add` keeps both; `update` puts the new credentials on the existing connection (its id keeps working with the new tokens) and this one ends `merged` with `mergedInto`. The callback then redirects with the existing connection\'s id, `status=connected` and `mergedFrom`. Not combinable with `bindingChallenge`.',
       },
+      grant: {
+        type: 'string',
+        enum: ['authorization_code', 'client_credentials'],
+        description:
+          'Default `authorization_code` (an end user consents in a browser). `client_credentials` (RFC 6749 §4.4): a machine-to-machine connection for a provider whose definition lists the grant in `grants`; no end user, no callback, so `returnTo` and `bindingChallenge` do not apply.',
+      },
     },
   },
   CompleteConnectionRequest: {
@@ -277,6 +284,22 @@ const SCHEMAS: Json = {
       authorizationExpiresAt: { type: 'string', format: 'date-time' },
     },
   },
+  StartedMachineConnection: {
+    type: 'object',
+    description:
+      'A client credentials connection. The start waits a few seconds for the first token: normally `connected`; else `refreshing` (the first token is still being fetched, poll GET /connections/{id}) or `failed` with `error`.',
+    required: ['connectionId', 'provider', 'grant', 'status', 'scopes', 'expiresAt'],
+    properties: {
+      connectionId: { type: 'string' },
+      provider: { type: 'string' },
+      grant: { const: 'client_credentials' },
+      status: ref('ConnectionStatus'),
+      scopes: { type: 'array', items: { type: 'string' } },
+      expiresAt: { type: ['string', 'null'], format: 'date-time' },
+      error: ref('ConnectionError'),
+    },
+  },
+  StartConnectionAnswer: { oneOf: [ref('StartedConnection'), ref('StartedMachineConnection')] },
   Token: {
     oneOf: [
       {
@@ -403,9 +426,10 @@ export const OPENAPI_DOCUMENT: Json = {
         tags: ['connections'],
         security: CLIENT_SECURITY,
         body: ref('StartConnectionRequest'),
-        description: 'With `bindingChallenge` the connection is session-bound (see POST /connections/{id}/complete).',
+        description:
+          'With `bindingChallenge` the connection is session-bound (see POST /connections/{id}/complete). With `grant: "client_credentials"` there is no end user: the broker fetches the token itself and renews it before it expires; `400 GRANT_NOT_ALLOWED` when the provider does not list that grant.',
         responses: {
-          '201': answer('Started; send the end user to `authorizationUrl`.', ref('StartedConnection'), { Location: { schema: { type: 'string' } } }),
+          '201': answer('Started; send the end user to `authorizationUrl` (client credentials: no URL, see `status`).', ref('StartConnectionAnswer'), { Location: { schema: { type: 'string' } } }),
           '400': errorRef('BadRequest'),
           ...CLIENT_ERRORS,
           '409': errorResponse('A connection with this `connectionId` exists.'),

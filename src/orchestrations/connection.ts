@@ -3,6 +3,7 @@
  * `context.df.*`, time from `currentUtcDateTime`. Phases:
  *  - authorize: wait for the callback event, raced against the authorization deadline; exchange.
  *  - maintain: wait for the refresh time (or a refresh/revoke/reauthorize event), refresh, continueAsNew.
+ *    A client credentials connection starts here: its first "refresh" fetches its first token.
  */
 import * as df from 'durable-functions';
 import { Activities, Events } from '../durable/names';
@@ -193,6 +194,7 @@ function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
       return switchToAttempt(context, input, { authorizationId: result.authorizationId, deadline: result.deadline });
     case 'refreshed':
       if (result.recovered) yield* notify(context, input, 'connection.recovered');
+      if (result.first) yield* notify(context, input, 'connection.connected');
       if (!result.refreshable || result.expiresAt === null) {
         context.df.setCustomStatus({ status: 'connected', credentialsVersion: result.credentialsVersion });
         return { status: 'connected' };

@@ -1,5 +1,6 @@
 import { BrokerError } from '../domain/errors';
-import type { AccountInfoEndpoint, ClientAuthMethod, OAuth1ParameterPlacement, OAuth2ResponseMode, ProviderProtocol, SignatureMethod, VerifyMethod } from './types';
+import { OAUTH2_GRANTS } from './types';
+import type { AccountInfoEndpoint, ClientAuthMethod, OAuth2Grant, OAuth1ParameterPlacement, OAuth2ResponseMode, ProviderProtocol, SignatureMethod, VerifyMethod } from './types';
 
 /**
  * The fields a provider definition may carry, as a user writes them (BROKER_PROVIDERS,
@@ -45,6 +46,7 @@ export interface ProviderInput {
   deprecatedAfter?: string;
   successor?: string;
   accountInfo?: AccountInfoEndpoint;
+  grants?: OAuth2Grant[];
 }
 
 export type ProviderField = keyof ProviderInput;
@@ -73,7 +75,9 @@ type FieldType =
   | { kind: 'providerName' }
   /** `{url, subjectField, nameField?, emailField?}`: the provider's user endpoint (./types.ts). */
   | { kind: 'accountInfo' }
-  | { kind: 'oneOf'; values: readonly string[] };
+  | { kind: 'oneOf'; values: readonly string[] }
+  /** A non-empty list of distinct values from `values`. */
+  | { kind: 'someOf'; values: readonly string[] };
 
 interface FieldSpec {
   type: FieldType;
@@ -124,6 +128,7 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   deprecatedAfter: { type: { kind: 'date' }, protocols: BOTH },
   successor: { type: { kind: 'providerName' }, protocols: BOTH },
   accountInfo: { type: { kind: 'accountInfo' }, protocols: OAUTH2 },
+  grants: { type: { kind: 'someOf', values: OAUTH2_GRANTS }, protocols: OAUTH2 },
 };
 
 /** Provider names appear in `/api/callback/{name}`, so they stay URL-path safe. */
@@ -179,6 +184,10 @@ function typeProblem(type: FieldType, value: unknown): string | undefined {
       return typeof value === 'string' && type.values.includes(value) ? undefined : `must be one of ${type.values.join(', ')}`;
     case 'accountInfo':
       return accountInfoProblem(value, isRecord);
+    case 'someOf':
+      return Array.isArray(value) && value.length > 0 && new Set(value).size === value.length && value.every((v) => typeof v === 'string' && type.values.includes(v))
+        ? undefined
+        : `must be a non-empty list of distinct values from ${type.values.join(', ')}`;
   }
 }
 

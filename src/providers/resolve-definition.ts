@@ -208,6 +208,7 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
           parUrl: input.parUrl,
           accountInfo: input.accountInfo,
           dpop: input.dpop,
+          grants: input.grants,
         })
       : compact<OAuth1ProviderDefinition>({
           ...common,

@@ -5,6 +5,12 @@ export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'n
 /** Where OAuth 1.0a protocol parameters travel on signed requests (RFC 5849 §3.5). */
 export type OAuth1ParameterPlacement = 'header' | 'query' | 'body';
 export type ProviderProtocol = 'oauth1' | 'oauth2';
+/**
+ * OAuth 2.0 grants a connection may be made with: `authorization_code` (an end user consents in a
+ * browser) and `client_credentials` (RFC 6749 §4.4, machine to machine: no end user, no callback).
+ */
+export const OAUTH2_GRANTS = ['authorization_code', 'client_credentials'] as const;
+export type OAuth2Grant = (typeof OAUTH2_GRANTS)[number];
 /** How a health probe calls `verifyUrl`. */
 export type VerifyMethod = 'GET' | 'HEAD' | 'POST';
 
@@ -95,6 +101,8 @@ export interface OAuth2ProviderDefinition extends ProviderBase {
    * @see https://openid.net/specs/oauth-v2-form-post-response-mode-1_0.html
    */
   responseMode?: OAuth2ResponseMode;
+  /** Grants connections to this provider may use; default `["authorization_code"]`. */
+  grants?: OAuth2Grant[];
   /** The user endpoint naming who connected, for providers without OpenID Connect ID Tokens. */
   accountInfo?: AccountInfoEndpoint;
 }

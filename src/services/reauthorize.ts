@@ -28,6 +28,9 @@ export interface ReauthorizeRequest {
 export async function reauthorize(runtime: Runtime, clientId: string, connectionId: string, request: ReauthorizeRequest = {}): Promise<StartedConnection> {
   const stored = await runtime.connections.require(clientId, connectionId);
   if (stored.connection.status === 'revoked') throw new BrokerError('CONNECTION_REVOKED', 'the connection was revoked');
+  if (stored.connection.grant === 'client_credentials') {
+    throw new BrokerError('GRANT_NOT_ALLOWED', 'a client credentials connection has no end user to authorize; POST …/refresh fetches a new token', { details: { grant: stored.connection.grant } });
+  }
   if (request.bindingChallenge !== undefined && !stored.connection.binding) {
     throw new BrokerError('INVALID_REQUEST', 'only a connection started with a "bindingChallenge" can be bound again', { details: { field: 'bindingChallenge' } });
   }

@@ -16,6 +16,7 @@ import { BrokerError, isBrokerError } from '../domain/errors';
 import { afterRefreshFailure, DEFAULT_REFRESH_FAILURE_SPAN_MS, isRecovery } from '../domain/refresh-attempts';
 import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
 import { DEFAULT_PROVIDER_TIMEOUT_MS } from '../oauth/http';
+import { obtainClientCredentialsToken } from '../oauth/oauth2/client-credentials';
 import { refreshAccessToken } from '../oauth/oauth2/client';
 import { DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
 import { providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
@@ -59,9 +60,10 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
 
   const provider = runtime.providers.get(stored.connection.provider);
   const credentials = await runtime.connections.openCredentials(stored);
-  if (provider.protocol !== 'oauth2' || credentials?.protocol !== 'oauth2' || !isRefreshable(provider, credentials, stored.connection.expiresAt)) {
-    return { outcome: 'gone' };
-  }
+  // A client credentials connection fetches a new token with the grant, its first one included.
+  const machine = stored.connection.grant === 'client_credentials';
+  if (provider.protocol !== 'oauth2' || (credentials !== undefined && credentials.protocol !== 'oauth2')) return { outcome: 'gone' };
+  if (!machine && !isRefreshable(provider, credentials, stored.connection.expiresAt)) return { outcome: 'gone' };
 
   const owner = randomUUID();
   const lease = await takeLease(runtime, stored, input, owner);
@@ -76,27 +78,32 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
     const client = await oauth2Client(runtime, provider);
     const send = { send: runtime.http.send };
     const server = await providerServer(provider, send);
-    const dpop = await dpopTokenOptions(credentials.dpopKey, DPOP_NONCES.for(provider.name), send);
+    const dpop = await dpopTokenOptions(credentials?.dpopKey, DPOP_NONCES.for(provider.name), send);
     const tokens = await withRediscovery(provider, server, () =>
-      refreshAccessToken(
-        {
-          ...client,
-          tokenUrl: server.tokenUrl,
-          refreshToken: credentials.refreshToken as string,
-          tokenParams: provider.tokenParams,
-          requestedScopes: stored.connection.scopes,
-          scopeSeparator: provider.scopeSeparator,
-        },
-        dpop,
-      ),
+      machine
+        ? obtainClientCredentialsToken(
+            { ...client, tokenUrl: server.tokenUrl, scopes: stored.connection.scopes, scopeSeparator: provider.scopeSeparator, tokenParams: provider.tokenParams },
+            dpop,
+          )
+        : refreshAccessToken(
+            {
+              ...client,
+              tokenUrl: server.tokenUrl,
+              refreshToken: credentials?.refreshToken as string,
+              tokenParams: provider.tokenParams,
+              requestedScopes: stored.connection.scopes,
+              scopeSeparator: provider.scopeSeparator,
+            },
+            dpop,
+          ),
     );
     next = {
       protocol: 'oauth2',
       accessToken: tokens.accessToken,
       tokenType: tokens.tokenType,
       ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
-      ...(tokens.idToken ? { idToken: tokens.idToken } : credentials.idToken ? { idToken: credentials.idToken } : {}),
-      ...(credentials.dpopKey ? { dpopKey: credentials.dpopKey } : {}),
+      ...(tokens.idToken ? { idToken: tokens.idToken } : credentials?.idToken ? { idToken: credentials.idToken } : {}),
+      ...(credentials?.dpopKey ? { dpopKey: credentials.dpopKey } : {}),
     };
     ({ expiresAt, source: expiresAtSource } = await tokenLifetimeOf(provider, server, client, tokens, now, send));
     scopes = tokens.scopes;
@@ -106,7 +113,7 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
 
   // First thing after the provider answered: a rotated refresh token is only good once it is stored.
   const nowIso = now.toISOString();
-  const refreshable = isRefreshable(provider, next, expiresAt);
+  const refreshable = isRefreshable(provider, next, expiresAt, stored.connection.grant);
   const saved = await saveWithRetry(runtime, lease.stored, (connection) => {
     if (connection.status === 'revoked') return undefined;
     return {
@@ -139,7 +146,7 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
       // How long after it was due the token was refreshed (negative: ahead of time, e.g. forced).
       latenessMs: dueAt ? now.getTime() - Date.parse(dueAt) : null,
       remainingMs: stored.connection.expiresAt ? Date.parse(stored.connection.expiresAt) - now.getTime() : null,
-      refreshTokenRotated: next.refreshToken !== undefined && next.refreshToken !== credentials.refreshToken,
+      refreshTokenRotated: next.refreshToken !== undefined && next.refreshToken !== credentials?.refreshToken,
       expiresAt,
     },
   });
@@ -151,6 +158,8 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
     refreshable,
     refreshMarginMs: runtime.settings.refreshMarginMs,
     ...(isRecovery(lease.stored.connection.refreshAttempts) ? { recovered: true as const } : {}),
+    // A client credentials connection's first token: the connection has just become connected.
+    ...(lease.stored.connection.credentialsVersion === 0 ? { first: true as const } : {}),
   };
 }
 
@@ -198,8 +207,14 @@ async function recordFailure(runtime: Runtime, input: RefreshInput, owner: strin
   const spanMs = (runtime.settings.refreshFailureSpanSeconds ?? DEFAULT_REFRESH_FAILURE_SPAN_MS / 1000) * 1000;
   const verdict = broker.transient ? afterRefreshFailure(stored?.connection.refreshAttempts, now, spanMs) : undefined;
   const exhausted = verdict?.exhausted === true;
+  // Without a first token yet (client credentials) the connection stays `refreshing`; with no end
+  // user there is nobody to reauthorize, so a refused grant is a failure.
+  const nothingIssued = input.expectedVersion === 0;
+  const machine = stored?.connection.grant === 'client_credentials';
   const status: Connection['status'] =
-    broker.transient && !exhausted ? 'connected' : exhausted || broker.code === 'OAUTH_INVALID_GRANT' ? 'reauth_required' : 'failed';
+    broker.transient && !exhausted
+      ? nothingIssued ? 'refreshing' : 'connected'
+      : exhausted || (broker.code === 'OAUTH_INVALID_GRANT' && !machine) ? 'reauth_required' : 'failed';
   const recorded = exhausted
     ? {
         code: 'REFRESH_EXHAUSTED' as const,
@@ -249,7 +264,7 @@ async function refreshedFrom(runtime: Runtime, stored: StoredConnection): Promis
     credentialsVersion: c.credentialsVersion,
     issuedAt: stored.issuedAt ?? c.updatedAt,
     expiresAt: c.expiresAt,
-    refreshable: isRefreshable(runtime.providers.get(c.provider), credentials, c.expiresAt),
+    refreshable: isRefreshable(runtime.providers.get(c.provider), credentials, c.expiresAt, c.grant),
     refreshMarginMs: runtime.settings.refreshMarginMs,
   };
 }

@@ -14,6 +14,7 @@ import { beginAuthorization } from './begin-authorization';
 import { assertBindingRules } from './complete-connection';
 import { assertConnectionQuota } from './limits';
 import type { Runtime } from './runtime';
+import { assertGrantAllowed, startMachineConnection, type StartedMachineConnection } from './start-machine-connection';
 
 export interface StartConnectionRequest {
   provider: string;
@@ -26,6 +27,8 @@ export interface StartConnectionRequest {
   bindingChallenge?: string;
   /** `update`: connecting an account this end user already connected updates that connection (src/services/merge-account.ts). */
   onExistingAccount?: OnExistingAccount;
+  /** Absent: the authorization code grant (or OAuth 1.0a). */
+  grant?: 'client_credentials';
 }
 
 export interface StartedConnection {
@@ -41,7 +44,9 @@ export function newConnectionId(): string {
   return randomToken(16);
 }
 
-export async function startConnection(runtime: Runtime, clientId: string, request: StartConnectionRequest): Promise<StartedConnection> {
+export async function startConnection(runtime: Runtime, clientId: string, request: StartConnectionRequest & { grant?: undefined }): Promise<StartedConnection>;
+export async function startConnection(runtime: Runtime, clientId: string, request: StartConnectionRequest): Promise<StartedConnection | StartedMachineConnection>;
+export async function startConnection(runtime: Runtime, clientId: string, request: StartConnectionRequest): Promise<StartedConnection | StartedMachineConnection> {
   if (request.returnTo !== undefined && !isReturnUrlAllowed(request.returnTo, runtime.settings.allowedReturnUrls)) {
     throw new BrokerError('RETURN_URL_NOT_ALLOWED', '"returnTo" is not an allowed return URL', { details: { field: 'returnTo' } });
   }
@@ -50,11 +55,15 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
   if (!runtime.providers.isConfigured(provider.name)) {
     throw new BrokerError('UNKNOWN_PROVIDER', `provider "${request.provider}" is not configured`);
   }
+  assertGrantAllowed(provider, request.grant ?? 'authorization_code');
   // Limits before anything is written or sent to the provider.
   runtime.limits.admitStart(clientId);
   await assertConnectionQuota(runtime.connections, clientId, runtime.limits.settings.maxConnectionsPerClient);
   const now = runtime.clock.now();
   const connectionId = request.connectionId ?? newConnectionId();
+  if (request.grant === 'client_credentials' && provider.protocol === 'oauth2') {
+    return startMachineConnection(runtime, clientId, provider, { ...request, connectionId }, now);
+  }
   const connection: Connection = {
     connectionId,
     clientId,

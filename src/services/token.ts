@@ -51,13 +51,18 @@ export async function currentToken(runtime: Runtime, clientId: string, connectio
 
   let stored = await runtime.connections.require(clientId, connectionId);
   assertUsable(stored.connection);
+  if (stored.connection.credentialsVersion === 0 && stored.connection.grant === 'client_credentials') {
+    // The first token of a client credentials connection is on its way: wait for it like for a refresh.
+    stored = await refreshOnce(runtime, stored);
+    assertUsable(stored.connection);
+  }
   if (requiredScopes) assertScopesGranted(stored.connection.scopes, requiredScopes);
   let credentials = await readCredentials(runtime, stored);
 
   if (credentials.protocol === 'oauth2') {
     const decision = shouldRefresh(issuedAtMs(stored), expiresAtMs(stored.connection), nowMs(runtime), runtime.settings.refreshMarginMs);
     if (decision.should || stored.connection.status === 'refreshing') {
-      const refreshable = isRefreshable(runtime.providers.get(stored.connection.provider), credentials, stored.connection.expiresAt);
+      const refreshable = isRefreshable(runtime.providers.get(stored.connection.provider), credentials, stored.connection.expiresAt, stored.connection.grant);
       if (!refreshable && decision.reason === 'expired') {
         throw new BrokerError('CONNECTION_NOT_CONNECTED', 'the access token has expired and the provider issued no refresh token', {
           details: { status: stored.connection.status },
@@ -93,7 +98,7 @@ export async function forceRefresh(runtime: Runtime, clientId: string, connectio
   const stored = await runtime.connections.require(clientId, connectionId);
   assertUsable(stored.connection);
   const credentials = await readCredentials(runtime, stored);
-  if (!isRefreshable(runtime.providers.get(stored.connection.provider), credentials, stored.connection.expiresAt)) {
+  if (!isRefreshable(runtime.providers.get(stored.connection.provider), credentials, stored.connection.expiresAt, stored.connection.grant)) {
     throw new BrokerError('CONNECTION_NOT_CONNECTED', 'this connection has no refresh token to refresh with', {
       details: { status: stored.connection.status },
     });
@@ -122,7 +127,9 @@ async function requestRefreshAndWait(runtime: Runtime, stored: StoredConnection)
       // A refresh attempt failed transiently after we asked: the caller decides whether the last
       // good token is still good enough to hand out.
       const error = current.connection.error;
-      return error !== undefined && Date.parse(error.at) >= startedAtMs - FAILURE_SKEW_MS && current.connection.status === 'connected';
+      // (Before a client credentials connection's first token, a failure leaves it `refreshing`.)
+      const settledAfterFailure = current.connection.status === 'connected' || current.connection.credentialsVersion === 0;
+      return error !== undefined && Date.parse(error.at) >= startedAtMs - FAILURE_SKEW_MS && settledAfterFailure;
     },
     {
       timeoutMs: TOKEN_TIMINGS.refreshWaitMs,

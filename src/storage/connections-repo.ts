@@ -62,6 +62,7 @@ interface ConnectionEntity {
   expiresAtSource?: string;
   /** JSON of the failed-refresh count. */
   refreshAttempts?: string;
+  grant?: string;
 }
 
 export interface StoredConnection {
@@ -371,6 +372,7 @@ function toEntity(connection: Connection, sealed: { envelope: string; keyId: str
   if (connection.mergedInto) entity.mergedInto = connection.mergedInto;
   if (connection.expiresAtSource) entity.expiresAtSource = connection.expiresAtSource;
   if (connection.refreshAttempts) entity.refreshAttempts = JSON.stringify(connection.refreshAttempts);
+  if (connection.grant) entity.grant = connection.grant;
   if (sealed) {
     entity.credentials = sealed.envelope;
     if (sealed.keyId) entity.credentialsKeyId = sealed.keyId;
@@ -406,6 +408,7 @@ function fromEntity(entity: TableEntityResult<ConnectionEntity>): StoredConnecti
     mergedInto: entity.mergedInto,
     expiresAtSource: EXPIRY_SOURCES.find((source) => source === entity.expiresAtSource),
     refreshAttempts: parseJson<RefreshAttempts>(entity.refreshAttempts),
+    ...(entity.grant === 'client_credentials' ? { grant: entity.grant } : {}),
   };
   return {
     connection,

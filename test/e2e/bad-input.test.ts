@@ -152,6 +152,18 @@ const rows: Row[] = [
   { name: 'POST /connections reusing one of its own connection ids', send: () => start({ provider: 'oidc', connectionId: fx.connected }), status: 409, code: 'CONNECTION_EXISTS' },
   // (Another client's id is no longer taken: ids are unique per client, see tenancy-storage.test.ts.)
   { name: 'POST /connections reusing one of its own revoked connection ids', send: () => start({ provider: 'oidc', connectionId: fx.revoked }), status: 409, code: 'CONNECTION_EXISTS' },
+  // POST /connections: grants (client credentials needs the provider's consent and has no browser round trip)
+  { name: 'POST /connections with an unknown grant', send: () => start({ provider: 'oidc', grant: 'password' }), status: 400, code: 'INVALID_REQUEST' },
+  { name: 'POST /connections with grant client_credentials for a provider that does not allow it', send: () => start({ provider: 'oidc', grant: 'client_credentials' }), status: 400, code: 'GRANT_NOT_ALLOWED' },
+  { name: 'POST /connections with grant client_credentials for an OAuth 1.0a provider', send: () => start({ provider: 'legacy', grant: 'client_credentials' }), status: 400, code: 'GRANT_NOT_ALLOWED' },
+  { name: 'POST /connections with grant client_credentials and a returnTo', send: () => start({ provider: 'oidc', grant: 'client_credentials', returnTo: RETURN_URL }), status: 400, code: 'INVALID_REQUEST', also: (a) => expect(a.json.error.message).toContain('returnTo') },
+  {
+    name: 'POST /connections with grant client_credentials and a bindingChallenge',
+    send: () => start({ provider: 'oidc', grant: 'client_credentials', bindingChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' }),
+    status: 400,
+    code: 'INVALID_REQUEST',
+    also: (a) => expect(a.json.error.message).toContain('bindingChallenge'),
+  },
   // POST /connections: open redirects and header injection through returnTo
   { name: 'returnTo on another origin', send: () => startReturningTo('http://evil.example/done'), status: 400, code: 'RETURN_URL_NOT_ALLOWED' },
   { name: 'returnTo scheme-relative //evil', send: () => startReturningTo('//evil.example/done'), status: 400, code: 'RETURN_URL_NOT_ALLOWED' },

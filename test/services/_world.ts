@@ -280,6 +280,8 @@ function providerDefinitions(origin: string) {
     longlived: { ...oauth2, refreshable: false, verifyUrl: `${origin}/api/me` },
     // Names who connected from its user endpoint (the canned answer serves both endpoints).
     withuser: { ...oauth2, accountInfo: { url: `${origin}/api/user`, subjectField: 'user.id', nameField: 'user.name' } },
+    // Machine to machine only: connections fetch their tokens with the client credentials grant.
+    machine: { ...oauth2, grants: ['client_credentials'] },
     legacy: {
       protocol: 'oauth1',
       requestTokenUrl: `${origin}/oauth1/request_token`,

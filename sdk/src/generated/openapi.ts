@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'CONNECTION_NOT_FOUND',
   'CONNECTION_EXISTS',
   'RETURN_URL_NOT_ALLOWED',
+  'GRANT_NOT_ALLOWED',
   'BINDING_REQUIRED',
   'BINDING_REJECTED',
   'CONNECT_LINK_INVALID',
@@ -94,6 +95,8 @@ export interface Connection {
   mergedInto?: string;
   refreshAttempts?: RefreshAttempts;
   providerDeprecation?: ProviderDeprecation;
+  /** Present for a machine-to-machine connection (no end user): every token is fetched with the client credentials grant. */
+  grant?: 'client_credentials';
   error?: ConnectionError;
 }
 
@@ -136,6 +139,8 @@ export interface StartConnectionRequest {
   bindingChallenge?: string;
   /** When the exchange names an upstream account (`account`) that another connection of this end user (`endUserId`, required) and provider already holds (status `connected`, `refreshing` or `reauth_required`): `add` keeps both; `update` puts the new credentials on the existing connection (its id keeps working with the new tokens) and this one ends `merged` with `mergedInto`. The callback then redirects with the existing connection's id, `status=connected` and `mergedFrom`. Not combinable with `bindingChallenge`. */
   onExistingAccount?: 'add' | 'update';
+  /** Default `authorization_code` (an end user consents in a browser). `client_credentials` (RFC 6749 §4.4): a machine-to-machine connection for a provider whose definition lists the grant in `grants`; no end user, no callback, so `returnTo` and `bindingChallenge` do not apply. */
+  grant?: 'authorization_code' | 'client_credentials';
 }
 
 export interface CompleteConnectionRequest {
@@ -178,6 +183,19 @@ export interface StartedConnection {
   authorizationUrl: string;
   authorizationExpiresAt: string;
 }
+
+/** A client credentials connection. The start waits a few seconds for the first token: normally `connected`; else `refreshing` (the first token is still being fetched, poll GET /connections/{id}) or `failed` with `error`. */
+export interface StartedMachineConnection {
+  connectionId: string;
+  provider: string;
+  grant: 'client_credentials';
+  status: ConnectionStatus;
+  scopes: Array<string>;
+  expiresAt: string | null;
+  error?: ConnectionError;
+}
+
+export type StartConnectionAnswer = StartedConnection | StartedMachineConnection;
 
 export type Token = {
   /** Usually `Bearer`. `DPoP` for a provider defined with `dpop: true`: the token is bound to the connection's key, which never leaves the broker, so it is used through the proxy. */
@@ -247,7 +265,7 @@ export type ClientOperationId = keyof typeof CLIENT_OPERATIONS;
 
 /** Request and response types per client operation (`response: void` when the success has no body). */
 export interface ClientOperationTypes {
-  startConnection: { body: StartConnectionRequest; response: StartedConnection };
+  startConnection: { body: StartConnectionRequest; response: StartConnectionAnswer };
   listConnections: { query: ListConnectionsQuery; response: ConnectionPage };
   getConnection: { response: Connection };
   revokeConnection: { response: void };

@@ -93,6 +93,7 @@ const provider = new Provider(issuer, {
   claims: { openid: ['sub'], profile: ['name'], email: ['email'] },
   ttl: {
     AccessToken: accessTokenTtlSeconds,
+    ClientCredentials: accessTokenTtlSeconds,
     RefreshToken: refreshTokenTtlSeconds,
     AuthorizationCode: 120,
     Interaction: 600,
@@ -216,7 +217,8 @@ function sendJson(res, status, value, headers = {}) {
 async function findValidAccessToken(req) {
   const match = /^Bearer ([^\s]+)$/i.exec(req.headers.authorization ?? '');
   if (!match) return undefined;
-  const token = await provider.AccessToken.find(match[1]);
+  // Client credentials tokens (no end user, no grant) are a model of their own.
+  const token = (await provider.AccessToken.find(match[1])) ?? (await provider.ClientCredentials.find(match[1]));
   if (!token || token.isExpired) return undefined;
   // A revoked refresh token revokes its grant; tokens of a revoked grant must stop working too.
   const grant = token.grantId ? await provider.Grant.find(token.grantId) : undefined;

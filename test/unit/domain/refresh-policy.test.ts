@@ -149,4 +149,11 @@ describe('isRefreshable (the one rule for a refresh loop)', () => {
     expect(isRefreshable({ protocol: 'oauth1' }, { protocol: 'oauth1' }, null)).toBe(false);
     expect(isRefreshable(oauth2, undefined, expiresAt)).toBe(false);
   });
+
+  it('when a client credentials connection holds expiring credentials, then refreshable without a refresh token, whatever `refreshable` says', () => {
+    expect(isRefreshable(oauth2, { protocol: 'oauth2' }, expiresAt, 'client_credentials')).toBe(true);
+    expect(isRefreshable({ ...oauth2, refreshable: false }, { protocol: 'oauth2' }, expiresAt, 'client_credentials')).toBe(true);
+    expect(isRefreshable(oauth2, { protocol: 'oauth2' }, null, 'client_credentials')).toBe(false);
+    expect(isRefreshable(oauth2, undefined, expiresAt, 'client_credentials')).toBe(false);
+  });
 });

@@ -25,6 +25,22 @@ describe('parseStartConnectionBody', () => {
     expect(parseStartConnectionBody(body)).toEqual(body);
   });
 
+  it('accepts grant client_credentials, and the default authorization_code grant adds nothing', () => {
+    expect(parseStartConnectionBody({ provider: 'acme', grant: 'client_credentials', scopes: ['read'] })).toEqual({ provider: 'acme', grant: 'client_credentials', scopes: ['read'] });
+    expect(parseStartConnectionBody({ provider: 'acme', grant: 'authorization_code' })).toEqual({ provider: 'acme' });
+  });
+
+  it.each([['password'], [''], [42]])('when the grant is %p, then INVALID_REQUEST naming "grant"', (grant) => {
+    expect(invalidField(() => parseStartConnectionBody({ provider: 'acme', grant }))).toMatchObject({ code: 'INVALID_REQUEST', field: 'grant' });
+  });
+
+  it.each([
+    ['returnTo', 'https://app.example/done'],
+    ['bindingChallenge', 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'],
+  ])('when grant client_credentials comes with %s (a browser round trip it has none of), then INVALID_REQUEST naming it', (field, value) => {
+    expect(invalidField(() => parseStartConnectionBody({ provider: 'acme', grant: 'client_credentials', [field]: value }))).toMatchObject({ code: 'INVALID_REQUEST', field });
+  });
+
   it('accepts a body with the provider only, adding nothing', () => {
     expect(parseStartConnectionBody({ provider: 'acme' })).toEqual({ provider: 'acme' });
   });

@@ -373,6 +373,16 @@ describe('connection orchestration, maintain phase', () => {
     expect(run.fake.continuedAsNew).toEqual([expect.objectContaining({ credentialsVersion: 4, failures: 0 })]);
   });
 
+  it('when the first token of a client credentials connection is stored, then a connected webhook is enqueued before the loop goes on', () => {
+    const run = start({ ...maintainInput, credentialsVersion: 0, retryAt: ISSUED_AT });
+    run.gen.next(win(run.events.timer));
+    const refreshed = { outcome: 'refreshed', credentialsVersion: 1, issuedAt: ISSUED_AT, expiresAt: EXPIRES_AT, refreshable: true, first: true };
+    const webhook = expectActivity(run.gen.next(refreshed).value, Activities.EnqueueWebhook);
+    expect(webhook.input).toMatchObject({ ...REF, type: 'connection.connected' });
+    expect(run.gen.next(undefined)).toEqual({ done: true, value: undefined });
+    expect(run.fake.continuedAsNew).toEqual([expect.objectContaining({ phase: 'maintain', credentialsVersion: 1, failures: 0 })]);
+  });
+
   it('when the connection is gone, then the orchestration ends quietly', () => {
     const run = start(maintainInput);
     run.gen.next(win(run.events.timer));

@@ -163,6 +163,10 @@ describe('provider registry', () => {
     ['a user endpoint field that is not a field path', { acme: { ...acme, accountInfo: { url: 'https://api.acme.example/user', subjectField: 'data[0].id' } } }, 'provider "acme": field "accountInfo" must be an object'],
     ['a remote http user endpoint', { acme: { ...acme, accountInfo: { url: 'http://api.acme.example/user', subjectField: 'id' } } }, 'provider "acme": field "accountInfo.url" must use https'],
     ['a user endpoint on an OAuth 1.0a provider', { legacy: { ...legacy, accountInfo: { url: 'https://legacy.example/me', subjectField: 'id' } } }, 'provider "legacy": field "accountInfo" does not apply to oauth1 providers'],
+    ['an unknown grant', { acme: { ...acme, grants: ['password'] } }, 'provider "acme": field "grants" must be a non-empty list of distinct values from authorization_code, client_credentials'],
+    ['no grant at all', { acme: { ...acme, grants: [] } }, 'provider "acme": field "grants" must be a non-empty list'],
+    ['a grant twice', { acme: { ...acme, grants: ['client_credentials', 'client_credentials'] } }, 'provider "acme": field "grants" must be a non-empty list of distinct values'],
+    ['grants on an OAuth 1.0a provider', { legacy: { ...legacy, grants: ['authorization_code'] } }, 'provider "legacy": field "grants" does not apply to oauth1 providers'],
   ])('when a definition has %s, then PROVIDER_INVALID names provider and field', (_case, json, message) => {
     const error = errorOf(() => build(JSON.parse(JSON.stringify(json))));
     expect(error).toBeInstanceOf(BrokerError);
@@ -213,4 +217,10 @@ test('a definition can name a health probe and a successor defined alongside it'
     acme2: { ...acme },
   });
   expect(registry.resolve('acme')).toMatchObject({ verifyUrl: 'http://127.0.0.1:4010/api/me', successor: 'acme2' });
+});
+
+test('a definition opts in to client credentials with its grants; without them it offers the authorization code grant only', () => {
+  const registry = build({ acme: { ...acme, grants: ['authorization_code', 'client_credentials'] }, plain: { ...acme } });
+  expect(registry.resolve('acme')).toMatchObject({ grants: ['authorization_code', 'client_credentials'] });
+  expect(registry.resolve('plain')).not.toHaveProperty('grants');
 });
