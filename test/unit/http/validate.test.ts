@@ -37,7 +37,8 @@ describe('parseStartConnectionBody', () => {
   it.each([
     ['returnTo', 'https://app.example/done'],
     ['bindingChallenge', 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'],
-  ])('when grant client_credentials comes with %s (a browser round trip it has none of), then INVALID_REQUEST naming it', (field, value) => {
+    ['onExistingAccount', 'add'],
+  ])('when grant client_credentials comes with %s (an end user\'s, which it has none of), then INVALID_REQUEST naming it', (field, value) => {
     expect(invalidField(() => parseStartConnectionBody({ provider: 'acme', grant: 'client_credentials', [field]: value }))).toMatchObject({ code: 'INVALID_REQUEST', field });
   });
 
