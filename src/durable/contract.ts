@@ -37,6 +37,12 @@ export interface MaintainPhaseInput extends ConnectionRef {
   cycle: number;
   /** BROKER_REFRESH_MARGIN_SECONDS in ms as the activities read it (absent: the 60 s default). */
   refreshMarginMs?: number;
+  /**
+   * The authorization attempt whose exchange produced these credentials. A reauthorize naming it is
+   * a late copy of one already honoured (re-raised until acknowledged, or delivered late), not a
+   * new request, and must not send the loop back to the authorize phase.
+   */
+  settledAttempt?: string;
 }
 
 /** A session-bound connection holds credentials and waits for the client's POST …/complete. */
@@ -176,10 +182,11 @@ export interface MaintainState {
   refreshMarginMs?: number;
   failures?: number;
   retryAt?: string;
+  settledAttempt?: string;
 }
 
 export function maintainPhaseInput(from: ConnectionRef, state: MaintainState): MaintainPhaseInput {
-  const { failures = 0, retryAt, refreshMarginMs, ...rest } = state;
+  const { failures = 0, retryAt, refreshMarginMs, settledAttempt, ...rest } = state;
   return {
     ...connectionRef(from),
     phase: 'maintain',
@@ -187,6 +194,7 @@ export function maintainPhaseInput(from: ConnectionRef, state: MaintainState): M
     failures,
     ...(retryAt !== undefined ? { retryAt } : {}),
     ...(refreshMarginMs !== undefined ? { refreshMarginMs } : {}),
+    ...(settledAttempt !== undefined ? { settledAttempt } : {}),
   };
 }
 
@@ -196,7 +204,7 @@ export function confirmPhaseInput(from: AuthorizePhaseInput, exchange: ExchangeR
 
 /** The maintain phase restarted from a stored row (the orchestration is gone): refresh at once. */
 export function restartedMaintainPhase(
-  from: ConnectionRef & { credentialsVersion: number; expiresAt: string | null },
+  from: ConnectionRef & { credentialsVersion: number; expiresAt: string | null; authorizationId?: string },
   issuedAt: string,
   now: Date,
 ): MaintainPhaseInput {
@@ -207,6 +215,8 @@ export function restartedMaintainPhase(
     expiresAt: from.expiresAt ?? nowIso,
     cycle: 0,
     retryAt: nowIso,
+    // A connected row's attempt is the one its credentials came from.
+    settledAttempt: from.authorizationId,
   });
 }
 

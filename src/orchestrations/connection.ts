@@ -91,7 +91,7 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
   if (revoke.isCompleted) return yield* revokeConnection(context, input);
   // The watchdog re-raises the row's attempt when it read this execution before its start was
   // delivered: that event names this very attempt and must not discard the exchange that completed it.
-  if (reauthorize.isCompleted && isNewAttempt(input, reauthorize.result)) return switchToAttempt(context, input, reauthorize.result as ReauthorizeEvent);
+  if (reauthorize.isCompleted && isNewAttempt(input.authorizationId, reauthorize.result)) return switchToAttempt(context, input, reauthorize.result as ReauthorizeEvent);
   if (exchange.outcome === 'rejected') {
     // The provider refused what this callback carried (a forged verifier, a wrong code): the attempt
     // was released, so the genuine callback can still complete it before the same deadline.
@@ -151,6 +151,8 @@ function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
     credentialsVersion: input.credentialsVersion,
     nextRefreshAt: dueAt.toISOString(),
     failures: input.failures,
+    // Names the attempt it settled, so a reauthorize's sender sees it acknowledged.
+    ...(input.settledAttempt ? { authorizationId: input.settledAttempt } : {}),
   });
 
   const refresh = context.df.waitForExternalEvent(Events.Refresh);
@@ -161,7 +163,11 @@ function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
   if (winner !== timer) timer.cancel();
 
   if (winner === revoke) return yield* revokeConnection(context, input);
-  if (winner === reauthorize) return switchToAttempt(context, input, reauthorize.result as ReauthorizeEvent);
+  if (winner === reauthorize) {
+    if (isNewAttempt(input.settledAttempt, reauthorize.result)) return switchToAttempt(context, input, reauthorize.result as ReauthorizeEvent);
+    context.df.continueAsNew({ ...input, cycle: input.cycle + 1 });
+    return undefined;
+  }
   if (winner === refresh) {
     const event = (refresh.result ?? {}) as RefreshEvent;
     if (typeof event.seenVersion === 'number' && event.seenVersion < input.credentialsVersion) {
@@ -186,7 +192,7 @@ function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {
 
   // Requests raised while the refresh ran were taken by the race's losers; continueAsNew would drop them.
   if (revoke.isCompleted) return yield* revokeConnection(context, input);
-  if (reauthorize.isCompleted) return switchToAttempt(context, input, reauthorize.result as ReauthorizeEvent);
+  if (reauthorize.isCompleted && isNewAttempt(input.settledAttempt, reauthorize.result)) return switchToAttempt(context, input, reauthorize.result as ReauthorizeEvent);
 
   switch (result.outcome) {
     case 'reauthorizing':
@@ -238,9 +244,9 @@ function retryOptions(policy: RetryPolicy): df.RetryOptions {
   return options;
 }
 
-/** Whether a reauthorize event names another attempt than the one this execution runs. */
-function isNewAttempt(input: AuthorizePhaseInput, event: unknown): boolean {
-  return (event as ReauthorizeEvent | undefined)?.authorizationId !== input.authorizationId;
+/** Whether a reauthorize event names another attempt than `current` (none known: every attempt is new). */
+function isNewAttempt(current: string | undefined, event: unknown): boolean {
+  return current === undefined || (event as ReauthorizeEvent | undefined)?.authorizationId !== current;
 }
 
 /** Moves the connection onto a newer authorization attempt (reauthorize), in a fresh execution. */
@@ -249,15 +255,17 @@ function switchToAttempt(context: Context, from: ConnectionRef, event: Reauthori
   return undefined;
 }
 
+/** From the phase that settled an attempt (`authorizationId`) or from the loop itself (`settledAttempt`). */
 function maintainInput(
-  from: ConnectionRef,
+  from: ConnectionRef & { authorizationId?: string; settledAttempt?: string },
   credentialsVersion: number,
   issuedAt: string,
   expiresAt: string,
   cycle: number,
   refreshMarginMs: number | undefined,
 ): MaintainPhaseInput {
-  return maintainPhaseInput(from, { credentialsVersion, issuedAt, expiresAt, cycle, refreshMarginMs });
+  const settledAttempt = from.settledAttempt ?? from.authorizationId;
+  return maintainPhaseInput(from, { credentialsVersion, issuedAt, expiresAt, cycle, refreshMarginMs, settledAttempt });
 }
 
 function* revokeConnection(context: Context, input: ConnectionRef): Gen {

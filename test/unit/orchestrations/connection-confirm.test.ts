@@ -54,7 +54,7 @@ test('When the client confirms, then the maintain phase starts with the exchange
   expect(run.gen.next(win(run.complete, {}))).toEqual({ done: true, value: undefined });
   expect(run.timer.cancel).toHaveBeenCalledTimes(1);
   expect(run.fake.continuedAsNew).toEqual([
-    { ...REF, phase: 'maintain', credentialsVersion: 1, issuedAt: exchanged.issuedAt, expiresAt: exchanged.expiresAt, failures: 0, cycle: 0 },
+    { ...REF, phase: 'maintain', credentialsVersion: 1, issuedAt: exchanged.issuedAt, expiresAt: exchanged.expiresAt, failures: 0, cycle: 0, settledAttempt: 'auth-1' },
   ]);
 });
 

@@ -148,7 +148,7 @@ describe('connection orchestration replayed by the durable-functions SDK', () =>
     expect(actions[2]).toMatchObject({ actionType: ActionType.CallActivityWithRetry, functionName: Activities.EnqueueWebhook, input: { type: 'connection.connected' } });
     expect(actions[3]).toEqual({
       actionType: ActionType.ContinueAsNew,
-      input: { ...REF, phase: 'maintain', credentialsVersion: 1, issuedAt: t1, expiresAt: exchanged.expiresAt, failures: 0, cycle: 0 },
+      input: { ...REF, phase: 'maintain', credentialsVersion: 1, issuedAt: t1, expiresAt: exchanged.expiresAt, failures: 0, cycle: 0, settledAttempt: 'auth-1' },
     });
   });
 

@@ -110,7 +110,7 @@ describe('connection orchestration, authorize phase', () => {
     const end = run.gen.next(undefined);
     expect(end).toEqual({ done: true, value: undefined });
     expect(run.fake.continuedAsNew).toEqual([
-      { ...REF, phase: 'maintain', credentialsVersion: 1, issuedAt: connected.issuedAt, expiresAt: connected.expiresAt, failures: 0, cycle: 0 },
+      { ...REF, phase: 'maintain', credentialsVersion: 1, issuedAt: connected.issuedAt, expiresAt: connected.expiresAt, failures: 0, cycle: 0, settledAttempt: 'auth-1' },
     ]);
   });
 
@@ -399,6 +399,25 @@ describe('connection orchestration, maintain phase', () => {
     expect(run.gen.next(undefined)).toEqual({ done: true, value: { status: 'revoked' } });
   });
 
+  // A late copy of the reauthorize the loop's credentials came from (its sender re-raises until it
+  // sees the attempt acknowledged; a delayed backend delivers it late): the loop stays.
+  it('when a reauthorize event names the attempt its credentials came from, then it stays in the maintain phase', () => {
+    const settled = { ...maintainInput, settledAttempt: 'auth-1' };
+    const run = start(settled);
+    expect(run.fake.customStatuses.at(-1)).toMatchObject({ status: 'connected', authorizationId: 'auth-1' });
+    expect(run.gen.next(win(run.events.reauthorize, { authorizationId: 'auth-1', deadline: '2030-01-01T00:10:00.000Z' }))).toEqual({ done: true, value: undefined });
+    expect(run.fake.continuedAsNew).toEqual([{ ...settled, cycle: settled.cycle + 1 }]);
+  });
+
+  it('when a late reauthorize copy is taken during a refresh, then the refreshed credentials continue in the maintain phase', () => {
+    const settled = { ...maintainInput, settledAttempt: 'auth-1' };
+    const run = start(settled);
+    run.gen.next(win(run.events.timer));
+    win(run.events.reauthorize, { authorizationId: 'auth-1', deadline: '2030-01-01T00:10:00.000Z' });
+    run.gen.next({ outcome: 'refreshed', credentialsVersion: 4, issuedAt: ISSUED_AT, expiresAt: EXPIRES_AT, refreshable: true });
+    expect(run.fake.continuedAsNew).toEqual([expect.objectContaining({ phase: 'maintain', credentialsVersion: 4, settledAttempt: 'auth-1' })]);
+  });
+
   it('when a reauthorize event arrives, then it continues as new in the authorize phase', () => {
     const run = start(maintainInput);
     const event = { authorizationId: 'auth-9', deadline: '2030-01-01T00:10:00.000Z' };
@@ -462,7 +481,7 @@ describe('connection orchestration: requests that arrive while an activity runs 
     expectActivity(run.gen.next(connected).value, Activities.EnqueueWebhook);
     expect(run.gen.next(undefined)).toEqual({ done: true, value: undefined });
     expect(run.fake.continuedAsNew).toEqual([
-      { ...REF, phase: 'maintain', credentialsVersion: 1, issuedAt: connected.issuedAt, expiresAt: connected.expiresAt, failures: 0, cycle: 0 },
+      { ...REF, phase: 'maintain', credentialsVersion: 1, issuedAt: connected.issuedAt, expiresAt: connected.expiresAt, failures: 0, cycle: 0, settledAttempt: 'auth-1' },
     ]);
   });
 });
@@ -550,7 +569,7 @@ describe('durable history of the connection orchestration', () => {
     }
     const allowed = new Set([
       'connectionId', 'clientId', 'provider', 'protocol', 'phase', 'authorizationId', 'deadline',
-      'credentialsVersion', 'issuedAt', 'expiresAt', 'failures', 'retryAt', 'cycle',
+      'credentialsVersion', 'issuedAt', 'expiresAt', 'failures', 'retryAt', 'cycle', 'settledAttempt',
       'status', 'nextRefreshAt', 'expectedVersion', 'type', 'eventId', 'occurredAt', 'error', 'code', 'message',
       'errorCode', 'errorMessage',
     ]);
