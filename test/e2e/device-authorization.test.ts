@@ -50,7 +50,13 @@ afterAll(async () => {
 
 const api = (method: string, route: string, body?: unknown) => world.broker.request(method, route, { key: CLIENT_KEY, body });
 
-async function startDevice(): Promise<Record<string, any>> {
+interface StartedDevice {
+  connectionId: string;
+  verificationUriComplete: string;
+  authorizationExpiresAt: string;
+}
+
+async function startDevice(): Promise<StartedDevice> {
   const answer = await api('POST', '/api/connections', { provider: 'tv', grant: 'device_code' });
   expect(answer.status).toBe(201);
   return answer.json;
