@@ -8,6 +8,7 @@
 import { completeDeviceConsent, DEVICE_ABORTED, DEVICE_APPROVED } from '../support/oidc/complete-consent';
 import { tokenFingerprint } from '../support/oidc/start-oidc-provider';
 import { eventually } from './support/broker-host';
+import { scanStorage } from './support/storage-scan';
 import { CLIENT_KEY, startWorld, waitForStatus, World } from './support/world';
 
 jest.setTimeout(120_000);
@@ -103,6 +104,12 @@ test('a code nobody approves ends expired at the deadline', async () => {
   await waitForStatus(world, started.connectionId, 'expired', (AUTHORIZATION_TIMEOUT_S + 20) * 1000);
   const polls = (await world.oidc.tokenLog()).filter((e) => e.grantType === DEVICE_GRANT);
   expect(polls.length).toBeGreaterThan(0);
+  // Every device code polled with so far: none is in storage (rows, durable history, queues) in clear.
+  const deviceCodes = new Set(polls.map((e) => e.deviceCodeFingerprint));
+  expect(deviceCodes.size).toBeGreaterThan(0);
+  const scan = await scanStorage(world.azurite.connectionString);
+  expect(scan.tables.length).toBeGreaterThan(0);
+  expect([...deviceCodes].filter((code) => code !== undefined && scan.fingerprints.has(code))).toEqual([]);
 });
 
 test('DELETE cancels a pending device connection', async () => {
