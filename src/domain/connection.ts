@@ -60,7 +60,7 @@ export interface RefreshAttempts {
  * authorization code grant, or OAuth 1.0a). `client_credentials`: the broker fetches every token
  * itself with the client's own credentials (RFC 6749 §4.4); "refreshing" is fetching anew.
  */
-export type ConnectionGrant = 'client_credentials';
+export type ConnectionGrant = 'client_credentials' | 'device_code';
 
 export interface Connection {
   /** The public id, unique per client (two clients may both hold "crm-42"). */

@@ -55,7 +55,23 @@ export interface ConfirmPhaseInput extends ConnectionRef {
   exchange: ExchangeResult;
 }
 
-export type ConnectionOrchestrationInput = AuthorizePhaseInput | MaintainPhaseInput | ConfirmPhaseInput;
+/**
+ * Device authorization grant (RFC 8628): polling the token endpoint on durable timers until the end
+ * user approves or denies the user code, or the attempt's deadline passes. The device code itself is
+ * sealed in the attempt's pending row.
+ */
+export interface DevicePhaseInput extends ConnectionRef {
+  phase: 'device';
+  authorizationId: string;
+  deadline: string;
+  /** Seconds to wait before the next poll (grows by 5 s with each `slow_down`). */
+  intervalSeconds: number;
+}
+
+export type ConnectionOrchestrationInput = AuthorizePhaseInput | MaintainPhaseInput | ConfirmPhaseInput | DevicePhaseInput;
+
+/** One poll of a device authorization: a grant state, or the outcome of an exchange that got tokens. */
+export type DevicePollResult = ExchangeResult | { outcome: 'pending' | 'slow_down' | 'denied' | 'expired' };
 
 export interface CallbackEvent {
   authorizationId: string;
@@ -172,6 +188,10 @@ export function connectionRef(from: ConnectionRef): ConnectionRef {
 /** The authorize phase of one attempt (also what a reauthorization continues as). */
 export function authorizePhaseInput(from: ConnectionRef, attempt: { authorizationId: string; deadline: string }): AuthorizePhaseInput {
   return { ...connectionRef(from), phase: 'authorize', authorizationId: attempt.authorizationId, deadline: attempt.deadline };
+}
+
+export function devicePhaseInput(from: ConnectionRef, attempt: { authorizationId: string; deadline: string; intervalSeconds: number }): DevicePhaseInput {
+  return { ...connectionRef(from), phase: 'device', authorizationId: attempt.authorizationId, deadline: attempt.deadline, intervalSeconds: attempt.intervalSeconds };
 }
 
 export interface MaintainState {

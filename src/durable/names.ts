@@ -6,6 +6,8 @@ export const Orchestrations = {
 
 export const Activities = {
   Exchange: 'exchangeCredentials',
+  /** One poll of a device authorization's token endpoint (RFC 8628 §3.4). */
+  PollDeviceToken: 'pollDeviceToken',
   Refresh: 'refreshCredentials',
   Revoke: 'revokeConnection',
   MarkOutcome: 'markConnectionOutcome',

@@ -6,7 +6,7 @@ import { safeActivity } from '../durable/safe-activity';
 import { connectionOrchestrator } from '../orchestrations/connection';
 import { getWiring } from '../runtime';
 import { observedRefresh } from '../services/observed-refresh';
-import { exchangeCredentials, ExchangeInput } from '../services/exchange';
+import { exchangeCredentials, ExchangeInput, pollDeviceAuthorization } from '../services/exchange';
 import { markOutcome } from '../services/mark-outcome';
 import { refreshCredentials, RefreshInput } from '../services/refresh';
 import { revokeConnection, RevokeInput } from '../services/revoke';
@@ -17,6 +17,11 @@ df.app.activity(Activities.Exchange, {
   // The durable client wakes the connection an account is merged into (src/services/merge-account.ts).
   extraInputs: [df.input.durableClient()],
   handler: safeActivity(async (input: ExchangeInput, context) => exchangeCredentials(await getWiring().runtimeFor(context), input)),
+});
+
+df.app.activity(Activities.PollDeviceToken, {
+  extraInputs: [df.input.durableClient()],
+  handler: safeActivity(async (input: ExchangeInput, context) => pollDeviceAuthorization(await getWiring().runtimeFor(context), input)),
 });
 
 df.app.activity(Activities.Refresh, {

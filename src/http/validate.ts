@@ -7,7 +7,7 @@ import { CONNECTION_ID_PATTERN } from './request';
 
 const START_FIELDS = new Set(['provider', 'scopes', 'connectionId', 'endUserId', 'returnTo', 'metadata', 'bindingChallenge', 'onExistingAccount', 'grant']);
 /** `grant` values of POST /connections. */
-const START_GRANTS = ['authorization_code', 'client_credentials'] as const;
+const START_GRANTS = ['authorization_code', 'client_credentials', 'device_code'] as const;
 /** Fields about an end user (their browser's round trip, their upstream account), which a client credentials connection has none of. */
 const END_USER_FIELDS = ['returnTo', 'bindingChallenge', 'onExistingAccount'] as const;
 /** BASE64URL(SHA-256(verifier)) without padding: 43 characters (RFC 7636 §4.2's S256 shape). */
@@ -77,6 +77,12 @@ export function parseStartConnectionBody(body: unknown): StartConnectionRequest 
       const endUserField = END_USER_FIELDS.find((field) => record[field] !== undefined);
       if (endUserField) throw invalid(endUserField, 'does not apply to grant "client_credentials" (there is no end user)');
       request.grant = 'client_credentials';
+    }
+    if (record.grant === 'device_code') {
+      // The end user approves on another device: there is no browser round trip back to the broker.
+      const browserField = (['returnTo', 'bindingChallenge'] as const).find((field) => record[field] !== undefined);
+      if (browserField) throw invalid(browserField, 'does not apply to grant "device_code" (there is no callback)');
+      request.grant = 'device_code';
     }
   }
   return request;

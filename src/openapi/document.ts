@@ -145,7 +145,11 @@ const SCHEMAS: Json = {
       },
       refreshAttempts: ref('RefreshAttempts'),
       providerDeprecation: ref('ProviderDeprecation'),
-      grant: { type: 'string', enum: ['client_credentials'], description: 'Present for a machine-to-machine connection (no end user): every token is fetched with the client credentials grant.' },
+      grant: {
+        type: 'string',
+        enum: ['client_credentials', 'device_code'],
+        description: 'Present for a machine-to-machine connection (`client_credentials`: every token is fetched with the client credentials grant) or one made with the device authorization grant (`device_code`, RFC 8628).',
+      },
       error: ref('ConnectionError'),
     },
   },
@@ -222,9 +226,9 @@ const SCHEMAS: Json = {
       },
       grant: {
         type: 'string',
-        enum: ['authorization_code', 'client_credentials'],
+        enum: ['authorization_code', 'client_credentials', 'device_code'],
         description:
-          'Default `authorization_code` (an end user consents in a browser). `client_credentials` (RFC 6749 §4.4): a machine-to-machine connection for a provider whose definition lists the grant in `grants`; no end user, no callback, so `returnTo` and `bindingChallenge` do not apply.',
+          'Default `authorization_code` (an end user consents in a browser). `client_credentials` (RFC 6749 §4.4): a machine-to-machine connection for a provider whose definition lists the grant in `grants`; no end user, no callback, so `returnTo` and `bindingChallenge` do not apply. `device_code` (RFC 8628): the end user approves a user code on another device; no callback, so `returnTo` and `bindingChallenge` do not apply.',
       },
     },
   },
@@ -299,7 +303,24 @@ const SCHEMAS: Json = {
       error: ref('ConnectionError'),
     },
   },
-  StartConnectionAnswer: { oneOf: [ref('StartedConnection'), ref('StartedMachineConnection')] },
+  StartedDeviceConnection: {
+    type: 'object',
+    description:
+      'A device authorization (RFC 8628): show the end user `userCode` and `verificationUri` (or `verificationUriComplete`, e.g. as a QR code). The broker polls the provider every `interval` seconds; the connection ends `connected`, `denied` or `expired` (at `authorizationExpiresAt`).',
+    required: ['connectionId', 'provider', 'grant', 'status', 'userCode', 'verificationUri', 'authorizationExpiresAt', 'interval'],
+    properties: {
+      connectionId: { type: 'string' },
+      provider: { type: 'string' },
+      grant: { const: 'device_code' },
+      status: { const: 'awaiting_callback' },
+      userCode: { type: 'string' },
+      verificationUri: { type: 'string', format: 'uri' },
+      verificationUriComplete: { type: 'string', format: 'uri' },
+      authorizationExpiresAt: { type: 'string', format: 'date-time' },
+      interval: { type: 'integer', description: 'Seconds between the broker\'s polls of the token endpoint.' },
+    },
+  },
+  StartConnectionAnswer: { oneOf: [ref('StartedConnection'), ref('StartedMachineConnection'), ref('StartedDeviceConnection')] },
   Token: {
     oneOf: [
       {
@@ -427,9 +448,9 @@ export const OPENAPI_DOCUMENT: Json = {
         security: CLIENT_SECURITY,
         body: ref('StartConnectionRequest'),
         description:
-          'With `bindingChallenge` the connection is session-bound (see POST /connections/{id}/complete). With `grant: "client_credentials"` there is no end user: the broker fetches the token itself and renews it before it expires; `400 GRANT_NOT_ALLOWED` when the provider does not list that grant.',
+          'With `bindingChallenge` the connection is session-bound (see POST /connections/{id}/complete). With `grant: "client_credentials"` there is no end user: the broker fetches the token itself and renews it before it expires. With `grant: "device_code"` the answer carries the user code to show the end user, and the broker polls until it is approved. `400 GRANT_NOT_ALLOWED` when the provider does not list the grant.',
         responses: {
-          '201': answer('Started; send the end user to `authorizationUrl` (client credentials: no URL, see `status`).', ref('StartConnectionAnswer'), { Location: { schema: { type: 'string' } } }),
+          '201': answer('Started; send the end user to `authorizationUrl` (client credentials: no URL, see `status`; device code: show `userCode` at `verificationUri`).', ref('StartConnectionAnswer'), { Location: { schema: { type: 'string' } } }),
           '400': errorRef('BadRequest'),
           ...CLIENT_ERRORS,
           '409': errorResponse('A connection with this `connectionId` exists.'),

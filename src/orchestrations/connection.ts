@@ -2,6 +2,7 @@
  * One orchestration per connection (instance id = connection id). Pure and deterministic: only
  * `context.df.*`, time from `currentUtcDateTime`. Phases:
  *  - authorize: wait for the callback event, raced against the authorization deadline; exchange.
+ *  - device: poll the token endpoint on durable timers (RFC 8628), raced against revoke and the deadline.
  *  - maintain: wait for the refresh time (or a refresh/revoke/reauthorize event), refresh, continueAsNew.
  *    A client credentials connection starts here: its first "refresh" fetches its first token.
  */
@@ -19,6 +20,8 @@ import {
   type ConfirmPhaseInput,
   type ConnectionOrchestrationInput,
   type ConnectionRef,
+  type DevicePhaseInput,
+  type DevicePollResult,
   type ExchangeResult,
   type MaintainPhaseInput,
   type MarkOutcomeInput,
@@ -46,6 +49,7 @@ export function* connectionOrchestrator(context: Context): Gen {
   const input = context.df.getInput() as ConnectionOrchestrationInput;
   if (input.phase === 'authorize') return yield* authorizePhase(context, input);
   if (input.phase === 'confirm') return yield* confirmPhase(context, input);
+  if (input.phase === 'device') return yield* devicePhase(context, input);
   return yield* maintainPhase(context, input);
 }
 
@@ -109,6 +113,59 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
     return undefined;
   }
   return yield* connected(context, input, exchange);
+}
+
+/** RFC 8628 §3.5: `slow_down` adds this many seconds to the polling interval, for every later poll. */
+export const SLOW_DOWN_STEP_S = 5;
+
+/**
+ * Device authorization grant: one poll per execution, after `intervalSeconds` (continueAsNew keeps
+ * history short however long the end user takes). A revoke cancels the pending connection.
+ */
+function* devicePhase(context: Context, input: DevicePhaseInput): Gen {
+  context.df.setCustomStatus({ status: 'awaiting_callback', authorizationId: input.authorizationId, deadline: input.deadline });
+  const deadlineMs = Date.parse(input.deadline);
+  const pollAtMs = Math.min(context.df.currentUtcDateTime.getTime() + input.intervalSeconds * 1000, deadlineMs);
+
+  const revoke = context.df.waitForExternalEvent(Events.Revoke);
+  const timer = context.df.createTimer(new Date(pollAtMs));
+  const winner = yield context.df.Task.any([revoke, timer]);
+  if (winner !== timer) timer.cancel();
+  if (winner === revoke) return yield* revokeConnection(context, input);
+  if (pollAtMs >= deadlineMs) {
+    yield* markOutcome(context, input, 'expired');
+    return { status: 'expired' };
+  }
+
+  let poll: DevicePollResult;
+  try {
+    poll = (yield context.df.callActivityWithRetry(Activities.PollDeviceToken, retryOptions(EXCHANGE_RETRY), {
+      ...ref(input),
+      authorizationId: input.authorizationId,
+    })) as DevicePollResult;
+  } catch (error) {
+    yield* markOutcome(context, input, 'failed', 'PROVIDER_UNAVAILABLE', errorSummary(error));
+    return { status: 'failed' };
+  }
+  if (revoke.isCompleted) return yield* revokeConnection(context, input);
+
+  switch (poll.outcome) {
+    case 'pending':
+      context.df.continueAsNew(input);
+      return undefined;
+    case 'slow_down':
+      context.df.continueAsNew({ ...input, intervalSeconds: input.intervalSeconds + SLOW_DOWN_STEP_S });
+      return undefined;
+    case 'denied':
+    case 'expired':
+      yield* markOutcome(context, input, poll.outcome);
+      return { status: poll.outcome };
+    case 'connected':
+      return yield* connected(context, input, poll);
+    default:
+      context.df.setCustomStatus({ status: poll.outcome });
+      return { status: poll.outcome };
+  }
 }
 
 /** The connection is live: announce it, then keep it fresh (or stop, when it cannot be refreshed). */

@@ -40,6 +40,7 @@ export interface ProviderInput {
   introspectionUrl?: string;
   par?: boolean;
   parUrl?: string;
+  deviceAuthorizationUrl?: string;
   dpop?: boolean;
   verifyUrl?: string;
   verifyMethod?: VerifyMethod;
@@ -122,6 +123,7 @@ export const PROVIDER_FIELDS: Readonly<Record<ProviderField, FieldSpec>> = {
   introspectionUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
   par: { type: { kind: 'boolean' }, protocols: OAUTH2 },
   parUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
+  deviceAuthorizationUrl: { type: { kind: 'url' }, protocols: OAUTH2 },
   dpop: { type: { kind: 'boolean' }, protocols: OAUTH2 },
   verifyUrl: { type: { kind: 'url' }, protocols: BOTH },
   verifyMethod: { type: { kind: 'oneOf', values: ['GET', 'HEAD', 'POST'] }, protocols: BOTH },

@@ -21,6 +21,7 @@ const URL_FIELDS = [
   'jwksUrl',
   'introspectionUrl',
   'parUrl',
+  'deviceAuthorizationUrl',
   'verifyUrl',
 ] as const;
 const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
@@ -206,6 +207,7 @@ export function resolveProviderDefinition(name: string, merged: ProviderInput, u
           introspectionUrl: input.introspectionUrl,
           par: input.par,
           parUrl: input.parUrl,
+          deviceAuthorizationUrl: input.deviceAuthorizationUrl,
           accountInfo: input.accountInfo,
           dpop: input.dpop,
           grants: input.grants,

@@ -7,9 +7,10 @@ export type OAuth1ParameterPlacement = 'header' | 'query' | 'body';
 export type ProviderProtocol = 'oauth1' | 'oauth2';
 /**
  * OAuth 2.0 grants a connection may be made with: `authorization_code` (an end user consents in a
- * browser) and `client_credentials` (RFC 6749 §4.4, machine to machine: no end user, no callback).
+ * browser), `client_credentials` (RFC 6749 §4.4, machine to machine: no end user, no callback) and
+ * `device_code` (RFC 8628: the end user approves a user code on another device; the broker polls).
  */
-export const OAUTH2_GRANTS = ['authorization_code', 'client_credentials'] as const;
+export const OAUTH2_GRANTS = ['authorization_code', 'client_credentials', 'device_code'] as const;
 export type OAuth2Grant = (typeof OAUTH2_GRANTS)[number];
 /** How a health probe calls `verifyUrl`. */
 export type VerifyMethod = 'GET' | 'HEAD' | 'POST';
@@ -87,6 +88,8 @@ export interface OAuth2ProviderDefinition extends ProviderBase {
   par?: boolean;
   /** The PAR endpoint, when discovery does not give it. */
   parUrl?: string;
+  /** RFC 8628 device authorization endpoint (else discovered); needed by grant `device_code`. */
+  deviceAuthorizationUrl?: string;
   /**
    * Sender-constrained tokens (RFC 9449 DPoP): each connection gets its own key pair, and every
    * token, refresh, revocation and proxied request carries a proof signed with it.

@@ -9,10 +9,11 @@ import { BrokerError, isBrokerError } from '../domain/errors';
 import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
 import { obtainTokenCredentials } from '../oauth/oauth1/access-token';
 import { fetchAccountInfo } from '../oauth/oauth2/account-info';
-import { exchangeCode } from '../oauth/oauth2/client';
+import { exchangeCode, type CodeExchangeResult } from '../oauth/oauth2/client';
+import { pollDeviceToken } from '../oauth/oauth2/device';
 import { DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
 import { expectsIdToken, idTokenCheck, providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
-import type { ExchangeResult } from '../durable/contract';
+import type { DevicePollResult, ExchangeResult } from '../durable/contract';
 import type { ProviderDefinition } from '../providers/types';
 import type { Credentials } from '../storage/credentials';
 import type { AuthorizationAttempt } from '../storage/authorizations-repo';
@@ -30,6 +31,20 @@ export interface ExchangeInput {
 }
 
 export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput): Promise<ExchangeResult> {
+  // An attempt with a callback never answers a device grant state.
+  return (await obtainCredentials(runtime, input)) as ExchangeResult;
+}
+
+/**
+ * Device authorization activity (RFC 8628 §3.4): one poll of the token endpoint with the sealed
+ * device code. A grant state (pending, slow_down, denied, expired) is answered as such and changes
+ * nothing; tokens are stored exactly as an exchange stores them.
+ */
+export async function pollDeviceAuthorization(runtime: Runtime, input: ExchangeInput): Promise<DevicePollResult> {
+  return obtainCredentials(runtime, input);
+}
+
+async function obtainCredentials(runtime: Runtime, input: ExchangeInput): Promise<DevicePollResult> {
   const stored = await runtime.connections.require(input.clientId, input.connectionId);
   const attempt = await runtime.authorizations.get(input.authorizationId);
   if (stored.connection.authorizationId !== input.authorizationId || !attempt) return stale(stored);
@@ -46,9 +61,9 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
   if (stored.connection.status === 'merged' && stored.connection.authorizationId === input.authorizationId) return finishMerge(runtime, input, stored, attempt);
   if (stored.connection.status !== 'awaiting_callback') return stale(stored);
   // Released after the provider refused it (a re-run of that exchange): the attempt still waits.
-  if (!attempt.callback) return resultFrom(stored, 'rejected', false);
-
   const secrets = await runtime.authorizations.openSecrets(attempt);
+  if (!attempt.callback && secrets.deviceCode === undefined) return resultFrom(stored, 'rejected', false);
+
   const callback = await runtime.authorizations.openCallback(attempt);
   const now = runtime.clock.now();
   const send = { send: runtime.http.send };
@@ -60,16 +75,23 @@ export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput
   let account: UpstreamAccount | undefined;
   try {
     if (provider.protocol === 'oauth2') {
-      if (!callback?.code) throw new BrokerError('CALLBACK_INVALID', 'no authorization code was recorded');
       const client = await oauth2Client(runtime, provider);
       const server = await providerServer(provider, send, expectsIdToken(provider, secrets.scopes) ? ['jwksUrl'] : []);
       const dpop = await dpopTokenOptions(secrets.dpopKey, DPOP_NONCES.for(provider.name), send);
-      const tokens = await withRediscovery(provider, server, () =>
+      const deviceCode = secrets.deviceCode;
+      if (deviceCode === undefined && !callback?.code) throw new BrokerError('CALLBACK_INVALID', 'no authorization code was recorded');
+      const poll = deviceCode === undefined
+        ? undefined
+        : await withRediscovery(provider, server, () =>
+            pollDeviceToken({ ...client, tokenUrl: server.tokenUrl, deviceCode, requestedScopes: secrets.scopes, scopeSeparator: provider.scopeSeparator }, dpop),
+          );
+      if (poll && poll.kind !== 'tokens') return { outcome: poll.kind };
+      const tokens: CodeExchangeResult = poll ? poll.tokens : await withRediscovery(provider, server, () =>
         exchangeCode({
           ...client,
           tokenUrl: server.tokenUrl,
           redirectUri: secrets.redirectUri,
-          code: callback.code as string,
+          code: callback?.code as string,
           codeVerifier: secrets.codeVerifier,
           tokenParams: provider.tokenParams,
           requestedScopes: secrets.scopes,

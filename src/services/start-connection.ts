@@ -14,6 +14,7 @@ import { beginAuthorization } from './begin-authorization';
 import { assertBindingRules } from './complete-connection';
 import { assertConnectionQuota } from './limits';
 import type { Runtime } from './runtime';
+import { startDeviceConnection, type StartedDeviceConnection } from './start-device-connection';
 import { assertGrantAllowed, startMachineConnection, type StartedMachineConnection } from './start-machine-connection';
 
 export interface StartConnectionRequest {
@@ -28,7 +29,7 @@ export interface StartConnectionRequest {
   /** `update`: connecting an account this end user already connected updates that connection (src/services/merge-account.ts). */
   onExistingAccount?: OnExistingAccount;
   /** Absent: the authorization code grant (or OAuth 1.0a). */
-  grant?: 'client_credentials';
+  grant?: 'client_credentials' | 'device_code';
 }
 
 export interface StartedConnection {
@@ -45,8 +46,8 @@ export function newConnectionId(): string {
 }
 
 export async function startConnection(runtime: Runtime, clientId: string, request: StartConnectionRequest & { grant?: undefined }): Promise<StartedConnection>;
-export async function startConnection(runtime: Runtime, clientId: string, request: StartConnectionRequest): Promise<StartedConnection | StartedMachineConnection>;
-export async function startConnection(runtime: Runtime, clientId: string, request: StartConnectionRequest): Promise<StartedConnection | StartedMachineConnection> {
+export async function startConnection(runtime: Runtime, clientId: string, request: StartConnectionRequest): Promise<StartedConnection | StartedMachineConnection | StartedDeviceConnection>;
+export async function startConnection(runtime: Runtime, clientId: string, request: StartConnectionRequest): Promise<StartedConnection | StartedMachineConnection | StartedDeviceConnection> {
   if (request.returnTo !== undefined && !isReturnUrlAllowed(request.returnTo, runtime.settings.allowedReturnUrls)) {
     throw new BrokerError('RETURN_URL_NOT_ALLOWED', '"returnTo" is not an allowed return URL', { details: { field: 'returnTo' } });
   }
@@ -63,6 +64,9 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
   const connectionId = request.connectionId ?? newConnectionId();
   if (request.grant === 'client_credentials' && provider.protocol === 'oauth2') {
     return startMachineConnection(runtime, clientId, provider, { ...request, connectionId }, now);
+  }
+  if (request.grant === 'device_code' && provider.protocol === 'oauth2') {
+    return startDeviceConnection(runtime, clientId, provider, { ...request, connectionId }, now);
   }
   const connection: Connection = {
     connectionId,

@@ -14,7 +14,8 @@
  */
 import type { Connection } from '../domain/connection';
 import { isRunning, raiseConnectionEvent, raiseOrStart, tryGetStatus } from '../durable/client';
-import { authorizePhaseInput, restartedMaintainPhase, type ConnectionRef } from '../durable/contract';
+import { authorizePhaseInput, devicePhaseInput, restartedMaintainPhase, type ConnectionRef } from '../durable/contract';
+import { DEFAULT_DEVICE_POLL_INTERVAL_S } from '../oauth/oauth2/device';
 import { Events } from '../durable/names';
 import { RETENTION_AFTER_EXPIRY_MS } from '../storage/authorizations-repo';
 import type { StoredConnection } from '../storage/connections-repo';
@@ -190,7 +191,11 @@ async function checkAwaiting(runtime: Runtime, stored: StoredConnection, report:
     report.reraised += 1;
     return;
   }
-  const outcome = await raiseOrStart(runtime.durable, c.instanceId, Events.Reauthorize, attempt, () => authorizePhaseInput(c, attempt));
+  // A device authorization has no callback to wait for: its restarted orchestration polls again (the
+  // provider's interval is not kept, so RFC 8628's default; a too-fast poll gets slow_down).
+  const restartInput = () =>
+    c.grant === 'device_code' ? devicePhaseInput(c, { ...attempt, intervalSeconds: DEFAULT_DEVICE_POLL_INTERVAL_S }) : authorizePhaseInput(c, attempt);
+  const outcome = await raiseOrStart(runtime.durable, c.instanceId, Events.Reauthorize, attempt, restartInput);
   if (outcome === 'started') report.restarted += 1;
   else if (outcome === 'raised') report.reraised += 1;
   else report.failures += 1;

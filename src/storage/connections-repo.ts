@@ -408,7 +408,7 @@ function fromEntity(entity: TableEntityResult<ConnectionEntity>): StoredConnecti
     mergedInto: entity.mergedInto,
     expiresAtSource: EXPIRY_SOURCES.find((source) => source === entity.expiresAtSource),
     refreshAttempts: parseJson<RefreshAttempts>(entity.refreshAttempts),
-    ...(entity.grant === 'client_credentials' ? { grant: entity.grant } : {}),
+    ...(entity.grant === 'client_credentials' || entity.grant === 'device_code' ? { grant: entity.grant } : {}),
   };
   return {
     connection,

@@ -38,6 +38,8 @@ export interface AuthorizationSecrets {
   /** OAuth 1.0a temporary credentials. */
   requestToken?: string;
   requestTokenSecret?: string;
+  /** RFC 8628 device code: the credential each poll of the token endpoint presents. */
+  deviceCode?: string;
 }
 
 /** What the provider sent to the callback, sealed until the exchange consumes it. */

@@ -92,6 +92,20 @@ describe('watchdog sweep', () => {
     expect(world.durable.raisedOf(Events.Reauthorize)).toEqual([]);
   });
 
+  it('when a device authorization waits and its orchestration was terminated, then the device phase (polling) is started again', async () => {
+    const stored = await seedConnected(world, { status: 'awaiting_callback' });
+    const deadline = new Date(world.clock.ms + 600_000).toISOString();
+    await world.runtime.connections.save(stored, { ...stored.connection, grant: 'device_code', authorizationId: 'auth-1', authorizationExpiresAt: deadline });
+    world.durable.known.add(stored.connection.instanceId);
+    world.durable.terminatedIds.add(stored.connection.instanceId);
+    world.clock.advance(WATCHDOG.minimumAgeMs);
+
+    expect(await sweep(world.runtime)).toMatchObject({ restarted: 1, failures: 0 });
+    expect(world.durable.started).toEqual([
+      expect.objectContaining({ instanceId: stored.connection.instanceId, input: expect.objectContaining({ phase: 'device', authorizationId: 'auth-1', deadline, intervalSeconds: 5 }) }),
+    ]);
+  });
+
   it('when an attempt is past its deadline and no orchestration is left to expire it, then the row is marked expired', async () => {
     const stored = await seedConnected(world, { status: 'awaiting_callback' });
     const deadline = new Date(world.clock.ms + 60_000).toISOString();

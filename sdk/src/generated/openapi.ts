@@ -95,8 +95,8 @@ export interface Connection {
   mergedInto?: string;
   refreshAttempts?: RefreshAttempts;
   providerDeprecation?: ProviderDeprecation;
-  /** Present for a machine-to-machine connection (no end user): every token is fetched with the client credentials grant. */
-  grant?: 'client_credentials';
+  /** Present for a machine-to-machine connection (`client_credentials`: every token is fetched with the client credentials grant) or one made with the device authorization grant (`device_code`, RFC 8628). */
+  grant?: 'client_credentials' | 'device_code';
   error?: ConnectionError;
 }
 
@@ -139,8 +139,8 @@ export interface StartConnectionRequest {
   bindingChallenge?: string;
   /** When the exchange names an upstream account (`account`) that another connection of this end user (`endUserId`, required) and provider already holds (status `connected`, `refreshing` or `reauth_required`): `add` keeps both; `update` puts the new credentials on the existing connection (its id keeps working with the new tokens) and this one ends `merged` with `mergedInto`. The callback then redirects with the existing connection's id, `status=connected` and `mergedFrom`. Not combinable with `bindingChallenge`. */
   onExistingAccount?: 'add' | 'update';
-  /** Default `authorization_code` (an end user consents in a browser). `client_credentials` (RFC 6749 §4.4): a machine-to-machine connection for a provider whose definition lists the grant in `grants`; no end user, no callback, so `returnTo` and `bindingChallenge` do not apply. */
-  grant?: 'authorization_code' | 'client_credentials';
+  /** Default `authorization_code` (an end user consents in a browser). `client_credentials` (RFC 6749 §4.4): a machine-to-machine connection for a provider whose definition lists the grant in `grants`; no end user, no callback, so `returnTo` and `bindingChallenge` do not apply. `device_code` (RFC 8628): the end user approves a user code on another device; no callback, so `returnTo` and `bindingChallenge` do not apply. */
+  grant?: 'authorization_code' | 'client_credentials' | 'device_code';
 }
 
 export interface CompleteConnectionRequest {
@@ -195,7 +195,21 @@ export interface StartedMachineConnection {
   error?: ConnectionError;
 }
 
-export type StartConnectionAnswer = StartedConnection | StartedMachineConnection;
+/** A device authorization (RFC 8628): show the end user `userCode` and `verificationUri` (or `verificationUriComplete`, e.g. as a QR code). The broker polls the provider every `interval` seconds; the connection ends `connected`, `denied` or `expired` (at `authorizationExpiresAt`). */
+export interface StartedDeviceConnection {
+  connectionId: string;
+  provider: string;
+  grant: 'device_code';
+  status: 'awaiting_callback';
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete?: string;
+  authorizationExpiresAt: string;
+  /** Seconds between the broker's polls of the token endpoint. */
+  interval: number;
+}
+
+export type StartConnectionAnswer = StartedConnection | StartedMachineConnection | StartedDeviceConnection;
 
 export type Token = {
   /** Usually `Bearer`. `DPoP` for a provider defined with `dpop: true`: the token is bound to the connection's key, which never leaves the broker, so it is used through the proxy. */

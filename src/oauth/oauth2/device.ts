@@ -1,7 +1,7 @@
 /**
  * Device authorization grant (RFC 8628) on oauth4webapi: one request for the codes, then one poll
- * of the token endpoint per call. Polling on a timer is the caller's job (a durable orchestration
- * waits `interval` seconds between polls, longer after `slow_down`).
+ * of the token endpoint per call. Polling on a timer is the caller's job (the connection
+ * orchestration's device phase waits `interval` seconds between polls, 5 s more after each `slow_down`).
  * @see https://www.rfc-editor.org/rfc/rfc8628
  */
 import * as oauth from 'oauth4webapi';
@@ -12,8 +12,6 @@ import { OAuth2TokenSet, parseTokenResponse } from './token-response';
 
 /** RFC 8628 §3.5: wait this long between polls when the server names no interval. */
 export const DEFAULT_DEVICE_POLL_INTERVAL_S = 5;
-/** RFC 8628 §3.5: `slow_down` adds this many seconds to the interval, for this and later polls. */
-export const SLOW_DOWN_STEP_S = 5;
 
 export interface DeviceAuthorizationInput extends ClientAuthentication {
   deviceAuthorizationUrl: string;

@@ -194,6 +194,7 @@ function tokenFields(ctx) {
     // Codes and verifiers too, so storage scans can prove none of them was kept in clear.
     codeFingerprint: fingerprint(params.code),
     codeVerifierFingerprint: fingerprint(params.code_verifier),
+    deviceCodeFingerprint: fingerprint(params.device_code),
     idTokenFingerprint: fingerprint(body.id_token),
     resource: params.resource,
   };

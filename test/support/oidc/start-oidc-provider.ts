@@ -49,6 +49,7 @@ export interface TokenLogEntry {
   issuedRefreshTokenFingerprint?: string;
   accessTokenFingerprint?: string;
   codeFingerprint?: string;
+  deviceCodeFingerprint?: string;
   codeVerifierFingerprint?: string;
   idTokenFingerprint?: string;
   /** RFC 8707 `resource` the token request carried. */

@@ -42,6 +42,12 @@ describe('parseStartConnectionBody', () => {
     expect(invalidField(() => parseStartConnectionBody({ provider: 'acme', grant: 'client_credentials', [field]: value }))).toMatchObject({ code: 'INVALID_REQUEST', field });
   });
 
+  it('accepts grant device_code with an end user, and refuses the browser round trip fields', () => {
+    expect(parseStartConnectionBody({ provider: 'acme', grant: 'device_code', endUserId: 'u' })).toEqual({ provider: 'acme', grant: 'device_code', endUserId: 'u' });
+    expect(invalidField(() => parseStartConnectionBody({ provider: 'acme', grant: 'device_code', returnTo: 'https://app.example/done' }))).toMatchObject({ code: 'INVALID_REQUEST', field: 'returnTo' });
+    expect(invalidField(() => parseStartConnectionBody({ provider: 'acme', grant: 'device_code', bindingChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' }))).toMatchObject({ code: 'INVALID_REQUEST', field: 'bindingChallenge' });
+  });
+
   it('accepts a body with the provider only, adding nothing', () => {
     expect(parseStartConnectionBody({ provider: 'acme' })).toEqual({ provider: 'acme' });
   });
