@@ -35,6 +35,10 @@ export async function reauthorize(runtime: Runtime, clientId: string, connection
     throw new BrokerError('INVALID_REQUEST', 'only a connection started with a "bindingChallenge" can be bound again', { details: { field: 'bindingChallenge' } });
   }
   const current = runtime.providers.get(stored.connection.provider);
+  // A device connection is authorized again in a browser only where the provider allows that grant.
+  if (stored.connection.grant === 'device_code' && !(current.protocol === 'oauth2' && (current.grants ?? ['authorization_code']).includes('authorization_code'))) {
+    throw new BrokerError('GRANT_NOT_ALLOWED', `provider "${current.name}" authorizes by device only; start a new connection with grant "device_code"`, { details: { grant: stored.connection.grant } });
+  }
   const provider = request.provider === undefined || request.provider === current.name ? current : successorOf(runtime, current, request.provider);
   runtime.limits.admitStart(clientId);
   const now = runtime.clock.now();

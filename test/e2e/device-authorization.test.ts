@@ -89,6 +89,11 @@ test('the start answers the user code; approving it on another device connects, 
   expect(issued.map((e) => e.accessTokenFingerprint)).toContain(tokenFingerprint(token.accessToken));
   // A refresh token came with it: the connection is kept fresh like any other.
   expect((await api('POST', `/api/connections/${started.connectionId}/refresh`)).status).toBe(200);
+  // This provider authorizes by device only: no browser attempt can be made for it.
+  const reauthorize = await api('POST', `/api/connections/${started.connectionId}/reauthorize`);
+  expect(reauthorize.status).toBe(400);
+  expect(reauthorize.json.error.code).toBe('GRANT_NOT_ALLOWED');
+  expect((await api('GET', `/api/connections/${started.connectionId}`)).json.status).toBe('connected');
   expect((await api('DELETE', `/api/connections/${started.connectionId}`)).status).toBe(204);
 });
 
