@@ -516,7 +516,7 @@ export const OPENAPI_DOCUMENT: Json = {
         tags: ['connections'],
         security: CLIENT_SECURITY,
         description:
-          'The body is optional. With `scopes`, consent is asked for the union of the granted and the new scopes; the same connection id carries the wider grant afterwards. With `provider` (the successor of a deprecated provider), the connection moves onto the successor once its consent is given.',
+          'The body is optional. With `scopes`, consent is asked for the union of the granted and the new scopes; the same connection id carries the wider grant afterwards. With `provider` (the successor of a deprecated provider), the connection moves onto the successor once its consent is given. `400 GRANT_NOT_ALLOWED` for a client credentials connection, and for a device connection whose provider does not also list `authorization_code` in its `grants`.',
         parameters: [CONNECTION_ID],
         requestBody: { required: false, content: jsonContent(ref('ReauthorizeRequest')) },
         responses: {
