@@ -95,16 +95,17 @@ export class AuditTrail {
   ) {}
 
   async record(event: AuditEventInput): Promise<void> {
-    const row: AuditRow = {
-      connectionId: event.connectionId,
-      eventId: auditEventId(event),
-      type: event.type,
-      at: event.at,
-      clientId: event.clientId,
-      details: cleanDetails(event.details),
-    };
     try {
-      await (await this.store()).insertOnce(row);
+      await (await this.store()).insertOnce(auditRow(event));
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+  }
+
+  /** Events of one connection that happen together: one storage request instead of one each. */
+  async recordAll(events: AuditEventInput[]): Promise<void> {
+    try {
+      await (await this.store()).insertAllOnce(events.map(auditRow));
     } catch (error) {
       this.options.onError?.(error);
     }
@@ -175,6 +176,17 @@ export class AuditTrail {
       details: { count: counter.total, ...(Object.keys(counter.byLabel).length > 0 ? { byStatus: { ...counter.byLabel } } : {}), hourStart: counter.hour },
     };
   }
+}
+
+function auditRow(event: AuditEventInput): AuditRow {
+  return {
+    connectionId: event.connectionId,
+    eventId: auditEventId(event),
+    type: event.type,
+    at: event.at,
+    clientId: event.clientId,
+    details: cleanDetails(event.details),
+  };
 }
 
 function cleanDetails(details: AuditEventInput['details']): Record<string, unknown> {

@@ -75,11 +75,9 @@ async function settle(runtime: Runtime, provider: ProviderDefinition, received: 
   }
   if (provider.protocol === 'oauth2') assertIssuer(provider, received.issuer);
 
+  // Its `authorized` event is the exchange's to write (with `exchanged`, one request); a denial is
+  // recorded when the orchestration settles it (mark-outcome).
   const receivedAt = await recordOrMatch(runtime, attempt, received);
-  // A denial is recorded when the orchestration settles it (mark-outcome); a duplicate callback is one event.
-  if (received.outcome === 'code') {
-    await runtime.audit.record({ connectionId: attempt.connectionId, clientId: attempt.clientId, type: 'authorized', at: receivedAt, about: attempt.authorizationId });
-  }
 
   // Raise (again) while the connection still waits: a crash between persisting and raising must
   // not lose the callback, and a second raise is ignored by an orchestration that moved on.

@@ -14,6 +14,7 @@ import { pollDeviceToken } from '../oauth/oauth2/device';
 import { DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
 import { expectsIdToken, idTokenCheck, providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
 import type { DevicePollResult, ExchangeResult } from '../durable/contract';
+import type { AuditEventInput } from './audit-trail';
 import type { ProviderDefinition } from '../providers/types';
 import type { Credentials } from '../storage/credentials';
 import type { AuthorizationAttempt } from '../storage/authorizations-repo';
@@ -28,6 +29,14 @@ export interface ExchangeInput {
   connectionId: string;
   clientId: string;
   authorizationId: string;
+}
+
+/**
+ * The `authorized` event of the callback this exchange redeems, written here rather than by the
+ * callback: beside `exchanged` in one request when the exchange succeeds, on its own otherwise.
+ */
+interface PendingAuthorized {
+  event?: AuditEventInput;
 }
 
 export async function exchangeCredentials(runtime: Runtime, input: ExchangeInput): Promise<ExchangeResult> {
@@ -45,8 +54,21 @@ export async function pollDeviceAuthorization(runtime: Runtime, input: ExchangeI
 }
 
 async function obtainCredentials(runtime: Runtime, input: ExchangeInput): Promise<DevicePollResult> {
+  const pending: PendingAuthorized = {};
+  try {
+    return await exchange(runtime, input, pending);
+  } finally {
+    if (pending.event) await runtime.audit.record(pending.event);
+  }
+}
+
+async function exchange(runtime: Runtime, input: ExchangeInput, pending: PendingAuthorized): Promise<DevicePollResult> {
   const stored = await runtime.connections.require(input.clientId, input.connectionId);
   const attempt = await runtime.authorizations.get(input.authorizationId);
+  // A re-run after a recorded exchange recorded this event too (ids are deterministic anyway).
+  if (attempt?.callback?.outcome === 'code' && !attempt.exchangedAt) {
+    pending.event = { connectionId: attempt.connectionId, clientId: attempt.clientId, type: 'authorized', at: attempt.callback.receivedAt, about: attempt.authorizationId };
+  }
   if (stored.connection.authorizationId !== input.authorizationId || !attempt) return stale(stored);
   // At-least-once: a re-run after a successful exchange answers from the row, never reuses the code.
   // The attempt names the provider: a reauthorization onto the successor moves the connection there.
@@ -58,7 +80,7 @@ async function obtainCredentials(runtime: Runtime, input: ExchangeInput): Promis
       ...confirmation(runtime, stored.connection, attempt.exchangedAt),
     };
   }
-  if (stored.connection.status === 'merged' && stored.connection.authorizationId === input.authorizationId) return finishMerge(runtime, input, stored, attempt);
+  if (stored.connection.status === 'merged' && stored.connection.authorizationId === input.authorizationId) return finishMerge(runtime, input, stored, attempt, pending);
   if (stored.connection.status !== 'awaiting_callback') return stale(stored);
   // Released after the provider refused it (a re-run of that exchange): the attempt still waits.
   const secrets = await runtime.authorizations.openSecrets(attempt);
@@ -140,7 +162,7 @@ async function obtainCredentials(runtime: Runtime, input: ExchangeInput): Promis
   const holder = await findAccountHolder(runtime, stored.connection, account);
   if (holder && account) {
     const merging = await markMerging(runtime, stored, input.authorizationId, holder, { credentials, scopes, expiresAt, expiresAtSource, account, issuedAt: nowIso });
-    return merging ? finishMerge(runtime, input, merging, attempt) : stale(stored);
+    return merging ? finishMerge(runtime, input, merging, attempt, pending) : stale(stored);
   }
   const moving = await movingFrom(runtime, stored, provider.name);
   const refreshDueAt = watchdogDueAt(nowIso, expiresAt, isRefreshable(provider, credentials, expiresAt), runtime.settings.refreshMarginMs);
@@ -172,7 +194,7 @@ async function obtainCredentials(runtime: Runtime, input: ExchangeInput): Promis
   // Only now that the successor's credentials are stored do the old provider's go.
   const retired = moving ? await revokeAtProvider(runtime, moving.from, moving.credentials) : undefined;
   const moved = moving ? { movedFrom: moving.from.name, previousRevokedAtProvider: retired?.revoked ?? false } : undefined;
-  return announceConnected(runtime, input, attempt, saved, isRefreshable(provider, credentials, expiresAt), nowIso, moved);
+  return announceConnected(runtime, input, attempt, saved, isRefreshable(provider, credentials, expiresAt), nowIso, pending, moved);
 }
 
 /** The exchange's credentials are on this connection's row: the attempt is done, the loop may start. */
@@ -183,17 +205,21 @@ async function announceConnected(
   saved: StoredConnection,
   refreshable: boolean,
   nowIso: string,
+  pending: PendingAuthorized,
   moved?: { movedFrom: string; previousRevokedAtProvider: boolean },
 ): Promise<ExchangeResult> {
   const { expiresAt, scopes, credentialsVersion } = saved.connection;
-  await runtime.audit.record({
+  const exchanged: AuditEventInput = {
     connectionId: input.connectionId,
     clientId: input.clientId,
     type: 'exchanged',
     at: nowIso,
     about: input.authorizationId,
     details: { credentialsVersion, expiresAt, scopes, refreshable, ...moved },
-  });
+  };
+  // Both events are in this connection's partition: one transaction.
+  await runtime.audit.recordAll(pending.event ? [pending.event, exchanged] : [exchanged]);
+  pending.event = undefined;
   // A reauthorization replaces the credentials: this process must not serve the old token.
   runtime.tokens.forget(input.clientId, input.connectionId);
   await runtime.authorizations.markExchanged(attempt, nowIso);
@@ -209,7 +235,7 @@ async function announceConnected(
  * `onExistingAccount: "update"` found the account on another connection: the credentials move there
  * (also where a re-run of this activity resumes), and this connection's orchestration ends `merged`.
  */
-async function finishMerge(runtime: Runtime, input: ExchangeInput, written: StoredConnection, attempt: AuthorizationAttempt): Promise<ExchangeResult> {
+async function finishMerge(runtime: Runtime, input: ExchangeInput, written: StoredConnection, attempt: AuthorizationAttempt, pending: PendingAuthorized): Promise<ExchangeResult> {
   // Read back: the sealed credentials are the row's, not the copy the write started from.
   const merging = (await runtime.connections.get(input.clientId, input.connectionId)) ?? written;
   const refreshMarginMs = runtime.settings.refreshMarginMs;
@@ -218,7 +244,7 @@ async function finishMerge(runtime: Runtime, input: ExchangeInput, written: Stor
   const outcome = await completeMerge(runtime, merging, refreshMarginMs);
   const at = merging.issuedAt ?? merging.connection.updatedAt;
   if (outcome.kind === 'gone') return stale(merging);
-  if (outcome.kind === 'kept') return announceConnected(runtime, input, attempt, outcome.connection, refreshable, at);
+  if (outcome.kind === 'kept') return announceConnected(runtime, input, attempt, outcome.connection, refreshable, at, pending);
   const holder = outcome.holder;
   // From the holder's own credentials: a re-run finds the merged row's copy already erased.
   const holderRefreshable = refreshableWith(runtime, holder.connection, await runtime.connections.openCredentials(holder));

@@ -153,16 +153,22 @@ function limited(setting: string, message: string, retryAfterSeconds: number): B
 /** Statuses whose connection still holds a place: an orchestration waits or keeps it fresh. */
 export const HELD_STATUSES = ['awaiting_callback', 'connected', 'refreshing', 'reauth_required'] as const;
 
-/** Throws QUOTA_EXCEEDED when the client already holds its quota of connections (counted from storage). */
+/**
+ * Throws QUOTA_EXCEEDED when the client already holds its quota of connections (counted from storage);
+ * answers whether a legacy row has `connectionId`, read in the same query (for `create`).
+ */
 export async function assertConnectionQuota(
-  connections: Pick<ConnectionStore, 'countWithStatus'>,
+  connections: Pick<ConnectionStore, 'countWithStatusAndLegacy'>,
   clientId: string,
   maxConnections: number,
-): Promise<void> {
-  if ((await connections.countWithStatus(clientId, HELD_STATUSES, maxConnections)) >= maxConnections) {
+  connectionId: string,
+): Promise<{ legacyExists: boolean }> {
+  // The same query tells whether a legacy row has the new id, so `create` need not read for it.
+  const { count, legacyExists } = await connections.countWithStatusAndLegacy(clientId, HELD_STATUSES, maxConnections, connectionId);
+  if (count >= maxConnections) {
     throw new BrokerError('QUOTA_EXCEEDED', `this client already holds ${maxConnections} connections (limit BROKER_MAX_CONNECTIONS_PER_CLIENT); revoke some first`, {
       retryAfterSeconds: 60,
       details: { limit: 'BROKER_MAX_CONNECTIONS_PER_CLIENT' },
     });
-  }
+  }  return { legacyExists };
 }

@@ -59,9 +59,9 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
   assertGrantAllowed(provider, request.grant ?? 'authorization_code');
   // Limits before anything is written or sent to the provider.
   runtime.limits.admitStart(clientId);
-  await assertConnectionQuota(runtime.connections, clientId, runtime.limits.settings.maxConnectionsPerClient);
-  const now = runtime.clock.now();
   const connectionId = request.connectionId ?? newConnectionId();
+  const quota = await assertConnectionQuota(runtime.connections, clientId, runtime.limits.settings.maxConnectionsPerClient, connectionId);
+  const now = runtime.clock.now();
   if (request.grant === 'client_credentials' && provider.protocol === 'oauth2') {
     return startMachineConnection(runtime, clientId, provider, { ...request, connectionId }, now);
   }
@@ -96,7 +96,7 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
     authorizationExpiresAt: attempt.expiresAt,
   };
   try {
-    await runtime.connections.create(awaiting);
+    await runtime.connections.create(awaiting, quota);
   } catch (error) {
     // Nothing was handed out: drop the orphan attempt; CONNECTION_EXISTS reaches the client.
     await runtime.authorizations.delete(attempt.authorizationId).catch(() => undefined);

@@ -5,7 +5,7 @@
  * same event written twice, as an activity run twice would, is one row). Rows hold event types,
  * codes, versions, counts and times only; the details are one JSON property.
  */
-import type { TableClient } from '@azure/data-tables';
+import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import { connectionInstanceId } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
@@ -20,14 +20,15 @@ export interface AuditRow {
   details: Record<string, unknown>;
 }
 
-interface AuditEntity {
+/** A type, not an interface: a transaction's actions take entities with an index signature. */
+type AuditEntity = {
   partitionKey: string;
   rowKey: string;
   type: string;
   at: string;
   clientId: string;
   details: string;
-}
+};
 
 export class AuditRepository {
   constructor(private readonly table: TableClient) {}
@@ -40,6 +41,23 @@ export class AuditRepository {
       if (isStatus(error, 409)) return;
       throw storageError(error);
     }
+  }
+
+  /**
+   * Writes rows of one connection's partition in one transaction (one request) unless one of them
+   * exists: then row by row, so the rows already there stay the first writer's and the rest are written.
+   */
+  async insertAllOnce(rows: AuditRow[]): Promise<void> {
+    const partitions = new Set(rows.map((row) => connectionInstanceId(row.clientId, row.connectionId)));
+    if (rows.length > 1 && partitions.size === 1) {
+      try {
+        await this.table.submitTransaction(rows.map((row): TransactionAction => ['create', toEntity(row)]));
+        return;
+      } catch {
+        // A re-run finds its rows written (409), or the batch failed: each row on its own decides.
+      }
+    }
+    for (const row of rows) await this.insertOnce(row);
   }
 
   /** Replaces the row: for running totals that only grow (hourly counts of one process). */

@@ -91,10 +91,14 @@ export class ConnectionsRepository {
     private readonly writes?: ConnectionWrites,
   ) {}
 
-  async create(connection: Connection): Promise<string> {
+  /**
+   * Inserts a new row. `known.legacyExists` is what a read just made (`countWithStatusAndLegacy`)
+   * answered, so the legacy partition is not read again.
+   */
+  async create(connection: Connection, known?: { legacyExists: boolean }): Promise<string> {
     // New rows never go to the legacy partition, so a legacy row with this id cannot appear after
     // this read: the check and the insert below cannot race.
-    if (connection.instanceId !== connection.connectionId && (await this.read(legacyPartitionKey(connection.clientId), connection.connectionId))) {
+    if (connection.instanceId !== connection.connectionId && (known ? known.legacyExists : await this.read(legacyPartitionKey(connection.clientId), connection.connectionId))) {
       throw exists(connection.connectionId);
     }
     try {
@@ -189,21 +193,45 @@ export class ConnectionsRepository {
    * query per partition part with every status in its filter, keys only.
    */
   async countWithStatus(clientId: string, statuses: readonly string[], atMost: number): Promise<number> {
+    return (await this.countRows(clientId, statuses, atMost)).count;
+  }
+
+  /**
+   * `countWithStatus`, and whether the legacy partition holds a row with `connectionId`, from the
+   * same legacy-partition query (for `create`: the start's quota check and existence read in one).
+   * At the bound the existence is not known: the count refuses the start anyway.
+   */
+  async countWithStatusAndLegacy(clientId: string, statuses: readonly string[], atMost: number, connectionId: string): Promise<{ count: number; legacyExists: boolean }> {
+    return this.countRows(clientId, statuses, atMost, connectionId);
+  }
+
+  private async countRows(clientId: string, statuses: readonly string[], atMost: number, legacyId?: string): Promise<{ count: number; legacyExists: boolean }> {
     const range = spreadPartitionRange(clientId);
     const ofStatus = `(${statuses.map((status) => odata`status eq ${status}`).join(' or ')})`;
+    const held = new Set(statuses);
     let counted = 0;
-    for (const part of [odata`PartitionKey eq ${legacyPartitionKey(clientId)}`, odata`PartitionKey ge ${range.from} and PartitionKey lt ${range.to}`]) {
-      const pages = this.table.listEntities({ queryOptions: { filter: `${part} and ${ofStatus}`, select: ['RowKey'] } }).byPage({ maxPageSize: Math.min(COUNT_PAGE_SIZE, atMost - counted) });
+    let legacyExists = false;
+    const parts = [
+      odata`PartitionKey eq ${legacyPartitionKey(clientId)}` + ` and (${ofStatus}${legacyId === undefined ? '' : odata` or RowKey eq ${legacyId}`})`,
+      odata`PartitionKey ge ${range.from} and PartitionKey lt ${range.to}` + ` and ${ofStatus}`,
+    ];
+    for (const [index, filter] of parts.entries()) {
+      const pages = this.table
+        .listEntities<{ status?: string }>({ queryOptions: { filter, select: ['RowKey', 'status'] } })
+        .byPage({ maxPageSize: Math.min(COUNT_PAGE_SIZE, atMost - counted) });
       try {
         for await (const page of pages) {
-          counted += page.length;
-          if (counted >= atMost) return atMost;
+          for (const row of page) {
+            if (index === 0 && row.rowKey === legacyId) legacyExists = true;
+            if (held.has(row.status ?? '')) counted += 1;
+          }
+          if (counted >= atMost) return { count: atMost, legacyExists };
         }
       } catch (error) {
         throw storageError(error);
       }
     }
-    return counted;
+    return { count: counted, legacyExists };
   }
 
   private async query(

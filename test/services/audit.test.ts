@@ -78,6 +78,22 @@ describe('the audit trail', () => {
     for (const secret of ['AT-SECRET', 'RT-SECRET', 'CODE-SECRET', 'broker-secret']) expect(written).not.toContain(secret);
   });
 
+  it('when a callback is exchanged, then its authorized and exchanged events take one storage request, and a re-run writes none twice', async () => {
+    const table = world.auditStore['table'];
+    const creates = jest.spyOn(table, 'createEntity');
+    const batches = jest.spyOn(table, 'submitTransaction');
+    const connectionId = await connectAcme(world);
+    // `created` on its own at the start; `authorized` and `exchanged` together in one transaction.
+    expect(creates).toHaveBeenCalledTimes(1);
+    expect(batches).toHaveBeenCalledTimes(1);
+    expect(batches.mock.calls[0][0].map(([, entity]) => entity.rowKey)).toEqual([expect.stringContaining('~authorized~'), expect.stringContaining('~exchanged~')]);
+
+    // A batch that finds its rows written (an activity run again) falls back to row by row: first writer wins.
+    const events = await allEvents(world, connectionId);
+    await world.runtime.audit.recordAll(events.filter((e) => e.type !== 'created').map((e) => ({ ...e, type: e.type as 'authorized' | 'exchanged', about: e.eventId.split('~')[2], details: { again: true } })));
+    expect(await allEvents(world, connectionId)).toEqual(events);
+  });
+
   it('when an activity runs twice for the same change, then the trail has one event', async () => {
     const { connection } = await seedConnected(world);
     const startedAt = world.clock.now().toISOString();

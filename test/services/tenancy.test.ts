@@ -15,6 +15,7 @@ import { startConnection } from '../../src/services/start-connection';
 import { forceRefresh } from '../../src/services/token';
 import { sweep, WATCHDOG } from '../../src/services/watchdog';
 import { RETENTION_AFTER_EXPIRY_MS } from '../../src/storage/authorizations-repo';
+import type { ConnectionsRepository } from '../../src/storage/connections-repo';
 import { CLIENT, orchestrateWithActivities, rejection, running, seedConnected, servicesFixture, tokenAnswer, type World } from './_world';
 
 const fixture = servicesFixture();
@@ -46,6 +47,25 @@ describe('connection ids are unique per client', () => {
     expect((await rejection(startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'old-1' }))).code).toBe('CONNECTION_EXISTS');
     expect(world.durable.started).toEqual([]);
     expect((await world.runtime.connections.list(CLIENT, {}, 10)).items.map((c) => c.connectionId)).toEqual(['old-1']);
+  });
+
+  it('when a client starts a connection, then the quota query also answers the legacy id check: two queries and no point read, and a legacy row of any status still refuses its id', async () => {
+    await seedConnected(world, { connectionId: 'old-held', legacy: true });
+    await seedConnected(world, { connectionId: 'old-revoked', legacy: true, status: 'revoked' });
+    const table = (world.runtime.connections as ConnectionsRepository)['table'];
+    const queries = jest.spyOn(table, 'listEntities');
+    const reads = jest.spyOn(table, 'getEntity');
+
+    await startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'new-1' });
+    // The legacy partition part and the spread range of the quota count; nothing else read before the insert.
+    expect(queries).toHaveBeenCalledTimes(2);
+    expect(reads).not.toHaveBeenCalled();
+    expect(world.durable.started.map((s) => s.instanceId)).toEqual(['app1.new-1']);
+
+    // The revoked legacy row holds no place in the quota, yet its id stays taken.
+    expect((await rejection(startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'old-revoked' }))).code).toBe('CONNECTION_EXISTS');
+    expect(world.durable.started).toHaveLength(1);
+    expect((await world.runtime.connections.list(CLIENT, {}, 10)).items.map((c) => c.connectionId).sort()).toEqual(['new-1', 'old-held', 'old-revoked']);
   });
 
   it('when an operator names an id two clients hold, then the lookup asks for the client; with it, the row of that client', async () => {
