@@ -41,6 +41,11 @@ async function consent(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Continue' }).click();
 }
 
+/** Resolves once the popup has closed, also when it closed before this was called (a fast callback). */
+function closed(popup: Page): Promise<void> {
+  return popup.isClosed() ? Promise.resolve() : popup.waitForEvent('close', { timeout: 60_000 }).then(() => undefined);
+}
+
 async function resultOf(page: Page, status: string): Promise<{ status: string; connectionId: string }> {
   const result = page.locator(`#result[data-status="${status}"]`);
   await result.waitFor({ timeout: 60_000 });
@@ -74,7 +79,7 @@ describe('in a desktop window', () => {
     const [popup] = await Promise.all([context.waitForEvent('page'), page.getByRole('button', { name: 'Connect', exact: true }).click()]);
     const popupProblems = watchProblems(popup);
     await consent(popup);
-    await popup.waitForEvent('close', { timeout: 60_000 });
+    await closed(popup);
 
     const result = await resultOf(page, 'connected');
     expect(page.url()).toBe(`${app.origin}/app`); // the app page itself never navigated
@@ -116,7 +121,7 @@ describe('in a desktop window', () => {
     const [popup] = await Promise.all([context.waitForEvent('page'), page.getByRole('button', { name: 'Connect without returnTo' }).click()]);
     const popupProblems = watchProblems(popup);
     await consent(popup);
-    await popup.waitForEvent('close', { timeout: 60_000 });
+    await closed(popup);
     const result = await resultOf(page, 'connected');
     expect((await world.broker.request('GET', `/api/connections/${result.connectionId}`, { key: CLIENT_KEY })).json.status).toBe('connected');
     expect(problems).toEqual([]);
@@ -133,7 +138,7 @@ describe('in a desktop window', () => {
     await popup.getByLabel('Provider', { exact: true }).selectOption('oidc');
     await popup.getByRole('button', { name: 'Connect' }).click();
     await consent(popup);
-    await popup.waitForEvent('close', { timeout: 60_000 });
+    await closed(popup);
     const result = await resultOf(page, 'connected');
     expect((await world.broker.request('GET', `/api/connections/${result.connectionId}`, { key: CLIENT_KEY })).json.status).toBe('connected');
     expect(problems).toEqual([]);
