@@ -352,6 +352,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def send(self, status, body, content_type, extra_headers=None, record=True, outcome=None):
         data = body.encode('utf-8')
+        # Logged before the answer goes out, so a client that has its answer always finds its entry.
+        if record:
+            self.record(status, outcome)
         self.send_response(status)
         self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(data)))
@@ -359,8 +362,6 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
-        if record:
-            self.record(status, outcome)
 
     def record(self, status, outcome):
         oauth = dict(parse_qsl(self.query, keep_blank_values=True))
