@@ -1,5 +1,5 @@
 /** The instances this host is running, held in memory between episodes, and the registered functions they call. */
-import type { RegisteredFunction } from '../core-api';
+import type { FunctionMetadata } from '../core-api';
 import type { InstanceRecord } from '../storage/durable-store';
 import { freshEngine, type EngineOptions, type EngineState, type Instance } from './engine-state';
 
@@ -19,13 +19,13 @@ export class LiveInstances {
     return this.byId.values();
   }
 
-  orchestrator(name: string): RegisteredFunction | undefined {
-    const fn = this.o.registry.functions.get(name);
+  orchestrator(name: string): FunctionMetadata | undefined {
+    const fn = this.o.functions.get(name);
     return fn?.triggerType === 'orchestrationTrigger' ? fn : undefined;
   }
 
-  activity(name: string): RegisteredFunction | undefined {
-    const fn = this.o.registry.functions.get(name);
+  activity(name: string): FunctionMetadata | undefined {
+    const fn = this.o.functions.get(name);
     return fn?.triggerType === 'activityTrigger' ? fn : undefined;
   }
 
