@@ -127,6 +127,7 @@ class WorkerSlot implements FunctionInvoker {
     private readonly o: SlotOptions,
   ) {
     this.current = this.spawn();
+    this.current.catch(() => undefined); // awaited by start(); a failure is reported there
   }
 
   /** The slot's worker, once it has loaded the app. */
@@ -182,6 +183,7 @@ class WorkerSlot implements FunctionInvoker {
         if (this.o.stopping()) return;
         logger.error(`${why}; starting it again`);
         this.current = this.respawn();
+        this.current.catch(() => undefined); // only when the host stops meanwhile: its callers see WorkerExitedError
       });
     });
   }
