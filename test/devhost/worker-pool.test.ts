@@ -148,6 +148,25 @@ test('a worker that dies fails what it was running, is started again, and its ac
   await host.kill('SIGTERM');
 }, 90_000);
 
+test('an instance continuing as new shows as Running while its next generation replays in the worker, never ContinuedAsNew', async () => {
+  const host = await start();
+  const W = `${host.url}/runtime/webhooks/durabletask`;
+  expect((await post(`${W}/orchestrators/Spin/spin-1`, 0)).status).toBe(202);
+  const seen = new Set<string>();
+  for (;;) {
+    const s = (await (await fetch(`${W}/instances/spin-1`)).json()) as { runtimeStatus: string; output: unknown };
+    const listed = (await (await fetch(`${W}/instances?instanceIdPrefix=spin-1`)).json()) as { runtimeStatus: string }[];
+    seen.add(s.runtimeStatus);
+    for (const l of listed) seen.add(l.runtimeStatus);
+    if (s.runtimeStatus === 'Completed') {
+      expect(s.output).toBe(150);
+      break;
+    }
+  }
+  expect([...seen].filter((x) => x !== 'Pending' && x !== 'Running' && x !== 'Completed')).toEqual([]);
+  await host.kill('SIGTERM');
+}, 60_000);
+
 test('no worker outlives a SIGKILLed host', async () => {
   const host = await start({ FUNCTIONS_WORKER_PROCESS_COUNT: '2' });
   const workers = [...new Set([await workerPid(host), await workerPid(host)])];

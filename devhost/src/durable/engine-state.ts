@@ -104,6 +104,11 @@ export interface Instance {
    * the instance row for both (what it consumed included); old history goes only after that write.
    */
   unwritten?: { consumed: string[]; deleteHistoryBefore?: number };
+  /**
+   * While a continueAsNew is unwritten, the row as last written: what status reads see, as on Azure,
+   * where the next generation runs in the same work item and `ContinuedAsNew` is never shown.
+   */
+  written?: InstanceRecord;
 }
 
 /** Post-commit work of one episode. */

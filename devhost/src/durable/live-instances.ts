@@ -29,9 +29,15 @@ export class LiveInstances {
     return fn?.triggerType === 'activityTrigger' ? fn : undefined;
   }
 
-  /** The instance's row: from memory while it runs here, else from the store. */
+  /** The instance's row: from memory while it runs here (as written, while a continueAsNew is not), else from the store. */
   async currentRecord(instanceId: string): Promise<InstanceRecord | undefined> {
-    return this.byId.get(instanceId)?.record ?? (await this.o.store.readInstance(instanceId));
+    return this.visible(instanceId) ?? (await this.o.store.readInstance(instanceId));
+  }
+
+  /** What status reads see of an instance running here. */
+  visible(instanceId: string): InstanceRecord | undefined {
+    const inst = this.byId.get(instanceId);
+    return inst && (inst.written ?? inst.record);
   }
 
   adopt(record: InstanceRecord): Instance {

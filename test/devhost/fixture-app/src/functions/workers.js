@@ -21,3 +21,11 @@ df.app.orchestration('WorkerPids', function* (context) {
     if ((yield context.df.waitForExternalEvent('Next')) === 'stop') return step;
   }
 });
+
+// Generation after generation with nothing to wait for: each next one starts in the worker at once.
+df.app.orchestration('Spin', function* (context) {
+  const n = context.df.getInput();
+  if (n >= 150) return n;
+  context.df.continueAsNew(n + 1);
+  return undefined;
+});
