@@ -11,7 +11,7 @@
  * are thrown: the orchestration retries the activity, which re-reads the row.
  */
 import { randomUUID } from 'node:crypto';
-import type { Connection, ExpirySource } from '../domain/connection';
+import type { Connection, ExpirySource, UpstreamAccount } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
 import { afterRefreshFailure, DEFAULT_REFRESH_FAILURE_SPAN_MS, isRecovery } from '../domain/refresh-attempts';
 import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
@@ -19,7 +19,10 @@ import { DEFAULT_PROVIDER_TIMEOUT_MS } from '../oauth/http';
 import { obtainClientCredentialsToken } from '../oauth/oauth2/client-credentials';
 import { refreshAccessToken } from '../oauth/oauth2/client';
 import { DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
-import { providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
+import { expectsIdToken, idTokenCheck, providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
+import { validateRefreshedIdToken, type IdTokenCheck } from '../oauth/oauth2/id-token';
+import type { TransportOptions } from '../oauth/oauth2/library';
+import type { OAuth2TokenSet } from '../oauth/oauth2/token-response';
 import type { RefreshResult } from '../durable/contract';
 import type { OAuth2Credentials } from '../storage/credentials';
 import type { StoredConnection } from '../storage/connections-repo';
@@ -77,7 +80,9 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
   try {
     const client = await oauth2Client(runtime, provider);
     const send = { send: runtime.http.send };
-    const server = await providerServer(provider, send);
+    // The connection's account came from an ID Token: a refreshed one must name the same account.
+    const account = expectsIdToken(provider, stored.connection.scopes) ? stored.connection.account : undefined;
+    const server = await providerServer(provider, send, account ? ['jwksUrl'] : []);
     const dpop = await dpopTokenOptions(credentials?.dpopKey, DPOP_NONCES.for(provider.name), send);
     const tokens = await withRediscovery(provider, server, () =>
       machine
@@ -97,12 +102,13 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
             dpop,
           ),
     );
+    const idToken = await refreshedIdToken(tokens, account && idTokenCheck(provider, server, client.clientId, stored.connection.scopes, undefined), account, dpop);
     next = {
       protocol: 'oauth2',
       accessToken: tokens.accessToken,
       tokenType: tokens.tokenType,
       ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
-      ...(tokens.idToken ? { idToken: tokens.idToken } : credentials?.idToken ? { idToken: credentials.idToken } : {}),
+      ...(idToken ? { idToken } : credentials?.idToken ? { idToken: credentials.idToken } : {}),
       ...(credentials?.dpopKey ? { dpopKey: credentials.dpopKey } : {}),
     };
     ({ expiresAt, source: expiresAtSource } = await tokenLifetimeOf(provider, server, client, tokens, now, send));
@@ -195,6 +201,28 @@ function leaseRefusal(connection: Connection, input: RefreshInput, nowMs: number
   return undefined;
 }
 
+/**
+ * The ID Token to keep from a refresh answer: a new one only once it is checked against the
+ * connection's account (when it has one). A forged or foreign token fails the refresh; when the
+ * check cannot run now (the keys unreachable), the answer's tokens are still kept, since a rotated
+ * refresh token is good only once, with the ID Token checked before.
+ */
+async function refreshedIdToken(
+  tokens: OAuth2TokenSet,
+  check: IdTokenCheck | undefined,
+  account: UpstreamAccount | undefined,
+  transport: TransportOptions,
+): Promise<string | undefined> {
+  if (!tokens.idToken || !check || !account) return tokens.idToken;
+  try {
+    await validateRefreshedIdToken({ ...tokens, idToken: tokens.idToken }, check, account, transport);
+    return tokens.idToken;
+  } catch (error) {
+    if (isBrokerError(error) && error.transient) return undefined;
+    throw error;
+  }
+}
+
 async function recordFailure(runtime: Runtime, input: RefreshInput, owner: string, error: unknown): Promise<RefreshResult> {
   const broker = isBrokerError(error) ? error : new BrokerError('INTERNAL', 'refresh failed');
   const now = runtime.clock.now();
@@ -214,7 +242,7 @@ async function recordFailure(runtime: Runtime, input: RefreshInput, owner: strin
   const status: Connection['status'] =
     broker.transient && !exhausted
       ? nothingIssued ? 'refreshing' : 'connected'
-      : exhausted || (broker.code === 'OAUTH_INVALID_GRANT' && !machine) ? 'reauth_required' : 'failed';
+      : exhausted || ((broker.code === 'OAUTH_INVALID_GRANT' || broker.code === 'ID_TOKEN_INVALID') && !machine) ? 'reauth_required' : 'failed';
   const recorded = exhausted
     ? {
         code: 'REFRESH_EXHAUSTED' as const,
