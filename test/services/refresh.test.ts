@@ -164,4 +164,18 @@ describe('refreshCredentials', () => {
     expect(await refresh(world, revoked.connection.connectionId)).toEqual({ outcome: 'gone' });
     expect(world.provider.takeRequests()).toEqual([]);
   });
+
+  it('when this process wrote more rows than it keeps, then the row written first is forgotten and its refresh reads it again', async () => {
+    const mine = world.runtime.connections as ConnectionsRepository;
+    const keepingTwo = new ConnectionsRepository(mine['table'], mine['sealer'], undefined, 2);
+    world.runtime.connections = keepingTwo;
+    const [first, second, third] = [await seedConnected(world), await seedConnected(world), await seedConnected(world)];
+    expect(await keepingTwo.lastWritten(CLIENT, first.connection.connectionId)).toBeUndefined();
+    expect(await keepingTwo.lastWritten(CLIENT, second.connection.connectionId)).toMatchObject({ etag: second.etag });
+    expect(await keepingTwo.lastWritten(CLIENT, third.connection.connectionId)).toMatchObject({ etag: third.etag });
+    world.provider.answerWith(tokenAnswer({ access_token: 'at-2', token_type: 'Bearer', expires_in: 1800, refresh_token: 'rt-2' }));
+    const requests = countRequests(world);
+    expect(await refresh(world, first.connection.connectionId)).toMatchObject({ outcome: 'refreshed', credentialsVersion: 2 });
+    expect(requests()).toEqual({ 'connections getEntity': 1, 'connections updateEntity': 2, 'audit createEntity': 1 });
+  });
 });
