@@ -66,7 +66,7 @@ export async function benchRefreshAtScale(ctx: BenchContext): Promise<Figure[]> 
     const started = created.filter((c) => c.status === 'connected' || c.status === 'refreshing');
     const notStarted = created.filter((c) => !started.includes(c));
     ctx.log(`  ${started.length}/${connections} started in ${createSeconds.toFixed(1)} s (${created.filter((c) => c.status === 'connected').length} connected at once); running for ${windowMs / 1000} s`);
-    if (notStarted.length) ctx.log(`  not started: ${summarizeStatuses(notStarted.map((c) => c.status))}`);
+    if (notStarted.length) ctx.log(`  not started: ${JSON.stringify(summarizeStatuses(notStarted.map((c) => c.status)))}`);
     const prefixes = Array.from({ length: apps }, (_, n) => connectionInstanceId(benchClient(n).clientId, 'r-'));
 
     // Part A (first two thirds): poll the schedule for lateness. Part B: no polling, count storage.
