@@ -52,24 +52,44 @@ export async function refreshCredentials(runtime: Runtime, input: RefreshInput):
   }
 }
 
+/**
+ * The row as this process last wrote it (normally by the previous refresh) saves the read: the
+ * lease is written conditional on its ETag, so a row someone else changed since fails that write
+ * and is read afresh. Whatever would end the refresh without a write is decided on a fresh read.
+ */
 async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshResult> {
-  const stored = await runtime.connections.get(input.clientId, input.connectionId);
-  if (!stored) return { outcome: 'gone' };
+  const written = await runtime.connections.lastWritten(input.clientId, input.connectionId);
+  if (written) {
+    const result = await refreshRow(runtime, input, written, false);
+    if (result !== UNREAD) return result;
+  }
+  return refreshRow(runtime, input, await runtime.connections.get(input.clientId, input.connectionId), true);
+}
+
+/** Answered for a row not read from storage when the refresh would end without writing it. */
+const UNREAD = Symbol('unread');
+
+function refreshRow(runtime: Runtime, input: RefreshInput, stored: StoredConnection | undefined, fresh: true): Promise<RefreshResult>;
+function refreshRow(runtime: Runtime, input: RefreshInput, stored: StoredConnection | undefined, fresh: false): Promise<RefreshResult | typeof UNREAD>;
+async function refreshRow(runtime: Runtime, input: RefreshInput, stored: StoredConnection | undefined, fresh: boolean): Promise<RefreshResult | typeof UNREAD> {
+  const withoutWrite = (result: () => RefreshResult | Promise<RefreshResult>) => (fresh ? result() : UNREAD);
+  if (!stored) return withoutWrite(() => ({ outcome: 'gone' }));
   const reauthorizing = newerAttempt(stored.connection);
-  if (reauthorizing) return reauthorizing;
-  if (!['connected', 'refreshing'].includes(stored.connection.status)) return { outcome: 'gone' };
+  if (reauthorizing) return withoutWrite(() => reauthorizing);
+  if (!['connected', 'refreshing'].includes(stored.connection.status)) return withoutWrite(() => ({ outcome: 'gone' }));
   // Another writer (or this activity's earlier run, whose answer was lost) already refreshed.
-  if (stored.connection.credentialsVersion > input.expectedVersion) return await refreshedFrom(runtime, stored);
+  if (stored.connection.credentialsVersion > input.expectedVersion) return withoutWrite(() => refreshedFrom(runtime, stored));
 
   const provider = runtime.providers.get(stored.connection.provider);
   const credentials = await runtime.connections.openCredentials(stored);
   // A client credentials connection fetches a new token with the grant, its first one included.
   const machine = stored.connection.grant === 'client_credentials';
-  if (provider.protocol !== 'oauth2' || (credentials !== undefined && credentials.protocol !== 'oauth2')) return { outcome: 'gone' };
-  if (!machine && !isRefreshable(provider, credentials, stored.connection.expiresAt)) return { outcome: 'gone' };
+  if (provider.protocol !== 'oauth2' || (credentials !== undefined && credentials.protocol !== 'oauth2')) return withoutWrite(() => ({ outcome: 'gone' }));
+  if (!machine && !isRefreshable(provider, credentials, stored.connection.expiresAt)) return withoutWrite(() => ({ outcome: 'gone' }));
 
   const owner = randomUUID();
   const lease = await takeLease(runtime, stored, input, owner);
+  if (lease.kind === 'declined' && !lease.read && !fresh) return UNREAD;
   if (lease.kind !== 'taken') return lease.result;
 
   const now = runtime.clock.now();
@@ -169,7 +189,8 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
   };
 }
 
-type LeaseOutcome = { kind: 'taken'; stored: StoredConnection } | { kind: 'declined'; result: RefreshResult };
+/** `read`: the decline was decided on a row read again after a write that lost to another writer. */
+type LeaseOutcome = { kind: 'taken'; stored: StoredConnection } | { kind: 'declined'; result: RefreshResult; read: boolean };
 
 /** Marks the row `refreshing` under this refresh's lease, unless the version moved on or another refresh holds it. */
 async function takeLease(runtime: Runtime, stored: StoredConnection, input: RefreshInput, owner: string): Promise<LeaseOutcome> {
@@ -184,8 +205,9 @@ async function takeLease(runtime: Runtime, stored: StoredConnection, input: Refr
     return { next: { ...connection, status: 'refreshing', updatedAt: new Date(nowMs).toISOString(), refreshLease: { owner, until } }, change: {} };
   });
   if (taken) return { kind: 'taken', stored: taken };
-  if (declined === 'version-moved') return { kind: 'declined', result: await refreshedFrom(runtime, seen) };
-  return { kind: 'declined', result: declined ?? { outcome: 'gone' } };
+  const read = seen !== stored;
+  if (declined === 'version-moved') return { kind: 'declined', result: await refreshedFrom(runtime, seen), read };
+  return { kind: 'declined', result: declined ?? { outcome: 'gone' }, read };
 }
 
 function leaseRefusal(connection: Connection, input: RefreshInput, nowMs: number): RefreshResult | 'version-moved' | undefined {
