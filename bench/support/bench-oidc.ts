@@ -16,7 +16,8 @@ export interface BenchOidc {
 
 const SCRIPT = path.join(__dirname, '..', 'servers', 'oidc-server.mjs');
 
-export async function startBenchOidc(options: OidcProviderOptions): Promise<BenchOidc> {
+/** `connectionScopes`: scopes `conn:r-0` … offered besides the usual ones (see bench/servers/oidc-server.mjs). */
+export async function startBenchOidc(options: OidcProviderOptions & { connectionScopes?: number }): Promise<BenchOidc> {
   // stderr is ignored: oidc-provider prints its development-mode warnings there.
   const child = spawn(process.execPath, [SCRIPT, JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'ignore'] });
   const { issuer } = await readStartLine<{ issuer: string }>(child, 'oidc-provider', 20_000);

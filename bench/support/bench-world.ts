@@ -31,6 +31,17 @@ export interface BenchWorldOptions {
   countStorage?: boolean;
   /** Node options of the broker's host process (e.g. `--cpu-prof`). */
   brokerExecArgv?: string[];
+  /** Client apps the broker knows (default 1: `app1` alone); see `benchClient`. */
+  clientApps?: number;
+  /** Scopes `conn:r-0` … the provider offers, one per machine connection of the refresh figure. */
+  connectionScopes?: number;
+  /** Further broker settings (e.g. limits raised for a scale run). */
+  settings?: Record<string, string>;
+}
+
+/** The n-th client app of the bench world (0 is `app1`, whose key is CLIENT_KEY). */
+export function benchClient(n: number): { clientId: string; key: string } {
+  return n === 0 ? { clientId: CLIENT_ID, key: CLIENT_KEY } : { clientId: `app${n + 1}`, key: `app${n + 1}-key-0123456789` };
 }
 
 export interface BenchWorld {
@@ -76,13 +87,15 @@ export async function startBenchWorld(options: BenchWorldOptions): Promise<Bench
     const brokerPort = await freePort();
     const oidc = await startBenchOidc({
       accessTokenTtlSeconds: options.accessTokenTtlSeconds,
+      connectionScopes: options.connectionScopes,
       clients: [
         {
           client_id: 'broker',
           client_secret: 'broker-secret-basic',
           token_endpoint_auth_method: 'client_secret_basic',
           redirect_uris: [`http://127.0.0.1:${brokerPort}/api/callback/${PROVIDER}`],
-          grant_types: ['authorization_code', 'refresh_token'],
+          // Client credentials too: the refresh figure's machine connections fetch their tokens with it.
+          grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
           response_types: ['code'],
         },
         {
@@ -111,8 +124,10 @@ export async function startBenchWorld(options: BenchWorldOptions): Promise<Bench
         clientAuthMethod: 'client_secret_basic',
         clientId: 'broker',
         clientSecret: 'broker-secret-basic',
+        grants: ['authorization_code', 'client_credentials'],
       },
     };
+    const clientKeys = Array.from({ length: options.clientApps ?? 1 }, (_, n) => benchClient(n)).map((c) => `${c.clientId}:${c.key}`);
     const broker = await startBrokerHost({
       port: brokerPort,
       storage,
@@ -120,10 +135,11 @@ export async function startBenchWorld(options: BenchWorldOptions): Promise<Bench
       settings: {
         BROKER_PROVIDERS: JSON.stringify(providers),
         BROKER_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
-        BROKER_CLIENT_KEYS: `${CLIENT_ID}:${CLIENT_KEY}`,
+        BROKER_CLIENT_KEYS: clientKeys.join(','),
         BROKER_OPERATOR_KEY: OPERATOR_KEY,
         BROKER_ALLOWED_RETURN_URLS: RETURN_URL,
         BROKER_AUTHORIZATION_TIMEOUT_SECONDS: '600',
+        ...options.settings,
       },
     });
     stops.push(() => broker.stop());

@@ -6,7 +6,9 @@
  * identifier is compared exactly (RFC 9728 §3.3, RFC 8414 §3.3), and a server that does not offer
  * PKCE S256 is refused (the MCP spec makes PKCE a MUST).
  *
- * Kept minimal and inside this module until the OAuth breadth work's discovery by `issuer` lands.
+ * Apart from the providers' discovery (src/oauth/oauth2/discovery.ts, oauth4webapi's): the MCP spec
+ * asks for RFC 8414 first and for OpenID configuration with the path inserted as well as appended,
+ * three candidates where `discoveryRequest` makes one per algorithm.
  *
  * @see https://www.rfc-editor.org/rfc/rfc9728
  * @see https://www.rfc-editor.org/rfc/rfc8414

@@ -13,6 +13,7 @@ import { exchangeCode, type CodeExchangeResult } from '../oauth/oauth2/client';
 import { pollDeviceToken } from '../oauth/oauth2/device';
 import { DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
 import { expectsIdToken, idTokenCheck, providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
+import { validateIdToken } from '../oauth/oauth2/id-token';
 import type { DevicePollResult, ExchangeResult } from '../durable/contract';
 import type { AuditEventInput } from './audit-trail';
 import type { ProviderDefinition } from '../providers/types';
@@ -108,7 +109,11 @@ async function exchange(runtime: Runtime, input: ExchangeInput, pending: Pending
             pollDeviceToken({ ...client, tokenUrl: server.tokenUrl, deviceCode, requestedScopes: secrets.scopes, scopeSeparator: provider.scopeSeparator }, dpop),
           );
       if (poll && poll.kind !== 'tokens') return { outcome: poll.kind };
-      const tokens: CodeExchangeResult = poll ? poll.tokens : await withRediscovery(provider, server, () =>
+      const idToken = idTokenCheck(provider, server, client.clientId, secrets.scopes, secrets.nonce);
+      // A device grant's answer is checked here; the code exchange checks its own (`idToken` below).
+      const tokens: CodeExchangeResult = poll
+        ? { ...poll.tokens, ...(idToken ? { account: await validateIdToken(poll.tokens, idToken, dpop) } : {}) }
+        : await withRediscovery(provider, server, () =>
         exchangeCode({
           ...client,
           tokenUrl: server.tokenUrl,
@@ -118,7 +123,7 @@ async function exchange(runtime: Runtime, input: ExchangeInput, pending: Pending
           tokenParams: provider.tokenParams,
           requestedScopes: secrets.scopes,
           scopeSeparator: provider.scopeSeparator,
-          idToken: idTokenCheck(provider, server, client.clientId, secrets.scopes, secrets.nonce),
+          idToken,
         }, dpop),
       );
       credentials = {

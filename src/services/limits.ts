@@ -170,5 +170,6 @@ export async function assertConnectionQuota(
       retryAfterSeconds: 60,
       details: { limit: 'BROKER_MAX_CONNECTIONS_PER_CLIENT' },
     });
-  }  return { legacyExists };
+  }
+  return { legacyExists };
 }

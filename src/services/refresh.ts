@@ -11,7 +11,7 @@
  * are thrown: the orchestration retries the activity, which re-reads the row.
  */
 import { randomUUID } from 'node:crypto';
-import type { Connection, ExpirySource } from '../domain/connection';
+import type { Connection, ExpirySource, UpstreamAccount } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
 import { afterRefreshFailure, DEFAULT_REFRESH_FAILURE_SPAN_MS, isRecovery } from '../domain/refresh-attempts';
 import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
@@ -19,7 +19,10 @@ import { DEFAULT_PROVIDER_TIMEOUT_MS } from '../oauth/http';
 import { obtainClientCredentialsToken } from '../oauth/oauth2/client-credentials';
 import { refreshAccessToken } from '../oauth/oauth2/client';
 import { DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
-import { providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
+import { expectsIdToken, idTokenCheck, providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
+import { validateRefreshedIdToken, type IdTokenCheck } from '../oauth/oauth2/id-token';
+import type { TransportOptions } from '../oauth/oauth2/library';
+import type { OAuth2TokenSet } from '../oauth/oauth2/token-response';
 import type { RefreshResult } from '../durable/contract';
 import type { OAuth2Credentials } from '../storage/credentials';
 import type { StoredConnection } from '../storage/connections-repo';
@@ -49,24 +52,44 @@ export async function refreshCredentials(runtime: Runtime, input: RefreshInput):
   }
 }
 
+/**
+ * The row as this process last wrote it (normally by the previous refresh) saves the read: the
+ * lease is written conditional on its ETag, so a row someone else changed since fails that write
+ * and is read afresh. Whatever would end the refresh without a write is decided on a fresh read.
+ */
 async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshResult> {
-  const stored = await runtime.connections.get(input.clientId, input.connectionId);
-  if (!stored) return { outcome: 'gone' };
+  const written = await runtime.connections.lastWritten(input.clientId, input.connectionId);
+  if (written) {
+    const result = await refreshRow(runtime, input, written, false);
+    if (result !== UNREAD) return result;
+  }
+  return refreshRow(runtime, input, await runtime.connections.get(input.clientId, input.connectionId), true);
+}
+
+/** Answered for a row not read from storage when the refresh would end without writing it. */
+const UNREAD = Symbol('unread');
+
+function refreshRow(runtime: Runtime, input: RefreshInput, stored: StoredConnection | undefined, fresh: true): Promise<RefreshResult>;
+function refreshRow(runtime: Runtime, input: RefreshInput, stored: StoredConnection | undefined, fresh: false): Promise<RefreshResult | typeof UNREAD>;
+async function refreshRow(runtime: Runtime, input: RefreshInput, stored: StoredConnection | undefined, fresh: boolean): Promise<RefreshResult | typeof UNREAD> {
+  const withoutWrite = (result: () => RefreshResult | Promise<RefreshResult>) => (fresh ? result() : UNREAD);
+  if (!stored) return withoutWrite(() => ({ outcome: 'gone' }));
   const reauthorizing = newerAttempt(stored.connection);
-  if (reauthorizing) return reauthorizing;
-  if (!['connected', 'refreshing'].includes(stored.connection.status)) return { outcome: 'gone' };
+  if (reauthorizing) return withoutWrite(() => reauthorizing);
+  if (!['connected', 'refreshing'].includes(stored.connection.status)) return withoutWrite(() => ({ outcome: 'gone' }));
   // Another writer (or this activity's earlier run, whose answer was lost) already refreshed.
-  if (stored.connection.credentialsVersion > input.expectedVersion) return await refreshedFrom(runtime, stored);
+  if (stored.connection.credentialsVersion > input.expectedVersion) return withoutWrite(() => refreshedFrom(runtime, stored));
 
   const provider = runtime.providers.get(stored.connection.provider);
   const credentials = await runtime.connections.openCredentials(stored);
   // A client credentials connection fetches a new token with the grant, its first one included.
   const machine = stored.connection.grant === 'client_credentials';
-  if (provider.protocol !== 'oauth2' || (credentials !== undefined && credentials.protocol !== 'oauth2')) return { outcome: 'gone' };
-  if (!machine && !isRefreshable(provider, credentials, stored.connection.expiresAt)) return { outcome: 'gone' };
+  if (provider.protocol !== 'oauth2' || (credentials !== undefined && credentials.protocol !== 'oauth2')) return withoutWrite(() => ({ outcome: 'gone' }));
+  if (!machine && !isRefreshable(provider, credentials, stored.connection.expiresAt)) return withoutWrite(() => ({ outcome: 'gone' }));
 
   const owner = randomUUID();
   const lease = await takeLease(runtime, stored, input, owner);
+  if (lease.kind === 'declined' && !lease.read && !fresh) return UNREAD;
   if (lease.kind !== 'taken') return lease.result;
 
   const now = runtime.clock.now();
@@ -77,7 +100,9 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
   try {
     const client = await oauth2Client(runtime, provider);
     const send = { send: runtime.http.send };
-    const server = await providerServer(provider, send);
+    // The connection's account came from an ID Token: a refreshed one must name the same account.
+    const account = expectsIdToken(provider, stored.connection.scopes) ? stored.connection.account : undefined;
+    const server = await providerServer(provider, send, account ? ['jwksUrl'] : []);
     const dpop = await dpopTokenOptions(credentials?.dpopKey, DPOP_NONCES.for(provider.name), send);
     const tokens = await withRediscovery(provider, server, () =>
       machine
@@ -97,12 +122,13 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
             dpop,
           ),
     );
+    const idToken = await refreshedIdToken(tokens, account && idTokenCheck(provider, server, client.clientId, stored.connection.scopes, undefined), account, dpop);
     next = {
       protocol: 'oauth2',
       accessToken: tokens.accessToken,
       tokenType: tokens.tokenType,
       ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
-      ...(tokens.idToken ? { idToken: tokens.idToken } : credentials?.idToken ? { idToken: credentials.idToken } : {}),
+      ...(idToken ? { idToken } : credentials?.idToken ? { idToken: credentials.idToken } : {}),
       ...(credentials?.dpopKey ? { dpopKey: credentials.dpopKey } : {}),
     };
     ({ expiresAt, source: expiresAtSource } = await tokenLifetimeOf(provider, server, client, tokens, now, send));
@@ -163,7 +189,8 @@ async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshRe
   };
 }
 
-type LeaseOutcome = { kind: 'taken'; stored: StoredConnection } | { kind: 'declined'; result: RefreshResult };
+/** `read`: the decline was decided on a row read again after a write that lost to another writer. */
+type LeaseOutcome = { kind: 'taken'; stored: StoredConnection } | { kind: 'declined'; result: RefreshResult; read: boolean };
 
 /** Marks the row `refreshing` under this refresh's lease, unless the version moved on or another refresh holds it. */
 async function takeLease(runtime: Runtime, stored: StoredConnection, input: RefreshInput, owner: string): Promise<LeaseOutcome> {
@@ -178,8 +205,9 @@ async function takeLease(runtime: Runtime, stored: StoredConnection, input: Refr
     return { next: { ...connection, status: 'refreshing', updatedAt: new Date(nowMs).toISOString(), refreshLease: { owner, until } }, change: {} };
   });
   if (taken) return { kind: 'taken', stored: taken };
-  if (declined === 'version-moved') return { kind: 'declined', result: await refreshedFrom(runtime, seen) };
-  return { kind: 'declined', result: declined ?? { outcome: 'gone' } };
+  const read = seen !== stored;
+  if (declined === 'version-moved') return { kind: 'declined', result: await refreshedFrom(runtime, seen), read };
+  return { kind: 'declined', result: declined ?? { outcome: 'gone' }, read };
 }
 
 function leaseRefusal(connection: Connection, input: RefreshInput, nowMs: number): RefreshResult | 'version-moved' | undefined {
@@ -193,6 +221,28 @@ function leaseRefusal(connection: Connection, input: RefreshInput, nowMs: number
     return { outcome: 'transient', errorCode: 'REFRESH_IN_PROGRESS', retryAfterSeconds: Math.ceil((Date.parse(held.until) - nowMs) / 1000) };
   }
   return undefined;
+}
+
+/**
+ * The ID Token to keep from a refresh answer: a new one only once it is checked against the
+ * connection's account (when it has one). A forged or foreign token fails the refresh; when the
+ * check cannot run now (the keys unreachable), the answer's tokens are still kept, since a rotated
+ * refresh token is good only once, with the ID Token checked before.
+ */
+async function refreshedIdToken(
+  tokens: OAuth2TokenSet,
+  check: IdTokenCheck | undefined,
+  account: UpstreamAccount | undefined,
+  transport: TransportOptions,
+): Promise<string | undefined> {
+  if (!tokens.idToken || !check || !account) return tokens.idToken;
+  try {
+    await validateRefreshedIdToken({ ...tokens, idToken: tokens.idToken }, check, account, transport);
+    return tokens.idToken;
+  } catch (error) {
+    if (isBrokerError(error) && error.transient) return undefined;
+    throw error;
+  }
 }
 
 async function recordFailure(runtime: Runtime, input: RefreshInput, owner: string, error: unknown): Promise<RefreshResult> {
@@ -214,7 +264,7 @@ async function recordFailure(runtime: Runtime, input: RefreshInput, owner: strin
   const status: Connection['status'] =
     broker.transient && !exhausted
       ? nothingIssued ? 'refreshing' : 'connected'
-      : exhausted || (broker.code === 'OAUTH_INVALID_GRANT' && !machine) ? 'reauth_required' : 'failed';
+      : exhausted || ((broker.code === 'OAUTH_INVALID_GRANT' || broker.code === 'ID_TOKEN_INVALID') && !machine) ? 'reauth_required' : 'failed';
   const recorded = exhausted
     ? {
         code: 'REFRESH_EXHAUSTED' as const,

@@ -5,14 +5,14 @@
  * another client's id is no obstacle and reveals nothing.
  */
 import { randomToken } from '../crypto/tokens';
-import { connectionInstanceId, type Connection, type OnExistingAccount } from '../domain/connection';
+import type { Connection, OnExistingAccount } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { isReturnUrlAllowed } from '../config/return-urls';
 import { authorizePhaseInput } from '../durable/contract';
-import { Orchestrations } from '../durable/names';
 import { beginAuthorization } from './begin-authorization';
 import { assertBindingRules } from './complete-connection';
 import { assertConnectionQuota } from './limits';
+import { launchConnection, newConnectionRow } from './new-connection';
 import type { Runtime } from './runtime';
 import { startDeviceConnection, type StartedDeviceConnection } from './start-device-connection';
 import { assertGrantAllowed, startMachineConnection, type StartedMachineConnection } from './start-machine-connection';
@@ -63,27 +63,26 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
   const quota = await assertConnectionQuota(runtime.connections, clientId, runtime.limits.settings.maxConnectionsPerClient, connectionId);
   const now = runtime.clock.now();
   if (request.grant === 'client_credentials' && provider.protocol === 'oauth2') {
-    return startMachineConnection(runtime, clientId, provider, { ...request, connectionId }, now);
+    return startMachineConnection(runtime, clientId, provider, { ...request, connectionId }, now, quota);
   }
   if (request.grant === 'device_code' && provider.protocol === 'oauth2') {
-    return startDeviceConnection(runtime, clientId, provider, { ...request, connectionId }, now);
+    return startDeviceConnection(runtime, clientId, provider, { ...request, connectionId }, now, quota);
   }
   const connection: Connection = {
-    connectionId,
-    clientId,
-    instanceId: connectionInstanceId(clientId, connectionId),
-    provider: provider.name,
-    protocol: provider.protocol,
-    status: 'awaiting_callback',
-    scopes: request.scopes ?? (provider.protocol === 'oauth2' ? provider.defaultScopes : []),
-    endUserId: request.endUserId,
-    metadata: request.metadata,
+    ...newConnectionRow(
+      {
+        clientId,
+        connectionId,
+        provider: provider.name,
+        protocol: provider.protocol,
+        status: 'awaiting_callback',
+        scopes: request.scopes ?? (provider.protocol === 'oauth2' ? provider.defaultScopes : []),
+        endUserId: request.endUserId,
+        metadata: request.metadata,
+      },
+      now,
+    ),
     returnTo: request.returnTo,
-    createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
-    expiresAt: null,
-    lastRefreshedAt: null,
-    credentialsVersion: 0,
     ...(request.bindingChallenge ? { binding: { challenge: request.bindingChallenge } } : {}),
     ...(request.onExistingAccount === 'update' ? { onExistingAccount: 'update' as const } : {}),
   };
@@ -104,20 +103,7 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
   }
 
   const input = authorizePhaseInput(awaiting, { authorizationId: attempt.authorizationId, deadline: attempt.expiresAt });
-  try {
-    await runtime.durable.startNew(Orchestrations.Connection, { instanceId: connection.instanceId, input });
-  } catch (error) {
-    await runtime.connections.delete(clientId, connection.connectionId);
-    await runtime.authorizations.delete(attempt.authorizationId);
-    throw new BrokerError('STORAGE_UNAVAILABLE', 'could not start the connection orchestration', { cause: error, transient: true });
-  }
-  await runtime.audit.record({
-    connectionId: connection.connectionId,
-    clientId,
-    type: 'created',
-    at: connection.createdAt,
-    details: { provider: provider.name, protocol: provider.protocol, scopes: connection.scopes, authorizationExpiresAt: attempt.expiresAt },
-  });
+  await launchConnection(runtime, awaiting, input, { scopes: connection.scopes, authorizationExpiresAt: attempt.expiresAt });
 
   return {
     connectionId: connection.connectionId,

@@ -5,14 +5,14 @@
  * the token endpoint with it on durable timers.
  */
 import { hashState } from '../crypto/tokens';
-import { connectionInstanceId, type Connection } from '../domain/connection';
+import type { Connection } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { devicePhaseInput } from '../durable/contract';
-import { Orchestrations } from '../durable/names';
 import { startDeviceAuthorization } from '../oauth/oauth2/device';
 import { providerServer } from '../oauth/oauth2/endpoints';
 import type { OAuth2ProviderDefinition } from '../providers/types';
 import { oauth2Client } from './provider-clients';
+import { launchConnection, newConnectionRow } from './new-connection';
 import type { Runtime } from './runtime';
 
 export interface StartedDeviceConnection {
@@ -42,6 +42,7 @@ export async function startDeviceConnection(
   provider: OAuth2ProviderDefinition,
   request: DeviceConnectionRequest,
   now: Date,
+  known?: { legacyExists: boolean },
 ): Promise<StartedDeviceConnection> {
   const scopes = request.scopes ?? provider.defaultScopes;
   const server = await providerServer(provider, { send: runtime.http.send }, ['deviceAuthorizationUrl']);
@@ -60,21 +61,20 @@ export async function startDeviceConnection(
   const authorizationId = hashState(`device:${device.deviceCode}`);
   const nowIso = now.toISOString();
   const connection: Connection = {
-    connectionId: request.connectionId,
-    clientId,
-    instanceId: connectionInstanceId(clientId, request.connectionId),
-    provider: provider.name,
-    protocol: 'oauth2',
+    ...newConnectionRow(
+      {
+        clientId,
+        connectionId: request.connectionId,
+        provider: provider.name,
+        protocol: 'oauth2',
+        status: 'awaiting_callback',
+        scopes,
+        endUserId: request.endUserId,
+        metadata: request.metadata,
+      },
+      now,
+    ),
     grant: 'device_code',
-    status: 'awaiting_callback',
-    scopes,
-    endUserId: request.endUserId,
-    metadata: request.metadata,
-    createdAt: nowIso,
-    updatedAt: nowIso,
-    expiresAt: null,
-    lastRefreshedAt: null,
-    credentialsVersion: 0,
     authorizationId,
     authorizationExpiresAt,
   };
@@ -92,26 +92,13 @@ export async function startDeviceConnection(
     { authorizationUrl: device.verificationUri, redirectUri: '', scopes, deviceCode: device.deviceCode },
   );
   try {
-    await runtime.connections.create(connection);
+    await runtime.connections.create(connection, known);
   } catch (error) {
     await runtime.authorizations.delete(authorizationId).catch(() => undefined);
     throw error;
   }
   const input = devicePhaseInput(connection, { authorizationId, deadline: authorizationExpiresAt, intervalSeconds: device.intervalSeconds });
-  try {
-    await runtime.durable.startNew(Orchestrations.Connection, { instanceId: connection.instanceId, input });
-  } catch (error) {
-    await runtime.connections.delete(clientId, connection.connectionId);
-    await runtime.authorizations.delete(authorizationId);
-    throw new BrokerError('STORAGE_UNAVAILABLE', 'could not start the connection orchestration', { cause: error, transient: true });
-  }
-  await runtime.audit.record({
-    connectionId: connection.connectionId,
-    clientId,
-    type: 'created',
-    at: nowIso,
-    details: { provider: provider.name, protocol: 'oauth2', grant: 'device_code', scopes, authorizationExpiresAt },
-  });
+  await launchConnection(runtime, connection, input, { grant: 'device_code', scopes, authorizationExpiresAt });
   return {
     connectionId: connection.connectionId,
     provider: provider.name,

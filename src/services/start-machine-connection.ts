@@ -7,12 +7,12 @@
  * token, so the answer normally says `connected`; otherwise it says where the connection stands and
  * the client polls GET /connections/{id} (a token read meanwhile waits for the first token too).
  */
-import { connectionInstanceId, isSettled, type Connection, type ConnectionStatus } from '../domain/connection';
+import { isSettled, type Connection, type ConnectionStatus } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { maintainPhaseInput } from '../durable/contract';
-import { Orchestrations } from '../durable/names';
 import type { OAuth2ProviderDefinition, ProviderDefinition } from '../providers/types';
 import type { StoredConnection } from '../storage/connections-repo';
+import { launchConnection, newConnectionRow } from './new-connection';
 import type { Runtime } from './runtime';
 import { waitForConnection } from './wait-for-connection';
 
@@ -56,42 +56,30 @@ export async function startMachineConnection(
   provider: OAuth2ProviderDefinition,
   request: MachineConnectionRequest,
   now: Date,
+  known?: { legacyExists: boolean },
 ): Promise<StartedMachineConnection> {
   const nowIso = now.toISOString();
   const connection: Connection = {
-    connectionId: request.connectionId,
-    clientId,
-    instanceId: connectionInstanceId(clientId, request.connectionId),
-    provider: provider.name,
-    protocol: 'oauth2',
+    ...newConnectionRow(
+      {
+        clientId,
+        connectionId: request.connectionId,
+        provider: provider.name,
+        protocol: 'oauth2',
+        status: 'refreshing',
+        scopes: request.scopes ?? provider.defaultScopes,
+        endUserId: request.endUserId,
+        metadata: request.metadata,
+      },
+      now,
+    ),
     grant: 'client_credentials',
-    status: 'refreshing',
-    scopes: request.scopes ?? provider.defaultScopes,
-    endUserId: request.endUserId,
-    metadata: request.metadata,
-    createdAt: nowIso,
-    updatedAt: nowIso,
-    expiresAt: null,
-    lastRefreshedAt: null,
-    credentialsVersion: 0,
     // Due at once: should the orchestration never start, the watchdog finds the row overdue and starts it.
     refreshDueAt: nowIso,
   };
-  await runtime.connections.create(connection);
+  await runtime.connections.create(connection, known);
   const input = maintainPhaseInput(connection, { credentialsVersion: 0, issuedAt: nowIso, expiresAt: nowIso, cycle: 0, retryAt: nowIso });
-  try {
-    await runtime.durable.startNew(Orchestrations.Connection, { instanceId: connection.instanceId, input });
-  } catch (error) {
-    await runtime.connections.delete(clientId, connection.connectionId);
-    throw new BrokerError('STORAGE_UNAVAILABLE', 'could not start the connection orchestration', { cause: error, transient: true });
-  }
-  await runtime.audit.record({
-    connectionId: connection.connectionId,
-    clientId,
-    type: 'created',
-    at: nowIso,
-    details: { provider: provider.name, protocol: 'oauth2', grant: 'client_credentials', scopes: connection.scopes },
-  });
+  await launchConnection(runtime, connection, input, { grant: 'client_credentials', scopes: connection.scopes });
 
   const firstToken = (row: StoredConnection | undefined) =>
     !row || row.connection.credentialsVersion > 0 || isSettled(row.connection.status) || row.connection.error !== undefined;

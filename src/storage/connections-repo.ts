@@ -26,6 +26,11 @@ import { isStatus } from './tables';
 const MAX_LIST_REQUESTS = 5;
 /** Largest page read while counting (the Table service's own maximum). */
 const COUNT_PAGE_SIZE = 1000;
+/**
+ * Rows this process last wrote that it keeps (the oldest written is forgotten first): room for
+ * every refreshing connection of a large host, at a few hundred bytes of sealed row each.
+ */
+export const WRITTEN_ROWS_KEPT = 50_000;
 
 interface ConnectionEntity {
   partitionKey: string;
@@ -84,11 +89,15 @@ export interface ListFilters {
 }
 
 export class ConnectionsRepository {
+  /** Each row as this process last wrote it (with its new ETag), by `writtenKey`. */
+  private readonly written = new Map<string, StoredConnection>();
+
   constructor(
     private readonly table: TableClient,
     private readonly sealer: Sealer,
     /** Told of every row this process writes, so waiters in it need not poll for their change. */
     private readonly writes?: ConnectionWrites,
+    private readonly writtenRowsKept = WRITTEN_ROWS_KEPT,
   ) {}
 
   /**
@@ -102,7 +111,9 @@ export class ConnectionsRepository {
       throw exists(connection.connectionId);
     }
     try {
-      const result = await this.table.createEntity(toEntity(connection, null));
+      const entity = toEntity(connection, null);
+      const result = await this.table.createEntity(entity);
+      this.remember(writtenKey(connection.clientId, connection.connectionId), entity, result.etag);
       return result.etag ?? '';
     } catch (error) {
       if (isStatus(error, 409)) throw exists(connection.connectionId);
@@ -122,6 +133,24 @@ export class ConnectionsRepository {
       if (isStatus(error, 404)) return undefined;
       throw storageError(error);
     }
+  }
+
+  /**
+   * The row as this process last wrote it, without a storage request; undefined when it has not
+   * written it (or forgot it). It may be stale, as another process may have written since: only for
+   * a caller whose next request is a write conditional on this row's ETag (a stale row fails that
+   * write with 412 and is read afresh), never for deciding anything without such a write.
+   */
+  async lastWritten(clientId: string, connectionId: string): Promise<StoredConnection | undefined> {
+    return this.written.get(writtenKey(clientId, connectionId));
+  }
+
+  private remember(key: string, entity: ConnectionEntity, etag: string | undefined): StoredConnection {
+    const stored = fromEntity({ ...entity, etag: etag ?? '' } as TableEntityResult<ConnectionEntity>);
+    this.written.delete(key);
+    if (etag) this.written.set(key, stored);
+    if (this.written.size > this.writtenRowsKept) this.written.delete(this.written.keys().next().value as string);
+    return stored;
   }
 
   async require(clientId: string, connectionId: string): Promise<StoredConnection> {
@@ -307,10 +336,15 @@ export class ConnectionsRepository {
     try {
       const result = await this.table.updateEntity(entity, 'Replace', { etag: stored.etag });
       // The row as a read would answer it right after this write.
-      this.writes?.published(next.clientId, next.connectionId, fromEntity({ ...entity, etag: result.etag ?? '' } as TableEntityResult<ConnectionEntity>));
+      const written = this.remember(writtenKey(next.clientId, next.connectionId), entity, result.etag);
+      this.writes?.published(next.clientId, next.connectionId, written);
       return result.etag ?? '';
     } catch (error) {
-      if (isStatus(error, 412) || isStatus(error, 404)) return undefined;
+      if (isStatus(error, 412) || isStatus(error, 404)) {
+        // Someone else wrote it since: what this process wrote last is no longer the row.
+        this.written.delete(writtenKey(next.clientId, next.connectionId));
+        return undefined;
+      }
       throw storageError(error);
     }
   }
@@ -325,6 +359,7 @@ export class ConnectionsRepository {
     for (const partitionKey of [spreadPartitionKey(clientId, connectionId), legacyPartitionKey(clientId)]) {
       try {
         await this.table.deleteEntity(partitionKey, connectionId);
+        this.written.delete(writtenKey(clientId, connectionId));
         this.writes?.published(clientId, connectionId, undefined);
         return;
       } catch (error) {
@@ -333,6 +368,8 @@ export class ConnectionsRepository {
     }
   }
 }
+
+const writtenKey = (clientId: string, connectionId: string) => `${clientId}\n${connectionId}`;
 
 type ListCursor = { part: 'legacy' | 'spread'; token?: string };
 

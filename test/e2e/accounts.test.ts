@@ -5,27 +5,19 @@
  * connected again adds a connection by default, and with `onExistingAccount: "update"` puts the
  * new tokens on the connection that already holds the account.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { completeConsent } from '../support/oidc/complete-consent';
 import { eventually } from './support/broker-host';
 import { fingerprint, scanStorage } from './support/storage-scan';
-import { CLIENT_KEY, OPERATOR_KEY, RETURN_URL, startConnection, startWorld, waitForStatus, World } from './support/world';
+import { brokerOidcClient, CLIENT_KEY, OPERATOR_KEY, RETURN_URL, startConnection, startWorld, waitForStatus, World } from './support/world';
 
 jest.setTimeout(180_000);
 
 let world: World;
 
-const clientFor = (brokerUrl: string, name: string) => ({
-  client_id: `broker-${name}`,
-  client_secret: `secret-${name}`,
-  token_endpoint_auth_method: 'client_secret_basic' as const,
-  redirect_uris: [`${brokerUrl}/api/callback/${name}`],
-  grant_types: ['authorization_code', 'refresh_token'],
-  response_types: ['code'],
-});
-
 beforeAll(async () => {
   world = await startWorld({
-    extraOidcClients: (brokerUrl) => [clientFor(brokerUrl, 'people'), clientFor(brokerUrl, 'plain')],
+    extraOidcClients: (brokerUrl) => [brokerOidcClient(brokerUrl, 'people'), brokerOidcClient(brokerUrl, 'plain')],
     extraSettings: (_brokerUrl, providers) => {
       const issuer = new URL(String(providers.oidc.tokenUrl)).origin;
       const credentials = (name: string) => ({ clientId: `broker-${name}`, clientSecret: `secret-${name}` });
@@ -172,4 +164,58 @@ test('"update" needs an end user and is refused together with session binding', 
   const bad = await world.broker.request('POST', '/api/connections', { key: CLIENT_KEY, body: { provider: 'people', endUserId: 'u', onExistingAccount: 'replace' } });
   expect(bad.status).toBe(400);
   expect(bad.json.error.message).toMatch(/onExistingAccount/);
+});
+
+/** An ID Token the provider really issued to the broker's client `people`, for `account`: the test acts as that client. */
+async function genuineIdTokenFor(account: string): Promise<string> {
+  const verifier = randomBytes(32).toString('base64url');
+  const authorize = new URL(world.oidc.url('/auth'));
+  authorize.search = new URLSearchParams({
+    client_id: 'broker-people',
+    redirect_uri: `${world.broker.url}/api/callback/people`,
+    response_type: 'code',
+    scope: 'openid',
+    state: 'test-state',
+    nonce: 'test-nonce',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  const code = new URL(await completeConsent(authorize.toString(), { account, approve: true })).searchParams.get('code');
+  const answer = await fetch(world.oidc.url('/token'), {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('broker-people:secret-people').toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: String(code), redirect_uri: `${world.broker.url}/api/callback/people`, code_verifier: verifier }),
+  });
+  expect(answer.status).toBe(200);
+  return ((await answer.json()) as { id_token: string }).id_token;
+}
+
+test("a refresh answer's ID Token is checked: the provider's own for the same account keeps the connection; one for another account fails the refresh and nothing of that answer is kept", async () => {
+  const carol = await connectAs('carol', { provider: 'people' });
+  await waitForStatus(world, carol.connectionId, 'connected');
+  const refresh = () => world.broker.request('POST', `/api/connections/${carol.connectionId}/refresh`, { key: CLIENT_KEY });
+
+  // oidc-provider sends a new ID Token with every refresh of an openid grant: it passes.
+  const refreshed = await refresh();
+  expect(refreshed.status).toBe(200);
+  expect(refreshed.json.status).toBe('connected');
+  expect(await subjectAtProvider(await tokenOf(carol.connectionId))).toBe('carol');
+
+  // A refresh answer carrying a genuine, well-signed ID Token for someone else.
+  const daveIdToken = await genuineIdTokenFor('dave');
+  await world.oidc.setFault({
+    token: {
+      status: 200,
+      contentType: 'application/json',
+      body: JSON.stringify({ access_token: 'access-for-someone-else', token_type: 'Bearer', expires_in: 3600, refresh_token: 'refresh-for-someone-else', id_token: daveIdToken, scope: 'openid profile email read' }),
+    },
+  });
+  await refresh();
+  await waitForStatus(world, carol.connectionId, 'reauth_required');
+  const view = await get(`/api/connections/${carol.connectionId}`);
+  expect(view.error.code).toBe('ID_TOKEN_INVALID');
+  expect(view.account.subject).toBe('carol');
+  const token = await world.broker.request('GET', `/api/connections/${carol.connectionId}/token`, { key: CLIENT_KEY });
+  expect(token.status).toBe(409);
+  expect(token.text).not.toContain('access-for-someone-else');
 });

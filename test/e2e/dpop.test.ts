@@ -8,7 +8,7 @@ import { generateKeyPairSync, createHash, randomUUID, sign } from 'node:crypto';
 import { completeConsent } from '../support/oidc/complete-consent';
 import { DpopResourceServer, startDpopResourceServer } from '../support/oidc/dpop-resource-server';
 import { tokenFingerprint } from '../support/oidc/start-oidc-provider';
-import { CLIENT_KEY, OPERATOR_KEY, startConnection, startWorld, waitForStatus, World } from './support/world';
+import { brokerOidcClient, CLIENT_KEY, OPERATOR_KEY, startConnection, startWorld, waitForStatus, World } from './support/world';
 
 jest.setTimeout(120_000);
 
@@ -16,15 +16,7 @@ let world: World;
 let api: DpopResourceServer;
 let issuer = '';
 
-const clientFor = (brokerUrl: string, name: string) => ({
-  client_id: `broker-${name}`,
-  client_secret: `secret-${name}`,
-  token_endpoint_auth_method: 'client_secret_basic' as const,
-  redirect_uris: [`${brokerUrl}/api/callback/${name}`],
-  grant_types: ['authorization_code', 'refresh_token'],
-  response_types: ['code'],
-  dpop_bound_access_tokens: true,
-});
+const clientFor = (brokerUrl: string, name: string) => brokerOidcClient(brokerUrl, name, { dpop_bound_access_tokens: true });
 
 beforeAll(async () => {
   api = await startDpopResourceServer({ introspectionUrl: () => `${issuer}/token/introspection`, clientId: 'broker-dpopapi', clientSecret: 'secret-dpopapi' });

@@ -7,21 +7,12 @@
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { webcrypto } from 'node:crypto';
-import { CLIENT_KEY, consent, startConnection, startWorld, waitForStatus, World } from './support/world';
+import { brokerOidcClient, CLIENT_KEY, consent, startConnection, startWorld, waitForStatus, World } from './support/world';
 
 jest.setTimeout(120_000);
 
 let world: World;
 let foreignKeys: Server;
-
-const clientFor = (brokerUrl: string, name: string) => ({
-  client_id: `broker-${name}`,
-  client_secret: `secret-${name}`,
-  token_endpoint_auth_method: 'client_secret_basic' as const,
-  redirect_uris: [`${brokerUrl}/api/callback/${name}`],
-  grant_types: ['authorization_code', 'refresh_token'],
-  response_types: ['code'],
-});
 
 beforeAll(async () => {
   // Someone else's keys, served where the "forged" provider says its JWKS is.
@@ -36,7 +27,7 @@ beforeAll(async () => {
 
   world = await startWorld({
     oidcOptions: { omitExpiresIn: true },
-    extraOidcClients: (brokerUrl) => [clientFor(brokerUrl, 'discovered'), clientFor(brokerUrl, 'forged')],
+    extraOidcClients: (brokerUrl) => [brokerOidcClient(brokerUrl, 'discovered'), brokerOidcClient(brokerUrl, 'forged')],
     extraSettings: (_brokerUrl, providers) => {
       const issuer = new URL(String(providers.oidc.tokenUrl)).origin;
       const byIssuer = (name: string) => ({

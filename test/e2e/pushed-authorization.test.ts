@@ -4,25 +4,16 @@
  * with explicit endpoints uses it because its definition says `par: true`.
  */
 import { completeConsent } from '../support/oidc/complete-consent';
-import { CLIENT_KEY, startConnection, startWorld, waitForStatus, World } from './support/world';
+import { brokerOidcClient, CLIENT_KEY, startConnection, startWorld, waitForStatus, World } from './support/world';
 
 jest.setTimeout(120_000);
 
 let world: World;
 
-const clientFor = (brokerUrl: string, name: string) => ({
-  client_id: `broker-${name}`,
-  client_secret: `secret-${name}`,
-  token_endpoint_auth_method: 'client_secret_basic' as const,
-  redirect_uris: [`${brokerUrl}/api/callback/${name}`],
-  grant_types: ['authorization_code', 'refresh_token'],
-  response_types: ['code'],
-});
-
 beforeAll(async () => {
   world = await startWorld({
     oidcOptions: { requirePar: true },
-    extraOidcClients: (brokerUrl) => [clientFor(brokerUrl, 'pushed'), clientFor(brokerUrl, 'explicitpar')],
+    extraOidcClients: (brokerUrl) => [brokerOidcClient(brokerUrl, 'pushed'), brokerOidcClient(brokerUrl, 'explicitpar')],
     extraSettings: (_brokerUrl, providers) => {
       const issuer = new URL(String(providers.oidc.tokenUrl)).origin;
       const common = (name: string) => ({ protocol: 'oauth2', apiBaseUrl: `${issuer}/api`, defaultScopes: ['openid', 'read'], clientId: `broker-${name}`, clientSecret: `secret-${name}` });

@@ -30,6 +30,22 @@ export interface World {
   stop(): Promise<void>;
 }
 
+/**
+ * A confidential client at oidc-provider for a broker provider named `name` (id `broker-{name}`,
+ * secret `secret-{name}`), its callback on the broker; `extra` adds or overrides client fields.
+ */
+export function brokerOidcClient(brokerUrl: string, name: string, extra: Partial<OidcTestClient> = {}): OidcTestClient {
+  return {
+    client_id: `broker-${name}`,
+    client_secret: `secret-${name}`,
+    token_endpoint_auth_method: 'client_secret_basic',
+    redirect_uris: [`${brokerUrl}/api/callback/${name}`],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    ...extra,
+  };
+}
+
 export interface WorldOptions {
   accessTokenTtlSeconds?: number;
   authorizationTimeoutSeconds?: number;
