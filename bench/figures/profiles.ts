@@ -8,7 +8,7 @@ import path from 'node:path';
 import { startTrivialHost } from '../support/children';
 import { startAzurite } from '../../test/support/azurite';
 import { BenchWorld, CLIENT_KEY, startBenchWorld } from '../support/bench-world';
-import { profileIn, summarizeProfile } from '../support/cpu-profile';
+import { profilesIn, summarizeProfile } from '../support/cpu-profile';
 import { BenchContext, Figure } from '../support/figure';
 import { brokerFlow } from '../support/flows';
 import { runLoad } from '../support/load';
@@ -46,13 +46,13 @@ export async function benchProfiles(ctx: BenchContext): Promise<Figure[]> {
     } finally {
       await world.stop();
     }
-    figures.push(profileFigure(name, `the broker's ${name} route`, profileIn(dir), windowOf(span)));
-    if (name === 'token') figures.push(await profileTrivial(seconds, ctx));
+    figures.push(...profileFigures(name, `the broker's ${name} route`, dir, windowOf(span)));
+    if (name === 'token') figures.push(...(await profileTrivial(seconds, ctx)));
   }
   return figures;
 }
 
-async function profileTrivial(seconds: number, ctx: BenchContext): Promise<Figure> {
+async function profileTrivial(seconds: number, ctx: BenchContext): Promise<Figure[]> {
   const dir = freshDir('trivial');
   const azurite = await startAzurite();
   const span = { loadStart: 0, loadEnd: 0 };
@@ -66,7 +66,7 @@ async function profileTrivial(seconds: number, ctx: BenchContext): Promise<Figur
   } finally {
     await azurite.stop();
   }
-  return profileFigure('trivial', 'the trivial function (the platform alone)', profileIn(dir), windowOf(span));
+  return profileFigures('trivial', 'the trivial function (the platform alone)', dir, windowOf(span));
 }
 
 /** The load's place in the profile, counted back from the process's exit (which is about now). */
@@ -75,11 +75,20 @@ function windowOf(span: { loadStart: number; loadEnd: number }) {
   return { fromEndMs: exitedAt - span.loadStart, toEndMs: exitedAt - span.loadEnd };
 }
 
-function profileFigure(name: string, what: string, file: string, window: { fromEndMs: number; toEndMs: number }): Figure {
+/** One figure for the host process, one for each of its worker processes (`profile-<name>-worker`). */
+function profileFigures(name: string, what: string, dir: string, window: { fromEndMs: number; toEndMs: number }): Figure[] {
+  const { host, workers } = profilesIn(dir);
+  return [
+    profileFigure(`profile-${name}`, `the host process serving ${what}`, host, window),
+    ...workers.map((file, i) => profileFigure(`profile-${name}-worker${workers.length > 1 ? `-${i + 1}` : ''}`, `the worker process serving ${what}`, file, window)),
+  ];
+}
+
+function profileFigure(id: string, whose: string, file: string, window: { fromEndMs: number; toEndMs: number }): Figure {
   const s = summarizeProfile(file, window);
   return {
-    id: `profile-${name}`,
-    title: `CPU profile of the host process serving ${what}, c=${CONCURRENCY}`,
+    id,
+    title: `CPU profile of ${whose}, c=${CONCURRENCY}`,
     measured: { ...s, file: path.relative(path.join(__dirname, '..', '..'), s.file) },
     baseline: null,
     ratio: null,

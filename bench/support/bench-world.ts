@@ -187,16 +187,37 @@ export function findDevhostPid(port: number): number | undefined {
   return undefined;
 }
 
-/** CPU time (user + system) the process has used so far, in ms. */
-export function readCpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+/** The host and its worker processes (its children), as /proc lists them now. */
+function hostAndWorkers(pid: number): number[] {
+  const pids = [pid];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const isChild = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === pid;
+      if (isChild && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('worker-main.js')) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
 }
 
+/** CPU time (user + system) the host and its worker processes have used so far, in ms. */
+export function readCpuMs(pid: number): number {
+  let ticks = 0;
+  for (const p of hostAndWorkers(pid)) {
+    const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]); // utime, stime in clock ticks (USER_HZ 100)
+  }
+  return (ticks * 1000) / 100;
+}
+
+/** Resident memory of the host and its worker processes. */
 function readRssMiB(pid: number): number | undefined {
   try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Math.round((Number(kb) / 1024) * 10) / 10 : undefined;
+    let kb = 0;
+    for (const p of hostAndWorkers(pid)) kb += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    return kb ? Math.round((kb / 1024) * 10) / 10 : undefined;
   } catch {
     return undefined;
   }

@@ -107,9 +107,14 @@ function shortUrl(url: string): string {
   return at >= 0 ? url.slice(at + 1) : url;
 }
 
-/** The one `.cpuprofile` a process wrote into `dir`. */
-export function profileIn(dir: string): string {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-  if (files.length !== 1) throw new Error(`expected one profile in ${dir}, found ${files.length}`);
-  return path.join(dir, files[0]);
+/**
+ * The `.cpuprofile`s a host run wrote into `dir`: the host process's, and its worker processes'
+ * (they inherit `--cpu-prof`; a worker's profile is the one with the worker's entry point in it).
+ */
+export function profilesIn(dir: string): { host: string; workers: string[] } {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f));
+  const isWorker = (file: string) => readFileSync(file, 'utf8').includes('/devhost/src/worker/worker-main.js');
+  const hosts = files.filter((f) => !isWorker(f));
+  if (hosts.length !== 1) throw new Error(`expected one host profile in ${dir}, found ${hosts.length}`);
+  return { host: hosts[0], workers: files.filter(isWorker) };
 }

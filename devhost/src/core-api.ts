@@ -49,15 +49,19 @@ export interface RpcInvocationResponse {
   returnValue?: RpcTypedData | null;
 }
 
-/** A function registered by the app. */
-export interface RegisteredFunction {
+/** What the host knows of a function: plain data, the same on both sides of the worker's IPC channel. */
+export interface FunctionMetadata {
   name: string;
   bindings: Record<string, BindingInfo>;
+  triggerBindingName: string;
+  triggerType: string;
+}
+
+/** A function registered by the app, in the worker that loaded it. */
+export interface RegisteredFunction extends FunctionMetadata {
   callback: FunctionCallback;
   /** The programming model of the `@azure/functions` copy that registered it. */
   model: ProgrammingModel;
-  triggerBindingName: string;
-  triggerType: string;
 }
 
 class Disposable {

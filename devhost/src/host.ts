@@ -1,24 +1,24 @@
 /**
- * The local Functions host: settings, storage (embedded Azurite for development storage), the app
- * loaded through its own `@azure/functions` and `durable-functions`, one HTTP server for `/api`
- * triggers and the Durable HTTP API, and the orchestration engine.
+ * The local Functions host: settings, storage (embedded Azurite for development storage), the app's
+ * worker processes (which load it through its own `@azure/functions` and `durable-functions`), one
+ * HTTP server for `/api` triggers and the Durable HTTP API, the orchestration engine and timers.
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadApp, resolveEntryPoints, terminateApp } from './app-loader';
-import { installCoreApi, type RegisteredFunction, type RpcTypedData } from './core-api';
+import { resolveEntryPoints } from './app-loader';
+import type { FunctionMetadata, RpcTypedData } from './core-api';
 import { clientBindingData, RPC_PATH, WEBHOOK_PATH } from './durable/client-binding';
 import { Cluster } from './durable/cluster';
 import { DurableEngine } from './durable/engine';
 import { DurableHttpApi } from './durable/http-api';
-import { forwardToModel, pipeModelResponse, resolveModelEndpoint, streamTriggerMetadata, type ModelEndpoint } from './http/http-stream';
+import { forwardToModel, pipeModelResponse, streamTriggerMetadata } from './http/http-stream';
 import { canonicalTarget } from './http/canonical-target';
 import { readBody, toRpcHttpRequest, writeRpcHttpResponse } from './http/http-trigger';
 import { RouteTable } from './http/route-table';
-import { Invoker, type InvocationInput } from './invoker';
+import type { InvocationInput } from './invoker';
 import { describeFaults, failingWrites, readFaultSwitches } from './faults';
 import { createLogger, type HostLogger } from './log';
 import { applySettings, readHostSettings, readLocalSettingsValues } from './settings';
@@ -26,6 +26,7 @@ import { ensureAzurite, type EmbeddedAzurite } from './storage/azurite';
 import { parseConnectionString } from './storage/connection-string';
 import { DurableStore } from './storage/durable-store';
 import { resolveHostId, startTimerTriggers } from './timers/timer-triggers';
+import { readWorkerProcessCount, WorkerPool } from './worker/worker-pool';
 
 export interface HostOptions {
   /** The app folder (its package.json, host.json, local.settings.json, node_modules). */
@@ -58,14 +59,14 @@ let started = false;
 
 /** What an HTTP trigger needs per request, worked out once per function. */
 interface HttpRoute {
-  fn: RegisteredFunction;
+  fn: FunctionMetadata;
   /** Durable client inputs (their binding data never changes while the host runs). */
   clientInputs: InvocationInput[];
   /** Name of the HTTP output binding when it is not `$return`. */
   httpOut?: string;
 }
 
-function httpRoute(fn: RegisteredFunction, clientData: string): HttpRoute {
+function httpRoute(fn: FunctionMetadata, clientData: string): HttpRoute {
   const clientInputs: InvocationInput[] = [];
   let httpOut: string | undefined;
   let found = false;
@@ -77,14 +78,6 @@ function httpRoute(fn: RegisteredFunction, clientData: string): HttpRoute {
     }
   }
   return { fn, clientInputs, httpOut };
-}
-
-/** Stream mode: whether the handler gave an HTTP response (the model then sends it on the forwarded request). */
-function httpResponseProduced(route: HttpRoute, handlerResult: unknown, context: unknown): boolean {
-  if (route.httpOut === undefined) return handlerResult !== undefined && handlerResult !== null;
-  const outputs = (context as { extraOutputs?: { get(name: string): unknown } } | undefined)?.extraOutputs;
-  const value = outputs?.get(route.httpOut);
-  return value !== undefined && value !== null;
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
@@ -103,7 +96,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   return Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
 }
 
-/** Starts a host for one app. One host per process: the core module and the app's modules are process-wide. */
+/** Starts a host for one app. One host per process: settings are applied to the process environment, which its workers inherit. */
 export async function startHost(options: HostOptions): Promise<RunningHost> {
   if (started) throw new Error('devhost runs one app per process');
   started = true;
@@ -116,6 +109,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   // Each Azure instance has its own WEBSITE_INSTANCE_ID; functions can tell hosts apart the same way here.
   process.env.WEBSITE_INSTANCE_ID ??= workerId;
   await resolveEntryPoints(appDir); // fail fast, before any storage is started
+  const workerCount = readWorkerProcessCount(process.env);
 
   const listenHost = options.host ?? process.env.HOST ?? '127.0.0.1';
   const requestedPort = options.port ?? (process.env.PORT ? Number(process.env.PORT) : 7071);
@@ -143,22 +137,21 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   let engine: DurableEngine | undefined;
   let timers: { stop(): Promise<void> } | undefined;
   let cluster: Cluster | undefined;
-  const registry = installCoreApi();
-  registry.logSink = (level, category, message) => {
-    if (level === 'error' || level === 'critical' || level === 'warning') logger.info(`[${category}] ${message}`);
-  };
+  let workers: WorkerPool | undefined;
   try {
     const storageSetting = process.env.AzureWebJobsStorage;
     const account = storageSetting ? parseConnectionString(storageSetting) : undefined;
     if (account?.development) {
       azurite = await ensureAzurite({ location: path.join(appDir, '.azurite'), logger });
     }
-    const httpUri = await loadApp(appDir, registry);
-    const model = httpUri ? await resolveModelEndpoint(httpUri) : undefined;
-    if (httpUri) logger.info(`HTTP stream mode: requests are forwarded to the programming model at ${httpUri}`);
-    const fns = [...registry.functions.values()];
+    // The workers inherit the environment as it is now (settings applied, WEBSITE_HOSTNAME set).
+    const pool = new WorkerPool({ appDir, count: workerCount, logger });
+    workers = pool;
+    // Everything below (the engine's recovery included) starts only once every worker has loaded the app.
+    const fns = await pool.start();
+    const streamMode = (await pool.next().process()).model !== undefined;
+    logger.info(`Worker processes: ${workerCount}${streamMode ? ' (HTTP stream mode: requests are forwarded to each worker\'s programming model server)' : ''}`);
     const usesDurable = fns.some((f) => DURABLE_TRIGGERS.has(f.triggerType) || Object.values(f.bindings).some((b) => CLIENT_BINDINGS.has(b.type)));
-    const invoker = new Invoker(registry, logger);
     let api: DurableHttpApi | undefined;
     if (usesDurable) {
       if (!account) throw new Error('The app uses Durable Functions but AzureWebJobsStorage is not set');
@@ -171,8 +164,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       cluster = new Cluster({ connectionString: account.connectionString, hubName: settings.durable.hubName, workerId, settings: settings.durable, logger });
       engine = new DurableEngine({
         store,
-        registry,
-        invoker,
+        functions: new Map(fns.map((f) => [f.name, f])),
+        invoker: pool,
         logger,
         settings: settings.durable,
         faults,
@@ -207,7 +200,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       const inputs: InvocationInput[] = [{ name: route.fn.triggerBindingName, data: toRpcHttpRequest(req, url, params, body) }, ...route.clientInputs];
       let value: RpcTypedData | null | undefined;
       try {
-        const { response } = await invoker.invoke(route.fn, inputs);
+        const { response } = await pool.invoke(route.fn, inputs);
         value = route.httpOut === undefined ? response.returnValue : response.outputData?.find((o) => o.name === route.httpOut)?.data;
       } catch {
         res.writeHead(500, { 'content-length': '0' }).end();
@@ -217,20 +210,21 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     };
 
     /** Stream mode: the body is piped to the model's HttpUri while the invocation runs; the answer streams back. */
-    const invokeHttpStream = async (endpoint: ModelEndpoint, route: HttpRoute, params: Record<string, string>, req: http.IncomingMessage, res: http.ServerResponse) => {
+    const invokeHttpStream = async (route: HttpRoute, params: Record<string, string>, req: http.IncomingMessage, res: http.ServerResponse) => {
+      // The forward goes to the model server of the worker that runs the invocation.
+      const worker = await pool.next().process();
       const url = `http://${req.headers.host ?? `${publicHost}:${port}`}${req.url ?? '/'}`;
       const rpc = toRpcHttpRequest(req, url, params, EMPTY_BODY);
       const headers = (rpc.http as { headers: Record<string, string> }).headers;
       const metadata = streamTriggerMetadata(headers, new URL(url).searchParams, params);
       const invocationId = randomUUID();
-      const forwarded = forwardToModel(endpoint, invocationId, req, `${publicHost}:${port}`);
+      const forwarded = forwardToModel(worker.model!, invocationId, req, `${publicHost}:${port}`);
       // The model writes the whole body before the invocation resolves, so the client gets it as it is produced.
       const piped = forwarded.response.then((answer) => answer && pipeModelResponse(answer, res));
       const inputs: InvocationInput[] = [{ name: route.fn.triggerBindingName, data: rpc }, ...route.clientInputs];
       let produced: boolean;
       try {
-        const result = await invoker.invoke(route.fn, inputs, metadata, invocationId);
-        produced = httpResponseProduced(route, result.handlerResult, result.context);
+        produced = (await worker.invoke(route.fn, inputs, metadata, invocationId)).httpResponseProduced;
       } catch {
         forwarded.abort();
         if (res.headersSent) res.destroy();
@@ -260,10 +254,10 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       const { path: p, search } = canonicalTarget(target);
       req.url = p + search;
       req.headers['x-waws-unencoded-url'] = target;
-      if (model) {
+      if (streamMode) {
         // Stream mode: a function's body is never read here; everything else is handled as below.
         const match = matchFunction(p, req.method ?? 'GET');
-        if (match) return invokeHttpStream(model, match.target, match.params, req, res);
+        if (match) return invokeHttpStream(match.target, match.params, req, res);
       }
       const body = await readBody(req);
       for (const base of [WEBHOOK_PATH, RPC_PATH]) {
@@ -283,7 +277,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     ready = true;
     timers = await startTimerTriggers({
       functions: fns,
-      invoker,
+      invoker: pool,
       clientInputs: (fn) => httpRoute(fn, clientData).clientInputs,
       logger,
       connectionString: account?.connectionString,
@@ -297,6 +291,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     await timers?.stop();
     await cluster?.stopPolling();
     await cluster?.release();
+    await workers?.stop();
     await azurite?.stop();
     started = false;
     throw err;
@@ -312,7 +307,8 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       await withTimeout(Promise.all([timers?.stop(), cluster?.stopPolling()]), 400);
       await withTimeout(engine?.stop(1200) ?? Promise.resolve(), 1300);
       await withTimeout(cluster?.release() ?? Promise.resolve(), 300);
-      await withTimeout(terminateApp(registry), 800).catch((err: unknown) => logger.error(`appTerminate hook failed: ${String(err)}`));
+      await withTimeout(workers!.terminate(), 800);
+      await withTimeout(workers!.stop(), 1100);
       await withTimeout(closed, 600);
       await withTimeout(azurite?.stop() ?? Promise.resolve(), STOP_BUDGET_MS);
     })());

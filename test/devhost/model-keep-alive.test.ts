@@ -4,7 +4,7 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { forwardToModel, pipeModelResponse } from '../../devhost/src/http/http-stream';
+import { forwardToModel, modelAgent, pipeModelResponse } from '../../devhost/src/http/http-stream';
 
 const listen = (server: http.Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 const close = (server: http.Server) => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())));
@@ -21,8 +21,9 @@ test('sequential and concurrent forwards to the model share a few kept-alive con
   const modelPort = await listen(model);
 
   let invocation = 0;
+  const modelSockets = modelAgent();
   const front = http.createServer(async (req, res) => {
-    const forwarded = forwardToModel({ host: '127.0.0.1', port: modelPort }, `inv-${++invocation}`, req, 'front');
+    const forwarded = forwardToModel({ host: '127.0.0.1', port: modelPort, agent: modelSockets }, `inv-${++invocation}`, req, 'front');
     const answer = await forwarded.response;
     if (answer) pipeModelResponse(answer, res);
     else res.writeHead(502).end();
@@ -46,6 +47,7 @@ test('sequential and concurrent forwards to the model share a few kept-alive con
     expect(new Set(seenIds).size).toBe(60);
   } finally {
     client.destroy();
+    modelSockets.destroy();
     await close(front);
     await close(model);
   }

@@ -179,7 +179,7 @@ export class ControlApi {
   /** Status of one instance, or undefined when unknown. */
   async getStatus(instanceId: string, opts: StatusOptions = {}): Promise<StatusPayload | undefined> {
     const inst = this.live.get(instanceId);
-    const record = inst?.record ?? (await this.o.store.readInstance(instanceId));
+    const record = this.live.visible(instanceId) ?? (await this.o.store.readInstance(instanceId));
     if (!record) return undefined;
     const payload = toPayload(record, opts.showInput !== false);
     if (opts.showHistory) {
@@ -205,7 +205,7 @@ export class ControlApi {
         more = true;
         break;
       }
-      items.push(toPayload(this.live.get(r.instanceId)?.record ?? r, q.showInput !== false));
+      items.push(toPayload(this.live.visible(r.instanceId) ?? r, q.showInput !== false));
       last = r.instanceId;
     }
     return { items, continuationToken: more && last !== undefined ? Buffer.from(last, 'utf8').toString('base64url') : undefined };

@@ -18,8 +18,10 @@ import {
 } from './engine-state';
 import type { LiveInstances } from './live-instances';
 import type { FailureDetailsPayload } from './protocol';
+import { WorkerExitedError } from '../worker/worker-pool';
 
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+const REDELIVER_AFTER_WORKER_EXIT_MS = 1000;
 
 /** TaskCompleted.Result (JSON text) for an activity's RPC return value. */
 export function resultJson(value: RpcTypedData | null | undefined): string {
@@ -105,14 +107,20 @@ export class Dispatcher {
       return;
     }
     const data = activityInput(input);
-    const run = () =>
+    const run = (): Promise<void> =>
       this.o.invoker.invoke(fn, [{ name: fn.triggerBindingName, data }, ...(this.o.clientInputs?.(fn) ?? [])]).then(
         ({ response }) => this.deliver(instanceId, { kind: 'task', id, generation, outcome: { ok: true, result: resultJson(response.returnValue) } }),
         (err: unknown) => {
+          // Its worker died: the work item is redelivered (as the extension aborts it), not failed.
+          if (err instanceof WorkerExitedError) {
+            if (this.live.stopping) return;
+            return new Promise<void>((r) => setTimeout(r, REDELIVER_AFTER_WORKER_EXIT_MS)).then(run);
+          }
           const cause = err instanceof FunctionInvocationError ? err.cause : err;
           const failure = failureDetailsOf(cause);
           const reason = `Activity function '${name}' failed: ${failure.ErrorMessage}`;
           this.deliver(instanceId, { kind: 'task', id, generation, outcome: { ok: false, reason, details: failure.StackTrace ?? null, failure } });
+          return undefined;
         },
       );
     // At-least-once fault switch: a second run once the first has settled; its result finds the task closed.

@@ -2,22 +2,24 @@
  * The engine's vocabulary: what it keeps per instance (persisted with the instance row or in memory),
  * the messages an instance's mailbox carries, and what an episode asks to be done after its commit.
  */
-import type { CoreRegistry, RegisteredFunction } from '../core-api';
+import type { FunctionMetadata } from '../core-api';
 import type { FaultSwitches } from '../faults';
-import type { InvocationInput, Invoker } from '../invoker';
+import type { InvocationInput } from '../invoker';
 import type { HostLogger } from '../log';
 import type { DurableSettings } from '../settings';
+import type { DurableInvoker } from '../worker/worker-pool';
 import type { DurableStore, InstanceRecord } from '../storage/durable-store';
 import type { FailureDetailsPayload, HistoryEvent, RetryOptions } from './protocol';
 
 export interface EngineOptions {
   store: DurableStore;
-  registry: CoreRegistry;
-  invoker: Invoker;
+  /** The app's functions, as its workers reported them. */
+  functions: ReadonlyMap<string, FunctionMetadata>;
+  invoker: DurableInvoker;
   logger: HostLogger;
   settings: DurableSettings;
   /** Durable client inputs a function declares (activities may have one, as in Azure). */
-  clientInputs?: (fn: RegisteredFunction) => InvocationInput[];
+  clientInputs?: (fn: FunctionMetadata) => InvocationInput[];
   /** Test fault switches that act inside the engine (see faults.ts); all off when absent. */
   faults?: Pick<FaultSwitches, 'activityTwice' | 'deliveryDelayMs'>;
   /** Other hosts on the same task hub; without it this host runs every instance. */
@@ -102,6 +104,11 @@ export interface Instance {
    * the instance row for both (what it consumed included); old history goes only after that write.
    */
   unwritten?: { consumed: string[]; deleteHistoryBefore?: number };
+  /**
+   * While a continueAsNew is unwritten, the row as last written: what status reads see, as on Azure,
+   * where the next generation runs in the same work item and `ContinuedAsNew` is never shown.
+   */
+  written?: InstanceRecord;
 }
 
 /** Post-commit work of one episode. */

@@ -70,10 +70,12 @@ export class EpisodeCommits {
     const allConsumed = pending ? [...pending.consumed, ...consumed] : consumed;
     const deleteHistoryBefore = effects.deleteHistoryBefore ?? pending?.deleteHistoryBefore;
     if (continued && !this.isStopping()) {
+      inst.written ??= inst.record;
       inst.unwritten = { consumed: allConsumed, deleteHistoryBefore };
     } else {
       await this.ownedCommit({ instance: record, historyRow, consumedMessages: allConsumed });
       inst.unwritten = undefined;
+      inst.written = undefined;
       if (deleteHistoryBefore !== undefined) void this.o.store.deleteOldHistory(record.instanceId, deleteHistoryBefore).catch(() => undefined);
     }
     if (inst.removed) return;
@@ -107,6 +109,7 @@ export class EpisodeCommits {
     try {
       await this.ownedCommit({ instance: inst.record, consumedMessages: consumed });
       inst.unwritten = undefined;
+      inst.written = undefined;
       if (deleteHistoryBefore !== undefined) void this.o.store.deleteOldHistory(inst.record.instanceId, deleteHistoryBefore).catch(() => undefined);
     } catch (err) {
       this.o.logger.error(`Instance ${inst.record.instanceId}: could not write its continueAsNew: ${describeError(err)}`);

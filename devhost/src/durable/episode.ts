@@ -8,6 +8,7 @@
  * Terminate, suspend and resume are episodes too, without a replay.
  */
 import { FunctionInvocationError } from '../invoker';
+import { WorkerExitedError } from '../worker/worker-pool';
 import type { DurableSettings } from '../settings';
 import { TERMINAL_STATUSES, type InstanceRecord } from '../storage/durable-store';
 import {
@@ -295,12 +296,14 @@ export class Episodes implements EpisodeHandler {
       defaultHttpAsyncRequestSleepTimeMillseconds: 30000,
     };
     try {
-      const { response } = await this.o.invoker.invoke(fn, [{ name: fn.triggerBindingName, data: { string: JSON.stringify(payload) } }]);
+      const { response } = await this.o.invoker.forInstance(record.instanceId).invoke(fn, [{ name: fn.triggerBindingName, data: { string: JSON.stringify(payload) } }]);
       const rv = response.returnValue;
       const text = typeof rv?.json === 'string' ? rv.json : typeof rv?.string === 'string' ? rv.string : undefined;
       if (text === undefined) throw new Error('The orchestrator returned no state');
       return { state: JSON.parse(text) as OrchestratorState };
     } catch (err) {
+      // The worker died mid-replay: the episode is retried (the extension aborts the work item), not failed.
+      if (err instanceof WorkerExitedError) throw err;
       const parsed = parseOrchestratorFailure(err instanceof FunctionInvocationError ? err.cause : err);
       return { state: parsed.state, error: parsed.state?.error ?? parsed.message };
     }

@@ -1,5 +1,5 @@
 /** The instances this host is running, held in memory between episodes, and the registered functions they call. */
-import type { RegisteredFunction } from '../core-api';
+import type { FunctionMetadata } from '../core-api';
 import type { InstanceRecord } from '../storage/durable-store';
 import { freshEngine, type EngineOptions, type EngineState, type Instance } from './engine-state';
 
@@ -19,19 +19,25 @@ export class LiveInstances {
     return this.byId.values();
   }
 
-  orchestrator(name: string): RegisteredFunction | undefined {
-    const fn = this.o.registry.functions.get(name);
+  orchestrator(name: string): FunctionMetadata | undefined {
+    const fn = this.o.functions.get(name);
     return fn?.triggerType === 'orchestrationTrigger' ? fn : undefined;
   }
 
-  activity(name: string): RegisteredFunction | undefined {
-    const fn = this.o.registry.functions.get(name);
+  activity(name: string): FunctionMetadata | undefined {
+    const fn = this.o.functions.get(name);
     return fn?.triggerType === 'activityTrigger' ? fn : undefined;
   }
 
-  /** The instance's row: from memory while it runs here, else from the store. */
+  /** The instance's row: from memory while it runs here (as written, while a continueAsNew is not), else from the store. */
   async currentRecord(instanceId: string): Promise<InstanceRecord | undefined> {
-    return this.byId.get(instanceId)?.record ?? (await this.o.store.readInstance(instanceId));
+    return this.visible(instanceId) ?? (await this.o.store.readInstance(instanceId));
+  }
+
+  /** What status reads see of an instance running here. */
+  visible(instanceId: string): InstanceRecord | undefined {
+    const inst = this.byId.get(instanceId);
+    return inst && (inst.written ?? inst.record);
   }
 
   adopt(record: InstanceRecord): Instance {

@@ -17,20 +17,26 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
 /** Response headers the host sets itself when writing to the client. */
 const NOT_RETURNED = new Set([...HOP_BY_HOP, 'transfer-encoding', INVOCATION_ID_HEADER]);
 
-// Connections to the model's server are reused. An agent `timeout` is what lets Node apply the
-// server's `Keep-Alive: timeout=5` hint (idle sockets are dropped a second before the server would).
-const agent = new http.Agent({ keepAlive: true, timeout: 60_000 });
+/**
+ * Connections to a model's server are reused (one agent per worker process). An agent `timeout` is
+ * what lets Node apply the server's `Keep-Alive: timeout=5` hint (idle sockets are dropped a second
+ * before the server would).
+ */
+export function modelAgent(): http.Agent {
+  return new http.Agent({ keepAlive: true, timeout: 60_000 });
+}
 
-/** Where the model's server listens, its name resolved once (a lookup per request costs more than the hop). */
+/** Where a model's server listens, its name resolved once (a lookup per request costs more than the hop). */
 export interface ModelEndpoint {
   host: string;
   port: number;
+  agent: http.Agent;
 }
 
 export async function resolveModelEndpoint(httpUri: string): Promise<ModelEndpoint> {
   const url = new URL(httpUri);
   const { address } = await lookup(url.hostname);
-  return { host: address, port: Number(url.port) };
+  return { host: address, port: Number(url.port), agent: modelAgent() };
 }
 
 /** The trigger metadata the Functions host sends with a streamed HTTP invocation (headers, query, route params). */
@@ -61,7 +67,7 @@ export function forwardToModel(model: ModelEndpoint, invocationId: string, req: 
   headers[INVOCATION_ID_HEADER] = invocationId;
   headers['x-forwarded-host'] = req.headers.host ?? publicHost;
   headers['x-forwarded-proto'] = 'http';
-  const upstream = http.request({ host: model.host, port: model.port, method: req.method, path: req.url ?? '/', headers, agent });
+  const upstream = http.request({ host: model.host, port: model.port, method: req.method, path: req.url ?? '/', headers, agent: model.agent });
   const response = new Promise<http.IncomingMessage | undefined>((resolve) => {
     upstream.once('response', resolve);
     upstream.once('error', () => resolve(undefined));

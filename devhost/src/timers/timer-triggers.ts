@@ -7,10 +7,11 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { TableClient } from '@azure/data-tables';
-import type { RegisteredFunction } from '../core-api';
-import type { InvocationInput, Invoker } from '../invoker';
+import type { FunctionMetadata } from '../core-api';
+import type { InvocationInput } from '../invoker';
 import type { HostLogger } from '../log';
 import type { SingletonSettings } from '../settings';
+import type { FunctionInvoker } from '../worker/worker-pool';
 import { isStatus, TableLease } from '../storage/lease';
 import { monitorDisabledByFrequency, parseCron } from './ncrontab';
 import { TableScheduleStatusStore } from './schedule-monitor';
@@ -20,10 +21,10 @@ import { TimerListener } from './timer-listener';
 export const HOSTS_TABLE = 'AzureWebJobsHostsDevHost';
 
 export interface TimerTriggerOptions {
-  functions: RegisteredFunction[];
-  invoker: Invoker;
+  functions: FunctionMetadata[];
+  invoker: FunctionInvoker;
   /** Durable client inputs the function declares (a timer may start orchestrations). */
-  clientInputs(fn: RegisteredFunction): InvocationInput[];
+  clientInputs(fn: FunctionMetadata): InvocationInput[];
   logger: HostLogger;
   /** The app's storage connection string, when it has one. */
   connectionString?: string;

@@ -60,3 +60,6 @@ app.http('fails', {
     throw new Error('boom');
   },
 });
+
+// Which worker process answered (the forwarded request must reach the worker that runs the invocation).
+app.http('streamWorkerPid', { methods: ['GET'], route: 'worker/pid', handler: async () => ({ jsonBody: { pid: process.pid } }) });

@@ -1,0 +1,31 @@
+// Which worker process runs what: HTTP answers with the worker's pid; an orchestrator shows, in its
+// custom status, the pid of the process each of its episodes ran in (deliberately not replay-safe).
+const { app } = require('@azure/functions');
+const df = require('durable-functions');
+
+app.http('workerPid', { methods: ['GET'], route: 'worker/pid', handler: async () => ({ jsonBody: { pid: process.pid } }) });
+
+app.http('workerSleep', {
+  methods: ['GET'],
+  route: 'worker/sleep',
+  handler: async (req, context) => {
+    context.log(`sleeping in worker ${process.pid}`);
+    await new Promise((r) => setTimeout(r, Number(req.query.get('ms'))));
+    return { jsonBody: { pid: process.pid } };
+  },
+});
+
+df.app.orchestration('WorkerPids', function* (context) {
+  for (let step = 0; ; step++) {
+    context.df.setCustomStatus({ step, pid: process.pid });
+    if ((yield context.df.waitForExternalEvent('Next')) === 'stop') return step;
+  }
+});
+
+// Generation after generation with nothing to wait for: each next one starts in the worker at once.
+df.app.orchestration('Spin', function* (context) {
+  const n = context.df.getInput();
+  if (n >= 150) return n;
+  context.df.continueAsNew(n + 1);
+  return undefined;
+});
