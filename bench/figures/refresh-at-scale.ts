@@ -27,6 +27,7 @@ const HISTORY_CYCLES = 50;
 const HISTORY_CONNECTIONS = 5;
 const HISTORY_LIMIT_MS = 240_000;
 const CREATE_LIMIT_MS = 15 * 60_000;
+const CREATE_REQUEST_TIMEOUT_MS = 60_000;
 /** Connections per client app: a client's start counts its held rows (the quota), so a scale run spreads them as a real deployment with many apps would. */
 const CONNECTIONS_PER_APP = 1000;
 
@@ -200,6 +201,8 @@ async function machineConnection(world: BenchWorld, i: number): Promise<{ connec
     const answer = await world.broker.request('POST', '/api/connections', {
       key: benchClient(Math.floor(i / CONNECTIONS_PER_APP)).key,
       body: { provider: PROVIDER, grant: 'client_credentials', connectionId, scopes: ['read', connectionScope(connectionId)] },
+      // A start the host never answers is counted as not created instead of holding its slot for minutes.
+      signal: AbortSignal.timeout(CREATE_REQUEST_TIMEOUT_MS),
     });
     if (answer.status !== 201 && answer.status !== 200) return { connectionId, status: `answered ${answer.status} ${answer.json?.error?.code ?? ''}`.trim() };
     return { connectionId, status: String(answer.json?.status) };

@@ -108,6 +108,8 @@ export interface Connection {
   /** Present while refreshes keep failing. */
   refreshAttempts?: RefreshAttempts;
   grant?: ConnectionGrant;
+  /** A device authorization's polling interval as the provider first asked it (RFC 8628 §3.2): a restarted orchestration polls at it. */
+  devicePollIntervalSeconds?: number;
 }
 
 export interface SessionBinding {

@@ -75,6 +75,7 @@ export async function startDeviceConnection(
       now,
     ),
     grant: 'device_code',
+    devicePollIntervalSeconds: device.intervalSeconds,
     authorizationId,
     authorizationExpiresAt,
   };

@@ -191,10 +191,12 @@ async function checkAwaiting(runtime: Runtime, stored: StoredConnection, report:
     report.reraised += 1;
     return;
   }
-  // A device authorization has no callback to wait for: its restarted orchestration polls again (the
-  // provider's interval is not kept, so RFC 8628's default; a too-fast poll gets slow_down).
+  // A device authorization has no callback to wait for: its restarted orchestration polls again, at
+  // the interval the provider asked for at the start (a later slow_down is asked again if need be).
   const restartInput = () =>
-    c.grant === 'device_code' ? devicePhaseInput(c, { ...attempt, intervalSeconds: DEFAULT_DEVICE_POLL_INTERVAL_S }) : authorizePhaseInput(c, attempt);
+    c.grant === 'device_code'
+      ? devicePhaseInput(c, { ...attempt, intervalSeconds: c.devicePollIntervalSeconds ?? DEFAULT_DEVICE_POLL_INTERVAL_S })
+      : authorizePhaseInput(c, attempt);
   const outcome = await raiseOrStart(runtime.durable, c.instanceId, Events.Reauthorize, attempt, restartInput);
   if (outcome === 'started') report.restarted += 1;
   else if (outcome === 'raised') report.reraised += 1;

@@ -68,6 +68,7 @@ interface ConnectionEntity {
   /** JSON of the failed-refresh count. */
   refreshAttempts?: string;
   grant?: string;
+  devicePollIntervalSeconds?: number;
 }
 
 export interface StoredConnection {
@@ -141,7 +142,7 @@ export class ConnectionsRepository {
    * a caller whose next request is a write conditional on this row's ETag (a stale row fails that
    * write with 412 and is read afresh), never for deciding anything without such a write.
    */
-  async lastWritten(clientId: string, connectionId: string): Promise<StoredConnection | undefined> {
+  lastWritten(clientId: string, connectionId: string): StoredConnection | undefined {
     return this.written.get(writtenKey(clientId, connectionId));
   }
 
@@ -438,6 +439,7 @@ function toEntity(connection: Connection, sealed: { envelope: string; keyId: str
   if (connection.expiresAtSource) entity.expiresAtSource = connection.expiresAtSource;
   if (connection.refreshAttempts) entity.refreshAttempts = JSON.stringify(connection.refreshAttempts);
   if (connection.grant) entity.grant = connection.grant;
+  if (connection.devicePollIntervalSeconds !== undefined) entity.devicePollIntervalSeconds = connection.devicePollIntervalSeconds;
   if (sealed) {
     entity.credentials = sealed.envelope;
     if (sealed.keyId) entity.credentialsKeyId = sealed.keyId;
@@ -474,6 +476,7 @@ function fromEntity(entity: TableEntityResult<ConnectionEntity>): StoredConnecti
     expiresAtSource: EXPIRY_SOURCES.find((source) => source === entity.expiresAtSource),
     refreshAttempts: parseJson<RefreshAttempts>(entity.refreshAttempts),
     ...(entity.grant === 'client_credentials' || entity.grant === 'device_code' ? { grant: entity.grant } : {}),
+    ...(typeof entity.devicePollIntervalSeconds === 'number' ? { devicePollIntervalSeconds: entity.devicePollIntervalSeconds } : {}),
   };
   return {
     connection,

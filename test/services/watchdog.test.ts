@@ -92,17 +92,26 @@ describe('watchdog sweep', () => {
     expect(world.durable.raisedOf(Events.Reauthorize)).toEqual([]);
   });
 
-  it('when a device authorization waits and its orchestration was terminated, then the device phase (polling) is started again', async () => {
+  it.each([
+    ['the interval the provider asked for at the start', 12, 12],
+    ['RFC 8628\'s default for a row written before the interval was kept', undefined, 5],
+  ])('when a device authorization waits and its orchestration was terminated, then the device phase (polling) is started again at %s', async (_, kept, polledEvery) => {
     const stored = await seedConnected(world, { status: 'awaiting_callback' });
     const deadline = new Date(world.clock.ms + 600_000).toISOString();
-    await world.runtime.connections.save(stored, { ...stored.connection, grant: 'device_code', authorizationId: 'auth-1', authorizationExpiresAt: deadline });
+    await world.runtime.connections.save(stored, {
+      ...stored.connection,
+      grant: 'device_code',
+      authorizationId: 'auth-1',
+      authorizationExpiresAt: deadline,
+      ...(kept === undefined ? {} : { devicePollIntervalSeconds: kept }),
+    });
     world.durable.known.add(stored.connection.instanceId);
     world.durable.terminatedIds.add(stored.connection.instanceId);
     world.clock.advance(WATCHDOG.minimumAgeMs);
 
     expect(await sweep(world.runtime)).toMatchObject({ restarted: 1, failures: 0 });
     expect(world.durable.started).toEqual([
-      expect.objectContaining({ instanceId: stored.connection.instanceId, input: expect.objectContaining({ phase: 'device', authorizationId: 'auth-1', deadline, intervalSeconds: 5 }) }),
+      expect.objectContaining({ instanceId: stored.connection.instanceId, input: expect.objectContaining({ phase: 'device', authorizationId: 'auth-1', deadline, intervalSeconds: polledEvery }) }),
     ]);
   });
 

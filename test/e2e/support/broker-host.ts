@@ -32,7 +32,7 @@ export interface BrokerHost {
   url: string;
   port: number;
   logs(): string;
-  request(method: string, route: string, options?: { key?: string; body?: unknown; headers?: Record<string, string>; redirect?: 'manual' | 'follow' }): Promise<HttpAnswer>;
+  request(method: string, route: string, options?: { key?: string; body?: unknown; headers?: Record<string, string>; redirect?: 'manual' | 'follow'; signal?: AbortSignal }): Promise<HttpAnswer>;
   kill(signal?: NodeJS.Signals): Promise<void>;
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -115,7 +115,7 @@ export function requester(baseUrl: string): BrokerHost['request'] {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       headers['content-type'] ??= 'application/json';
     }
-    const response = await fetch(route.startsWith('http') ? route : `${baseUrl}${route}`, { method, headers, body, redirect: opts.redirect ?? 'manual' });
+    const response = await fetch(route.startsWith('http') ? route : `${baseUrl}${route}`, { method, headers, body, redirect: opts.redirect ?? 'manual', signal: opts.signal });
     const text = await response.text();
     let json: unknown;
     try {
