@@ -16,6 +16,7 @@ import type { Access, Clock, Runtime } from './services/runtime';
 import { AuditTrail } from './services/audit-trail';
 import { ClientLimits } from './services/limits';
 import { TokenCache } from './services/token-cache';
+import { DpopNonceBook } from './oauth/oauth2/dpop';
 import { AuditRepository } from './storage/audit-repo';
 import { AuthorizationsRepository } from './storage/authorizations-repo';
 import { ConnectLinksRepository } from './storage/connect-links-repo';
@@ -93,6 +94,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       privateKey: (provider) => secrets.getPrivateKey(provider),
     },
     tokens: new TokenCache(systemClock),
+    dpopNonces: new DpopNonceBook(),
     limits: new ClientLimits(systemClock, config.limits),
     http: { send: tracedSend(telemetry, sendHttpRequest), forward: tracedForward(telemetry, forwardRequest) },
     webhooks: config.webhooks,

@@ -9,7 +9,7 @@ import { BrokerError } from '../domain/errors';
 import { obtainTemporaryCredentials } from '../oauth/oauth1/request-token';
 import { buildAuthorizationUrl as buildOAuth1AuthorizationUrl } from '../oauth/oauth1/authorize-url';
 import { buildAuthorizationUrl as buildOAuth2AuthorizationUrl } from '../oauth/oauth2/authorize-url';
-import { createDpopKey, DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
+import { createDpopKey, dpopTokenOptions } from '../oauth/oauth2/dpop';
 import { expectsIdToken, ProviderServer, providerServer } from '../oauth/oauth2/endpoints';
 import { pushAuthorizationRequest } from '../oauth/oauth2/par';
 import { createPkcePair } from '../oauth/oauth2/pkce';
@@ -59,7 +59,7 @@ export async function beginAuthorization(
     const server = await providerServer(provider, send, provider.par ? ['parUrl'] : []);
     // Each authorization gets its own key; the code is bound to it (dpop_jkt, and the PAR proof).
     const dpopKey = provider.dpop ? await createDpopKey() : undefined;
-    const dpop = await dpopTokenOptions(dpopKey, DPOP_NONCES.for(provider.name), send);
+    const dpop = await dpopTokenOptions(dpopKey, runtime.dpopNonces.for(provider.name), send);
     const request = {
       authorizationUrl: server.authorizationUrl,
       clientId: provider.clientId,

@@ -11,7 +11,7 @@ import { obtainTokenCredentials } from '../oauth/oauth1/access-token';
 import { fetchAccountInfo } from '../oauth/oauth2/account-info';
 import { exchangeCode, type CodeExchangeResult } from '../oauth/oauth2/client';
 import { pollDeviceToken } from '../oauth/oauth2/device';
-import { DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
+import { dpopTokenOptions } from '../oauth/oauth2/dpop';
 import { expectsIdToken, idTokenCheck, providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
 import { validateIdToken } from '../oauth/oauth2/id-token';
 import type { DevicePollResult, ExchangeResult } from '../durable/contract';
@@ -100,7 +100,7 @@ async function exchange(runtime: Runtime, input: ExchangeInput, pending: Pending
     if (provider.protocol === 'oauth2') {
       const client = await oauth2Client(runtime, provider);
       const server = await providerServer(provider, send, expectsIdToken(provider, secrets.scopes) ? ['jwksUrl'] : []);
-      const dpop = await dpopTokenOptions(secrets.dpopKey, DPOP_NONCES.for(provider.name), send);
+      const dpop = await dpopTokenOptions(secrets.dpopKey, runtime.dpopNonces.for(provider.name), send);
       const deviceCode = secrets.deviceCode;
       if (deviceCode === undefined && !callback?.code) throw new BrokerError('CALLBACK_INVALID', 'no authorization code was recorded');
       const poll = deviceCode === undefined

@@ -8,7 +8,7 @@
 import type { Connection } from '../domain/connection';
 import { type NotifyWebhookInput, webhookInstanceId } from '../durable/contract';
 import { Orchestrations } from '../durable/names';
-import { DPOP_NONCES, proofMaker, rememberingNonces } from '../oauth/oauth2/dpop';
+import { proofMaker, rememberingNonces } from '../oauth/oauth2/dpop';
 import { probeOAuth1Credentials, probeOAuth2Credentials, ProbeVerdict } from '../oauth/verify-credentials';
 import type { ProviderDefinition } from '../providers/types';
 import { oauth1Client } from './provider-clients';
@@ -60,7 +60,7 @@ async function probeOne(runtime: Runtime, connection: Connection, provider: Prov
   const send = { send: runtime.http.send };
   if (credentials?.protocol === 'oauth2') {
     if (!credentials.dpopKey) return probeOAuth2Credentials(target, credentials, send);
-    const nonces = DPOP_NONCES.for(provider.name);
+    const nonces = runtime.dpopNonces.for(provider.name);
     return probeOAuth2Credentials(target, credentials, rememberingNonces(send, nonces), proofMaker(credentials.dpopKey, nonces, () => runtime.clock.now()));
   }
   if (credentials?.protocol === 'oauth1' && provider.protocol === 'oauth1') {

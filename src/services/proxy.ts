@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { type Connection, isUsable } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { buildSignedRequest } from '../oauth/oauth1/signed-request';
-import { asksForDpopNonce, DPOP_NONCES, proofMaker, ProviderNonces, rememberNonce } from '../oauth/oauth2/dpop';
+import { asksForDpopNonce, proofMaker, ProviderNonces, rememberNonce } from '../oauth/oauth2/dpop';
 import type { HttpRequestSpec } from '../oauth/http';
 import type { ProviderDefinition } from '../providers/types';
 import type { UpstreamResponse } from '../proxy/forward';
@@ -189,7 +189,7 @@ async function dpopFor(runtime: Runtime, stored: StoredConnection, token: TokenV
   if (!('accessToken' in token) || token.tokenType.toLowerCase() !== 'dpop') return undefined;
   const credentials = await runtime.connections.openCredentials(stored);
   if (credentials?.protocol !== 'oauth2' || !credentials.dpopKey) return undefined;
-  const nonces = DPOP_NONCES.for(stored.connection.provider);
+  const nonces = runtime.dpopNonces.for(stored.connection.provider);
   return { proof: proofMaker(credentials.dpopKey, nonces, () => runtime.clock.now()), nonces };
 }
 

@@ -18,7 +18,7 @@ import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
 import { DEFAULT_PROVIDER_TIMEOUT_MS } from '../oauth/http';
 import { obtainClientCredentialsToken } from '../oauth/oauth2/client-credentials';
 import { refreshAccessToken } from '../oauth/oauth2/client';
-import { DPOP_NONCES, dpopTokenOptions } from '../oauth/oauth2/dpop';
+import { dpopTokenOptions } from '../oauth/oauth2/dpop';
 import { expectsIdToken, idTokenCheck, providerServer, withRediscovery } from '../oauth/oauth2/endpoints';
 import { validateRefreshedIdToken, type IdTokenCheck } from '../oauth/oauth2/id-token';
 import type { TransportOptions } from '../oauth/oauth2/library';
@@ -103,7 +103,7 @@ async function refreshRow(runtime: Runtime, input: RefreshInput, stored: StoredC
     // The connection's account came from an ID Token: a refreshed one must name the same account.
     const account = expectsIdToken(provider, stored.connection.scopes) ? stored.connection.account : undefined;
     const server = await providerServer(provider, send, account ? ['jwksUrl'] : []);
-    const dpop = await dpopTokenOptions(credentials?.dpopKey, DPOP_NONCES.for(provider.name), send);
+    const dpop = await dpopTokenOptions(credentials?.dpopKey, runtime.dpopNonces.for(provider.name), send);
     const tokens = await withRediscovery(provider, server, () =>
       machine
         ? obtainClientCredentialsToken(

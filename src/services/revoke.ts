@@ -8,7 +8,7 @@ import type { Connection } from '../domain/connection';
 import { BrokerError, isBrokerError } from '../domain/errors';
 import type { SendOptions } from '../oauth/http';
 import { revokeToken } from '../oauth/oauth2/client';
-import { DPOP_NONCES, proofMaker, rememberingNonces } from '../oauth/oauth2/dpop';
+import { proofMaker, rememberingNonces } from '../oauth/oauth2/dpop';
 import type { RevocationCallOptions } from '../oauth/oauth2/token-request';
 import type { Credentials, OAuth2Credentials } from '../storage/credentials';
 import { discoverServer } from '../oauth/oauth2/discovery';
@@ -105,7 +105,7 @@ export async function revokeAtProvider(
 /** A DPoP connection's revocation carries a proof (and the provider's nonce), like its token requests. */
 function revocationOptions(runtime: Runtime, provider: string, credentials: OAuth2Credentials, send: SendOptions): RevocationCallOptions {
   if (!credentials.dpopKey) return send;
-  const nonces = DPOP_NONCES.for(provider);
+  const nonces = runtime.dpopNonces.for(provider);
   return { ...rememberingNonces(send, nonces), dpopProof: proofMaker(credentials.dpopKey, nonces, () => runtime.clock.now()) };
 }
 

@@ -21,6 +21,7 @@ import type { Telemetry } from '../telemetry/port';
 import type { AuditTrail } from './audit-trail';
 import type { ClientLimits } from './limits';
 import type { TokenCache } from './token-cache';
+import type { DpopNonceBook } from '../oauth/oauth2/dpop';
 
 export interface BrokerSettings {
   /** Public base URL without trailing slash; callbacks are `${baseUrl}/api/callback/{provider}`. */
@@ -90,6 +91,8 @@ export interface Runtime {
   mcpRegistrations: RegistrationStore;
   durable: DurableClientLike;
   tokens: TokenCache;
+  /** DPoP server nonces by provider and origin, one book per process (a nonce is no secret). */
+  dpopNonces: PortOf<DpopNonceBook>;
   /** Quotas and rate limits per client (src/services/limits.ts). */
   limits: ClientLimits;
   http: OutboundHttp;

@@ -23,6 +23,7 @@ import type { Clock, Runtime } from '../../src/services/runtime';
 import { AuditTrail } from '../../src/services/audit-trail';
 import { ClientLimits, DEFAULT_LIMITS } from '../../src/services/limits';
 import { TokenCache } from '../../src/services/token-cache';
+import { DpopNonceBook } from '../../src/oauth/oauth2/dpop';
 import { AuditRepository } from '../../src/storage/audit-repo';
 import { AuthorizationsRepository } from '../../src/storage/authorizations-repo';
 import { ConnectLinksRepository } from '../../src/storage/connect-links-repo';
@@ -250,6 +251,7 @@ export function servicesFixture(): Fixture {
         mcpRegistrations: new McpRegistrationsRepository(await table('mcp'), sealer),
         durable,
         tokens: new TokenCache(clock),
+        dpopNonces: new DpopNonceBook(),
         limits: new ClientLimits(clock, DEFAULT_LIMITS),
         http: { send: sendHttpRequest, forward: forwardRequest },
         webhooks: options.webhooks ?? new Map(),

@@ -53,8 +53,6 @@ export class DpopNonceBook {
   }
 }
 
-/** The process's nonce book. */
-export const DPOP_NONCES = new DpopNonceBook();
 
 /**
  * A proof maker for one connection's key (the private key imported non-extractable); with `nonces`,
