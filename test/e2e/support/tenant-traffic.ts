@@ -20,11 +20,15 @@ async function timed(route: string, send: () => Promise<HttpAnswer>): Promise<Ti
 
 /**
  * One well-behaved client's work, below every limit: `rounds` × (proxy call, token read), one
- * forced refresh and one start at the end.
+ * forced refresh and one start at the end. With `roundEveryMs`, a round starts at most that often
+ * (a client pacing itself under the proxy rate limit however fast the broker answers).
  */
-export async function politeWorkload(world: World, key: string, connectionId: string, rounds: number): Promise<TimedAnswer[]> {
+export async function politeWorkload(world: World, key: string, connectionId: string, rounds: number, roundEveryMs = 0): Promise<TimedAnswer[]> {
   const answers: TimedAnswer[] = [];
+  const startedAt = performance.now();
   for (let i = 0; i < rounds; i += 1) {
+    const wait = startedAt + i * roundEveryMs - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     answers.push(await timed('proxy', () => world.broker.request('GET', `/api/connections/${connectionId}/proxy/me`, { key })));
     answers.push(await timed('token', () => world.broker.request('GET', `/api/connections/${connectionId}/token`, { key })));
   }
