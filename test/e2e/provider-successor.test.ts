@@ -4,13 +4,18 @@
  * POST /connections/{id}/reauthorize {provider}: consent at the successor, the same connection id
  * now on the successor, and the old provider's grant revoked only after the new credentials are stored.
  */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { completeConsent } from '../support/oidc/complete-consent';
 import { tokenFingerprint } from '../support/oidc/start-oidc-provider';
+import { REPO_ROOT } from './support/broker-host';
 import { launchChromium } from './support/chromium';
 import { CLIENT_KEY, connect, OPERATOR_KEY, startWorld, waitForStatus, World } from './support/world';
 
 jest.setTimeout(120_000);
+
+const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
 
 let world: World;
 let browser: Browser | undefined;
@@ -104,6 +109,8 @@ test('the dashboard flags a connection to a deprecated provider in its row and i
   const deprecatedFacts = await openDetail(page, deprecated);
   expect(await deprecatedFacts.textContent()).toBe('oidcpost (oauth2) deprecated after 2026-12-31 → successor oidc');
   expect(await deprecatedFacts.locator('.sunset code').textContent()).toBe('oidc');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-provider-sunset.png'), fullPage: true });
   const currentFacts = await openDetail(page, current);
   expect(await currentFacts.textContent()).toBe('oidc (oauth2)');
   expect(await page.locator('#detail-facts .sunset').count()).toBe(0);
