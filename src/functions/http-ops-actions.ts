@@ -1,17 +1,13 @@
 /** Operator routes behind the dashboard: list across clients, force a refresh, revoke. */
 import { app } from '@azure/functions';
 import * as df from 'durable-functions';
-import { toConnectionView, type Connection } from '../domain/connection';
+import type { Connection } from '../domain/connection';
 import { json, operatorRoute, type RouteContext } from '../http/handler';
 import { connectionIdParam } from '../http/request';
 import { parseListQuery, parseOperatorClientId } from '../http/validate';
-import { findOperatorConnection } from '../services/operator-lookup';
+import { findOperatorConnection, operatorConnectionView } from '../services/operator-lookup';
 import { revokeThroughOrchestration } from '../services/revoke-request';
 import { forceRefresh } from '../services/token';
-
-function operatorView(connection: Connection) {
-  return { ...toConnectionView(connection), clientId: connection.clientId, instanceId: connection.instanceId };
-}
 
 /** The client list's query parameters plus `clientId`, which only operators may filter on. */
 function parseOperatorListQuery(query: URLSearchParams) {
@@ -32,7 +28,7 @@ app.http('opsListConnections', {
   handler: operatorRoute(async ({ request, runtime }) => {
     const query = parseOperatorListQuery(request.query);
     const page = await runtime.connections.listAll(query, query.top, query.continuation);
-    return json(200, { items: page.items.map(operatorView), ...(page.continuation ? { continuation: page.continuation } : {}) });
+    return json(200, { items: page.items.map((c) => operatorConnectionView(runtime, c)), ...(page.continuation ? { continuation: page.continuation } : {}) });
   }),
 });
 
@@ -43,7 +39,7 @@ app.http('opsRefreshConnection', {
   extraInputs: [df.input.durableClient()],
   handler: operatorRoute(async (ctx) => {
     const { clientId, connectionId } = await requireConnection(ctx);
-    return json(200, operatorView(await forceRefresh(ctx.runtime, clientId, connectionId)));
+    return json(200, operatorConnectionView(ctx.runtime, await forceRefresh(ctx.runtime, clientId, connectionId)));
   }),
 });
 

@@ -5,13 +5,12 @@
  */
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import { toConnectionView } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import { json, operatorRoute, type RouteContext } from '../http/handler';
 import { connectionIdParam } from '../http/request';
 import { parseOperatorClientId, parsePageQuery } from '../http/validate';
 import { redact } from '../logging/redact';
-import { findOperatorConnection } from '../services/operator-lookup';
+import { findOperatorConnection, operatorConnectionView } from '../services/operator-lookup';
 
 function lookUp({ request, runtime }: RouteContext) {
   return findOperatorConnection(runtime, connectionIdParam(request), parseOperatorClientId(request.query));
@@ -41,7 +40,7 @@ app.http('opsGetConnection', {
     } catch {
       orchestration = null;
     }
-    return json(200, { connection: { ...toConnectionView(stored.connection), clientId: stored.connection.clientId, instanceId }, orchestration });
+    return json(200, { connection: operatorConnectionView(runtime, stored.connection), orchestration });
   }),
 });
 

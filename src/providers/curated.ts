@@ -102,10 +102,15 @@ export const CURATED_PROVIDERS: Readonly<Record<string, CatalogueEntry>> = {
     protocol: 'oauth1',
     displayName: 'Garmin Connect (OAuth 1.0a)',
     apiBaseUrl: 'https://apis.garmin.com',
-    // Garmin's Connect Developer Program retires OAuth 1.0a at the end of 2026 for OAuth 2.0 with PKCE.
+    // Garmin's Connect Developer Program retires OAuth 1.0a at the end of 2026 for OAuth 2.0 with PKCE:
+    // "OAuth 1 will be retired on 12/31/2026" (Garmin's partner notice, quoted in
+    // github.com/marazt/garmin-connect-client/issues/11 and stoufa06/php-garmin-connect-api/issues/23;
+    // no public page of Garmin's found that states it).
     deprecatedAfter: '2026-12-31',
     successor: 'garmin-oauth2',
   },
+  // Endpoints as in Nango's catalogue (NangoHQ/nango packages/providers/providers.yaml, `garmin-oauth2`);
+  // Garmin's own OAuth2PKCE specification was not found in public.
   'garmin-oauth2': {
     protocol: 'oauth2',
     displayName: 'Garmin Connect',

@@ -3,8 +3,10 @@
  * `?clientId=` the lookup is that client's row; without it, the id must belong to exactly one
  * client, otherwise the request is refused with the clients that hold it (operators may see them).
  */
+import { toConnectionView, type Connection } from '../domain/connection';
 import { BrokerError } from '../domain/errors';
 import type { StoredConnection } from '../storage/connections-repo';
+import { providerSunsetOf } from './provider-clients';
 import type { Runtime } from './runtime';
 
 /** How many holders of one id an ambiguous lookup names. */
@@ -25,6 +27,15 @@ export async function findOperatorConnection(runtime: Runtime, connectionId: str
     });
   }
   return found[0];
+}
+
+/** The client view plus what operators also see: the owning client, the orchestration's instance id. */
+export function operatorConnectionView(runtime: Pick<Runtime, 'providers'>, connection: Connection) {
+  return {
+    ...toConnectionView(connection, providerSunsetOf(runtime, connection.provider)),
+    clientId: connection.clientId,
+    instanceId: connection.instanceId,
+  };
 }
 
 function notFound(): BrokerError {

@@ -52,6 +52,22 @@
     return el('span', { className: 'status status-' + status, 'data-status': status, text: (attention ? '⚠ ' : '') + status });
   }
 
+  /** A connection whose provider is being retired (`providerDeprecation`): when, and where to move it. */
+  function sunsetBadge(deprecation) {
+    var day = deprecation.deprecatedAfter;
+    var successor = deprecation.successor;
+    var parts = ['deprecated after ', el('time', { datetime: day, text: day })];
+    if (successor) parts.push(el('span', { 'aria-hidden': 'true', text: ' →' }), ' successor ', el('code', { text: successor }));
+    return el('span', {
+      className: 'sunset',
+      title: 'The provider stops serving this connection after ' + day + ' (UTC)' + (successor ? '; reauthorize it onto ' + successor : '') + '.',
+    }, parts);
+  }
+
+  function providerCell(c, text) {
+    return c.providerDeprecation ? [text, ' ', sunsetBadge(c.providerDeprecation)] : [text];
+  }
+
   function row(c) {
     var attention = needsAttention(c);
     var open = el('button', { type: 'button', 'aria-label': 'Open connection ' + c.connectionId, text: c.connectionId });
@@ -59,7 +75,7 @@
     return el('tr', { className: attention ? 'attention' : '', 'data-connection-id': c.connectionId }, [
       el('td', { className: 'id' }, [open]),
       el('td', {}, [statusBadge(c.status, attention)]),
-      el('td', { text: c.provider }),
+      el('td', { className: 'provider' }, providerCell(c, c.provider)),
       el('td', { text: c.clientId }),
       el('td', { text: c.endUserId || '—' }),
       el('td', { text: when(c.expiresAt) }),
@@ -140,7 +156,7 @@
       current = { id: c.connectionId, clientId: c.clientId };
       $('detail-title').textContent = 'Connection ' + c.connectionId;
       facts($('detail-facts'), [
-        ['Status', statusBadge(c.status, needsAttention(c))], ['Provider', c.provider + ' (' + c.protocol + ')'], ['Client', c.clientId],
+        ['Status', statusBadge(c.status, needsAttention(c))], ['Provider', el('span', { className: 'provider' }, providerCell(c, c.provider + ' (' + c.protocol + ')'))], ['Client', c.clientId],
         ['End user', c.endUserId], ['Scopes', (c.scopes || []).join(' ')], ['Created', when(c.createdAt)], ['Updated', when(c.updatedAt)],
         ['Expires', when(c.expiresAt)], ['Last refresh', when(c.lastRefreshedAt)],
         ['Error', c.error ? el('span', { className: 'error-text', text: c.error.code + ': ' + c.error.message }) : ''],
