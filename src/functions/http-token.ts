@@ -5,6 +5,7 @@ import { toConnectionView } from '../domain/connection';
 import { clientRoute, json } from '../http/handler';
 import { connectionIdParam } from '../http/request';
 import { parseRequiredScopes } from '../http/validate';
+import { providerSunsetOf } from '../services/provider-clients';
 import { forceRefresh, getToken } from '../services/token';
 
 app.http('getToken', {
@@ -22,7 +23,8 @@ app.http('refreshConnection', {
   methods: ['POST'],
   authLevel: 'anonymous',
   extraInputs: [df.input.durableClient()],
-  handler: clientRoute(async ({ request, clientId, runtime }) =>
-    json(200, toConnectionView(await forceRefresh(runtime, clientId, connectionIdParam(request)))),
-  ),
+  handler: clientRoute(async ({ request, clientId, runtime }) => {
+    const refreshed = await forceRefresh(runtime, clientId, connectionIdParam(request));
+    return json(200, toConnectionView(refreshed, providerSunsetOf(runtime, refreshed.provider)));
+  }),
 });

@@ -45,6 +45,8 @@ test('when asked for a provider that is not the successor, then 400 PROVIDER_NOT
   expect((await reauthorize(current, { provider: 'oidcpost' })).json.error.code).toBe('PROVIDER_NOT_SUCCESSOR');
   const view = await world.broker.request('GET', `/api/connections/${deprecated}`, { key: CLIENT_KEY });
   expect(view.json).toEqual(expect.objectContaining({ provider: 'oidcpost', status: 'connected', providerDeprecation: { deprecatedAfter: '2026-12-31', successor: 'oidc' } }));
+  const refreshed = await world.broker.request('POST', `/api/connections/${deprecated}/refresh`, { key: CLIENT_KEY });
+  expect(refreshed.json).toEqual(expect.objectContaining({ connectionId: deprecated, providerDeprecation: { deprecatedAfter: '2026-12-31', successor: 'oidc' } }));
 });
 
 test('the operator list and detail carry providerDeprecation for a deprecated provider only', async () => {

@@ -10,6 +10,7 @@ import type { Connection } from '../../src/domain/connection';
 import { obtainTokenCredentials } from '../../src/oauth/oauth1/access-token';
 import { OAuth1Param, percentEncode, signatureBaseString } from '../../src/oauth/oauth1/sign';
 import { sendHttpRequest } from '../../src/oauth/http';
+import { DpopNonceBook } from '../../src/oauth/oauth2/dpop';
 import { exchangeCode, revokeToken } from '../../src/oauth/oauth2/client';
 import { CATALOGUE } from '../../src/providers/catalogue';
 import type { CatalogueEntry } from '../../src/providers/definition-fields';
@@ -109,6 +110,7 @@ async function beginThroughService(provider: ProviderDefinition, scopes: string[
     ...secretsOnly,
     settings: { baseUrl: BROKER_BASE_URL, authorizationTimeoutSeconds: 600, allowedReturnUrls: [] },
     http: { send: sendHttpRequest },
+    dpopNonces: new DpopNonceBook(),
     authorizations: {
       create: async (attempt: AuthorizationAttempt, secrets: AuthorizationSecrets) => {
         stored.push({ attempt, secrets });
