@@ -5,6 +5,7 @@ import {
   ClientOperationId,
   ClientOperationTypes,
   CompleteConnectionRequest,
+  CompletedConnection,
   ConnectLink,
   Connection,
   CreateConnectLinkRequest,
@@ -153,9 +154,10 @@ export class BrokerClient {
   /**
    * Confirms a session-bound connection with the `completionCode` of the browser's return and the
    * verifier kept in the user's session. Sent once, never retried: a second completion counts as a
-   * reused code and revokes the connection.
+   * reused code and revokes the connection. Started with `onExistingAccount: "update"` for an account
+   * already connected, the answer is that connection, with `mergedFrom` naming this one.
    */
-  completeConnection(connectionId: string, request: CompleteConnectionRequest): Promise<Connection> {
+  completeConnection(connectionId: string, request: CompleteConnectionRequest): Promise<CompletedConnection> {
     return this.call('completeConnection', { connectionId, body: request }, { retryable: false });
   }
 

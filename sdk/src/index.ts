@@ -10,6 +10,7 @@ export { API_BASE_PATH, CLIENT_OPERATIONS, ERROR_CODES } from './generated/opena
 export type {
   ClientOperationId,
   ClientOperationTypes,
+  CompletedConnection,
   Connection,
   ConnectionError,
   ConnectionPage,

@@ -122,6 +122,12 @@ export interface ExchangeResult {
   refreshMarginMs?: number;
   /** Session-bound connections: connected only once the client confirms, by this ISO time. */
   confirmBy?: string;
+  /**
+   * Session-bound with `onExistingAccount: "update"`: the confirmation may move the credentials onto
+   * the account's holder, so the confirm phase asks the exchange again (which finishes that merge)
+   * before the connection goes live.
+   */
+  mergeOnConfirm?: true;
 }
 
 export type RefreshResult =

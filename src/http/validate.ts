@@ -67,8 +67,6 @@ export function parseStartConnectionBody(body: unknown): StartConnectionRequest 
   if (onExistingAccount !== undefined) {
     if (!(ON_EXISTING_ACCOUNT as readonly unknown[]).includes(onExistingAccount)) throw invalid('onExistingAccount', `must be one of ${ON_EXISTING_ACCOUNT.join(', ')}`);
     if (onExistingAccount === 'update' && request.endUserId === undefined) throw invalid('onExistingAccount', '"update" needs an endUserId: accounts are matched per end user');
-    // A bound connection's credentials wait for POST …/complete; moving them elsewhere first would skip it.
-    if (onExistingAccount === 'update' && request.bindingChallenge !== undefined) throw invalid('onExistingAccount', '"update" cannot be combined with "bindingChallenge" yet');
     request.onExistingAccount = onExistingAccount as OnExistingAccount;
   }
   if (record.grant !== undefined) {

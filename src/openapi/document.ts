@@ -194,6 +194,20 @@ const SCHEMAS: Json = {
       },
     ],
   },
+  CompletedConnection: {
+    allOf: [
+      ref('Connection'),
+      {
+        type: 'object',
+        properties: {
+          mergedFrom: {
+            type: 'string',
+            description: 'Started with `onExistingAccount: "update"` for an account this end user already had connected: the confirmed credentials went onto this connection (the one answered), and the connection that was completed (named here) is now `merged` into it.',
+          },
+        },
+      },
+    ],
+  },
   ConnectionPage: { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Connection') }, continuation: { type: 'string' } } },
   OperatorConnectionPage: {
     type: 'object',
@@ -222,7 +236,7 @@ const SCHEMAS: Json = {
         enum: ['add', 'update'],
         default: 'add',
         description:
-          'When the exchange names an upstream account (`account`) that another connection of this end user (`endUserId`, required) and provider already holds (status `connected`, `refreshing` or `reauth_required`): `add` keeps both; `update` puts the new credentials on the existing connection (its id keeps working with the new tokens) and this one ends `merged` with `mergedInto`. The callback then redirects with the existing connection\'s id, `status=connected` and `mergedFrom`. Not combinable with `bindingChallenge`.',
+          'When the exchange names an upstream account (`account`) that another connection of this end user (`endUserId`, required) and provider already holds (status `connected`, `refreshing` or `reauth_required`): `add` keeps both; `update` puts the new credentials on the existing connection (its id keeps working with the new tokens) and this one ends `merged` with `mergedInto`. The callback then redirects with the existing connection\'s id, `status=connected` and `mergedFrom`. With `bindingChallenge` nothing moves before the confirmation: the callback redirects as for any session-bound connection (this id, `awaiting_confirmation`, `completionCode`), and POST /connections/{id}/complete performs the merge and answers the existing connection with `mergedFrom`.',
       },
       grant: {
         type: 'string',
@@ -535,11 +549,11 @@ export const OPENAPI_DOCUMENT: Json = {
         tags: ['connections'],
         security: CLIENT_SECURITY,
         description:
-          'Turns `awaiting_confirmation` into `connected` when the completion code (single use) and the verifier of the session that started the connection match. A wrong or reused code or verifier revokes the connection (`403 BINDING_REJECTED`): its credentials are revoked at the provider and erased.',
+          'Turns `awaiting_confirmation` into `connected` when the completion code (single use) and the verifier of the session that started the connection match. Started with `onExistingAccount: "update"` for an account another connection of this end user already holds, the confirmed credentials go onto that connection instead (only now, never before the confirmation): the answer is that connection, with `mergedFrom` naming this one, which ends `merged` with `mergedInto`. A wrong or reused code or verifier revokes the connection (`403 BINDING_REJECTED`): its credentials are revoked at the provider and erased, and a connection it would have merged into is left as it was.',
         parameters: [CONNECTION_ID],
         body: ref('CompleteConnectionRequest'),
         responses: {
-          '200': answer('Connected.', ref('Connection')),
+          '200': answer('Connected (or merged into the connection answered, see `mergedFrom`).', ref('CompletedConnection')),
           '400': errorRef('BadRequest'),
           ...CLIENT_ERRORS,
           '403': errorResponse('Refused (`BINDING_REJECTED`); the connection is revoked and its credentials erased.'),

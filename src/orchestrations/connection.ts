@@ -194,9 +194,33 @@ function* confirmPhase(context: Context, input: ConfirmPhaseInput): Gen {
   if (winner === timeout) {
     // The activity erases unconfirmed credentials, unless a confirmation (whose event was lost) won.
     const outcome = (yield* markOutcome(context, input, 'expired')) as { status?: string } | undefined;
-    if (outcome?.status !== 'connected') return { status: 'expired' };
+    if (outcome?.status !== 'connected' && outcome?.status !== 'merged') return { status: 'expired' };
   }
+  if (input.exchange.mergeOnConfirm) return yield* settleConfirmedMerge(context, input);
   return yield* connected(context, input, input.exchange);
+}
+
+/**
+ * `onExistingAccount: "update"` on a session-bound connection: the confirmation may have moved the
+ * credentials onto the account's holder. The exchange, asked again, finishes that merge (idempotently:
+ * POST …/complete normally did it already) or answers that this connection stands on its own.
+ */
+function* settleConfirmedMerge(context: Context, input: ConfirmPhaseInput): Gen {
+  let settled: ExchangeResult;
+  try {
+    settled = (yield context.df.callActivityWithRetry(Activities.Exchange, retryOptions(ACTIVITY_RETRY), {
+      ...ref(input),
+      authorizationId: input.authorizationId,
+    })) as ExchangeResult;
+  } catch {
+    // Storage failed through every retry: the row keeps what the confirmation wrote; settle again later
+    // (past the deadline the confirm phase goes straight to its timeout, which finds the row confirmed).
+    context.df.continueAsNew(input);
+    return undefined;
+  }
+  if (settled.outcome === 'connected') return yield* connected(context, input, input.exchange);
+  context.df.setCustomStatus({ status: settled.outcome });
+  return { status: settled.outcome };
 }
 
 function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {

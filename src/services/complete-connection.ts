@@ -6,6 +6,9 @@
  * client's backend holding both the code and the verifier turns `awaiting_confirmation` into
  * `connected`. Anything else (a link forwarded to another person, a reused code, a wrong verifier)
  * revokes the connection: the credentials are erased and never handed out.
+ *
+ * With `onExistingAccount: "update"` the merge into the connection already holding the account waits
+ * for this confirmation too (src/services/merge-account.ts): a refused one leaves the holder as it was.
  */
 import { hashState, randomToken, timingSafeEqualString } from '../crypto/tokens';
 import { toConnectionView, type Connection } from '../domain/connection';
@@ -14,6 +17,8 @@ import { isRunning, raiseConnectionEvent } from '../durable/client';
 import { Events } from '../durable/names';
 import { codeChallengeS256 } from '../oauth/oauth2/pkce';
 import type { AuthorizationAttempt } from '../storage/authorizations-repo';
+import type { StoredConnection } from '../storage/connections-repo';
+import { completeMerge, findAccountHolder, markConfirmedMerging } from './merge-account';
 import { revokeConnection } from './revoke';
 import type { Runtime } from './runtime';
 import { saveWithRetry } from './save';
@@ -76,20 +81,40 @@ export async function completeConnection(runtime: Runtime, clientId: string, con
     timingSafeEqualString(binding.codeHash, hashState(request.completionCode)) &&
     timingSafeEqualString(binding.challenge, codeChallengeS256(request.bindingVerifier));
   const completedAt = runtime.clock.now().toISOString();
-  const saved = matches
-    ? await saveWithRetry(runtime, stored, (connection) =>
-        connection.status !== 'awaiting_confirmation' || connection.binding?.codeHash !== binding.codeHash
-          ? undefined
-          : { next: { ...connection, status: 'connected', updatedAt: completedAt, binding: { ...binding, completedAt } }, change: {} },
-      )
-    : undefined;
+  // Only a confirmed grant may reach the connection already holding its account ("update").
+  const holder = matches ? await findAccountHolder(runtime, stored.connection, stored.connection.account) : undefined;
+  const saved = !matches
+    ? undefined
+    : holder
+      ? await markConfirmedMerging(runtime, stored, binding.codeHash as string, holder, completedAt)
+      : await saveWithRetry(runtime, stored, (connection) =>
+          connection.status !== 'awaiting_confirmation' || connection.binding?.codeHash !== binding.codeHash
+            ? undefined
+            : { next: { ...connection, status: 'connected', updatedAt: completedAt, binding: { ...binding, completedAt } }, change: {} },
+        );
   // A second completion (even with the right code) counts as reuse: RFC 6749 §4.1.2 treats a reused
   // authorization code the same way, by revoking what it produced.
   if (!saved) return refuse(runtime, stored.connection);
 
   runtime.tokens.forget(clientId, connectionId);
+  if (saved.connection.status === 'merged') return completeBoundMerge(runtime, saved);
   await confirmToOrchestration(runtime, saved.connection.instanceId);
   return toConnectionView(saved.connection);
+}
+
+/**
+ * The confirmed credentials move onto the holder now, so the answer is the holder's view (`mergedFrom`
+ * names this connection, as the unbound flow's redirect does). The orchestration, told next, finishes
+ * what a crash here would leave undone (the same steps, idempotent) and ends `merged`.
+ */
+async function completeBoundMerge(runtime: Runtime, saved: StoredConnection) {
+  const { clientId, connectionId, instanceId } = saved.connection;
+  const merging = (await runtime.connections.get(clientId, connectionId)) ?? saved;
+  const outcome = await completeMerge(runtime, merging, runtime.settings.refreshMarginMs);
+  await confirmToOrchestration(runtime, instanceId);
+  if (outcome.kind === 'gone') throw new BrokerError('CONNECTION_REVOKED', 'the connection was revoked');
+  if (outcome.kind === 'kept') return toConnectionView(outcome.connection.connection);
+  return { ...toConnectionView(outcome.holder.connection), mergedFrom: connectionId };
 }
 
 async function refuse(runtime: Runtime, connection: Connection): Promise<never> {

@@ -164,7 +164,9 @@ async function exchange(runtime: Runtime, input: ExchangeInput, pending: Pending
   }
 
   const nowIso = now.toISOString();
-  const holder = await findAccountHolder(runtime, stored.connection, account);
+  // A session-bound connection merges only once its client confirms (POST …/complete): until then
+  // nothing of this grant may reach the holder.
+  const holder = connectedStatus(stored.connection) === 'connected' ? await findAccountHolder(runtime, stored.connection, account) : undefined;
   if (holder && account) {
     const merging = await markMerging(runtime, stored, input.authorizationId, holder, { credentials, scopes, expiresAt, expiresAtSource, account, issuedAt: nowIso });
     return merging ? finishMerge(runtime, input, merging, attempt, pending) : stale(stored);
@@ -273,9 +275,12 @@ async function movingFrom(runtime: Runtime, stored: StoredConnection, to: string
 }
 
 /** A session-bound connection waits for POST …/complete for as long as an authorization may take. */
-function confirmation(runtime: Runtime, connection: Connection, exchangedAt: string): Pick<ExchangeResult, 'confirmBy'> {
+function confirmation(runtime: Runtime, connection: Connection, exchangedAt: string): Pick<ExchangeResult, 'confirmBy' | 'mergeOnConfirm'> {
   if (connection.status !== 'awaiting_confirmation') return {};
-  return { confirmBy: new Date(Date.parse(exchangedAt) + runtime.settings.authorizationTimeoutSeconds * 1000).toISOString() };
+  return {
+    confirmBy: new Date(Date.parse(exchangedAt) + runtime.settings.authorizationTimeoutSeconds * 1000).toISOString(),
+    ...(connection.onExistingAccount === 'update' ? { mergeOnConfirm: true as const } : {}),
+  };
 }
 
 /** OAuth 1.0a problems that name the broker's own configuration, not what the callback carried (RFC 5849 §3.2, oauth_problem). */

@@ -9,6 +9,11 @@
  * (a re-run after a later refresh of the holder changes nothing); then the new row's copy is erased.
  * Every write is ETag-checked (saveWithRetry). A holder that stopped qualifying in between (revoked,
  * another account) leaves the new connection connected by itself, as `add` would have.
+ *
+ * A session-bound connection (`bindingChallenge`) is not merged by its exchange: its credentials wait
+ * on its own row, `awaiting_confirmation`, and step 1 is the confirmation itself (POST …/complete
+ * with the right code and verifier, markConfirmedMerging). A refused confirmation erases them there,
+ * so the holder never sees anything of a grant its client did not confirm.
  */
 import { connectedStatus, isSameAccount, type Connection, type ExpirySource, type UpstreamAccount } from '../domain/connection';
 import { isRefreshable, watchdogDueAt } from '../domain/refresh-policy';
@@ -92,6 +97,23 @@ export async function markMerging(
         error: undefined,
       },
       change: { credentials: grant.credentials, issuedAt: grant.issuedAt },
+    };
+  });
+}
+
+/**
+ * Step 1 for a session-bound connection, at its confirmation: its credentials are already sealed on
+ * its row (`awaiting_confirmation`, only while the completion code it was issued is unused); this one
+ * write consumes that code and names the holder. The grant counts as issued at the confirmation, so a
+ * holder that refreshed while the confirmation was pending still takes it.
+ */
+export async function markConfirmedMerging(runtime: Runtime, stored: StoredConnection, codeHash: string, holder: StoredConnection, completedAt: string): Promise<StoredConnection | undefined> {
+  return saveWithRetry(runtime, stored, (connection) => {
+    const binding = connection.binding;
+    if (connection.status !== 'awaiting_confirmation' || !binding || binding.codeHash !== codeHash) return undefined;
+    return {
+      next: { ...connection, status: 'merged', mergedInto: holder.connection.connectionId, updatedAt: completedAt, binding: { ...binding, completedAt } },
+      change: { issuedAt: completedAt },
     };
   });
 }

@@ -3,13 +3,15 @@
  * two upstream users of one end user are two connections, each naming its account (from the ID
  * Token, or from the user endpoint of a provider without OpenID Connect); the same upstream user
  * connected again adds a connection by default, and with `onExistingAccount: "update"` puts the
- * new tokens on the connection that already holds the account.
+ * new tokens on the connection that already holds the account. For a client that must bind its
+ * connections to the user session (app2), that merge waits for POST …/complete.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { completeConsent } from '../support/oidc/complete-consent';
 import { eventually } from './support/broker-host';
-import { fingerprint, scanStorage } from './support/storage-scan';
-import { brokerOidcClient, CLIENT_KEY, OPERATOR_KEY, RETURN_URL, startConnection, startWorld, waitForStatus, World } from './support/world';
+import { codeChallengeS256 } from '../../src/oauth/oauth2/pkce';
+import { fingerprint, rowsHoldingCredentials, scanStorage, sealedCredentials } from './support/storage-scan';
+import { brokerOidcClient, CLIENT_KEY, OPERATOR_KEY, OTHER_CLIENT_KEY, RETURN_URL, startConnection, startWorld, waitForStatus, World } from './support/world';
 
 jest.setTimeout(180_000);
 
@@ -22,6 +24,7 @@ beforeAll(async () => {
       const issuer = new URL(String(providers.oidc.tokenUrl)).origin;
       const credentials = (name: string) => ({ clientId: `broker-${name}`, clientSecret: `secret-${name}` });
       return {
+        BROKER_BINDING_REQUIRED_CLIENTS: 'app2',
         BROKER_PROVIDERS: JSON.stringify({
           ...providers,
           // OpenID Connect: the account comes from the validated ID Token.
@@ -47,16 +50,16 @@ afterAll(async () => {
 });
 
 /** Starts a connection, lets `account` consent at the provider, and returns the callback's answer. */
-async function connectAs(account: string, body: Record<string, unknown>) {
-  const started = await startConnection(world, { returnTo: RETURN_URL, ...body });
+async function connectAs(account: string, body: Record<string, unknown>, key = CLIENT_KEY) {
+  const started = await startConnection(world, { returnTo: RETURN_URL, ...body }, key);
   const callback = await completeConsent(started.authorizationUrl, { account, approve: true });
   const answer = await world.broker.request('GET', callback);
   expect(answer.status).toBe(302);
   return { connectionId: started.connectionId as string, redirect: new URL(String(answer.headers.get('location'))) };
 }
 
-const get = async (path: string) => (await world.broker.request('GET', path, { key: CLIENT_KEY })).json;
-const tokenOf = async (connectionId: string) => (await world.broker.request('GET', `/api/connections/${connectionId}/token`, { key: CLIENT_KEY })).json.accessToken as string;
+const get = async (path: string, key = CLIENT_KEY) => (await world.broker.request('GET', path, { key })).json;
+const tokenOf = async (connectionId: string, key = CLIENT_KEY) => (await world.broker.request('GET', `/api/connections/${connectionId}/token`, { key })).json.accessToken as string;
 
 async function subjectAtProvider(accessToken: string): Promise<string> {
   const me = await fetch(world.oidc.url('/api/me'), { headers: { authorization: `Bearer ${accessToken}` } });
@@ -157,7 +160,105 @@ test('a provider without OpenID Connect names the account from its user endpoint
   expect(byId).toEqual({ [first.connectionId]: 'connected:erin', [other.connectionId]: 'connected:frank', [again.connectionId]: 'merged:erin' });
 });
 
-test('"update" needs an end user and is refused together with session binding', async () => {
+/** A user session of the client app: it keeps the verifier, the broker sees only its S256. */
+function newSession() {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: codeChallengeS256(verifier) };
+}
+
+/** app2 must bind: start bound as `account`, and the completion code the browser brought back. */
+async function boundConnectAs(account: string, session: { challenge: string }, body: Record<string, unknown>) {
+  const { connectionId, redirect } = await connectAs(account, { provider: 'people', bindingChallenge: session.challenge, ...body }, OTHER_CLIENT_KEY);
+  // Whatever it will merge into, the browser comes back to the connection that was started.
+  expect(redirect.searchParams.get('connectionId')).toBe(connectionId);
+  expect(redirect.searchParams.get('status')).toBe('awaiting_confirmation');
+  expect(redirect.searchParams.get('mergedFrom')).toBeNull();
+  return { connectionId, completionCode: String(redirect.searchParams.get('completionCode')) };
+}
+
+const completeAsApp2 = (connectionId: string, completionCode: string, bindingVerifier: string) =>
+  world.broker.request('POST', `/api/connections/${connectionId}/complete`, { key: OTHER_CLIENT_KEY, body: { completionCode, bindingVerifier } });
+
+/** The holder of a bound "update": app2's first connection of `account`, completed. */
+async function boundHolder(account: string, endUserId: string) {
+  const session = newSession();
+  const first = await boundConnectAs(account, session, { endUserId });
+  const done = await completeAsApp2(first.connectionId, first.completionCode, session.verifier);
+  expect(done.status).toBe(200);
+  expect(done.json).toMatchObject({ connectionId: first.connectionId, status: 'connected' });
+  expect(done.json.mergedFrom).toBeUndefined();
+  return first.connectionId;
+}
+
+test('with binding required, "update" merges only once the client completes: then the holder carries the new grant and the new connection is merged', async () => {
+  const holder = await boundHolder('grace', 'user-bound-update');
+  const holderToken = await tokenOf(holder, OTHER_CLIENT_KEY);
+  const holderSealed = await sealedCredentials(world.azurite.connectionString, holder);
+
+  const session = newSession();
+  const again = await boundConnectAs('grace', session, { endUserId: 'user-bound-update', onExistingAccount: 'update' });
+  // Awaiting confirmation: nothing reached the holder, and the new grant is handed out nowhere.
+  expect(await get(`/api/connections/${again.connectionId}`, OTHER_CLIENT_KEY)).toMatchObject({ status: 'awaiting_confirmation', account: { subject: 'grace' } });
+  expect(await sealedCredentials(world.azurite.connectionString, holder)).toEqual(holderSealed);
+  expect(await tokenOf(holder, OTHER_CLIENT_KEY)).toBe(holderToken);
+  const early = await world.broker.request('GET', `/api/connections/${again.connectionId}/token`, { key: OTHER_CLIENT_KEY });
+  expect(early.status).toBe(409);
+
+  const done = await completeAsApp2(again.connectionId, again.completionCode, session.verifier);
+  expect(done.status).toBe(200);
+  // The answer is the holder's view, naming the connection that was completed.
+  expect(done.json).toMatchObject({ connectionId: holder, status: 'connected', mergedFrom: again.connectionId, account: { subject: 'grace' } });
+
+  const newToken = await tokenOf(holder, OTHER_CLIENT_KEY);
+  expect(newToken).not.toBe(holderToken);
+  expect(await subjectAtProvider(newToken)).toBe('grace');
+  expect(await get(`/api/connections/${again.connectionId}`, OTHER_CLIENT_KEY)).toMatchObject({ status: 'merged', mergedInto: holder });
+  expect((await world.broker.request('GET', `/api/connections/${again.connectionId}/token`, { key: OTHER_CLIENT_KEY })).status).toBe(409);
+  expect(await rowsHoldingCredentials(world.azurite.connectionString, again.connectionId)).toEqual([]);
+  const connected = await get('/api/connections?endUserId=user-bound-update&provider=people&status=connected', OTHER_CLIENT_KEY);
+  expect(connected.items.map((item: { connectionId: string }) => item.connectionId)).toEqual([holder]);
+
+  // The new connection's orchestration ends merged; the holder's loop reschedules from the new version.
+  await eventually(async () => {
+    const ops = await world.broker.request('GET', `/api/ops/connections/${again.connectionId}?clientId=app2`, { key: OPERATOR_KEY });
+    return ops.json?.orchestration?.customStatus?.status === 'merged' ? true : undefined;
+  }, 20_000);
+  await eventually(async () => {
+    const ops = await world.broker.request('GET', `/api/ops/connections/${holder}?clientId=app2`, { key: OPERATOR_KEY });
+    return ops.json?.orchestration?.customStatus?.credentialsVersion === 2 ? true : undefined;
+  }, 20_000);
+  const refreshed = await world.broker.request('POST', `/api/connections/${holder}/refresh`, { key: OTHER_CLIENT_KEY });
+  expect(refreshed.status).toBe(200);
+  expect(await subjectAtProvider(await tokenOf(holder, OTHER_CLIENT_KEY))).toBe('grace');
+
+  // A second completion is refused; it revokes only the merged connection, never the holder.
+  const reused = await completeAsApp2(again.connectionId, again.completionCode, session.verifier);
+  expect(reused.status).toBe(403);
+  expect(reused.json.error.code).toBe('BINDING_REJECTED');
+  expect(await get(`/api/connections/${holder}`, OTHER_CLIENT_KEY)).toMatchObject({ status: 'connected' });
+  expect(await subjectAtProvider(await tokenOf(holder, OTHER_CLIENT_KEY))).toBe('grace');
+});
+
+test('with binding required, a wrong verifier refuses the "update": the holder keeps its credentials and nothing of the attempt is stored', async () => {
+  const holder = await boundHolder('heidi', 'user-bound-refused');
+  const holderToken = await tokenOf(holder, OTHER_CLIENT_KEY);
+  const holderSealed = await sealedCredentials(world.azurite.connectionString, holder);
+  expect(Object.keys(holderSealed)).toHaveLength(1);
+
+  const again = await boundConnectAs('heidi', newSession(), { endUserId: 'user-bound-refused', onExistingAccount: 'update' });
+  const refused = await completeAsApp2(again.connectionId, again.completionCode, newSession().verifier);
+  expect(refused.status).toBe(403);
+  expect(refused.json.error.code).toBe('BINDING_REJECTED');
+
+  expect(await get(`/api/connections/${again.connectionId}`, OTHER_CLIENT_KEY)).toMatchObject({ status: 'revoked', error: { code: 'BINDING_REJECTED' } });
+  expect(await rowsHoldingCredentials(world.azurite.connectionString, again.connectionId)).toEqual([]);
+  expect(await sealedCredentials(world.azurite.connectionString, holder)).toEqual(holderSealed);
+  expect(await get(`/api/connections/${holder}`, OTHER_CLIENT_KEY)).toMatchObject({ status: 'connected' });
+  expect(await tokenOf(holder, OTHER_CLIENT_KEY)).toBe(holderToken);
+  expect(await subjectAtProvider(holderToken)).toBe('heidi');
+});
+
+test('"update" needs an end user', async () => {
   const noUser = await world.broker.request('POST', '/api/connections', { key: CLIENT_KEY, body: { provider: 'people', onExistingAccount: 'update' } });
   expect(noUser.status).toBe(400);
   expect(noUser.json.error.message).toMatch(/onExistingAccount/);

@@ -1,15 +1,19 @@
 /**
  * Several accounts per provider and end user, in-process against Azurite: the account named by the
  * provider's user endpoint, and `onExistingAccount: "update"` under at-least-once activities (a
- * re-run, a run that stopped between its writes, a holder that changed in between).
+ * re-run, a run that stopped between its writes, a holder that changed in between), also when the
+ * connection is session-bound and the merge waits for POST …/complete.
  */
 import { Events, Orchestrations } from '../../src/durable/names';
 import { exchangeCredentials, type ExchangeInput } from '../../src/services/exchange';
 import { handleCallback } from '../../src/services/callback';
-import { findAccountHolder, markMerging } from '../../src/services/merge-account';
+import { completeConnection, issueCompletionCode } from '../../src/services/complete-connection';
+import { findAccountHolder, markConfirmedMerging, markMerging } from '../../src/services/merge-account';
+import { codeChallengeS256 } from '../../src/oauth/oauth2/pkce';
+import { hashState } from '../../src/crypto/tokens';
 import { startConnection } from '../../src/services/start-connection';
 import { saveWithRetry } from '../../src/services/save';
-import { CLIENT, running, servicesFixture, tokenAnswer, tokenRequests, type World } from './_world';
+import { CLIENT, rejection, running, servicesFixture, tokenAnswer, tokenRequests, type World } from './_world';
 
 const fixture = servicesFixture();
 
@@ -17,7 +21,10 @@ const fixture = servicesFixture();
 const grant = (accessToken: string, userId: string | number = 'u-1') =>
   tokenAnswer({ access_token: accessToken, token_type: 'bearer', expires_in: 3600, refresh_token: `rt-${accessToken}`, user: { id: userId, name: 'Octo Cat' } });
 
-async function recordedCallback(world: World, body: { endUserId?: string; onExistingAccount?: 'add' | 'update' } = {}): Promise<ExchangeInput> {
+async function recordedCallback(
+  world: World,
+  body: { endUserId?: string; onExistingAccount?: 'add' | 'update'; bindingChallenge?: string; returnTo?: string } = {},
+): Promise<ExchangeInput> {
   const started = await startConnection(world.runtime, CLIENT, { provider: 'withuser', endUserId: 'end-user-1', ...body });
   const state = new URL(started.authorizationUrl).searchParams.get('state') ?? '';
   await handleCallback(world.runtime, 'withuser', new URLSearchParams({ code: `code-${started.connectionId}`, state }));
@@ -30,6 +37,22 @@ async function connected(world: World, accessToken: string, userId: string | num
   const input = await recordedCallback(world);
   expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'connected' });
   return input;
+}
+
+/** The verifier the client keeps in its user's session. */
+const VERIFIER = 'session-verifier-'.padEnd(43, 'v');
+
+/**
+ * A session-bound "update" of the account `u-1` whose exchange ran: awaiting confirmation, with the
+ * completion code the browser would bring back.
+ */
+async function boundExchanged(world: World, accessToken: string): Promise<{ input: ExchangeInput; completionCode: string }> {
+  world.provider.answerWith(grant(accessToken));
+  const input = await recordedCallback(world, { onExistingAccount: 'update', bindingChallenge: codeChallengeS256(VERIFIER), returnTo: 'https://app.example/done' });
+  expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'connected', confirmBy: expect.any(String), mergeOnConfirm: true });
+  const attempt = await world.runtime.authorizations.get(input.authorizationId);
+  const completionCode = await issueCompletionCode(world.runtime, attempt!);
+  return { input, completionCode: completionCode! };
 }
 
 async function accessTokenOf(world: World, connectionId: string): Promise<string | undefined> {
@@ -160,6 +183,100 @@ describe('accounts', () => {
     expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'merged' });
     expect(await accessTokenOf(world, holder.connectionId)).toBe('at-1');
     expect((await world.runtime.connections.require(CLIENT, input.connectionId)).sealedCredentials).toBeUndefined();
+  });
+
+  it('when a session-bound "update" finds the account, then nothing reaches the holder before the completion, which moves the credentials and answers the holder', async () => {
+    const holder = await connected(world, 'at-1');
+    const holderBefore = await world.runtime.connections.require(CLIENT, holder.connectionId);
+    running(world, holderBefore.connection.instanceId);
+    const { input, completionCode } = await boundExchanged(world, 'at-2');
+    // The exchange kept the grant on its own row: the holder's row was not written at all.
+    expect((await world.runtime.connections.require(CLIENT, holder.connectionId)).etag).toBe(holderBefore.etag);
+    expect(await accessTokenOf(world, input.connectionId)).toBe('at-2');
+    expect(world.durable.raisedOf(Events.Refresh)).toEqual([]);
+
+    const answer = await completeConnection(world.runtime, CLIENT, input.connectionId, { completionCode, bindingVerifier: VERIFIER });
+    expect(answer).toMatchObject({ connectionId: holder.connectionId, status: 'connected', mergedFrom: input.connectionId });
+    expect(await accessTokenOf(world, holder.connectionId)).toBe('at-2');
+    const holderAfter = await world.runtime.connections.require(CLIENT, holder.connectionId);
+    expect(holderAfter.connection.credentialsVersion).toBe(holderBefore.connection.credentialsVersion + 1);
+    const merged = await world.runtime.connections.require(CLIENT, input.connectionId);
+    expect(merged.connection).toMatchObject({ status: 'merged', mergedInto: holder.connectionId, binding: { completedAt: expect.any(String) } });
+    expect(merged.sealedCredentials).toBeUndefined();
+    // Told of the confirmation (re-raised until it acknowledges, which this fake orchestration never does).
+    expect(new Set(world.durable.raisedOf(Events.Complete).map((r) => r.instanceId))).toEqual(new Set([merged.connection.instanceId]));
+
+    // The orchestration asks the exchange again after the confirmation: it finishes, writing nothing more.
+    world.provider.takeRequests();
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'merged', mergedInto: holder.connectionId });
+    expect(world.provider.takeRequests()).toEqual([]);
+    expect((await world.runtime.connections.require(CLIENT, holder.connectionId)).etag).toBe(holderAfter.etag);
+    expect(world.durable.raisedOf(Events.Refresh).map((r) => r.instanceId)).toEqual([holderBefore.connection.instanceId]);
+
+    // A second completion is refused; only the merged connection (holding nothing) is revoked.
+    expect((await rejection(completeConnection(world.runtime, CLIENT, input.connectionId, { completionCode, bindingVerifier: VERIFIER }))).code).toBe('BINDING_REJECTED');
+    expect(await accessTokenOf(world, holder.connectionId)).toBe('at-2');
+    expect((await world.runtime.connections.require(CLIENT, holder.connectionId)).connection.status).toBe('connected');
+  });
+
+  it('when a session-bound "update" is completed with a wrong verifier, then the holder is left exactly as it was and the new credentials are erased', async () => {
+    const holder = await connected(world, 'at-1');
+    const holderBefore = await world.runtime.connections.require(CLIENT, holder.connectionId);
+    const { input, completionCode } = await boundExchanged(world, 'at-2');
+
+    const refused = await rejection(completeConnection(world.runtime, CLIENT, input.connectionId, { completionCode, bindingVerifier: 'another-session-'.padEnd(43, 'x') }));
+    expect(refused.code).toBe('BINDING_REJECTED');
+    const holderAfter = await world.runtime.connections.require(CLIENT, holder.connectionId);
+    expect(holderAfter.etag).toBe(holderBefore.etag);
+    expect(holderAfter.sealedCredentials).toEqual(holderBefore.sealedCredentials);
+    const refusedRow = await world.runtime.connections.require(CLIENT, input.connectionId);
+    expect(refusedRow.connection).toMatchObject({ status: 'revoked', error: { code: 'BINDING_REJECTED' } });
+    expect(refusedRow.connection.mergedInto).toBeUndefined();
+    expect(refusedRow.sealedCredentials).toBeUndefined();
+    // The orchestration's exchange, asked again, finds nothing to merge.
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'stale' });
+    expect((await world.runtime.connections.require(CLIENT, holder.connectionId)).etag).toBe(holderBefore.etag);
+  });
+
+  it('when a completion stopped after recording the merge, then the exchange asked again by the orchestration moves the credentials', async () => {
+    const holder = await connected(world, 'at-1');
+    const { input, completionCode } = await boundExchanged(world, 'at-2');
+    const stored = await world.runtime.connections.require(CLIENT, input.connectionId);
+    const found = await findAccountHolder(world.runtime, stored.connection, stored.connection.account);
+    expect(found?.connection.connectionId).toBe(holder.connectionId);
+    expect(await markConfirmedMerging(world.runtime, stored, hashState(completionCode), found!, world.clock.now().toISOString())).toBeDefined();
+    expect(await accessTokenOf(world, holder.connectionId)).toBe('at-1');
+
+    world.provider.takeRequests();
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'merged', mergedInto: holder.connectionId });
+    expect(world.provider.takeRequests()).toEqual([]);
+    expect(await accessTokenOf(world, holder.connectionId)).toBe('at-2');
+    expect((await world.runtime.connections.require(CLIENT, input.connectionId)).sealedCredentials).toBeUndefined();
+  });
+
+  it('when the holder refreshed while the confirmation was pending, then the confirmed grant still goes onto it', async () => {
+    const holder = await connected(world, 'at-1');
+    const { input, completionCode } = await boundExchanged(world, 'at-2');
+    world.clock.advance(60_000);
+    const holderRow = await world.runtime.connections.require(CLIENT, holder.connectionId);
+    const refreshedAt = world.clock.now().toISOString();
+    await saveWithRetry(world.runtime, holderRow, (c) => ({
+      next: { ...c, updatedAt: refreshedAt, credentialsVersion: c.credentialsVersion + 1 },
+      change: { credentials: { protocol: 'oauth2', accessToken: 'at-1-refreshed', tokenType: 'Bearer', refreshToken: 'rt-1' }, issuedAt: refreshedAt },
+    }));
+    world.clock.advance(1_000);
+    const answer = await completeConnection(world.runtime, CLIENT, input.connectionId, { completionCode, bindingVerifier: VERIFIER });
+    expect(answer).toMatchObject({ connectionId: holder.connectionId, mergedFrom: input.connectionId });
+    expect(await accessTokenOf(world, holder.connectionId)).toBe('at-2');
+  });
+
+  it('when a session-bound "update" finds no holder, then the completion connects the connection itself', async () => {
+    const { input, completionCode } = await boundExchanged(world, 'at-2');
+    const answer = await completeConnection(world.runtime, CLIENT, input.connectionId, { completionCode, bindingVerifier: VERIFIER });
+    expect(answer).toMatchObject({ connectionId: input.connectionId, status: 'connected' });
+    expect((answer as { mergedFrom?: string }).mergedFrom).toBeUndefined();
+    expect(await accessTokenOf(world, input.connectionId)).toBe('at-2');
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'connected' });
   });
 
   it('when "add" (the default) or another end user connects the same account, then each is a connection of its own', async () => {

@@ -121,6 +121,11 @@ export interface RefreshAttempts {
   lastFailureAt: string;
 }
 
+export type CompletedConnection = Connection & {
+  /** Started with `onExistingAccount: "update"` for an account this end user already had connected: the confirmed credentials went onto this connection (the one answered), and the connection that was completed (named here) is now `merged` into it. */
+  mergedFrom?: string;
+};
+
 export interface ConnectionPage {
   items: Array<Connection>;
   continuation?: string;
@@ -137,7 +142,7 @@ export interface StartConnectionRequest {
   metadata?: Record<string, unknown>;
   /** BASE64URL(SHA-256(verifier)) of a verifier the client keeps in its user's session (RFC 9700 §4.7). After the callback the connection is `awaiting_confirmation` and the browser returns to `returnTo` (required) with a single-use `completionCode`; POST /connections/{id}/complete with both makes it `connected`. Required for clients in `BROKER_BINDING_REQUIRED_CLIENTS`. */
   bindingChallenge?: string;
-  /** When the exchange names an upstream account (`account`) that another connection of this end user (`endUserId`, required) and provider already holds (status `connected`, `refreshing` or `reauth_required`): `add` keeps both; `update` puts the new credentials on the existing connection (its id keeps working with the new tokens) and this one ends `merged` with `mergedInto`. The callback then redirects with the existing connection's id, `status=connected` and `mergedFrom`. Not combinable with `bindingChallenge`. */
+  /** When the exchange names an upstream account (`account`) that another connection of this end user (`endUserId`, required) and provider already holds (status `connected`, `refreshing` or `reauth_required`): `add` keeps both; `update` puts the new credentials on the existing connection (its id keeps working with the new tokens) and this one ends `merged` with `mergedInto`. The callback then redirects with the existing connection's id, `status=connected` and `mergedFrom`. With `bindingChallenge` nothing moves before the confirmation: the callback redirects as for any session-bound connection (this id, `awaiting_confirmation`, `completionCode`), and POST /connections/{id}/complete performs the merge and answers the existing connection with `mergedFrom`. */
   onExistingAccount?: 'add' | 'update';
   /** Default `authorization_code` (an end user consents in a browser). `client_credentials` (RFC 6749 §4.4): a machine-to-machine connection for a provider whose definition lists the grant in `grants`; no end user, no callback, so `returnTo` and `bindingChallenge` do not apply. `device_code` (RFC 8628): the end user approves a user code on another device; no callback, so `returnTo` and `bindingChallenge` do not apply. */
   grant?: 'authorization_code' | 'client_credentials' | 'device_code';
@@ -286,7 +291,7 @@ export interface ClientOperationTypes {
   getToken: { query: GetTokenQuery; response: Token };
   refreshConnection: { response: Connection };
   reauthorizeConnection: { body: ReauthorizeRequest; response: StartedConnection };
-  completeConnection: { body: CompleteConnectionRequest; response: Connection };
+  completeConnection: { body: CompleteConnectionRequest; response: CompletedConnection };
   createConnectLink: { body: CreateConnectLinkRequest; response: ConnectLink };
   proxyGet: { response: unknown };
   proxyPost: { response: unknown };

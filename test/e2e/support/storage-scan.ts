@@ -80,8 +80,16 @@ export async function scanStorage(connectionString: string): Promise<ScanResult>
  * credentials: empty once the broker has erased them.
  */
 export async function rowsHoldingCredentials(connectionString: string, connectionId: string): Promise<string[]> {
+  return Object.keys(await sealedCredentials(connectionString, connectionId));
+}
+
+/**
+ * The sealed credentials of every stored row of a connection, by `table/partition`: equal before and
+ * after proves nothing was written onto them.
+ */
+export async function sealedCredentials(connectionString: string, connectionId: string): Promise<Record<string, string>> {
   const options = { allowInsecureConnection: true };
-  const holding: string[] = [];
+  const holding: Record<string, string> = {};
   let rowsSeen = 0;
   for await (const table of TableServiceClient.fromConnectionString(connectionString, options).listTables()) {
     if (!table.name) continue;
@@ -89,7 +97,7 @@ export async function rowsHoldingCredentials(connectionString: string, connectio
     for await (const entity of client.listEntities<Record<string, unknown>>()) {
       if (entity.rowKey !== connectionId) continue;
       rowsSeen += 1;
-      if (typeof entity.credentials === 'string' && entity.credentials !== '') holding.push(`${table.name}/${entity.partitionKey}`);
+      if (typeof entity.credentials === 'string' && entity.credentials !== '') holding[`${table.name}/${entity.partitionKey}`] = entity.credentials;
     }
   }
   // A scan that finds no row at all proves nothing about erasure.

@@ -78,3 +78,46 @@ test('When the completion is refused (revoke event), then the connection is revo
   const run = startConfirm();
   expect(asTask(run.gen.next(win(run.revoke, {})).value).name).toBe(Activities.Revoke);
 });
+
+/** Started with onExistingAccount "update": the confirmation may have merged it into the account's holder. */
+function startConfirmMayMerge() {
+  const input: ConfirmPhaseInput = { ...confirmInput, exchange: { ...exchanged, mergeOnConfirm: true } };
+  const fake = fakeContext({ input, now: NOW });
+  const gen = connectionOrchestrator(fake.context) as Generator<unknown, unknown, unknown>;
+  const race = asTask(gen.next().value);
+  const [complete, , , timer] = race.tasks ?? [];
+  return { fake, gen, input, complete, timer };
+}
+
+test('When a bound "update" is confirmed into its holder, then the exchange is asked again and the orchestration ends merged, without a refresh loop', () => {
+  const run = startConfirmMayMerge();
+  const settle = asTask(run.gen.next(win(run.complete, {})).value);
+  expect(settle.name).toBe(Activities.Exchange);
+  expect(settle.input).toEqual({ ...REF, authorizationId: 'auth-1' });
+  expect(run.gen.next({ ...exchanged, outcome: 'merged', mergedInto: 'conn-0', confirmBy: undefined })).toEqual({ done: true, value: { status: 'merged' } });
+  expect(run.fake.continuedAsNew).toEqual([]);
+  expect(run.fake.customStatuses.at(-1)).toEqual({ status: 'merged' });
+});
+
+test('When a bound "update" found no holder at its confirmation, then the exchange answers connected and the refresh loop starts from the held exchange', () => {
+  const run = startConfirmMayMerge();
+  run.gen.next(win(run.complete, {}));
+  expect(run.gen.next({ ...exchanged, confirmBy: undefined })).toEqual({ done: true, value: undefined });
+  expect(run.fake.continuedAsNew).toEqual([
+    { ...REF, phase: 'maintain', credentialsVersion: 1, issuedAt: exchanged.issuedAt, expiresAt: exchanged.expiresAt, failures: 0, cycle: 0, settledAttempt: 'auth-1' },
+  ]);
+});
+
+test('When the deadline finds a bound "update" recorded as merged (its event lost), then the exchange finishes the merge', () => {
+  const run = startConfirmMayMerge();
+  run.gen.next(win(run.timer));
+  expect(asTask(run.gen.next({ status: 'merged' }).value).name).toBe(Activities.Exchange);
+  expect(run.gen.next({ ...exchanged, outcome: 'merged', mergedInto: 'conn-0' })).toEqual({ done: true, value: { status: 'merged' } });
+});
+
+test('When settling a bound "update" fails through every retry, then the confirm phase runs again to settle it later', () => {
+  const run = startConfirmMayMerge();
+  run.gen.next(win(run.complete, {}));
+  expect(run.gen.throw(new Error('storage unavailable'))).toEqual({ done: true, value: undefined });
+  expect(run.fake.continuedAsNew).toEqual([run.input]);
+});
