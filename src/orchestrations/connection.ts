@@ -102,7 +102,8 @@ function* authorizePhase(context: Context, input: AuthorizePhaseInput): Gen {
     context.df.continueAsNew(input);
     return undefined;
   }
-  if (exchange.outcome === 'stale' || exchange.outcome === 'failed' || exchange.outcome === 'merged') {
+  if (exchange.outcome === 'merged') return yield* merged(context, input, exchange);
+  if (exchange.outcome === 'stale' || exchange.outcome === 'failed') {
     context.df.setCustomStatus({ status: exchange.outcome });
     return { status: exchange.outcome };
   }
@@ -219,8 +220,19 @@ function* settleConfirmedMerge(context: Context, input: ConfirmPhaseInput): Gen 
     return undefined;
   }
   if (settled.outcome === 'connected') return yield* connected(context, input, input.exchange);
+  if (settled.outcome === 'merged') return yield* merged(context, input, settled);
   context.df.setCustomStatus({ status: settled.outcome });
   return { status: settled.outcome };
+}
+
+/**
+ * The credentials went onto the connection that already held the account: that one is announced
+ * connected (its id, as the redirect names it), and this one ends `merged` with no loop of its own.
+ */
+function* merged(context: Context, input: ConnectionRef, exchange: ExchangeResult): Gen {
+  if (exchange.webhooks !== false && exchange.mergedInto) yield* notify(context, { ...ref(input), connectionId: exchange.mergedInto }, 'connection.connected');
+  context.df.setCustomStatus({ status: 'merged' });
+  return { status: 'merged' };
 }
 
 function* maintainPhase(context: Context, input: MaintainPhaseInput): Gen {

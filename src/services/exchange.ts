@@ -22,7 +22,7 @@ import type { AuthorizationAttempt } from '../storage/authorizations-repo';
 import type { StoredConnection } from '../storage/connections-repo';
 import { oauth1Client, oauth2Client, tokenLifetimeOf } from './provider-clients';
 import type { Runtime } from './runtime';
-import { completeMerge, findAccountHolder, markMerging, refreshableWith, wakeHolder } from './merge-account';
+import { announceMergedHolder, completeMerge, findAccountHolder, markMerging, refreshableWith } from './merge-account';
 import { revokeAtProvider } from './revoke';
 import { saveWithRetry } from './save';
 
@@ -253,19 +253,10 @@ async function finishMerge(runtime: Runtime, input: ExchangeInput, written: Stor
   if (outcome.kind === 'gone') return stale(merging);
   if (outcome.kind === 'kept') return announceConnected(runtime, input, attempt, outcome.connection, refreshable, at, pending);
   const holder = outcome.holder;
-  // From the holder's own credentials: a re-run finds the merged row's copy already erased.
-  const holderRefreshable = refreshableWith(runtime, holder.connection, await runtime.connections.openCredentials(holder));
-  await runtime.audit.record({
-    connectionId: holder.connection.connectionId,
-    clientId: input.clientId,
-    type: 'exchanged',
-    at,
-    about: input.authorizationId,
-    details: { credentialsVersion: holder.connection.credentialsVersion, expiresAt: holder.connection.expiresAt, scopes: holder.connection.scopes, refreshable: holderRefreshable, mergedFrom: input.connectionId },
-  });
+  await announceMergedHolder(runtime, holder, merging.connection, at);
   await runtime.authorizations.markExchanged(attempt, at);
-  await wakeHolder(runtime, holder, holderRefreshable);
-  return { ...resultFrom(merging, 'merged', false), mergedInto: holder.connection.connectionId };
+  // The orchestration announces the holder connected (its id is what the redirect names).
+  return { ...resultFrom(merging, 'merged', false), mergedInto: holder.connection.connectionId, webhooks: runtime.webhooks.has(input.clientId) };
 }
 
 /** The provider the connection leaves, with its credentials, when this exchange moves it onto another. */

@@ -199,7 +199,7 @@ export function refreshableWith(runtime: Runtime, connection: Connection, creden
  * the provider); a stopped one (a long-lived token, or `reauth_required`) starts its maintain phase
  * again. Lost, it is left to the watchdog, which finds the row's refresh due time passing.
  */
-export async function wakeHolder(runtime: Runtime, holder: StoredConnection, refreshable: boolean): Promise<void> {
+async function wakeHolder(runtime: Runtime, holder: StoredConnection, refreshable: boolean): Promise<void> {
   const c = holder.connection;
   if (!refreshable || c.expiresAt === null) return;
   // "Seen" is the version before the merge: a loop still on it reschedules from the new one, while a
@@ -213,4 +213,35 @@ export async function wakeHolder(runtime: Runtime, holder: StoredConnection, ref
       refreshMarginMs: runtime.settings.refreshMarginMs,
     }),
   ).catch(() => undefined);
+}
+
+/**
+ * The holder's side of a finished merge: its event log records the grant it took (once per attempt,
+ * `about`), and its loop learns of it. Read from the holder's own credentials: a re-run finds the
+ * merged row's copy already erased.
+ */
+export async function announceMergedHolder(runtime: Runtime, holder: StoredConnection, mergedFrom: Connection, at: string): Promise<void> {
+  const c = holder.connection;
+  const refreshable = refreshableWith(runtime, c, await runtime.connections.openCredentials(holder));
+  await runtime.audit.record({
+    connectionId: c.connectionId,
+    clientId: c.clientId,
+    type: 'exchanged',
+    at,
+    ...(mergedFrom.authorizationId ? { about: mergedFrom.authorizationId } : {}),
+    details: { credentialsVersion: c.credentialsVersion, expiresAt: c.expiresAt, scopes: c.scopes, refreshable, mergedFrom: mergedFrom.connectionId },
+  });
+  await wakeHolder(runtime, holder, refreshable);
+}
+
+/**
+ * A merge whose orchestration stopped (failed or terminated) before the holder took the credentials
+ * the merged row keeps: the watchdog finishes it. False when there is nothing left to move.
+ */
+export async function finishStrandedMerge(runtime: Runtime, merged: StoredConnection): Promise<boolean> {
+  if (!(await runtime.connections.openCredentials(merged))) return false;
+  const outcome = await completeMerge(runtime, merged, runtime.settings.refreshMarginMs);
+  // 'kept' (the holder went away): the row is now connected on its own, and the next sweep restarts its loop.
+  if (outcome.kind === 'merged') await announceMergedHolder(runtime, outcome.holder, merged.connection, merged.issuedAt ?? merged.connection.updatedAt);
+  return outcome.kind !== 'gone';
 }

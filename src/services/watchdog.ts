@@ -7,6 +7,7 @@
  *    orchestration is nudged (a refresh event for the version the row holds) or, when none runs,
  *    the maintain phase is started again;
  *  - orchestrations that failed or were terminated while their row says `connected`: restarted;
+ *    while it says `merged` and still keeps the credentials: the merge is finished;
  *  - rows waiting for a callback whose orchestration does not know that attempt (a reauthorize
  *    event lost at continueAsNew) or is gone: the event is raised again or the phase restarted,
  *    and an attempt past its deadline with nobody left to expire it is marked `expired`;
@@ -20,6 +21,7 @@ import { Events } from '../durable/names';
 import { RETENTION_AFTER_EXPIRY_MS } from '../storage/authorizations-repo';
 import type { StoredConnection } from '../storage/connections-repo';
 import { markOutcome } from './mark-outcome';
+import { finishStrandedMerge } from './merge-account';
 import type { Runtime } from './runtime';
 
 export const WATCHDOG = {
@@ -43,6 +45,8 @@ export interface SweepReport {
   awaitingRows: number;
   reraised: number;
   expired: number;
+  /** `merged` rows whose stopped orchestration left the credentials on them, moved onto the holder. */
+  mergesFinished: number;
   /** Pending authorization rows deleted because their window ended (RETENTION_AFTER_EXPIRY_MS ago). */
   authorizationsDeleted: number;
   failures: number;
@@ -59,6 +63,7 @@ export async function sweep(runtime: Runtime): Promise<SweepReport> {
     awaitingRows: 0,
     reraised: 0,
     expired: 0,
+    mergesFinished: 0,
     authorizationsDeleted: 0,
     failures: 0,
     truncated: false,
@@ -119,6 +124,9 @@ async function eachPage(
   report.truncated = true;
 }
 
+/** Row statuses that still need their orchestration (a `merged` row until its credentials moved). */
+const STOPPED_STATUSES_HANDLED: ReadonlySet<Connection['status']> = new Set(['connected', 'refreshing', 'awaiting_callback', 'awaiting_confirmation', 'merged']);
+
 /** Failed or terminated connection orchestrations whose row still says the connection is alive. */
 async function restartStoppedInstances(runtime: Runtime, report: SweepReport): Promise<void> {
   const stopped = await runtime.durable.getStatusBy({ runtimeStatus: ['Failed', 'Terminated'] });
@@ -137,8 +145,12 @@ async function restartStoppedInstances(runtime: Runtime, report: SweepReport): P
       // the same client and connection id in their input, only one of them is the row's.
       if (!stored || stored.connection.instanceId !== instance.instanceId || tooYoung(runtime, stored.connection)) continue;
       const status = stored.connection.status;
-      if (status !== 'connected' && status !== 'refreshing' && status !== 'awaiting_callback' && status !== 'awaiting_confirmation') continue;
+      if (!STOPPED_STATUSES_HANDLED.has(status)) continue;
       report.stoppedInstances += 1;
+      if (status === 'merged') {
+        if (await finishStrandedMerge(runtime, stored)) report.mergesFinished += 1;
+        continue;
+      }
       if (status === 'awaiting_confirmation') {
         await expireUnconfirmed(runtime, stored, report);
         continue;

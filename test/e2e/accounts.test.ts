@@ -11,13 +11,17 @@ import { completeConsent } from '../support/oidc/complete-consent';
 import { eventually } from './support/broker-host';
 import { codeChallengeS256 } from '../../src/oauth/oauth2/pkce';
 import { fingerprint, rowsHoldingCredentials, scanStorage, sealedCredentials } from './support/storage-scan';
+import { startWebhookReceiver, type WebhookReceiver } from './support/webhook-receiver';
 import { brokerOidcClient, CLIENT_KEY, OPERATOR_KEY, OTHER_CLIENT_KEY, RETURN_URL, startConnection, startWorld, waitForStatus, World } from './support/world';
 
 jest.setTimeout(180_000);
 
 let world: World;
+let receiver: WebhookReceiver;
+const WEBHOOK_SECRET = 'accounts-webhook-secret';
 
 beforeAll(async () => {
+  receiver = await startWebhookReceiver(WEBHOOK_SECRET);
   world = await startWorld({
     extraOidcClients: (brokerUrl) => [brokerOidcClient(brokerUrl, 'people'), brokerOidcClient(brokerUrl, 'plain')],
     extraSettings: (_brokerUrl, providers) => {
@@ -25,6 +29,8 @@ beforeAll(async () => {
       const credentials = (name: string) => ({ clientId: `broker-${name}`, clientSecret: `secret-${name}` });
       return {
         BROKER_BINDING_REQUIRED_CLIENTS: 'app2',
+        BROKER_WEBHOOK_URLS: `app1=${receiver.url},app2=${receiver.url}`,
+        BROKER_WEBHOOK_SECRETS: `app1=${WEBHOOK_SECRET},app2=${WEBHOOK_SECRET}`,
         BROKER_PROVIDERS: JSON.stringify({
           ...providers,
           // OpenID Connect: the account comes from the validated ID Token.
@@ -47,7 +53,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await world?.stop();
+  await receiver?.stop();
 });
+
+/** The connection ids `connection.connected` was delivered for, in order. */
+const connectedAnnounced = () => receiver.deliveries().filter((d) => d.event.type === 'connection.connected' && d.answered === 204).map((d) => d.event.data.connectionId as string);
 
 /** Starts a connection, lets `account` consent at the provider, and returns the callback's answer. */
 async function connectAs(account: string, body: Record<string, unknown>, key = CLIENT_KEY) {
@@ -120,6 +130,9 @@ test('when the same upstream user connects again with "update", then the existin
   expect([firstToken, newToken].filter((t) => scan.fingerprints.has(fingerprint(t)))).toEqual([]);
   const history = await world.broker.request('GET', `/api/ops/connections/${again.connectionId}?clientId=app1`, { key: OPERATOR_KEY });
   expect(JSON.stringify(history.json)).toContain(`"mergedInto":"${first.connectionId}"`);
+  // The client hears the holder connected again (the id the redirect names), never the merged one.
+  await eventually(async () => (connectedAnnounced().filter((id) => id === first.connectionId).length === 2 ? true : undefined), 20_000);
+  expect(connectedAnnounced()).not.toContain(again.connectionId);
   // And it still refreshes: a forced refresh answers with yet another token for the same account.
   const refreshed = await world.broker.request('POST', `/api/connections/${first.connectionId}/refresh`, { key: CLIENT_KEY });
   expect(refreshed.status).toBe(200);
@@ -230,6 +243,8 @@ test('with binding required, "update" merges only once the client completes: the
   const refreshed = await world.broker.request('POST', `/api/connections/${holder}/refresh`, { key: OTHER_CLIENT_KEY });
   expect(refreshed.status).toBe(200);
   expect(await subjectAtProvider(await tokenOf(holder, OTHER_CLIENT_KEY))).toBe('grace');
+  await eventually(async () => (connectedAnnounced().filter((id) => id === holder).length === 2 ? true : undefined), 20_000);
+  expect(connectedAnnounced()).not.toContain(again.connectionId);
 
   // A second completion is refused; it revokes only the merged connection, never the holder.
   const reused = await completeAsApp2(again.connectionId, again.completionCode, session.verifier);

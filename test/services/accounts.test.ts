@@ -13,6 +13,8 @@ import { codeChallengeS256 } from '../../src/oauth/oauth2/pkce';
 import { hashState } from '../../src/crypto/tokens';
 import { startConnection } from '../../src/services/start-connection';
 import { saveWithRetry } from '../../src/services/save';
+import type { StoredConnection } from '../../src/storage/connections-repo';
+import { sweep, WATCHDOG } from '../../src/services/watchdog';
 import { CLIENT, rejection, running, servicesFixture, tokenAnswer, tokenRequests, type World } from './_world';
 
 const fixture = servicesFixture();
@@ -59,6 +61,27 @@ async function accessTokenOf(world: World, connectionId: string): Promise<string
   const stored = await world.runtime.connections.require(CLIENT, connectionId);
   const credentials = await world.runtime.connections.openCredentials(stored);
   return credentials?.protocol === 'oauth2' ? credentials.accessToken : undefined;
+}
+
+/**
+ * An "update" of the account `u-1` whose exchange stopped right after recording the merge: the new
+ * row keeps the grant of `accessToken` (issued at `issuedAt`, default just now) for the holder.
+ */
+async function mergeRecorded(world: World, accessToken: string, issuedAt?: (holder: StoredConnection) => string) {
+  const holder = await connected(world, 'at-1');
+  world.provider.answerWith(grant('at-2'));
+  const input = await recordedCallback(world, { onExistingAccount: 'update' });
+  const stored = await world.runtime.connections.require(CLIENT, input.connectionId);
+  const found = await findAccountHolder(world.runtime, stored.connection, { issuer: world.provider.origin, subject: 'u-1' });
+  expect(found?.connection.connectionId).toBe(holder.connectionId);
+  await markMerging(world.runtime, stored, input.authorizationId, found!, {
+    credentials: { protocol: 'oauth2', accessToken, tokenType: 'Bearer', refreshToken: `rt-${accessToken}` },
+    scopes: ['read'],
+    expiresAt: new Date(world.clock.ms + 3600_000).toISOString(),
+    account: { issuer: world.provider.origin, subject: 'u-1' },
+    issuedAt: issuedAt ? issuedAt(found!) : new Date(world.clock.ms + 1).toISOString(),
+  });
+  return { holder, input, stored, found: found! };
 }
 
 describe('accounts', () => {
@@ -124,38 +147,36 @@ describe('accounts', () => {
   });
 
   it('when a run stopped after recording the merge, then the next run moves the kept credentials without calling the provider', async () => {
-    const holder = await connected(world, 'at-1');
-    world.provider.answerWith(grant('at-2'));
-    const input = await recordedCallback(world, { onExistingAccount: 'update' });
-    const stored = await world.runtime.connections.require(CLIENT, input.connectionId);
-    const found = await findAccountHolder(world.runtime, stored.connection, { issuer: world.provider.origin, subject: 'u-1' });
-    expect(found?.connection.connectionId).toBe(holder.connectionId);
-    await markMerging(world.runtime, stored, input.authorizationId, found!, {
-      credentials: { protocol: 'oauth2', accessToken: 'at-kept', tokenType: 'Bearer', refreshToken: 'rt-kept' },
-      scopes: ['read'],
-      expiresAt: new Date(world.clock.ms + 3600_000).toISOString(),
-      account: { issuer: world.provider.origin, subject: 'u-1' },
-      issuedAt: new Date(world.clock.ms + 1).toISOString(),
-    });
+    const { holder, input } = await mergeRecorded(world, 'at-kept');
     world.provider.takeRequests();
     expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'merged', mergedInto: holder.connectionId });
     expect(world.provider.takeRequests()).toEqual([]);
     expect(await accessTokenOf(world, holder.connectionId)).toBe('at-kept');
   });
 
+  it('when the orchestration stopped after the merge was recorded, then the watchdog moves the kept credentials onto the holder, once', async () => {
+    const { holder, input, stored, found } = await mergeRecorded(world, 'at-stranded');
+    // The exchange failed through its retries: the orchestration is over, the row still keeps the grant.
+    const instanceId = stored.connection.instanceId;
+    await world.durable.terminate(instanceId);
+    world.clock.advance(WATCHDOG.minimumAgeMs + 1000);
+    world.provider.takeRequests();
+
+    expect(await sweep(world.runtime)).toMatchObject({ stoppedInstances: 1, mergesFinished: 1, failures: 0 });
+    expect(world.provider.takeRequests()).toEqual([]);
+    expect(await accessTokenOf(world, holder.connectionId)).toBe('at-stranded');
+    const merged = await world.runtime.connections.require(CLIENT, input.connectionId);
+    expect(merged.connection).toMatchObject({ status: 'merged', mergedInto: holder.connectionId });
+    expect(await world.runtime.connections.openCredentials(merged)).toBeUndefined();
+    // The holder's loop was told of its new credentials.
+    expect(world.durable.raised.some((r) => r.instanceId === found!.connection.instanceId && r.event === Events.Refresh)).toBe(true);
+
+    expect(await sweep(world.runtime)).toMatchObject({ mergesFinished: 0, failures: 0 });
+    expect(await accessTokenOf(world, holder.connectionId)).toBe('at-stranded');
+  });
+
   it('when the holder was revoked in between, then the new connection stands on its own', async () => {
-    const holder = await connected(world, 'at-1');
-    world.provider.answerWith(grant('at-2'));
-    const input = await recordedCallback(world, { onExistingAccount: 'update' });
-    const stored = await world.runtime.connections.require(CLIENT, input.connectionId);
-    const found = await findAccountHolder(world.runtime, stored.connection, { issuer: world.provider.origin, subject: 'u-1' });
-    await markMerging(world.runtime, stored, input.authorizationId, found!, {
-      credentials: { protocol: 'oauth2', accessToken: 'at-own', tokenType: 'Bearer', refreshToken: 'rt-own' },
-      scopes: ['read'],
-      expiresAt: new Date(world.clock.ms + 3600_000).toISOString(),
-      account: { issuer: world.provider.origin, subject: 'u-1' },
-      issuedAt: new Date(world.clock.ms + 1).toISOString(),
-    });
+    const { holder, input, found } = await mergeRecorded(world, 'at-own');
     await saveWithRetry(world.runtime, found!, (c) => ({ next: { ...c, status: 'revoked' }, change: { credentials: null } }));
     expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'connected', refreshable: true });
     const own = await world.runtime.connections.require(CLIENT, input.connectionId);
@@ -166,20 +187,8 @@ describe('accounts', () => {
   });
 
   it('when the holder took newer credentials since (a refresh after the merge), then a re-run leaves them alone', async () => {
-    const holder = await connected(world, 'at-1');
-    world.provider.answerWith(grant('at-2'));
-    const input = await recordedCallback(world, { onExistingAccount: 'update' });
-    const stored = await world.runtime.connections.require(CLIENT, input.connectionId);
-    const found = await findAccountHolder(world.runtime, stored.connection, { issuer: world.provider.origin, subject: 'u-1' });
     // The grant is older than what the holder holds now.
-    const heldSince = Date.parse(found!.issuedAt ?? '');
-    await markMerging(world.runtime, stored, input.authorizationId, found!, {
-      credentials: { protocol: 'oauth2', accessToken: 'at-stale', tokenType: 'Bearer', refreshToken: 'rt-stale' },
-      scopes: ['read'],
-      expiresAt: new Date(world.clock.ms + 3600_000).toISOString(),
-      account: { issuer: world.provider.origin, subject: 'u-1' },
-      issuedAt: new Date(heldSince - 1000).toISOString(),
-    });
+    const { holder, input } = await mergeRecorded(world, 'at-stale', (h) => new Date(Date.parse(h.issuedAt ?? '') - 1000).toISOString());
     expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'merged' });
     expect(await accessTokenOf(world, holder.connectionId)).toBe('at-1');
     expect((await world.runtime.connections.require(CLIENT, input.connectionId)).sealedCredentials).toBeUndefined();

@@ -94,7 +94,10 @@ test('When a bound "update" is confirmed into its holder, then the exchange is a
   const settle = asTask(run.gen.next(win(run.complete, {})).value);
   expect(settle.name).toBe(Activities.Exchange);
   expect(settle.input).toEqual({ ...REF, authorizationId: 'auth-1' });
-  expect(run.gen.next({ ...exchanged, outcome: 'merged', mergedInto: 'conn-0', confirmBy: undefined })).toEqual({ done: true, value: { status: 'merged' } });
+  const webhook = asTask(run.gen.next({ ...exchanged, outcome: 'merged', mergedInto: 'conn-0', confirmBy: undefined, webhooks: true }).value);
+  expect(webhook.name).toBe(Activities.EnqueueWebhook);
+  expect(webhook.input).toEqual(expect.objectContaining({ connectionId: 'conn-0', type: 'connection.connected' }));
+  expect(run.gen.next(undefined)).toEqual({ done: true, value: { status: 'merged' } });
   expect(run.fake.continuedAsNew).toEqual([]);
   expect(run.fake.customStatuses.at(-1)).toEqual({ status: 'merged' });
 });

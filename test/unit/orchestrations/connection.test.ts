@@ -214,11 +214,29 @@ describe('connection orchestration, authorize phase', () => {
     expect(run.fake.customStatuses.at(-1)).toEqual({ status: 'failed' });
   });
 
-  it.each(['failed', 'stale', 'merged'] as const)('when the exchange answers %s, then it completes without a webhook', (outcome) => {
+  it.each(['failed', 'stale'] as const)('when the exchange answers %s, then it completes without a webhook', (outcome) => {
     const run = start(authorizeInput);
     run.gen.next(win(run.events.primary, { authorizationId: 'auth-1', outcome: 'code' }));
     const end = run.gen.next({ ...connected, outcome });
     expect(end).toEqual({ done: true, value: { status: outcome } });
+    expect(run.fake.created.some((t) => t.name === Activities.EnqueueWebhook)).toBe(false);
+  });
+
+  it('when the exchange merged the credentials into the account\'s holder, then the holder is announced connected and this one completes merged', () => {
+    const run = start(authorizeInput);
+    run.gen.next(win(run.events.primary, { authorizationId: 'auth-1', outcome: 'code' }));
+    const webhook = expectActivity(run.gen.next({ ...connected, outcome: 'merged', mergedInto: 'conn-0', webhooks: true }).value, Activities.EnqueueWebhook);
+    expect(webhook.input).toEqual(expect.objectContaining({ ...REF, connectionId: 'conn-0', type: 'connection.connected' }));
+    expect(run.fake.guidNames.some((name) => name.startsWith('conn-0:connection.connected:'))).toBe(true);
+    expect(run.gen.next(undefined)).toEqual({ done: true, value: { status: 'merged' } });
+    expect(run.fake.customStatuses.at(-1)).toEqual({ status: 'merged' });
+    expect(run.fake.continuedAsNew).toEqual([]);
+  });
+
+  it('when the exchange merged the credentials and the client app has no webhook, then it completes merged without a notification step', () => {
+    const run = start(authorizeInput);
+    run.gen.next(win(run.events.primary, { authorizationId: 'auth-1', outcome: 'code' }));
+    expect(run.gen.next({ ...connected, outcome: 'merged', mergedInto: 'conn-0', webhooks: false })).toEqual({ done: true, value: { status: 'merged' } });
     expect(run.fake.created.some((t) => t.name === Activities.EnqueueWebhook)).toBe(false);
   });
 });
