@@ -58,7 +58,7 @@ export async function refreshCredentials(runtime: Runtime, input: RefreshInput):
  * and is read afresh. Whatever would end the refresh without a write is decided on a fresh read.
  */
 async function refresh(runtime: Runtime, input: RefreshInput): Promise<RefreshResult> {
-  const written = runtime.connections.lastWritten(input.clientId, input.connectionId);
+  const written = await runtime.connections.lastWritten(input.clientId, input.connectionId);
   if (written) {
     const result = await refreshRow(runtime, input, written, false);
     if (result !== UNREAD) return result;

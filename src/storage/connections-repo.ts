@@ -140,9 +140,11 @@ export class ConnectionsRepository {
    * The row as this process last wrote it, without a storage request; undefined when it has not
    * written it (or forgot it). It may be stale, as another process may have written since: only for
    * a caller whose next request is a write conditional on this row's ETag (a stale row fails that
-   * write with 412 and is read afresh), never for deciding anything without such a write.
+   * write with 412 and is read afresh), never for deciding anything without such a write. A promise
+   * although it reads memory only: with telemetry on, the port is used through tracedMethods, which
+   * makes every method one.
    */
-  lastWritten(clientId: string, connectionId: string): StoredConnection | undefined {
+  async lastWritten(clientId: string, connectionId: string): Promise<StoredConnection | undefined> {
     return this.written.get(writtenKey(clientId, connectionId));
   }
 

@@ -170,9 +170,9 @@ describe('refreshCredentials', () => {
     const keepingTwo = new ConnectionsRepository(mine['table'], mine['sealer'], undefined, 2);
     world.runtime.connections = keepingTwo;
     const [first, second, third] = [await seedConnected(world), await seedConnected(world), await seedConnected(world)];
-    expect(keepingTwo.lastWritten(CLIENT, first.connection.connectionId)).toBeUndefined();
-    expect(keepingTwo.lastWritten(CLIENT, second.connection.connectionId)).toMatchObject({ etag: second.etag });
-    expect(keepingTwo.lastWritten(CLIENT, third.connection.connectionId)).toMatchObject({ etag: third.etag });
+    expect(await keepingTwo.lastWritten(CLIENT, first.connection.connectionId)).toBeUndefined();
+    expect(await keepingTwo.lastWritten(CLIENT, second.connection.connectionId)).toMatchObject({ etag: second.etag });
+    expect(await keepingTwo.lastWritten(CLIENT, third.connection.connectionId)).toMatchObject({ etag: third.etag });
     world.provider.answerWith(tokenAnswer({ access_token: 'at-2', token_type: 'Bearer', expires_in: 1800, refresh_token: 'rt-2' }));
     const requests = countRequests(world);
     expect(await refresh(world, first.connection.connectionId)).toMatchObject({ outcome: 'refreshed', credentialsVersion: 2 });
