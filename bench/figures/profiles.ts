@@ -47,7 +47,7 @@ export async function benchProfiles(ctx: BenchContext): Promise<Figure[]> {
       span.loadStart = Date.now();
       const load = await runLoad({ url: url(world, flow.connectionId), headers: { authorization: `Bearer ${CLIENT_KEY}` }, concurrency: CONCURRENCY, seconds });
       span.loadEnd = Date.now();
-      requests = load.requestsPerSecond * seconds;
+      requests = load.count;
       ctx.log(`  profiled ${name} route: ${load.requestsPerSecond} req/s`);
       await world.broker.stop();
     } finally {
@@ -70,7 +70,7 @@ async function profileTrivial(seconds: number, ctx: BenchContext): Promise<Figur
     span.loadStart = Date.now();
     const load = await runLoad({ url: trivial.routeUrl, concurrency: CONCURRENCY, seconds });
     span.loadEnd = Date.now();
-    requests = load.requestsPerSecond * seconds;
+    requests = load.count;
     ctx.log(`  profiled trivial function: ${load.requestsPerSecond} req/s`);
     await trivial.stop();
   } finally {
@@ -93,7 +93,7 @@ function profileFigures(name: string, what: string, dir: string, window: { fromE
   const { host, workers } = profilesIn(dir);
   const summaries = [host, ...workers].map((file) => summarizeProfile(file, window));
   const busyMs = summaries.reduce((sum, s) => sum + s.busyMs, 0);
-  const perRequest: Record<string, number> = requests > 0 ? { requests: Math.round(requests), cpuUsPerRequest: Math.round((busyMs * 1000) / requests) } : {};
+  const perRequest: Record<string, number> = requests > 0 ? { requests, cpuUsPerRequest: Math.round((busyMs * 1000) / requests) } : {};
   return summaries.map((summary, i) =>
     profileFigure(
       i === 0 ? `profile-${name}` : `profile-${name}-worker${workers.length > 1 ? `-${i}` : ''}`,

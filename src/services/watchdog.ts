@@ -146,11 +146,15 @@ async function restartStoppedInstances(runtime: Runtime, report: SweepReport): P
       if (!stored || stored.connection.instanceId !== instance.instanceId || tooYoung(runtime, stored.connection)) continue;
       const status = stored.connection.status;
       if (!STOPPED_STATUSES_HANDLED.has(status)) continue;
-      report.stoppedInstances += 1;
+      // A merged row whose credentials already moved is over, like a revoked one: not counted.
       if (status === 'merged') {
-        if (await finishStrandedMerge(runtime, stored)) report.mergesFinished += 1;
+        if (await finishStrandedMerge(runtime, stored)) {
+          report.stoppedInstances += 1;
+          report.mergesFinished += 1;
+        }
         continue;
       }
+      report.stoppedInstances += 1;
       if (status === 'awaiting_confirmation') {
         await expireUnconfirmed(runtime, stored, report);
         continue;

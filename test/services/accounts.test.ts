@@ -171,7 +171,7 @@ describe('accounts', () => {
     // The holder's loop was told of its new credentials.
     expect(world.durable.raised.some((r) => r.instanceId === found!.connection.instanceId && r.event === Events.Refresh)).toBe(true);
 
-    expect(await sweep(world.runtime)).toMatchObject({ mergesFinished: 0, failures: 0 });
+    expect(await sweep(world.runtime)).toMatchObject({ stoppedInstances: 0, mergesFinished: 0, failures: 0 });
     expect(await accessTokenOf(world, holder.connectionId)).toBe('at-stranded');
   });
 
