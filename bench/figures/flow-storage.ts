@@ -20,7 +20,7 @@ export async function benchFlowStorage(ctx: BenchContext): Promise<Figure[]> {
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const idleFrom = requests();
     const idleStart = Date.now();
-    await new Promise((r) => setTimeout(r, 5000));
+    await new Promise((r) => setTimeout(r, ctx.quick ? 3000 : 5000));
     const idlePerMs = (requests() - idleFrom) / (Date.now() - idleStart);
 
     const byPhase: Record<string, number> = {};

@@ -19,7 +19,7 @@ export const CONCURRENCIES = [1, 16, 64];
 /** The concurrencies the design's aims are judged at; c=1 is reported for latency. */
 export const JUDGED = new Set([16, 64]);
 
-export const halfSeconds = (ctx: BenchContext) => (ctx.quick ? 2 : 5);
+export const halfSeconds = (ctx: BenchContext) => (ctx.quick ? 1.5 : 5);
 
 export async function benchTokenReads(world: BenchWorld, connectionId: string, ctx: BenchContext): Promise<Figure[]> {
   const route = `/api/connections/${connectionId}/token`;
