@@ -19,7 +19,7 @@ function cells(f) {
   const m = f.measured ?? {};
   const b = f.baseline ?? {};
   switch (true) {
-    case f.id === 'authorization-flows':
+    case f.id.startsWith('authorization-flows'):
       return [`${m.connected}/${m.flows} connected; mean ${num(m.meanMs)} ms, ${latency(m)}; one at a time p50 ${num(m.oneAtATime?.p50Ms)} ms${phases(m.oneAtATime?.phasesMeanMs)}`, `mean ${num(b.meanMs)} ms, ${latency(b)}; one at a time p50 ${num(b.oneAtATime?.p50Ms)} ms`];
     case f.id.startsWith('token-reads'):
       return [`${rate(m)}, ${latency(m)}`, `trivial function ${rate(b.trivialFunction)}, ${latency(b.trivialFunction)}; bare proxy ${rate(b.bareProxy)}; bare ${rate(b.bare)}`];
