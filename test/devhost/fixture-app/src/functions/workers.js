@@ -15,6 +15,20 @@ app.http('workerSleep', {
   },
 });
 
+app.http('workerEcho', { methods: ['GET'], route: 'worker/echo', handler: async (req) => ({ jsonBody: { echo: req.query.get('v'), pid: process.pid } }) });
+
+// Logs `lines` numbered lines and ends the worker in the same turn: what the worker still had queued
+// for the host is all that can carry them.
+app.http('workerLogThenExit', {
+  methods: ['GET'],
+  route: 'worker/log-then-exit',
+  handler: async (req, context) => {
+    const run = req.query.get('run');
+    for (let i = 0; i < Number(req.query.get('lines')); i++) context.log(`line ${i} of ${run}`);
+    process.exit(3);
+  },
+});
+
 df.app.orchestration('WorkerPids', function* (context) {
   for (let step = 0; ; step++) {
     context.df.setCustomStatus({ step, pid: process.pid });
