@@ -200,6 +200,11 @@ class WorkerSlot implements FunctionInvoker {
       child.on('message', (batch: WorkerToHost[]) => {
         for (const m of batch) receive(m);
       });
+      // A send racing the worker's death fails with EPIPE; the exit that follows fails its invocations.
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        if (child.pid === undefined) reject(err);
+        else if (err.code !== 'EPIPE') logger.error(`Worker process ${this.index} (pid ${child.pid}): ${err.message}`);
+      });
       child.once('exit', (code, signal) => {
         const how = signal ? `signal ${signal}` : `code ${code}`;
         reject(new Error(`The worker process exited (${how}) before it loaded the app`));
