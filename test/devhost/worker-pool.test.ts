@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fnv1a } from '../../devhost/src/durable/partitions';
-import { BATCH_MAX_ITEMS } from '../../devhost/src/worker/message-batch';
+import { BATCH_MAX_BYTES, BATCH_MAX_ITEMS } from '../../devhost/src/worker/message-batch';
 import { ensureBuilt, eventually, prepareFixtureApp, removeDir, spawnHost, startAzurite, waitForFinish, type HostProcess, type TestAzurite } from './support';
 
 let azurite: TestAzurite;
@@ -163,6 +163,18 @@ test('what a worker queued for the host before it exited arrives whole and in or
   await host.kill('SIGTERM');
 }, 60_000);
 
+test('long log lines go in batches bounded by size, every one whole and in order', async () => {
+  const host = await start();
+  const lines = 9;
+  const pad = Math.ceil(BATCH_MAX_BYTES / 4);
+  const res = await fetch(`${host.url}/api/worker/log-then-exit?lines=${lines}&pad=${pad}&run=r2&exit=0`);
+  expect(await res.text()).toBe('logged');
+  const logged = () => [...host.output().matchAll(/\] \[workerLogThenExit\] line (\d+) of r2 (x+)$/gm)].map((m) => [Number(m[1]), m[2].length]);
+  await eventually(async () => (logged().length >= lines ? true : undefined), 10_000, 'every line to be written');
+  expect(logged()).toEqual(Array.from({ length: lines }, (_, i) => [i, pad]));
+  await host.kill('SIGTERM');
+}, 60_000);
+
 test('invocations sent together each get their own answer, and those a dying worker held fail rather than hang', async () => {
   const host = await start();
   const echo = (v: number) => fetch(`${host.url}/api/worker/echo?v=${v}`).then(async (r) => ({ status: r.status, body: r.status === 200 ? ((await r.json()) as { echo: string }) : undefined }));
@@ -172,7 +184,7 @@ test('invocations sent together each get their own answer, and those a dying wor
 
   const pid = await workerPid(host);
   const before = Array.from({ length: count }, (_, v) => echo(v));
-  const dying = fetch(`${host.url}/api/worker/log-then-exit?lines=1&run=r2`);
+  const dying = fetch(`${host.url}/api/worker/log-then-exit?lines=1&run=r3`);
   const after = Array.from({ length: count }, (_, v) => echo(count + v));
   expect((await dying).status).toBe(500);
   for (const [i, a] of (await Promise.all([...before, ...after])).entries()) {

@@ -10,7 +10,7 @@ import { installCoreApi, type FunctionMetadata, type RegisteredFunction } from '
 import { FunctionInvocationError, Invoker } from '../invoker';
 import type { HostLogger } from '../log';
 import { MessageBatch } from './message-batch';
-import { toThrownValue, type HostToWorker, type LogLine, type WorkerToHost } from './protocol';
+import { payloadBytes, toThrownValue, type HostToWorker, type LogLine, type WorkerToHost } from './protocol';
 
 /** Everything for the host, one `process.send` per turn; log lines join the log message queued last. */
 const outbox = new MessageBatch<WorkerToHost>(
@@ -22,6 +22,7 @@ const outbox = new MessageBatch<WorkerToHost>(
     if (message.type !== 'result') throw err;
     outbox.push({ type: 'error', id: message.id, error: toThrownValue(err) });
   },
+  payloadBytes,
 );
 // What an app's `process.exit()` leaves queued (the invocation's log lines above all) still reaches the host.
 process.on('exit', outbox.flush);

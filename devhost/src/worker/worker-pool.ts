@@ -17,7 +17,7 @@ import { resolveModelEndpoint, type ModelEndpoint } from '../http/http-stream';
 import { FunctionInvocationError, type InvocationInput } from '../invoker';
 import type { HostLogger } from '../log';
 import { MessageBatch } from './message-batch';
-import { fromThrownValue, type HostToWorker, type WorkerToHost } from './protocol';
+import { fromThrownValue, payloadBytes, type HostToWorker, type WorkerToHost } from './protocol';
 
 const WORKER_ENTRY = path.join(__dirname, 'worker-main.js');
 const MAX_WORKER_PROCESSES = 10;
@@ -166,6 +166,7 @@ class WorkerSlot implements FunctionInvoker {
         if (message.type !== 'invoke') throw err;
         worker?.refuse(message.id, err);
       },
+      payloadBytes,
     );
     this.outbox = outbox;
     // What the app writes itself (console.*) reaches the host's log a line at a time, never torn.
