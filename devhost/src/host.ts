@@ -216,7 +216,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       const url = `http://${req.headers.host ?? `${publicHost}:${port}`}${req.url ?? '/'}`;
       const rpc = toRpcHttpRequest(req, url, params, EMPTY_BODY);
       const headers = (rpc.http as { headers: Record<string, string> }).headers;
-      const metadata = streamTriggerMetadata(headers, new URL(url).searchParams, params);
+      const metadata = streamTriggerMetadata(headers, url.includes('?') ? new URL(url).searchParams : new URLSearchParams(), params);
       const invocationId = randomUUID();
       const forwarded = forwardToModel(worker.model!, invocationId, req, `${publicHost}:${port}`);
       // The model writes the whole body before the invocation resolves, so the client gets it as it is produced.

@@ -108,3 +108,29 @@ test('a stream-mode function that returns nothing answers 204, and one that thro
   // The host keeps serving afterwards.
   expect((await fetch(`${host.url}/api/nothing`)).status).toBe(204);
 });
+
+test('a small stream-mode answer keeps its framing (chunked, no Content-Length) and the client connection stays usable for the next request', async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const get = () =>
+    new Promise<{ reused: boolean; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = http.get(`${host.url}/api/describe/3/ann?q=x`, { agent }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ reused: req.reusedSocket, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+    });
+  try {
+    const first = await get();
+    const second = await get();
+    for (const answer of [first, second]) {
+      expect(answer.headers['transfer-encoding']).toBe('chunked');
+      expect(answer.headers['content-length']).toBeUndefined();
+      expect(answer.headers['x-kind']).toBe('describe');
+      expect(JSON.parse(answer.body)).toMatchObject({ id: '3', name: 'ann', method: 'GET', q: ['x'] });
+    }
+    expect(second.reused).toBe(true);
+  } finally {
+    agent.destroy();
+  }
+});

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fnv1a } from '../../devhost/src/durable/partitions';
+import { BATCH_MAX_BYTES, BATCH_MAX_ITEMS } from '../../devhost/src/worker/message-batch';
 import { ensureBuilt, eventually, prepareFixtureApp, removeDir, spawnHost, startAzurite, waitForFinish, type HostProcess, type TestAzurite } from './support';
 
 let azurite: TestAzurite;
@@ -147,6 +148,53 @@ test('a worker that dies fails what it was running, is started again, and its ac
   expect(await workerPid(host)).not.toBe(second);
   await host.kill('SIGTERM');
 }, 90_000);
+
+test('what a worker queued for the host before it exited arrives whole and in order, across batches', async () => {
+  const host = await start();
+  const pid = await workerPid(host);
+  // Enough lines for several batches and a partial last one, which only the exit flush can carry.
+  const lines = BATCH_MAX_ITEMS * 3 + 17;
+  expect((await fetch(`${host.url}/api/worker/log-then-exit?lines=${lines}&run=r1`)).status).toBe(500);
+  await eventually(async () => (host.output().includes(`(pid ${pid}) exited unexpectedly (code 3); starting it again`) ? true : undefined));
+  const logged = () => [...host.output().matchAll(/\] \[workerLogThenExit\] line (\d+) of r1$/gm)].map((m) => Number(m[1]));
+  await eventually(async () => (logged().length >= lines ? true : undefined), 10_000, 'every line to be written');
+  expect(logged()).toEqual(Array.from({ length: lines }, (_, i) => i));
+  expect(await workerPid(host)).not.toBe(pid);
+  await host.kill('SIGTERM');
+}, 60_000);
+
+test('long log lines go in batches bounded by size, every one whole and in order', async () => {
+  const host = await start();
+  const lines = 9;
+  const pad = Math.ceil(BATCH_MAX_BYTES / 4);
+  const res = await fetch(`${host.url}/api/worker/log-then-exit?lines=${lines}&pad=${pad}&run=r2&exit=0`);
+  expect(await res.text()).toBe('logged');
+  const logged = () => [...host.output().matchAll(/\] \[workerLogThenExit\] line (\d+) of r2 (x+)$/gm)].map((m) => [Number(m[1]), m[2].length]);
+  await eventually(async () => (logged().length >= lines ? true : undefined), 10_000, 'every line to be written');
+  expect(logged()).toEqual(Array.from({ length: lines }, (_, i) => [i, pad]));
+  await host.kill('SIGTERM');
+}, 60_000);
+
+test('invocations sent together each get their own answer, and those a dying worker held fail rather than hang', async () => {
+  const host = await start();
+  const echo = (v: number) => fetch(`${host.url}/api/worker/echo?v=${v}`).then(async (r) => ({ status: r.status, body: r.status === 200 ? ((await r.json()) as { echo: string }) : undefined }));
+  const count = BATCH_MAX_ITEMS * 2 + 5;
+  const answers = await Promise.all(Array.from({ length: count }, (_, v) => echo(v)));
+  expect(answers.map((a) => a.body?.echo)).toEqual(Array.from({ length: count }, (_, v) => String(v)));
+
+  const pid = await workerPid(host);
+  const before = Array.from({ length: count }, (_, v) => echo(v));
+  const dying = fetch(`${host.url}/api/worker/log-then-exit?lines=1&run=r3`);
+  const after = Array.from({ length: count }, (_, v) => echo(count + v));
+  expect((await dying).status).toBe(500);
+  for (const [i, a] of (await Promise.all([...before, ...after])).entries()) {
+    // Each answered by a worker with its own value, or failed by the exit: never another's answer.
+    if (a.status === 200) expect(a.body!.echo).toBe(String(i));
+    else expect(a.status).toBe(500);
+  }
+  expect(await workerPid(host)).not.toBe(pid);
+  await host.kill('SIGTERM');
+}, 60_000);
 
 test('an instance continuing as new shows as Running while its next generation replays in the worker, never ContinuedAsNew', async () => {
   const host = await start();

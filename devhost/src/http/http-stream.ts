@@ -94,6 +94,9 @@ export function pipeModelResponse(from: http.IncomingMessage, res: http.ServerRe
     if (value !== undefined && !NOT_RETURNED.has(name)) headers[name] = value;
   }
   res.writeHead(from.statusCode ?? 500, headers);
+  // A small answer is read whole with its head: sent with it in one write to the client (the same
+  // bytes and framing), rather than a write per chunk and another for the end.
+  if (from.complete) return void res.end(from.read() ?? undefined);
   from.once('aborted', () => res.destroy());
   from.once('error', () => res.destroy());
   from.pipe(res);

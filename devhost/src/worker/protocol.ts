@@ -32,6 +32,34 @@ export type WorkerToHost =
 /** `e` for an error line, `i` for the rest, as the host logger writes them. */
 export type LogLine = [level: 'i' | 'e', message: string];
 
+/** Roughly the bytes a message carries: its bodies, JSON and strings (what makes one large). */
+export function payloadBytes(message: HostToWorker | WorkerToHost): number {
+  switch (message.type) {
+    case 'invoke': {
+      let n = 0;
+      for (const input of message.inputs) n += typedDataBytes(input.data);
+      return n;
+    }
+    case 'result':
+      return typedDataBytes(message.response.returnValue) + (message.response.outputData ?? []).reduce((n, o) => n + typedDataBytes(o.data), 0);
+    case 'log':
+      return message.lines.reduce((n, [, text]) => n + text.length, 0);
+    case 'error':
+      return message.error.message.length + (message.error.stack?.length ?? 0);
+    default:
+      return 0;
+  }
+}
+
+function typedDataBytes(data: RpcTypedData | null | undefined): number {
+  if (!data) return 0;
+  if (data.bytes) return data.bytes.byteLength;
+  if (typeof data.string === 'string') return data.string.length;
+  if (typeof data.json === 'string') return data.json.length;
+  if (data.http) return typedDataBytes(data.http.body as RpcTypedData | null | undefined);
+  return 0;
+}
+
 export function toThrownValue(err: unknown): ThrownValue {
   if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack, isError: true };
   return { message: typeof err === 'string' ? err : format('%o', err), isError: false };

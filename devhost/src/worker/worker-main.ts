@@ -1,32 +1,33 @@
 /**
  * A worker process, as the Node.js language worker is one on Azure: forked by the host with the app
  * folder as its argument, it provides `@azure/functions-core`, loads the app, reports its functions
- * and the programming model's `HttpUri`, and runs the invocations the host sends. Its log lines go to
- * the host (one message per event-loop turn), which writes them. It exits when the host goes away.
+ * and the programming model's `HttpUri`, and runs the invocations the host sends. Its answers and log
+ * lines go to the host batched per event-loop turn, in order. It exits when the host goes away.
  * @see https://github.com/Azure/azure-functions-nodejs-worker/blob/v3.x/src/eventHandlers/WorkerInitHandler.ts
  */
 import { loadApp, terminateApp } from '../app-loader';
 import { installCoreApi, type FunctionMetadata, type RegisteredFunction } from '../core-api';
 import { FunctionInvocationError, Invoker } from '../invoker';
 import type { HostLogger } from '../log';
-import { toThrownValue, type HostToWorker, type LogLine, type WorkerToHost } from './protocol';
+import { MessageBatch } from './message-batch';
+import { payloadBytes, toThrownValue, type HostToWorker, type LogLine, type WorkerToHost } from './protocol';
 
-let pendingLines: LogLine[] = [];
-let flushScheduled = false;
+/** Everything for the host, one `process.send` per turn; log lines join the log message queued last. */
+const outbox = new MessageBatch<WorkerToHost>(
+  (batch) => {
+    if (process.connected) process.send!(batch);
+  },
+  (message, err) => {
+    // A response the channel cannot carry (a function in it) fails the invocation rather than the worker.
+    if (message.type !== 'result') throw err;
+    outbox.push({ type: 'error', id: message.id, error: toThrownValue(err) });
+  },
+  payloadBytes,
+);
+// What an app's `process.exit()` leaves queued (the invocation's log lines above all) still reaches the host.
+process.on('exit', outbox.flush);
 
-function flushLines(): void {
-  flushScheduled = false;
-  if (pendingLines.length === 0 || !process.connected) return;
-  const lines = pendingLines;
-  pendingLines = [];
-  process.send!({ type: 'log', lines } satisfies WorkerToHost);
-}
-
-/** Lines already logged go first, so the host writes an invocation's log before acting on its result. */
-function send(message: WorkerToHost): void {
-  flushLines();
-  if (process.connected) process.send!(message);
-}
+const send = (message: WorkerToHost): void => outbox.push(message);
 
 const logger: HostLogger = {
   info: (message) => queueLine('i', message),
@@ -34,11 +35,8 @@ const logger: HostLogger = {
 };
 
 function queueLine(level: LogLine[0], message: string): void {
-  pendingLines.push([level, message]);
-  if (!flushScheduled) {
-    flushScheduled = true;
-    setImmediate(flushLines);
-  }
+  const line: LogLine = [level, message];
+  outbox.push({ type: 'log', lines: [line] }, (last) => last.type === 'log' && last.lines.push(line) > 0);
 }
 
 /** Stream mode: whether the handler gave an HTTP response (the model then sends it on the forwarded request). */
@@ -67,7 +65,10 @@ async function main(appDir: string): Promise<void> {
     return;
   }
   const invoker = new Invoker(registry, logger);
-  process.on('message', (message: HostToWorker) => {
+  process.on('message', (batch: HostToWorker[]) => {
+    for (const message of batch) handle(message);
+  });
+  const handle = (message: HostToWorker): void => {
     if (message.type === 'terminate') {
       terminateApp(registry).then(
         () => send({ type: 'terminated' }),
@@ -79,17 +80,10 @@ async function main(appDir: string): Promise<void> {
     const fn = registry.functions.get(message.functionName);
     if (!fn) return send({ type: 'error', id, error: toThrownValue(new Error(`No function ${message.functionName} in this worker`)) });
     invoker.invoke(fn, message.inputs, message.triggerMetadata, message.invocationId).then(
-      (result) => {
-        try {
-          send({ type: 'result', id, response: result.response, httpResponseProduced: httpResponseProduced(fn, result.handlerResult, result.context) });
-        } catch (err) {
-          // A response the channel cannot carry (a function in it) fails the invocation rather than the worker.
-          send({ type: 'error', id, error: toThrownValue(err) });
-        }
-      },
+      (result) => send({ type: 'result', id, response: result.response, httpResponseProduced: httpResponseProduced(fn, result.handlerResult, result.context) }),
       (err: unknown) => send({ type: 'error', id, error: toThrownValue(err instanceof FunctionInvocationError ? err.cause : err) }),
     );
-  });
+  };
   send({ type: 'ready', functions: [...registry.functions.values()].map(metadataOf), httpUri });
 }
 

@@ -16,7 +16,8 @@ import { fnv1a } from '../durable/partitions';
 import { resolveModelEndpoint, type ModelEndpoint } from '../http/http-stream';
 import { FunctionInvocationError, type InvocationInput } from '../invoker';
 import type { HostLogger } from '../log';
-import { fromThrownValue, type HostToWorker, type WorkerToHost } from './protocol';
+import { MessageBatch } from './message-batch';
+import { fromThrownValue, payloadBytes, type HostToWorker, type WorkerToHost } from './protocol';
 
 const WORKER_ENTRY = path.join(__dirname, 'worker-main.js');
 const MAX_WORKER_PROCESSES = 10;
@@ -70,6 +71,8 @@ export class WorkerProcess implements FunctionInvoker {
 
   constructor(
     private readonly child: ChildProcess,
+    /** The child's channel, batched per turn (shared with the slot's terminate, so order holds). */
+    private readonly outbox: MessageBatch<HostToWorker>,
     readonly functions: FunctionMetadata[],
     /** Stream mode: the model's server in this process, with its own keep-alive agent. */
     readonly model: ModelEndpoint | undefined,
@@ -84,8 +87,16 @@ export class WorkerProcess implements FunctionInvoker {
     const id = ++this.seq;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, functionName: fn.name, invocationId, started: Date.now() });
-      this.child.send({ type: 'invoke', id, functionName: fn.name, inputs, triggerMetadata, invocationId } satisfies HostToWorker);
+      this.outbox.push({ type: 'invoke', id, functionName: fn.name, inputs, triggerMetadata, invocationId });
     });
+  }
+
+  /** An invocation the channel could not carry fails alone (as a throwing `send` failed it before batching). */
+  refuse(id: number, err: unknown): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    p.reject(err);
   }
 
   /** An answer from the worker. */
@@ -120,6 +131,7 @@ interface SlotOptions {
 class WorkerSlot implements FunctionInvoker {
   private current: Promise<WorkerProcess>;
   private child?: ChildProcess;
+  private outbox?: MessageBatch<HostToWorker>;
   private terminated?: () => void;
 
   constructor(
@@ -144,11 +156,23 @@ class WorkerSlot implements FunctionInvoker {
     // execArgv is inherited, so a host run with --cpu-prof profiles its workers too.
     const child = fork(WORKER_ENTRY, [this.o.appDir], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.child = child;
+    let worker: WorkerProcess | undefined;
+    // Once the channel has closed, what is still queued is dropped: the exit fails its invocations.
+    const outbox = new MessageBatch<HostToWorker>(
+      (batch) => {
+        if (child.connected) child.send(batch);
+      },
+      (message, err) => {
+        if (message.type !== 'invoke') throw err;
+        worker?.refuse(message.id, err);
+      },
+      payloadBytes,
+    );
+    this.outbox = outbox;
     // What the app writes itself (console.*) reaches the host's log a line at a time, never torn.
     for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => logger.info(line));
-    let worker: WorkerProcess | undefined;
     return new Promise<WorkerProcess>((resolve, reject) => {
-      child.on('message', (m: WorkerToHost) => {
+      const receive = (m: WorkerToHost): void => {
         switch (m.type) {
           case 'log':
             for (const [level, text] of m.lines) {
@@ -162,7 +186,7 @@ class WorkerSlot implements FunctionInvoker {
           case 'ready':
             void (async () => {
               const model = m.httpUri ? await resolveModelEndpoint(m.httpUri) : undefined;
-              worker = new WorkerProcess(child, m.functions, model);
+              worker = new WorkerProcess(child, outbox, m.functions, model);
               resolve(worker);
             })().catch(reject);
             return;
@@ -173,6 +197,14 @@ class WorkerSlot implements FunctionInvoker {
             if (m.error) logger.error(`appTerminate hook failed: ${m.error}`);
             this.terminated?.();
         }
+      };
+      child.on('message', (batch: WorkerToHost[]) => {
+        for (const m of batch) receive(m);
+      });
+      // A send racing the worker's death fails with EPIPE; the exit that follows fails its invocations.
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        if (child.pid === undefined) reject(err);
+        else if (err.code !== 'EPIPE') logger.error(`Worker process ${this.index} (pid ${child.pid}): ${err.message}`);
       });
       child.once('exit', (code, signal) => {
         const how = signal ? `signal ${signal}` : `code ${code}`;
@@ -207,7 +239,7 @@ class WorkerSlot implements FunctionInvoker {
     if (!child?.connected) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.terminated = resolve;
-      child.send({ type: 'terminate' } satisfies HostToWorker);
+      this.outbox!.push({ type: 'terminate' });
     });
   }
 
@@ -216,6 +248,7 @@ class WorkerSlot implements FunctionInvoker {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    this.outbox?.flush(); // what is queued goes before the channel closes
     if (child.connected) child.disconnect();
     const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_WAIT_MS);
     await exited;

@@ -15,6 +15,22 @@ app.http('workerSleep', {
   },
 });
 
+app.http('workerEcho', { methods: ['GET'], route: 'worker/echo', handler: async (req) => ({ jsonBody: { echo: req.query.get('v'), pid: process.pid } }) });
+
+// Logs `lines` numbered lines (each padded with `pad` x's) and, unless `exit=0`, ends the worker in
+// the same turn: what the worker still had queued for the host is then all that can carry them.
+app.http('workerLogThenExit', {
+  methods: ['GET'],
+  route: 'worker/log-then-exit',
+  handler: async (req, context) => {
+    const run = req.query.get('run');
+    const pad = 'x'.repeat(Number(req.query.get('pad') ?? 0));
+    for (let i = 0; i < Number(req.query.get('lines')); i++) context.log(`line ${i} of ${run}${pad && ' '}${pad}`);
+    if (req.query.get('exit') === '0') return { body: 'logged' };
+    process.exit(3);
+  },
+});
+
 df.app.orchestration('WorkerPids', function* (context) {
   for (let step = 0; ; step++) {
     context.df.setCustomStatus({ step, pid: process.pid });
