@@ -8,7 +8,7 @@
  *
  *   node bench/run.js [--quick] [--only flows,flow-storage,tokens,proxy,profiles,refresh,host,signing,isolation] [--results <file>]
  *
- * `--quick` is the development variant (200 flows, 100 refreshing connections for 45 s, history to cycle 20, shorter loads).
+ * `--quick` is the development variant (100 flows at each concurrency, 100 refreshing connections for 45 s, history to cycle 20, shorter loads).
  * Progress goes to stdout as it happens: each section as it starts (i/N) and each figure as soon as
  * it is measured, with its ratio and verdict.
  */
@@ -93,7 +93,7 @@ function hostRows(out) {
 }
 
 async function hostFigures() {
-  const out = await runScript('host.js', quick ? ['--requests', '5000', '--orchestrations', '100'] : []);
+  const out = await runScript('host.js', quick ? ['--requests', '3000', '--orchestrations', '100'] : []);
   const h = hostRows(out);
   const ratio = h.hostRps && h.bareRps ? r(h.hostRps / h.bareRps, 3) : null;
   return [

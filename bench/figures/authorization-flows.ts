@@ -20,7 +20,7 @@ export interface FlowsOutcome {
 }
 
 export async function benchAuthorizationFlows(world: BenchWorld, ctx: BenchContext): Promise<FlowsOutcome> {
-  const total = ctx.quick ? 200 : 1000;
+  const total = ctx.quick ? 100 : 1000;
   const warmup = 50;
   ctx.log(`authorization flows: warm-up ${warmup} + ${total} each way, ${CONCURRENCIES.join(' and ')} at a time`);
   await inBatches(warmup, WARMUP_CONCURRENCY, (i) => directFlow(world, `warm-${i}`));

@@ -11,7 +11,9 @@ export type Target = Omit<LoadOptions, 'concurrency' | 'seconds'>;
 
 export async function sideBySide<K extends string>(targets: Record<K, Target>, concurrency: number, halfSeconds: number): Promise<Record<K, LoadResult>> {
   const names = Object.keys(targets) as K[];
-  for (const name of names) await runLoad({ ...targets[name], concurrency, seconds: 1 });
+  // A second of warm-up per target, a third of a half when halves are short (the quick run).
+  const warmSeconds = Math.min(1, halfSeconds / 3);
+  for (const name of names) await runLoad({ ...targets[name], concurrency, seconds: warmSeconds });
   const halves = new Map<K, LoadResult[]>(names.map((n) => [n, []]));
   for (const order of [names, [...names].reverse()]) {
     for (const name of order) halves.get(name)!.push(await runLoad({ ...targets[name], concurrency, seconds: halfSeconds }));
