@@ -23,8 +23,12 @@ const ROW_KEY = 'attempt';
 export const RETENTION_AFTER_EXPIRY_MS = 15 * 60_000;
 /** Bounds the row: a flood of forged callbacks keeps only the latest fingerprints. */
 const MAX_REJECTED_FINGERPRINTS = 20;
-/** Attempts with a callback this process recorded that it keeps (the oldest recorded is forgotten first). */
-export const RECORDED_ATTEMPTS_KEPT = 10_000;
+/**
+ * Attempts with a callback this process recorded that it keeps (the oldest recorded is forgotten
+ * first): an entry is wanted only until the exchange runs, seconds later, so this is room for a
+ * burst of callbacks, at a few KB of sealed row each.
+ */
+export const RECORDED_ATTEMPTS_KEPT = 2_000;
 
 interface AuthorizationEntity {
   partitionKey: string;
@@ -171,7 +175,7 @@ export class AuthorizationsRepository {
     try {
       const { etag } = await this.table.updateEntity(patch, 'Merge', { etag: attempt.etag });
       // The row as a read would answer it right after this write.
-      this.remember({ ...attempt, callback, sealedCallback: patch.callbackSecrets, etag: etag ?? '' });
+      this.remember({ ...attempt, callback, sealedCallback: patch.callbackSecrets, etag: etag ?? '' }, Date.parse(callback.receivedAt));
       return 'recorded';
     } catch (error) {
       if (isStatus(error, 412)) {
@@ -260,11 +264,15 @@ export class AuthorizationsRepository {
     return { deleted: page.value.length, more: page.value.continuationToken !== undefined };
   }
 
-  private remember(attempt: AuthorizationAttempt): void {
+  private remember(attempt: AuthorizationAttempt, nowMs: number): void {
     this.recorded.delete(attempt.authorizationId);
     if (!attempt.etag) return;
     this.recorded.set(attempt.authorizationId, attempt);
-    if (this.recorded.size > this.recordedKept) this.recorded.delete(this.recorded.keys().next().value as string);
+    // An entry whose exchange ran on another instance is never taken here: it goes once its window ends.
+    for (const [id, oldest] of this.recorded) {
+      if (this.recorded.size <= this.recordedKept && Date.parse(oldest.expiresAt) > nowMs) break;
+      this.recorded.delete(id);
+    }
   }
 
   async delete(authorizationId: string): Promise<void> {

@@ -178,6 +178,20 @@ describe('exchangeCredentials after a callback this instance recorded', () => {
     expect((await world.runtime.connections.require(CLIENT, input.connectionId)).connection.status).toBe('revoked');
   });
 
+  it('when more callbacks are recorded than it keeps, then the oldest is forgotten and its exchange reads the pending row', async () => {
+    const authorizations = world.runtime.authorizations as AuthorizationsRepository;
+    world.runtime.authorizations = new AuthorizationsRepository(authorizations['table'], authorizations['sealer'], 1);
+    world.provider.answerWith(tokenAnswer({ access_token: 'at-1', token_type: 'Bearer' }));
+    const first = await recordedCallback(world);
+    const second = await recordedCallback(world);
+    expect(await world.runtime.authorizations.lastRecorded(first.authorizationId, world.clock.now())).toBeUndefined();
+    expect(await world.runtime.authorizations.lastRecorded(second.authorizationId, world.clock.now())).toBeDefined();
+    const reads = pointReads(world);
+    expect(await exchangeCredentials(world.runtime, first)).toMatchObject({ outcome: 'connected' });
+    expect(reads.attempts).toHaveBeenCalledTimes(1);
+    expect(tokenRequests(world)).toHaveLength(1);
+  });
+
   it('when the authorization window has ended, then the recorded attempt is forgotten', async () => {
     const input = await recordedCallback(world);
     expect(await world.runtime.authorizations.lastRecorded(input.authorizationId, world.clock.now())).toMatchObject({ callback: { outcome: 'code' } });
