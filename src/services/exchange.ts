@@ -65,7 +65,7 @@ async function obtainCredentials(runtime: Runtime, input: ExchangeInput): Promis
 
 async function exchange(runtime: Runtime, input: ExchangeInput, pending: PendingAuthorized): Promise<DevicePollResult> {
   const stored = await runtime.connections.require(input.clientId, input.connectionId);
-  const attempt = await runtime.authorizations.get(input.authorizationId);
+  const attempt = await attemptToRedeem(runtime, input, stored);
   // A re-run after a recorded exchange recorded this event too (ids are deterministic anyway).
   if (attempt?.callback?.outcome === 'code' && !attempt.exchangedAt) {
     pending.event = { connectionId: attempt.connectionId, clientId: attempt.clientId, type: 'authorized', at: attempt.callback.receivedAt, about: attempt.authorizationId };
@@ -202,6 +202,23 @@ async function exchange(runtime: Runtime, input: ExchangeInput, pending: Pending
   const retired = moving ? await revokeAtProvider(runtime, moving.from, moving.credentials) : undefined;
   const moved = moving ? { movedFrom: moving.from.name, previousRevokedAtProvider: retired?.revoked ?? false } : undefined;
   return announceConnected(runtime, input, attempt, saved, isRefreshable(provider, credentials, expiresAt), nowIso, pending, moved);
+}
+
+/**
+ * The attempt as this process's callback recorded it saves reading it again, when the connection
+ * row (always read afresh) still waits for this attempt's code with no refusal noted: whatever uses
+ * or sets the code aside writes that row first (an exchange stores the credentials before it marks
+ * the attempt exchanged; a refusal, a failure, a merge, a newer attempt, a revocation, expiry all
+ * change it), so a code that brought tokens is never presented again on a stale copy. The attempt's
+ * own later writes are ETag-conditional or erase only. Everything else reads the attempt afresh.
+ */
+async function attemptToRedeem(runtime: Runtime, input: ExchangeInput, stored: StoredConnection): Promise<AuthorizationAttempt | undefined> {
+  const { connection } = stored;
+  if (connection.authorizationId === input.authorizationId && connection.status === 'awaiting_callback' && !connection.error) {
+    const recorded = await runtime.authorizations.lastRecorded(input.authorizationId, runtime.clock.now());
+    if (recorded?.callback?.outcome === 'code' && !recorded.exchangedAt && !recorded.settledAt && recorded.sealedSecrets) return recorded;
+  }
+  return runtime.authorizations.get(input.authorizationId);
 }
 
 /** The exchange's credentials are on this connection's row: the attempt is done, the loop may start. */

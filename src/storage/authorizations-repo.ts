@@ -23,6 +23,12 @@ const ROW_KEY = 'attempt';
 export const RETENTION_AFTER_EXPIRY_MS = 15 * 60_000;
 /** Bounds the row: a flood of forged callbacks keeps only the latest fingerprints. */
 const MAX_REJECTED_FINGERPRINTS = 20;
+/**
+ * Attempts with a callback this process recorded that it keeps (the oldest recorded is forgotten
+ * first): an entry is wanted only until the exchange runs, seconds later, so this is room for a
+ * burst of callbacks, at a few KB of sealed row each.
+ */
+export const RECORDED_ATTEMPTS_KEPT = 2_000;
 
 interface AuthorizationEntity {
   partitionKey: string;
@@ -80,7 +86,14 @@ export interface AuthorizationAttempt {
 }
 
 export class AuthorizationsRepository {
-  constructor(private readonly table: TableClient, private readonly sealer: Sealer) {}
+  /** Each attempt as this process recorded its callback (with the new ETag), by authorization id. */
+  private readonly recorded = new Map<string, AuthorizationAttempt>();
+
+  constructor(
+    private readonly table: TableClient,
+    private readonly sealer: Sealer,
+    private readonly recordedKept = RECORDED_ATTEMPTS_KEPT,
+  ) {}
 
   async create(
     attempt: Omit<AuthorizationAttempt, 'etag' | 'sealedSecrets' | 'callback' | 'exchangedAt' | 'sealedCallback' | 'rejectedFingerprints' | 'settledAt'>,
@@ -116,6 +129,19 @@ export class AuthorizationsRepository {
     }
   }
 
+  /**
+   * The attempt as this process recorded its callback, without a storage request; undefined when it
+   * did not (or wrote the row since, or forgot it, or the authorization window ended). It may be
+   * stale, as another process may have written since: only for a caller that has just read a row
+   * telling it the attempt cannot have changed meanwhile (see the exchange). A promise although it
+   * reads memory only: with telemetry on, every port method is one.
+   */
+  async lastRecorded(authorizationId: string, now: Date): Promise<AuthorizationAttempt | undefined> {
+    const attempt = this.recorded.get(authorizationId);
+    if (attempt && Date.parse(attempt.expiresAt) <= now.getTime()) this.recorded.delete(authorizationId);
+    return this.recorded.get(authorizationId);
+  }
+
   async openSecrets(attempt: AuthorizationAttempt): Promise<AuthorizationSecrets> {
     if (!attempt.sealedSecrets) throw new BrokerError('STATE_INVALID', 'this authorization attempt is already settled');
     return this.sealer.open<AuthorizationSecrets>(attempt.sealedSecrets, attempt.instanceId);
@@ -147,10 +173,15 @@ export class AuthorizationsRepository {
     if (callback.errorDescription) patch.callbackErrorDescription = callback.errorDescription;
     if (secrets) patch.callbackSecrets = (await this.sealer.seal(secrets, attempt.instanceId)).envelope;
     try {
-      await this.table.updateEntity(patch, 'Merge', { etag: attempt.etag });
+      const { etag } = await this.table.updateEntity(patch, 'Merge', { etag: attempt.etag });
+      // The row as a read would answer it right after this write.
+      this.remember({ ...attempt, callback, sealedCallback: patch.callbackSecrets, etag: etag ?? '' }, Date.parse(callback.receivedAt));
       return 'recorded';
     } catch (error) {
-      if (isStatus(error, 412)) return 'exists';
+      if (isStatus(error, 412)) {
+        this.recorded.delete(attempt.authorizationId);
+        return 'exists';
+      }
       throw new BrokerError('STORAGE_UNAVAILABLE', 'could not record the callback', { cause: error, transient: true });
     }
   }
@@ -161,6 +192,7 @@ export class AuthorizationsRepository {
    * false when the row changed since it was read (the caller re-reads and decides again).
    */
   async releaseCallback(attempt: AuthorizationAttempt, fingerprint: string): Promise<boolean> {
+    this.recorded.delete(attempt.authorizationId);
     const rejected = [...attempt.rejectedFingerprints.filter((f) => f !== fingerprint), fingerprint].slice(-MAX_REJECTED_FINGERPRINTS);
     const patch = {
       partitionKey: attempt.authorizationId,
@@ -187,6 +219,7 @@ export class AuthorizationsRepository {
    * (verifier, request-token secret, authorization URL) are erased at once, the fingerprint stays.
    */
   async markExchanged(attempt: AuthorizationAttempt, at: string): Promise<void> {
+    this.recorded.delete(attempt.authorizationId);
     try {
       await this.table.updateEntity(
         { partitionKey: attempt.authorizationId, rowKey: ROW_KEY, exchangedAt: at, callbackSecrets: '', secrets: '', settledAt: at },
@@ -201,6 +234,7 @@ export class AuthorizationsRepository {
 
   /** Turns a settled attempt's row into a tombstone: its sealed secrets and code are erased. */
   async retire(authorizationId: string, at: string): Promise<void> {
+    this.recorded.delete(authorizationId);
     try {
       await this.table.updateEntity({ partitionKey: authorizationId, rowKey: ROW_KEY, secrets: '', callbackSecrets: '', settledAt: at }, 'Merge');
     } catch (error) {
@@ -230,7 +264,19 @@ export class AuthorizationsRepository {
     return { deleted: page.value.length, more: page.value.continuationToken !== undefined };
   }
 
+  private remember(attempt: AuthorizationAttempt, nowMs: number): void {
+    this.recorded.delete(attempt.authorizationId);
+    if (!attempt.etag) return;
+    this.recorded.set(attempt.authorizationId, attempt);
+    // An entry whose exchange ran on another instance is never taken here: it goes once its window ends.
+    for (const [id, oldest] of this.recorded) {
+      if (this.recorded.size <= this.recordedKept && Date.parse(oldest.expiresAt) > nowMs) break;
+      this.recorded.delete(id);
+    }
+  }
+
   async delete(authorizationId: string): Promise<void> {
+    this.recorded.delete(authorizationId);
     try {
       await this.table.deleteEntity(authorizationId, ROW_KEY);
     } catch (error) {

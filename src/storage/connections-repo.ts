@@ -31,6 +31,8 @@ const COUNT_PAGE_SIZE = 1000;
  * every refreshing connection of a large host, at a few hundred bytes of sealed row each.
  */
 export const WRITTEN_ROWS_KEPT = 50_000;
+/** Clients whose legacy partition this process has looked at (the oldest looked at is forgotten first). */
+export const LEGACY_PARTITIONS_KEPT = 10_000;
 
 interface ConnectionEntity {
   partitionKey: string;
@@ -92,6 +94,8 @@ export interface ListFilters {
 export class ConnectionsRepository {
   /** Each row as this process last wrote it (with its new ETag), by `writtenKey`. */
   private readonly written = new Map<string, StoredConnection>();
+  /** Whether each client's legacy partition held any row when this process last looked. */
+  private readonly legacyPartitions = new Map<string, 'empty' | 'occupied'>();
 
   constructor(
     private readonly table: TableClient,
@@ -99,6 +103,7 @@ export class ConnectionsRepository {
     /** Told of every row this process writes, so waiters in it need not poll for their change. */
     private readonly writes?: ConnectionWrites,
     private readonly writtenRowsKept = WRITTEN_ROWS_KEPT,
+    private readonly legacyPartitionsKept = LEGACY_PARTITIONS_KEPT,
   ) {}
 
   /**
@@ -108,12 +113,14 @@ export class ConnectionsRepository {
   async create(connection: Connection, known?: { legacyExists: boolean }): Promise<string> {
     // New rows never go to the legacy partition, so a legacy row with this id cannot appear after
     // this read: the check and the insert below cannot race.
-    if (connection.instanceId !== connection.connectionId && (known ? known.legacyExists : await this.read(legacyPartitionKey(connection.clientId), connection.connectionId))) {
+    const legacy = connection.instanceId === connection.connectionId;
+    if (!legacy && (known ? known.legacyExists : await this.readLegacy(connection.clientId, connection.connectionId))) {
       throw exists(connection.connectionId);
     }
     try {
       const entity = toEntity(connection, null);
       const result = await this.table.createEntity(entity);
+      if (legacy) this.learnLegacyPartition(connection.clientId, 'occupied');
       this.remember(writtenKey(connection.clientId, connection.connectionId), entity, result.etag);
       return result.etag ?? '';
     } catch (error) {
@@ -122,9 +129,47 @@ export class ConnectionsRepository {
     }
   }
 
-  /** The client's row: its spread partition first, then (dual read) the legacy one. */
+  /** The client's row: its spread partition first, then (dual read) the legacy one unless it is empty. */
   async get(clientId: string, connectionId: string): Promise<StoredConnection | undefined> {
-    return (await this.read(spreadPartitionKey(clientId, connectionId), connectionId)) ?? (await this.read(legacyPartitionKey(clientId), connectionId));
+    return (await this.read(spreadPartitionKey(clientId, connectionId), connectionId)) ?? (await this.readLegacy(clientId, connectionId));
+  }
+
+  private async readLegacy(clientId: string, connectionId: string): Promise<StoredConnection | undefined> {
+    return (await this.legacyPartitionEmpty(clientId)) ? undefined : this.read(legacyPartitionKey(clientId), connectionId);
+  }
+
+  /**
+   * Whether the client's legacy partition holds no row at all (of any status: a revoked legacy row
+   * still takes its id). New rows never go there, so once seen empty it stays empty: starts, `get`
+   * misses and deletes skip it after one keys-only `$top=1` query per client and process. The
+   * exception is a rolling deployment from a version that wrote rows there (before spreading): a row
+   * such a host creates after this process saw the partition empty is not found here (`get` answers
+   * not found, a start here could take its id again) until this process restarts.
+   */
+  private async legacyPartitionEmpty(clientId: string): Promise<boolean> {
+    const known = this.legacyPartitions.get(clientId);
+    if (known) return known === 'empty';
+    let page;
+    try {
+      page = await this.table
+        .listEntities({ queryOptions: { filter: odata`PartitionKey eq ${legacyPartitionKey(clientId)}`, select: ['RowKey'] } })
+        .byPage({ maxPageSize: 1 })
+        .next();
+    } catch (error) {
+      throw storageError(error);
+    }
+    // An empty page that names a continuation proves nothing: taken as occupied (the reads stay).
+    const empty = page.done || (page.value.length === 0 && !page.value.continuationToken);
+    return this.learnLegacyPartition(clientId, empty ? 'empty' : 'occupied') === 'empty';
+  }
+
+  /** What a look (or a legacy insert) found; a legacy row this process created meanwhile wins. */
+  private learnLegacyPartition(clientId: string, state: 'empty' | 'occupied'): 'empty' | 'occupied' {
+    const learnt = this.legacyPartitions.get(clientId) === 'occupied' ? 'occupied' : state;
+    this.legacyPartitions.delete(clientId);
+    this.legacyPartitions.set(clientId, learnt);
+    if (this.legacyPartitions.size > this.legacyPartitionsKept) this.legacyPartitions.delete(this.legacyPartitions.keys().next().value as string);
+    return learnt;
   }
 
   private async read(partitionKey: string, rowKey: string): Promise<StoredConnection | undefined> {
@@ -183,7 +228,8 @@ export class ConnectionsRepository {
   }
 
   /**
-   * One page of the client's connections: the legacy partition first, then the range of its spread
+   * One page of the client's connections: the legacy partition first (unless this process saw it
+   * empty), then the range of its spread
    * partitions. The continuation is the table's own (base64 JSON of the next keys); its partition key
    * says which part it continues, and both queries stay inside the client's own keys whatever it says.
    */
@@ -195,7 +241,8 @@ export class ConnectionsRepository {
   ): Promise<{ items: Connection[]; continuation?: string }> {
     const legacy = legacyPartitionKey(clientId);
     const range = spreadPartitionRange(clientId);
-    let cursor: ListCursor | undefined = continuationToken === undefined ? { part: 'legacy' } : readCursor(continuationToken, legacy, range.from);
+    const first: ListCursor = { part: this.legacyPartitions.get(clientId) === 'empty' ? 'spread' : 'legacy' };
+    let cursor: ListCursor | undefined = continuationToken === undefined ? first : readCursor(continuationToken, legacy, range.from);
     const items: Connection[] = [];
     for (let requests = 0; cursor && items.length < top && requests < MAX_LIST_REQUESTS; requests++) {
       const keys =
@@ -230,8 +277,9 @@ export class ConnectionsRepository {
 
   /**
    * `countWithStatus`, and whether the legacy partition holds a row with `connectionId`, from the
-   * same legacy-partition query (for `create`: the start's quota check and existence read in one).
-   * At the bound the existence is not known: the count refuses the start anyway.
+   * same legacy-partition query (for `create`: the start's quota check and existence read in one),
+   * or from none when the partition is empty. At the bound the existence is not known: the count
+   * refuses the start anyway.
    */
   async countWithStatusAndLegacy(clientId: string, statuses: readonly string[], atMost: number, connectionId: string): Promise<{ count: number; legacyExists: boolean }> {
     return this.countRows(clientId, statuses, atMost, connectionId);
@@ -243,18 +291,19 @@ export class ConnectionsRepository {
     const held = new Set(statuses);
     let counted = 0;
     let legacyExists = false;
-    const parts = [
-      odata`PartitionKey eq ${legacyPartitionKey(clientId)}` + ` and (${ofStatus}${legacyId === undefined ? '' : odata` or RowKey eq ${legacyId}`})`,
-      odata`PartitionKey ge ${range.from} and PartitionKey lt ${range.to}` + ` and ${ofStatus}`,
-    ];
-    for (const [index, filter] of parts.entries()) {
+    // Two queries, never one OR of both: over disjoint PartitionKey ranges the Table service scans.
+    const legacy = (await this.legacyPartitionEmpty(clientId))
+      ? []
+      : [odata`PartitionKey eq ${legacyPartitionKey(clientId)}` + ` and (${ofStatus}${legacyId === undefined ? '' : odata` or RowKey eq ${legacyId}`})`];
+    const spread = odata`PartitionKey ge ${range.from} and PartitionKey lt ${range.to}` + ` and ${ofStatus}`;
+    for (const [index, filter] of [...legacy, spread].entries()) {
       const pages = this.table
         .listEntities<{ status?: string }>({ queryOptions: { filter, select: ['RowKey', 'status'] } })
         .byPage({ maxPageSize: Math.min(COUNT_PAGE_SIZE, atMost - counted) });
       try {
         for await (const page of pages) {
           for (const row of page) {
-            if (index === 0 && row.rowKey === legacyId) legacyExists = true;
+            if (index < legacy.length && row.rowKey === legacyId) legacyExists = true;
             if (held.has(row.status ?? '')) counted += 1;
           }
           if (counted >= atMost) return { count: atMost, legacyExists };
@@ -359,7 +408,8 @@ export class ConnectionsRepository {
 
   /** Deletes the row `get` would answer: the spread one, or else the legacy one. */
   async delete(clientId: string, connectionId: string): Promise<void> {
-    for (const partitionKey of [spreadPartitionKey(clientId, connectionId), legacyPartitionKey(clientId)]) {
+    const legacy = this.legacyPartitions.get(clientId) === 'empty' ? [] : [legacyPartitionKey(clientId)];
+    for (const partitionKey of [spreadPartitionKey(clientId, connectionId), ...legacy]) {
       try {
         await this.table.deleteEntity(partitionKey, connectionId);
         this.written.delete(writtenKey(clientId, connectionId));

@@ -4,7 +4,11 @@
  */
 import { exchangeCredentials, type ExchangeInput } from '../../src/services/exchange';
 import { handleCallback } from '../../src/services/callback';
+import { revokeConnection } from '../../src/services/revoke';
+import type { Runtime } from '../../src/services/runtime';
 import { startConnection } from '../../src/services/start-connection';
+import { AuthorizationsRepository } from '../../src/storage/authorizations-repo';
+import { ConnectionsRepository } from '../../src/storage/connections-repo';
 import { CLIENT, servicesFixture, tokenAnswer, tokenRequests, type World } from './_world';
 
 const fixture = servicesFixture();
@@ -89,5 +93,109 @@ describe('exchangeCredentials', () => {
     const input = await recordedCallback(world);
     expect(await exchangeCredentials(world.runtime, { ...input, authorizationId: 'another-attempt' })).toMatchObject({ outcome: 'stale' });
     expect(tokenRequests(world)).toEqual([]);
+  });
+});
+
+/** The same tables seen from another instance of the app: repositories that remember nothing this one wrote. */
+function anotherInstance(world: World): Runtime {
+  const authorizations = world.runtime.authorizations as AuthorizationsRepository;
+  const connections = world.runtime.connections as ConnectionsRepository;
+  return {
+    ...world.runtime,
+    authorizations: new AuthorizationsRepository(authorizations['table'], authorizations['sealer']),
+    connections: new ConnectionsRepository(connections['table'], connections['sealer']),
+  };
+}
+
+/** Point reads of the pending rows and of the connection rows from here on. */
+function pointReads(world: World) {
+  return {
+    attempts: jest.spyOn((world.runtime.authorizations as AuthorizationsRepository)['table'], 'getEntity'),
+    rows: jest.spyOn((world.runtime.connections as ConnectionsRepository)['table'], 'getEntity'),
+  };
+}
+
+describe('exchangeCredentials after a callback this instance recorded', () => {
+  let world: World;
+  beforeEach(async () => {
+    world = await fixture.world();
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('when the exchange runs where the callback was recorded, then it reads the connection row but not the pending row again; a re-run reads both and sends nothing', async () => {
+    world.provider.answerWith(tokenAnswer({ access_token: 'at-1', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-1' }));
+    const input = await recordedCallback(world);
+    const reads = pointReads(world);
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'connected', credentialsVersion: 1, refreshable: true });
+    expect(reads.attempts).not.toHaveBeenCalled();
+    expect(reads.rows).toHaveBeenCalledTimes(1);
+    const sent = tokenRequests(world);
+    expect(sent).toHaveLength(1);
+    expect(new URLSearchParams(sent[0].body).get('code')).toBe('code-1');
+    expect((await world.runtime.authorizations.get(input.authorizationId))?.sealedSecrets).toBeUndefined();
+
+    // Marked exchanged, the attempt is no longer remembered: the re-run decides on what storage says.
+    reads.attempts.mockClear();
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'connected', credentialsVersion: 1, refreshable: true });
+    expect(reads.attempts).toHaveBeenCalledTimes(1);
+    expect(tokenRequests(world)).toEqual([]);
+  });
+
+  it('when another instance ran the same exchange first (the activity ran twice), then this run answers connected from fresh reads and never presents the code again', async () => {
+    world.provider.answerWith(tokenAnswer({ access_token: 'at-1', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-1' }));
+    const input = await recordedCallback(world);
+    expect(await exchangeCredentials(anotherInstance(world), input)).toMatchObject({ outcome: 'connected', credentialsVersion: 1 });
+    expect(tokenRequests(world)).toHaveLength(1);
+
+    const reads = pointReads(world);
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'connected', credentialsVersion: 1, refreshable: true });
+    expect(reads.attempts).toHaveBeenCalledTimes(1);
+    expect(tokenRequests(world)).toEqual([]);
+  });
+
+  it('when another instance had the code refused, then this run reads the released attempt afresh: rejected, the refused code not sent again', async () => {
+    world.provider.answerWith(tokenAnswer({ error: 'invalid_grant' }, 400));
+    const input = await recordedCallback(world);
+    expect(await exchangeCredentials(anotherInstance(world), input)).toMatchObject({ outcome: 'rejected' });
+    expect(tokenRequests(world)).toHaveLength(1);
+
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'rejected' });
+    expect(tokenRequests(world)).toEqual([]);
+    const { connection } = await world.runtime.connections.require(CLIENT, input.connectionId);
+    expect(connection).toMatchObject({ status: 'awaiting_callback', error: { code: 'CALLBACK_REJECTED' } });
+  });
+
+  it('when another instance revoked the connection after the callback, then this run is stale and sends nothing', async () => {
+    world.provider.answerWith(tokenAnswer({ access_token: 'at-1', token_type: 'Bearer' }));
+    const input = await recordedCallback(world);
+    await revokeConnection(anotherInstance(world), { connectionId: input.connectionId, clientId: CLIENT });
+    world.provider.takeRequests();
+
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'stale' });
+    expect(tokenRequests(world)).toEqual([]);
+    expect((await world.runtime.connections.require(CLIENT, input.connectionId)).connection.status).toBe('revoked');
+  });
+
+  it('when more callbacks are recorded than it keeps, then the oldest is forgotten and its exchange reads the pending row', async () => {
+    const authorizations = world.runtime.authorizations as AuthorizationsRepository;
+    world.runtime.authorizations = new AuthorizationsRepository(authorizations['table'], authorizations['sealer'], 1);
+    world.provider.answerWith(tokenAnswer({ access_token: 'at-1', token_type: 'Bearer' }));
+    const first = await recordedCallback(world);
+    const second = await recordedCallback(world);
+    expect(await world.runtime.authorizations.lastRecorded(first.authorizationId, world.clock.now())).toBeUndefined();
+    expect(await world.runtime.authorizations.lastRecorded(second.authorizationId, world.clock.now())).toBeDefined();
+    const reads = pointReads(world);
+    expect(await exchangeCredentials(world.runtime, first)).toMatchObject({ outcome: 'connected' });
+    expect(reads.attempts).toHaveBeenCalledTimes(1);
+    expect(tokenRequests(world)).toHaveLength(1);
+  });
+
+  it('when the authorization window has ended, then the recorded attempt is forgotten', async () => {
+    const input = await recordedCallback(world);
+    expect(await world.runtime.authorizations.lastRecorded(input.authorizationId, world.clock.now())).toMatchObject({ callback: { outcome: 'code' } });
+    world.clock.advance(world.runtime.settings.authorizationTimeoutSeconds * 1000);
+    expect(await world.runtime.authorizations.lastRecorded(input.authorizationId, world.clock.now())).toBeUndefined();
   });
 });

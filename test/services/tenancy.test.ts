@@ -15,7 +15,7 @@ import { startConnection } from '../../src/services/start-connection';
 import { forceRefresh } from '../../src/services/token';
 import { sweep, WATCHDOG } from '../../src/services/watchdog';
 import { RETENTION_AFTER_EXPIRY_MS } from '../../src/storage/authorizations-repo';
-import type { ConnectionsRepository } from '../../src/storage/connections-repo';
+import { ConnectionsRepository } from '../../src/storage/connections-repo';
 import { CLIENT, orchestrateWithActivities, rejection, running, seedConnected, servicesFixture, tokenAnswer, type World } from './_world';
 
 const fixture = servicesFixture();
@@ -78,6 +78,64 @@ describe('connection ids are unique per client', () => {
     expect((await rejection(findOperatorConnection(world.runtime, 'crm-1', 'app3'))).code).toBe('CONNECTION_NOT_FOUND');
     await startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'solo' });
     expect((await findOperatorConnection(world.runtime, 'solo', undefined)).connection.clientId).toBe(CLIENT);
+  });
+});
+
+describe('an empty legacy partition is looked at once per client and process', () => {
+  let world: World;
+  beforeEach(async () => {
+    world = await fixture.world();
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  function storageCalls(repository: ConnectionsRepository) {
+    const table = repository['table'];
+    return { queries: jest.spyOn(table, 'listEntities'), reads: jest.spyOn(table, 'getEntity') };
+  }
+
+  it('when a client has no legacy row, then its first start looks with one keys-only query and later starts and misses never read the legacy partition', async () => {
+    const calls = storageCalls(world.runtime.connections as ConnectionsRepository);
+    await startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'new-1' });
+    // The look ($top=1, keys only) instead of the legacy part of the quota count, then the spread range.
+    expect(calls.queries).toHaveBeenCalledTimes(2);
+    expect(calls.queries.mock.calls[0][0]).toEqual({ queryOptions: { filter: "PartitionKey eq 'app1'", select: ['RowKey'] } });
+    expect(calls.reads).not.toHaveBeenCalled();
+
+    calls.queries.mockClear();
+    await startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'new-2' });
+    expect(calls.queries).toHaveBeenCalledTimes(1);
+    expect(calls.queries.mock.calls[0][0]?.queryOptions?.filter).toContain("PartitionKey ge 'app1~'");
+
+    calls.queries.mockClear();
+    expect(await world.runtime.connections.get(CLIENT, 'nowhere')).toBeUndefined();
+    expect(calls.reads).toHaveBeenCalledTimes(1);
+    expect(calls.queries).not.toHaveBeenCalled();
+    expect((await world.runtime.connections.list(CLIENT, {}, 10)).items.map((c) => c.connectionId).sort()).toEqual(['new-1', 'new-2']);
+    expect(calls.queries).toHaveBeenCalledTimes(1);
+    // Another client's partition is its own look.
+    await startConnection(world.runtime, OTHER, { provider: 'acme', connectionId: 'new-1' });
+    expect(calls.queries).toHaveBeenCalledTimes(3);
+  });
+
+  it('when the legacy partition holds only a revoked row another instance wrote, then it is not taken as empty: the id stays taken and the row is found', async () => {
+    const repository = world.runtime.connections as ConnectionsRepository;
+    // Written by another instance: this one has never looked at the partition.
+    const elsewhere = new ConnectionsRepository(repository['table'], repository['sealer']);
+    await seedConnected({ ...world, runtime: { ...world.runtime, connections: elsewhere } }, { connectionId: 'old-revoked', legacy: true, status: 'revoked' });
+
+    expect((await rejection(startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'old-revoked' }))).code).toBe('CONNECTION_EXISTS');
+    expect((await world.runtime.connections.get(CLIENT, 'old-revoked'))?.connection).toMatchObject({ instanceId: 'old-revoked', status: 'revoked' });
+    expect(world.durable.started).toEqual([]);
+  });
+
+  it('when this instance writes a legacy row after seeing the partition empty, then it reads the partition again', async () => {
+    await startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'new-1' });
+    await seedConnected(world, { connectionId: 'old-1', legacy: true });
+    expect((await world.runtime.connections.get(CLIENT, 'old-1'))?.connection.instanceId).toBe('old-1');
+    expect((await rejection(startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'old-1' }))).code).toBe('CONNECTION_EXISTS');
+    expect((await world.runtime.connections.list(CLIENT, {}, 10)).items.map((c) => c.connectionId).sort()).toEqual(['new-1', 'old-1']);
   });
 });
 
