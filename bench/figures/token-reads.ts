@@ -18,6 +18,8 @@ const AIM_PIPELINE_VS_BARE_PROXY = 0.5;
 export const CONCURRENCIES = [1, 16, 64];
 /** The concurrencies the design's aims are judged at; c=1 is reported for latency. */
 export const JUDGED = new Set([16, 64]);
+/** The quick run measures only the concurrencies an aim is judged at. */
+const concurrencies = (ctx: BenchContext) => (ctx.quick ? CONCURRENCIES.filter((c) => JUDGED.has(c)) : CONCURRENCIES);
 
 export const halfSeconds = (ctx: BenchContext) => (ctx.quick ? 1.5 : 5);
 
@@ -30,7 +32,7 @@ export async function benchTokenReads(world: BenchWorld, connectionId: string, c
   const trivial = await startTrivialHost(world.azurite.connectionString, first.text);
   const figures: Figure[] = [];
   try {
-    for (const concurrency of CONCURRENCIES) {
+    for (const concurrency of concurrencies(ctx)) {
       const r = await sideBySide(
         {
           broker: { url: `${world.broker.url}${route}`, headers: { authorization: `Bearer ${CLIENT_KEY}` } },

@@ -114,7 +114,7 @@ export class ConnectionsRepository {
     // New rows never go to the legacy partition, so a legacy row with this id cannot appear after
     // this read: the check and the insert below cannot race.
     const legacy = connection.instanceId === connection.connectionId;
-    if (!legacy && (known ? known.legacyExists : await this.readLegacy(connection.clientId, connection.connectionId))) {
+    if (!legacy && (known ? known.legacyExists : await this.read(legacyPartitionKey(connection.clientId), connection.connectionId))) {
       throw exists(connection.connectionId);
     }
     try {
@@ -129,22 +129,22 @@ export class ConnectionsRepository {
     }
   }
 
-  /** The client's row: its spread partition first, then (dual read) the legacy one unless it is empty. */
+  /**
+   * The client's row: its spread partition first, then (dual read) the legacy one. A miss always
+   * reads both: misses are rare, and a row an older version's host writes during a rolling upgrade
+   * stays visible.
+   */
   async get(clientId: string, connectionId: string): Promise<StoredConnection | undefined> {
-    return (await this.read(spreadPartitionKey(clientId, connectionId), connectionId)) ?? (await this.readLegacy(clientId, connectionId));
-  }
-
-  private async readLegacy(clientId: string, connectionId: string): Promise<StoredConnection | undefined> {
-    return (await this.legacyPartitionEmpty(clientId)) ? undefined : this.read(legacyPartitionKey(clientId), connectionId);
+    return (await this.read(spreadPartitionKey(clientId, connectionId), connectionId)) ?? (await this.read(legacyPartitionKey(clientId), connectionId));
   }
 
   /**
    * Whether the client's legacy partition holds no row at all (of any status: a revoked legacy row
-   * still takes its id). New rows never go there, so once seen empty it stays empty: starts, `get`
-   * misses and deletes skip it after one keys-only `$top=1` query per client and process. The
-   * exception is a rolling deployment from a version that wrote rows there (before spreading): a row
-   * such a host creates after this process saw the partition empty is not found here (`get` answers
-   * not found, a start here could take its id again) until this process restarts.
+   * still takes its id). New rows never go there, so once seen empty it stays empty: a start's quota
+   * count and id check skip it after one keys-only `$top=1` query per client and process. The
+   * exception is a rolling deployment from a version that wrote rows there (before spreading): an id
+   * such a host takes after this process saw the partition empty can be started here again until
+   * this process restarts (reads, lists and deletes still look there, so its row stays in use).
    */
   private async legacyPartitionEmpty(clientId: string): Promise<boolean> {
     const known = this.legacyPartitions.get(clientId);
@@ -228,8 +228,7 @@ export class ConnectionsRepository {
   }
 
   /**
-   * One page of the client's connections: the legacy partition first (unless this process saw it
-   * empty), then the range of its spread
+   * One page of the client's connections: the legacy partition first, then the range of its spread
    * partitions. The continuation is the table's own (base64 JSON of the next keys); its partition key
    * says which part it continues, and both queries stay inside the client's own keys whatever it says.
    */
@@ -241,8 +240,7 @@ export class ConnectionsRepository {
   ): Promise<{ items: Connection[]; continuation?: string }> {
     const legacy = legacyPartitionKey(clientId);
     const range = spreadPartitionRange(clientId);
-    const first: ListCursor = { part: this.legacyPartitions.get(clientId) === 'empty' ? 'spread' : 'legacy' };
-    let cursor: ListCursor | undefined = continuationToken === undefined ? first : readCursor(continuationToken, legacy, range.from);
+    let cursor: ListCursor | undefined = continuationToken === undefined ? { part: 'legacy' } : readCursor(continuationToken, legacy, range.from);
     const items: Connection[] = [];
     for (let requests = 0; cursor && items.length < top && requests < MAX_LIST_REQUESTS; requests++) {
       const keys =
@@ -408,8 +406,7 @@ export class ConnectionsRepository {
 
   /** Deletes the row `get` would answer: the spread one, or else the legacy one. */
   async delete(clientId: string, connectionId: string): Promise<void> {
-    const legacy = this.legacyPartitions.get(clientId) === 'empty' ? [] : [legacyPartitionKey(clientId)];
-    for (const partitionKey of [spreadPartitionKey(clientId, connectionId), ...legacy]) {
+    for (const partitionKey of [spreadPartitionKey(clientId, connectionId), legacyPartitionKey(clientId)]) {
       try {
         await this.table.deleteEntity(partitionKey, connectionId);
         this.written.delete(writtenKey(clientId, connectionId));

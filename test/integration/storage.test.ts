@@ -219,8 +219,7 @@ describe('ConnectionsRepository', () => {
     // A row copied under another connection id cannot be opened there.
     const { etag: _etag, timestamp: _timestamp, partitionKey: _pk, rowKey: _rk, ...copy } = raw;
     await client.createEntity({ ...copy, partitionKey: 'app1', rowKey: 'conn-2' });
-    // Read where the legacy partition was not seen empty: this repository saw it so before the copy.
-    const copied = (await new ConnectionsRepository(client, sealer).get('app1', 'conn-2')) as StoredConnection;
+    const copied = (await repo.get('app1', 'conn-2')) as StoredConnection;
     await expect(repo.openCredentials(copied)).rejects.toMatchObject({ code: 'DECRYPTION_FAILED' });
   });
 
