@@ -19,6 +19,12 @@ import { ConnectionsRepository } from '../../src/storage/connections-repo';
 import { CLIENT, orchestrateWithActivities, rejection, running, seedConnected, servicesFixture, tokenAnswer, type World } from './_world';
 
 const fixture = servicesFixture();
+
+/** The connection table's queries and point reads from here on. */
+function storageCalls(repository: ConnectionsRepository) {
+  const table = repository['table'];
+  return { queries: jest.spyOn(table, 'listEntities'), reads: jest.spyOn(table, 'getEntity') };
+}
 const OTHER = 'app2';
 
 function stateOf(authorizationUrl: string): string {
@@ -52,9 +58,7 @@ describe('connection ids are unique per client', () => {
   it('when a client starts a connection, then the quota query also answers the legacy id check: two queries and no point read, and a legacy row of any status still refuses its id', async () => {
     await seedConnected(world, { connectionId: 'old-held', legacy: true });
     await seedConnected(world, { connectionId: 'old-revoked', legacy: true, status: 'revoked' });
-    const table = (world.runtime.connections as ConnectionsRepository)['table'];
-    const queries = jest.spyOn(table, 'listEntities');
-    const reads = jest.spyOn(table, 'getEntity');
+    const { queries, reads } = storageCalls(world.runtime.connections as ConnectionsRepository);
 
     await startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'new-1' });
     // The legacy partition part and the spread range of the quota count; nothing else read before the insert.
@@ -89,11 +93,6 @@ describe('an empty legacy partition is looked at once per client and process', (
   afterEach(() => {
     jest.restoreAllMocks();
   });
-
-  function storageCalls(repository: ConnectionsRepository) {
-    const table = repository['table'];
-    return { queries: jest.spyOn(table, 'listEntities'), reads: jest.spyOn(table, 'getEntity') };
-  }
 
   it('when a client has no legacy row, then its first start looks with one keys-only query and later starts never read the legacy partition (a miss still does)', async () => {
     const calls = storageCalls(world.runtime.connections as ConnectionsRepository);
