@@ -2,6 +2,7 @@
  * The exchange activity in-process: a callback is recorded through the real callback service (the
  * fake orchestration does not act on it), then the activity runs as the orchestration would run it.
  */
+import { BrokerError } from '../../src/domain/errors';
 import { exchangeCredentials, type ExchangeInput } from '../../src/services/exchange';
 import { handleCallback } from '../../src/services/callback';
 import { revokeConnection } from '../../src/services/revoke';
@@ -86,6 +87,38 @@ describe('exchangeCredentials', () => {
     const input = await recordedCallback(world);
     await expect(exchangeCredentials(world.runtime, input)).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE', transient: true });
     expect((await world.runtime.connections.require(CLIENT, input.connectionId)).connection.status).toBe('awaiting_callback');
+  });
+
+  it('when a run stored the credentials but failed before marking the attempt, then the re-run finishes it: connected, refreshable, audited, the code not sent again', async () => {
+    world.provider.answerWith(tokenAnswer({ access_token: 'at-1', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-1' }));
+    const input = await recordedCallback(world);
+    const exchangedAt = world.clock.now().toISOString();
+    const mark = jest
+      .spyOn(AuthorizationsRepository.prototype, 'markExchanged')
+      .mockRejectedValueOnce(new BrokerError('STORAGE_UNAVAILABLE', 'table storage request failed', { transient: true }));
+    await expect(exchangeCredentials(world.runtime, input)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    expect((await world.runtime.connections.require(CLIENT, input.connectionId)).connection).toMatchObject({ status: 'connected', credentialsVersion: 1 });
+    expect(tokenRequests(world)).toHaveLength(1);
+
+    world.clock.advance(2_000); // the orchestration's retry
+    mark.mockRestore();
+    expect(await exchangeCredentials(world.runtime, input)).toEqual({
+      refreshMarginMs: 60_000,
+      outcome: 'connected',
+      credentialsVersion: 1,
+      issuedAt: exchangedAt,
+      expiresAt: new Date(Date.parse(exchangedAt) + 3600_000).toISOString(),
+      refreshable: true,
+      scopes: ['read'],
+      webhooks: false,
+    });
+    expect(tokenRequests(world)).toEqual([]);
+    const attempt = await world.runtime.authorizations.get(input.authorizationId);
+    expect(attempt).toMatchObject({ exchangedAt });
+    expect(attempt?.sealedSecrets).toBeUndefined();
+    const events = (await world.audit.list(CLIENT, input.connectionId, { top: 100 })).items;
+    expect(events.filter((e) => e.type === 'exchanged')).toEqual([expect.objectContaining({ at: exchangedAt, details: expect.objectContaining({ credentialsVersion: 1 }) })]);
+    expect(events.filter((e) => e.type === 'authorized')).toHaveLength(1);
   });
 
   it('when the attempt is no longer the connection’s current one, then stale and nothing is sent', async () => {
