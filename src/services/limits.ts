@@ -3,7 +3,12 @@
  *
  * - Connections held: counted from storage (the connection rows), so the quota holds across every
  *   instance of the app. Starts running at the same moment on several instances can each see the
- *   last free place: the quota can be passed by at most the number of starts in flight.
+ *   last free place: the quota can be passed by at most the number of starts in flight. A count
+ *   costs a query page per 1,000 rows held, so a client whose quota has room for more starts than
+ *   QUOTA_REUSE_COVERS_INSTANCES instances can admit in QUOTA_COUNT_REUSE_MS reuses its last count,
+ *   plus this process's starts since, for that long; nearer the quota (and for any quota smaller
+ *   than that room) every start counts afresh. With the defaults (10,000 held, 1,200 starts a
+ *   minute) a count is reused below 9,000 held.
  * - Starts + reauthorizations per minute, forced refreshes per connection per minute, proxy requests
  *   per second: token buckets held in this process, so each limit applies per app instance (N
  *   instances admit up to N times the rate). A storage-backed window would cost a conditional write
@@ -81,9 +86,11 @@ export class ClientLimits {
   private readonly proxyRate: TokenBuckets;
   /** In-flight proxied requests per client; entries leave when they reach zero, so it is bounded by the clients. */
   private readonly inFlight = new Map<string, number>();
+  /** Each client's last count of connections held, plus this process's starts since (least recently used forgotten). */
+  private readonly heldCounts = new Map<string, { held: number; countedAtMs: number }>();
 
   constructor(
-    clock: Pick<Clock, 'now'>,
+    private readonly clock: Pick<Clock, 'now'>,
     readonly settings: LimitSettings,
   ) {
     this.starts = new TokenBuckets(clock, settings.startsPerMinute, 60_000);
@@ -102,6 +109,26 @@ export class ClientLimits {
   /** A connection start or reauthorization; throws RATE_LIMITED. */
   admitStart(clientId: string): void {
     admit(this.starts.take(clientId), 'BROKER_STARTS_PER_MINUTE', 'connection starts and reauthorizations');
+  }
+
+  /**
+   * Admits a start on the client's recent count when the quota has room for it and for what other
+   * instances may have started unseen, and counts it; false when the start must count afresh.
+   */
+  admitOnRecentCount(clientId: string): boolean {
+    const known = this.heldCounts.get(clientId);
+    if (!known || this.clock.now().getTime() - known.countedAtMs >= QUOTA_COUNT_REUSE_MS) return false;
+    const unseenAtMost = Math.ceil((this.settings.startsPerMinute * QUOTA_COUNT_REUSE_MS) / 60_000) * QUOTA_REUSE_COVERS_INSTANCES;
+    if (known.held + unseenAtMost >= this.settings.maxConnectionsPerClient) return false;
+    known.held += 1;
+    return true;
+  }
+
+  /** A fresh count of the client's connections held, the admitted start included. */
+  rememberHeldCount(clientId: string, held: number): void {
+    this.heldCounts.delete(clientId);
+    this.heldCounts.set(clientId, { held, countedAtMs: this.clock.now().getTime() });
+    evictOldest(this.heldCounts, MAX_TRACKED_KEYS);
   }
 
   /** A forced refresh of one connection; throws RATE_LIMITED. */
@@ -153,16 +180,27 @@ function limited(setting: string, message: string, retryAfterSeconds: number): B
 /** Statuses whose connection still holds a place: an orchestration waits or keeps it fresh. */
 export const HELD_STATUSES = ['awaiting_callback', 'connected', 'refreshing', 'reauth_required'] as const;
 
+/** How long a client's count of connections held is reused, when its quota has room (see the module comment). */
+export const QUOTA_COUNT_REUSE_MS = 10_000;
+/** A reused count must leave room for the starts this many instances, each at the start rate, admit while it is reused. */
+export const QUOTA_REUSE_COVERS_INSTANCES = 5;
+
+/** What a quota check learnt about the legacy partition: `legacyExists` when the count's query answered it. */
+export type QuotaCheck = { legacyExists: boolean } | undefined;
+
 /**
- * Throws QUOTA_EXCEEDED when the client already holds its quota of connections (counted from storage);
- * answers whether a legacy row has `connectionId`, read in the same query (for `create`).
+ * Throws QUOTA_EXCEEDED when the client already holds its quota of connections (see the module
+ * comment for when the count is reused); counts the start it admits. Answers whether a legacy row has
+ * `connectionId` when the count read that in the same query (for `create`), or undefined.
  */
 export async function assertConnectionQuota(
+  limits: ClientLimits,
   connections: Pick<ConnectionStore, 'countWithStatusAndLegacy'>,
   clientId: string,
-  maxConnections: number,
   connectionId: string,
-): Promise<{ legacyExists: boolean }> {
+): Promise<QuotaCheck> {
+  const maxConnections = limits.settings.maxConnectionsPerClient;
+  if (limits.admitOnRecentCount(clientId)) return undefined;
   // The same query tells whether a legacy row has the new id, so `create` need not read for it.
   const { count, legacyExists } = await connections.countWithStatusAndLegacy(clientId, HELD_STATUSES, maxConnections, connectionId);
   if (count >= maxConnections) {
@@ -171,5 +209,6 @@ export async function assertConnectionQuota(
       details: { limit: 'BROKER_MAX_CONNECTIONS_PER_CLIENT' },
     });
   }
+  limits.rememberHeldCount(clientId, count + 1);
   return { legacyExists };
 }

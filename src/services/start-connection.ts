@@ -60,7 +60,7 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
   // Limits before anything is written or sent to the provider.
   runtime.limits.admitStart(clientId);
   const connectionId = request.connectionId ?? newConnectionId();
-  const quota = await assertConnectionQuota(runtime.connections, clientId, runtime.limits.settings.maxConnectionsPerClient, connectionId);
+  const quota = await assertConnectionQuota(runtime.limits, runtime.connections, clientId, connectionId);
   const now = runtime.clock.now();
   if (request.grant === 'client_credentials' && provider.protocol === 'oauth2') {
     return startMachineConnection(runtime, clientId, provider, { ...request, connectionId }, now, quota);

@@ -14,6 +14,7 @@ import type { OAuth2ProviderDefinition } from '../providers/types';
 import { oauth2Client } from './provider-clients';
 import { launchConnection, newConnectionRow } from './new-connection';
 import type { Runtime } from './runtime';
+import type { QuotaCheck } from './limits';
 
 export interface StartedDeviceConnection {
   connectionId: string;
@@ -42,7 +43,7 @@ export async function startDeviceConnection(
   provider: OAuth2ProviderDefinition,
   request: DeviceConnectionRequest,
   now: Date,
-  known?: { legacyExists: boolean },
+  known?: QuotaCheck,
 ): Promise<StartedDeviceConnection> {
   const scopes = request.scopes ?? provider.defaultScopes;
   const server = await providerServer(provider, { send: runtime.http.send }, ['deviceAuthorizationUrl']);

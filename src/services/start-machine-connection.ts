@@ -15,6 +15,7 @@ import type { StoredConnection } from '../storage/connections-repo';
 import { launchConnection, newConnectionRow } from './new-connection';
 import type { Runtime } from './runtime';
 import { waitForConnection } from './wait-for-connection';
+import type { QuotaCheck } from './limits';
 
 export const MACHINE_START_TIMINGS = {
   /** How long POST /connections waits for the first token before answering with the status it has. */
@@ -56,7 +57,7 @@ export async function startMachineConnection(
   provider: OAuth2ProviderDefinition,
   request: MachineConnectionRequest,
   now: Date,
-  known?: { legacyExists: boolean },
+  known?: QuotaCheck,
 ): Promise<StartedMachineConnection> {
   const nowIso = now.toISOString();
   const connection: Connection = {

@@ -108,13 +108,14 @@ export class ConnectionsRepository {
 
   /**
    * Inserts a new row. `known.legacyExists` is what a read just made (`countWithStatusAndLegacy`)
-   * answered, so the legacy partition is not read again.
+   * answered, so the legacy partition is not read again; without it the partition is read unless
+   * seen empty.
    */
   async create(connection: Connection, known?: { legacyExists: boolean }): Promise<string> {
     // New rows never go to the legacy partition, so a legacy row with this id cannot appear after
     // this read: the check and the insert below cannot race.
     const legacy = connection.instanceId === connection.connectionId;
-    if (!legacy && (known ? known.legacyExists : await this.read(legacyPartitionKey(connection.clientId), connection.connectionId))) {
+    if (!legacy && (known ? known.legacyExists : await this.legacyRowExists(connection.clientId, connection.connectionId))) {
       throw exists(connection.connectionId);
     }
     try {
@@ -127,6 +128,11 @@ export class ConnectionsRepository {
       if (isStatus(error, 409)) throw exists(connection.connectionId);
       throw storageError(error);
     }
+  }
+
+  private async legacyRowExists(clientId: string, connectionId: string): Promise<boolean> {
+    if (await this.legacyPartitionEmpty(clientId)) return false;
+    return (await this.read(legacyPartitionKey(clientId), connectionId)) !== undefined;
   }
 
   /**

@@ -11,6 +11,8 @@ import { markOutcome } from '../../src/services/mark-outcome';
 import { findOperatorConnection } from '../../src/services/operator-lookup';
 import { reauthorize } from '../../src/services/reauthorize';
 import { revokeThroughOrchestration } from '../../src/services/revoke-request';
+import { ClientLimits, DEFAULT_LIMITS, QUOTA_COUNT_REUSE_MS } from '../../src/services/limits';
+import type { Runtime } from '../../src/services/runtime';
 import { startConnection } from '../../src/services/start-connection';
 import { forceRefresh } from '../../src/services/token';
 import { sweep, WATCHDOG } from '../../src/services/watchdog';
@@ -102,10 +104,11 @@ describe('an empty legacy partition is looked at once per client and process', (
     expect(calls.queries.mock.calls[0][0]).toEqual({ queryOptions: { filter: "PartitionKey eq 'app1'", select: ['RowKey'] } });
     expect(calls.reads).not.toHaveBeenCalled();
 
+    // Far under its quota the client's count is reused too: the next start queries nothing.
     calls.queries.mockClear();
     await startConnection(world.runtime, CLIENT, { provider: 'acme', connectionId: 'new-2' });
-    expect(calls.queries).toHaveBeenCalledTimes(1);
-    expect(calls.queries.mock.calls[0][0]?.queryOptions?.filter).toContain("PartitionKey ge 'app1~'");
+    expect(calls.queries).not.toHaveBeenCalled();
+    expect(calls.reads).not.toHaveBeenCalled();
 
     // A miss reads both partitions: a row an older version's host writes during an upgrade stays visible.
     calls.queries.mockClear();
@@ -266,5 +269,53 @@ describe('pending authorization rows', () => {
     expect(await world.runtime.authorizations.get(fresh.authorizationId)).toBeDefined();
     // Past its retention the callback is simply unknown.
     expect((await rejection(handleCallback(world.runtime, 'acme', new URLSearchParams({ code: 'code-1', state: old.state })))).code).toBe('STATE_INVALID');
+  });
+});
+
+describe('the count of connections held', () => {
+  let world: World;
+  beforeEach(async () => {
+    world = await fixture.world();
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  // 6 starts a minute: 1 per 10-s reuse window, 5 for the instances a reused count leaves room for.
+  const limits = { ...DEFAULT_LIMITS, maxConnectionsPerClient: 10, startsPerMinute: 6 };
+  const counting = (calls: ReturnType<typeof storageCalls>) => calls.queries.mock.calls.filter(([options]) => options?.queryOptions?.filter?.includes("status eq 'connected'")).length;
+
+  it('when the quota has room, then starts reuse the last count for QUOTA_COUNT_REUSE_MS, and count afresh after it or once the room is gone', async () => {
+    const runtime: Runtime = { ...world.runtime, limits: new ClientLimits(world.clock, limits) };
+    const calls = storageCalls(runtime.connections as ConnectionsRepository);
+    await startConnection(runtime, CLIENT, { provider: 'acme', connectionId: 's1' });
+    expect(counting(calls)).toBe(1);
+    await startConnection(runtime, CLIENT, { provider: 'acme', connectionId: 's2' });
+    await startConnection(runtime, CLIENT, { provider: 'acme', connectionId: 's3' });
+    expect(counting(calls)).toBe(1);
+
+    world.clock.advance(QUOTA_COUNT_REUSE_MS);
+    await startConnection(runtime, CLIENT, { provider: 'acme', connectionId: 's4' });
+    expect(counting(calls)).toBe(2);
+    // 4 held + the 5 starts other instances may admit unseen: s5 leaves no more room to reuse.
+    await startConnection(runtime, CLIENT, { provider: 'acme', connectionId: 's5' });
+    expect(counting(calls)).toBe(2);
+    await startConnection(runtime, CLIENT, { provider: 'acme', connectionId: 's6' });
+    expect(counting(calls)).toBe(3);
+  });
+
+  it('when another instance started connections, then a start near the quota counts them, and the start past it is refused with nothing written', async () => {
+    const repository = world.runtime.connections as ConnectionsRepository;
+    const elsewhere: Runtime = { ...world.runtime, limits: new ClientLimits(world.clock, limits), connections: new ConnectionsRepository(repository['table'], repository['sealer']) };
+    for (let i = 0; i < 6; i++) await startConnection(elsewhere, CLIENT, { provider: 'acme', connectionId: `there-${i}` });
+
+    const runtime: Runtime = { ...world.runtime, limits: new ClientLimits(world.clock, limits) };
+    const calls = storageCalls(repository);
+    for (let i = 0; i < 4; i++) await startConnection(runtime, CLIENT, { provider: 'acme', connectionId: `here-${i}` });
+    expect(counting(calls)).toBe(4);
+    const refused = await rejection(startConnection(runtime, CLIENT, { provider: 'acme', connectionId: 'one-too-many' }));
+    expect(refused).toMatchObject({ code: 'QUOTA_EXCEEDED', details: { limit: 'BROKER_MAX_CONNECTIONS_PER_CLIENT' } });
+    expect(await world.runtime.connections.get(CLIENT, 'one-too-many')).toBeUndefined();
+    expect(world.durable.started.map((start) => start.instanceId)).not.toContain(connectionInstanceId(CLIENT, 'one-too-many'));
   });
 });
