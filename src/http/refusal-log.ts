@@ -5,6 +5,7 @@
  * costs after the platform's own pipeline.
  */
 import type { Clock } from '../services/runtime';
+import { setNewest } from '../domain/bounded-map';
 
 export const REFUSAL_LOG_WINDOW_MS = 10_000;
 /** Most (client, limit) pairs remembered; the oldest is forgotten (its next refusal is then logged). */
@@ -37,9 +38,7 @@ export class RefusalLog {
       window.unlogged += 1;
       return undefined;
     }
-    this.windows.delete(key); // re-inserted: Map order is the age order
-    this.windows.set(key, { startedMs: nowMs, unlogged: 0 });
-    while (this.windows.size > this.maxTracked) this.windows.delete(this.windows.keys().next().value as string);
+    setNewest(this.windows, key, { startedMs: nowMs, unlogged: 0 }, this.maxTracked);
     return 1 + (window?.unlogged ?? 0);
   }
 }

@@ -2,6 +2,8 @@
  * Memoises an async loader per key for `ttlMs`. Concurrent misses share one load; failures are
  * not cached, so the next call retries.
  */
+import { setNewest } from '../domain/bounded-map';
+
 /** Keys are secret names from the settings, so few; the bound only guards against a runaway caller. */
 export const TTL_CACHE_MAX_ENTRIES = 1_000;
 
@@ -12,9 +14,7 @@ export function ttlCache<V>(loader: (key: string) => Promise<V>, ttlMs: number, 
       const entry = entries.get(key);
       if (entry && entry.expiresAt > now()) return entry.value;
       const value = loader(key);
-      entries.delete(key);
-      entries.set(key, { value, expiresAt: now() + ttlMs });
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+      setNewest(entries, key, { value, expiresAt: now() + ttlMs }, maxEntries);
       value.catch(() => {
         if (entries.get(key)?.value === value) entries.delete(key);
       });

@@ -24,6 +24,7 @@ import type { LimitSettings } from '../domain/limits';
 
 export { DEFAULT_LIMITS, type LimitSettings } from '../domain/limits';
 import type { Clock, ConnectionStore } from './runtime';
+import { setNewest } from '../domain/bounded-map';
 
 /** Most keys (clients, connections) a bucket map remembers; the least recently used is forgotten. */
 export const MAX_TRACKED_KEYS = 10_000;
@@ -52,9 +53,7 @@ export class TokenBuckets {
     const nowMs = this.clock.now().getTime();
     const tokens = this.tokensAt(key, nowMs);
     const admitted = tokens >= 1;
-    this.buckets.delete(key); // re-inserted: Map order is the recency order
-    this.buckets.set(key, { tokens: admitted ? tokens - 1 : tokens, atMs: nowMs });
-    evictOldest(this.buckets, this.maxKeys);
+    setNewest(this.buckets, key, { tokens: admitted ? tokens - 1 : tokens, atMs: nowMs }, this.maxKeys);
     return admitted ? { admitted } : { admitted, retryAfterMs: this.untilOneToken(tokens) };
   }
 
@@ -73,10 +72,6 @@ export class TokenBuckets {
   private untilOneToken(tokens: number): number {
     return (1 - tokens) / (this.capacity / this.periodMs);
   }
-}
-
-function evictOldest<K, V>(map: Map<K, V>, maxKeys: number): void {
-  while (map.size > maxKeys) map.delete(map.keys().next().value as K);
 }
 
 /** The limits of this process, built once by the composition root. */
@@ -126,9 +121,7 @@ export class ClientLimits {
 
   /** A fresh count of the client's connections held, the admitted start included. */
   rememberHeldCount(clientId: string, held: number): void {
-    this.heldCounts.delete(clientId);
-    this.heldCounts.set(clientId, { held, countedAtMs: this.clock.now().getTime() });
-    evictOldest(this.heldCounts, MAX_TRACKED_KEYS);
+    setNewest(this.heldCounts, clientId, { held, countedAtMs: this.clock.now().getTime() }, MAX_TRACKED_KEYS);
   }
 
   /** A forced refresh of one connection; throws RATE_LIMITED. */

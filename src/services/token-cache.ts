@@ -4,6 +4,7 @@
  * process never serves a token the row no longer holds.
  */
 import type { Clock } from './runtime';
+import { setNewest } from '../domain/bounded-map';
 
 export type TokenView =
   | { tokenType: string; accessToken: string; expiresAt: string | null; scopes: string[] }
@@ -41,9 +42,7 @@ export class TokenCache {
 
   set(clientId: string, connectionId: string, view: TokenView, validUntilMs: number): void {
     const key = keyOf(clientId, connectionId);
-    this.entries.delete(key); // re-inserted last: Map order is the eviction order
-    this.entries.set(key, { view, validUntilMs });
-    while (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    setNewest(this.entries, key, { view, validUntilMs }, this.maxEntries);
   }
 
   /** Drops the cached token (the row changed: refresh, reauthorization, revocation). */

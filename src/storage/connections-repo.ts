@@ -21,6 +21,7 @@ import {
 } from './connection-keys';
 import type { Sealer } from './sealer';
 import { isStatus } from './tables';
+import { setNewest } from '../domain/bounded-map';
 
 /** Storage round trips one list call may make (filters can make pages sparse); then it answers what it has. */
 const MAX_LIST_REQUESTS = 5;
@@ -172,9 +173,7 @@ export class ConnectionsRepository {
   /** What a look (or a legacy insert) found; a legacy row this process created meanwhile wins. */
   private learnLegacyPartition(clientId: string, state: 'empty' | 'occupied'): 'empty' | 'occupied' {
     const learnt = this.legacyPartitions.get(clientId) === 'occupied' ? 'occupied' : state;
-    this.legacyPartitions.delete(clientId);
-    this.legacyPartitions.set(clientId, learnt);
-    if (this.legacyPartitions.size > this.legacyPartitionsKept) this.legacyPartitions.delete(this.legacyPartitions.keys().next().value as string);
+    setNewest(this.legacyPartitions, clientId, learnt, this.legacyPartitionsKept);
     return learnt;
   }
 
@@ -201,9 +200,8 @@ export class ConnectionsRepository {
 
   private remember(key: string, entity: ConnectionEntity, etag: string | undefined): StoredConnection {
     const stored = fromEntity({ ...entity, etag: etag ?? '' } as TableEntityResult<ConnectionEntity>);
-    this.written.delete(key);
-    if (etag) this.written.set(key, stored);
-    if (this.written.size > this.writtenRowsKept) this.written.delete(this.written.keys().next().value as string);
+    if (etag) setNewest(this.written, key, stored, this.writtenRowsKept);
+    else this.written.delete(key);
     return stored;
   }
 

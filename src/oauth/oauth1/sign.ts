@@ -2,6 +2,7 @@ import { createHmac, createPrivateKey, createSecretKey, KeyObject, randomFillSyn
 import OAuth from 'oauth-1.0a';
 import { BrokerError } from '../../domain/errors';
 import type { SignatureMethod } from '../../providers/types';
+import { evictOldest } from '../../domain/bounded-map';
 
 /*
  * RFC 5849 §3.4 signing. This is the only module that imports `oauth-1.0a`, and it uses the package
@@ -387,8 +388,8 @@ function remember<K, V>(cache: Map<K, V>, key: K, make: () => V): V {
   let value = cache.get(key);
   if (value === undefined) {
     value = make();
-    if (cache.size >= SIGNER_CACHE_LIMIT) cache.delete(cache.keys().next().value as K);
     cache.set(key, value);
+    evictOldest(cache, SIGNER_CACHE_LIMIT);
   }
   return value;
 }

@@ -11,6 +11,7 @@ import { createHash, createPrivateKey, JsonWebKey, randomUUID, sign, webcrypto }
 import * as oauth from 'oauth4webapi';
 import type { DpopKey } from '../../storage/credentials';
 import { HttpRequestSpec, SendOptions, sendHttpRequest } from '../http';
+import { setNewest } from '../../domain/bounded-map';
 
 export type { DpopKey };
 
@@ -45,9 +46,7 @@ export class DpopNonceBook {
     return {
       get: (origin) => this.nonces.get(keyOf(origin)),
       remember: (origin, nonce) => {
-        this.nonces.delete(keyOf(origin));
-        this.nonces.set(keyOf(origin), nonce);
-        while (this.nonces.size > this.maxEntries) this.nonces.delete(this.nonces.keys().next().value as string);
+        setNewest(this.nonces, keyOf(origin), nonce, this.maxEntries);
       },
     };
   }
