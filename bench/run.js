@@ -190,7 +190,7 @@ async function main() {
   const figures = [];
   const failures = [];
   if (['flows', 'tokens', 'proxy'].some((s) => selected.has(s))) selected.add('broker');
-  const sections = ['host', 'signing', 'broker', 'refresh'].filter((name) => selected.has(name));
+  const sections = ['host', 'signing', 'broker', 'flow-storage', 'profiles', 'refresh', 'isolation'].filter((name) => selected.has(name));
   let sectionIndex = 0;
   const section = async (name, fn) => {
     if (!selected.has(name)) return;
@@ -211,10 +211,7 @@ async function main() {
   };
   await section('host', hostFigures);
   await section('signing', signingFigures);
-  if (['flows', 'tokens', 'proxy'].some((s) => selected.has(s))) {
-    selected.add('broker');
-    await section('broker', brokerFigures);
-  }
+  await section('broker', brokerFigures);
   await section('flow-storage', () => benchFlowStorage(ctx));
   await section('profiles', () => benchProfiles(ctx));
   await section('refresh', () => benchRefreshAtScale(ctx));
