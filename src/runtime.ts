@@ -132,6 +132,9 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       },
     ));
 
+  // Everything but the invocation's durable client, once the stores are open: each invocation then
+  // costs one copy of it (no second spread, no await of an already settled promise).
+  let shared: Omit<Runtime, 'durable'> | undefined;
   return {
     telemetry,
     access: {
@@ -139,7 +142,8 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
       isOperator: (key) => isOperatorKey(key, config),
     },
     async runtimeFor(invocation) {
-      return { ...ports, ...(await openStores()), durable: durableClientOf(invocation) };
+      shared ??= { ...ports, ...(await openStores()) };
+      return { ...shared, durable: durableClientOf(invocation) };
     },
   };
 }
