@@ -132,6 +132,7 @@ export async function startBenchWorld(options: BenchWorldOptions): Promise<Bench
       port: brokerPort,
       storage,
       execArgv: options.brokerExecArgv,
+      keepLogChars: 1_000_000,
       settings: {
         BROKER_PROVIDERS: JSON.stringify(providers),
         BROKER_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),

@@ -19,6 +19,11 @@ export interface BrokerHostOptions {
   appDir?: string;
   /** Node options of the host process (the benches' `--cpu-prof`). */
   execArgv?: string[];
+  /**
+   * Keep only the host's last this many characters of output (the benches: a long run logs hundreds
+   * of megabytes). Tests keep it all, since they search the whole log (for secrets, among others).
+   */
+  keepLogChars?: number;
 }
 
 export interface HttpAnswer {
@@ -63,8 +68,12 @@ export async function startBrokerHost(options: BrokerHostOptions): Promise<Broke
 
   const launch = async () => {
     child = spawn(process.execPath, [...(options.execArgv ?? []), DEVHOST_BIN, '--app', options.appDir ?? REPO_ROOT, '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.on('data', (d) => (output += d.toString()));
-    child.stderr?.on('data', (d) => (output += d.toString()));
+    const keep = (d: Buffer) => {
+      output += d.toString();
+      if (options.keepLogChars !== undefined && output.length > 2 * options.keepLogChars) output = output.slice(-options.keepLogChars);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`devhost exited (${child.exitCode}):\n${output.slice(-4000)}`);
