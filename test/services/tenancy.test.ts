@@ -281,7 +281,7 @@ describe('the count of connections held', () => {
     jest.restoreAllMocks();
   });
 
-  // 6 starts a minute: 1 per 10-s reuse window, 5 for the instances a reused count leaves room for.
+  // At 6 starts a minute an instance admits 1 start per 10-s window, so a reused count must leave room for 5 (five instances).
   const limits = { ...DEFAULT_LIMITS, maxConnectionsPerClient: 10, startsPerMinute: 6 };
   const counting = (calls: ReturnType<typeof storageCalls>) => calls.queries.mock.calls.filter(([options]) => options?.queryOptions?.filter?.includes("status eq 'connected'")).length;
 
