@@ -76,21 +76,13 @@ async function exchange(runtime: Runtime, input: ExchangeInput, pending: Pending
   const provider = runtime.providers.get(attempt.provider);
   // Only this attempt's exchange makes a row that names it connected (a reauthorization names a new
   // attempt and waits again), so such a row holds the credentials this attempt's code brought.
-  const exchangedHere = stored.connection.status === 'connected' || stored.connection.status === 'awaiting_confirmation';
-  if (exchangedHere && attempt.exchangedAt) {
-    const credentials = await runtime.connections.openCredentials(stored);
-    return {
-      ...resultFrom(stored, 'connected', isRefreshable(provider, credentials, stored.connection.expiresAt)),
-      ...confirmation(runtime, stored.connection, attempt.exchangedAt),
-    };
-  }
-  if (exchangedHere) {
+  if (stored.connection.status === 'connected' || stored.connection.status === 'awaiting_confirmation') {
+    const refreshable = isRefreshable(provider, await runtime.connections.openCredentials(stored), stored.connection.expiresAt);
+    if (attempt.exchangedAt) return { ...resultFrom(stored, 'connected', refreshable), ...confirmation(runtime, stored.connection, attempt.exchangedAt) };
     // An earlier run stored the credentials but stopped before marking the attempt (a storage failure
     // after the save, or the activity run again): what followed the save is done now, and the
     // orchestration goes on to its refresh loop instead of ending as if another attempt had won.
-    const credentials = await runtime.connections.openCredentials(stored);
-    const savedAt = stored.issuedAt ?? stored.connection.updatedAt;
-    return announceConnected(runtime, input, attempt, stored, isRefreshable(provider, credentials, stored.connection.expiresAt), savedAt, pending);
+    return announceConnected(runtime, input, attempt, stored, refreshable, stored.issuedAt ?? stored.connection.updatedAt, pending);
   }
   if (stored.connection.status === 'merged' && stored.connection.authorizationId === input.authorizationId) return finishMerge(runtime, input, stored, attempt, pending);
   if (stored.connection.status !== 'awaiting_callback') return stale(stored);

@@ -107,21 +107,28 @@ export class ClientLimits {
   }
 
   /**
-   * Admits a start on the client's recent count when the quota has room for it and for what other
-   * instances may have started unseen, and counts it; false when the start must count afresh.
+   * Throws QUOTA_EXCEEDED when the client already holds its quota of connections (see the module
+   * comment for when the count is reused); counts the start it admits. Answers whether a legacy row
+   * has `connectionId` when the count read that in the same query (for `create`), or undefined.
    */
-  admitOnRecentCount(clientId: string): boolean {
+  async assertConnectionQuota(connections: Pick<ConnectionStore, 'countWithStatusAndLegacy'>, clientId: string, connectionId: string): Promise<QuotaCheck> {
+    const maxConnections = this.settings.maxConnectionsPerClient;
     const known = this.heldCounts.get(clientId);
-    if (!known || this.clock.now().getTime() - known.countedAtMs >= QUOTA_COUNT_REUSE_MS) return false;
     const unseenAtMost = Math.ceil((this.settings.startsPerMinute * QUOTA_COUNT_REUSE_MS) / 60_000) * QUOTA_REUSE_COVERS_INSTANCES;
-    if (known.held + unseenAtMost >= this.settings.maxConnectionsPerClient) return false;
-    known.held += 1;
-    return true;
-  }
-
-  /** A fresh count of the client's connections held, the admitted start included. */
-  rememberHeldCount(clientId: string, held: number): void {
-    setNewest(this.heldCounts, clientId, { held, countedAtMs: this.clock.now().getTime() }, MAX_TRACKED_KEYS);
+    if (known && this.clock.now().getTime() - known.countedAtMs < QUOTA_COUNT_REUSE_MS && known.held + unseenAtMost < maxConnections) {
+      known.held += 1;
+      return undefined;
+    }
+    // The same query tells whether a legacy row has the new id, so `create` need not read for it.
+    const { count, legacyExists } = await connections.countWithStatusAndLegacy(clientId, HELD_STATUSES, maxConnections, connectionId);
+    if (count >= maxConnections) {
+      throw new BrokerError('QUOTA_EXCEEDED', `this client already holds ${maxConnections} connections (limit BROKER_MAX_CONNECTIONS_PER_CLIENT); revoke some first`, {
+        retryAfterSeconds: 60,
+        details: { limit: 'BROKER_MAX_CONNECTIONS_PER_CLIENT' },
+      });
+    }
+    setNewest(this.heldCounts, clientId, { held: count + 1, countedAtMs: this.clock.now().getTime() }, MAX_TRACKED_KEYS);
+    return { legacyExists };
   }
 
   /** A forced refresh of one connection; throws RATE_LIMITED. */
@@ -180,28 +187,3 @@ export const QUOTA_REUSE_COVERS_INSTANCES = 5;
 
 /** What a quota check learnt about the legacy partition: `legacyExists` when the count's query answered it. */
 export type QuotaCheck = { legacyExists: boolean } | undefined;
-
-/**
- * Throws QUOTA_EXCEEDED when the client already holds its quota of connections (see the module
- * comment for when the count is reused); counts the start it admits. Answers whether a legacy row has
- * `connectionId` when the count read that in the same query (for `create`), or undefined.
- */
-export async function assertConnectionQuota(
-  limits: ClientLimits,
-  connections: Pick<ConnectionStore, 'countWithStatusAndLegacy'>,
-  clientId: string,
-  connectionId: string,
-): Promise<QuotaCheck> {
-  const maxConnections = limits.settings.maxConnectionsPerClient;
-  if (limits.admitOnRecentCount(clientId)) return undefined;
-  // The same query tells whether a legacy row has the new id, so `create` need not read for it.
-  const { count, legacyExists } = await connections.countWithStatusAndLegacy(clientId, HELD_STATUSES, maxConnections, connectionId);
-  if (count >= maxConnections) {
-    throw new BrokerError('QUOTA_EXCEEDED', `this client already holds ${maxConnections} connections (limit BROKER_MAX_CONNECTIONS_PER_CLIENT); revoke some first`, {
-      retryAfterSeconds: 60,
-      details: { limit: 'BROKER_MAX_CONNECTIONS_PER_CLIENT' },
-    });
-  }
-  limits.rememberHeldCount(clientId, count + 1);
-  return { legacyExists };
-}

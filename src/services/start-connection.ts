@@ -11,7 +11,6 @@ import { isReturnUrlAllowed } from '../config/return-urls';
 import { authorizePhaseInput } from '../durable/contract';
 import { beginAuthorization } from './begin-authorization';
 import { assertBindingRules } from './complete-connection';
-import { assertConnectionQuota } from './limits';
 import { launchConnection, newConnectionRow } from './new-connection';
 import type { Runtime } from './runtime';
 import { startDeviceConnection, type StartedDeviceConnection } from './start-device-connection';
@@ -60,7 +59,7 @@ export async function startConnection(runtime: Runtime, clientId: string, reques
   // Limits before anything is written or sent to the provider.
   runtime.limits.admitStart(clientId);
   const connectionId = request.connectionId ?? newConnectionId();
-  const quota = await assertConnectionQuota(runtime.limits, runtime.connections, clientId, connectionId);
+  const quota = await runtime.limits.assertConnectionQuota(runtime.connections, clientId, connectionId);
   const now = runtime.clock.now();
   if (request.grant === 'client_credentials' && provider.protocol === 'oauth2') {
     return startMachineConnection(runtime, clientId, provider, { ...request, connectionId }, now, quota);
