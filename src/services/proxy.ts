@@ -65,9 +65,10 @@ export async function proxyRequest(runtime: Runtime, request: ProxyRequest): Pro
 }
 
 async function forwardForClient(runtime: Runtime, request: ProxyRequest): Promise<ProxyResponse> {
-  const stored = await runtime.connections.require(request.clientId, request.connectionId);
-  // The row just read is the truth: a token cached in this process must not outlive a revocation
-  // (or any other end) that another host wrote.
+  const stored = await runtime.connections.requireShared(request.clientId, request.connectionId);
+  // The row, read after this call arrived, is the truth: a token cached in this process must not
+  // outlive a revocation (or any other end) that another host wrote. Calls of one connection at the
+  // same time share that read.
   assertUsable(stored.connection);
   const provider = runtime.providers.get(stored.connection.provider);
   if (!provider.apiBaseUrl) {

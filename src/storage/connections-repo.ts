@@ -22,6 +22,7 @@ import {
 import type { Sealer } from './sealer';
 import { isStatus } from './tables';
 import { setNewest } from '../domain/bounded-map';
+import { SharedReads } from './shared-reads';
 
 /** Storage round trips one list call may make (filters can make pages sparse); then it answers what it has. */
 const MAX_LIST_REQUESTS = 5;
@@ -93,10 +94,11 @@ export interface ListFilters {
 }
 
 export class ConnectionsRepository {
-  /** Each row as this process last wrote it (with its new ETag), by `writtenKey`. */
+  /** Each row as this process last wrote it (with its new ETag), by `memoryKey`. */
   private readonly written = new Map<string, StoredConnection>();
   /** Whether each client's legacy partition held any row when this process last looked. */
   private readonly legacyPartitions = new Map<string, 'empty' | 'occupied'>();
+  private readonly sharedReads = new SharedReads<StoredConnection | undefined>();
 
   constructor(
     private readonly table: TableClient,
@@ -123,7 +125,7 @@ export class ConnectionsRepository {
       const entity = toEntity(connection, null);
       const result = await this.table.createEntity(entity);
       if (legacy) this.learnLegacyPartition(connection.clientId, 'occupied');
-      this.remember(writtenKey(connection.clientId, connection.connectionId), entity, result.etag);
+      this.remember(memoryKey(connection.clientId, connection.connectionId), entity, result.etag);
       return result.etag ?? '';
     } catch (error) {
       if (isStatus(error, 409)) throw exists(connection.connectionId);
@@ -195,7 +197,7 @@ export class ConnectionsRepository {
    * makes every method one.
    */
   async lastWritten(clientId: string, connectionId: string): Promise<StoredConnection | undefined> {
-    return this.written.get(writtenKey(clientId, connectionId));
+    return this.written.get(memoryKey(clientId, connectionId));
   }
 
   private remember(key: string, entity: ConnectionEntity, etag: string | undefined): StoredConnection {
@@ -206,9 +208,16 @@ export class ConnectionsRepository {
   }
 
   async require(clientId: string, connectionId: string): Promise<StoredConnection> {
-    const stored = await this.get(clientId, connectionId);
-    if (!stored) throw new BrokerError('CONNECTION_NOT_FOUND', `connection "${connectionId}" not found`);
-    return stored;
+    return found(connectionId, await this.get(clientId, connectionId));
+  }
+
+  /**
+   * `require` for a caller that only looks at the row (the proxy's check on every call): calls for
+   * one row at the same time share a storage request that began after each of them (shared-reads.ts),
+   * so each still sees every write that ended before it asked. The answer is shared: never changed.
+   */
+  async requireShared(clientId: string, connectionId: string): Promise<StoredConnection> {
+    return found(connectionId, await this.sharedReads.read(memoryKey(clientId, connectionId), () => this.get(clientId, connectionId)));
   }
 
   /**
@@ -390,13 +399,13 @@ export class ConnectionsRepository {
     try {
       const result = await this.table.updateEntity(entity, 'Replace', { etag: stored.etag });
       // The row as a read would answer it right after this write.
-      const written = this.remember(writtenKey(next.clientId, next.connectionId), entity, result.etag);
+      const written = this.remember(memoryKey(next.clientId, next.connectionId), entity, result.etag);
       this.writes?.published(next.clientId, next.connectionId, written);
       return result.etag ?? '';
     } catch (error) {
       if (isStatus(error, 412) || isStatus(error, 404)) {
         // Someone else wrote it since: what this process wrote last is no longer the row.
-        this.written.delete(writtenKey(next.clientId, next.connectionId));
+        this.written.delete(memoryKey(next.clientId, next.connectionId));
         return undefined;
       }
       throw storageError(error);
@@ -413,7 +422,7 @@ export class ConnectionsRepository {
     for (const partitionKey of [spreadPartitionKey(clientId, connectionId), legacyPartitionKey(clientId)]) {
       try {
         await this.table.deleteEntity(partitionKey, connectionId);
-        this.written.delete(writtenKey(clientId, connectionId));
+        this.written.delete(memoryKey(clientId, connectionId));
         this.writes?.published(clientId, connectionId, undefined);
         return;
       } catch (error) {
@@ -423,7 +432,8 @@ export class ConnectionsRepository {
   }
 }
 
-const writtenKey = (clientId: string, connectionId: string) => `${clientId}\n${connectionId}`;
+/** A row's key in this process's maps. */
+const memoryKey = (clientId: string, connectionId: string) => `${clientId}\n${connectionId}`;
 
 type ListCursor = { part: 'legacy' | 'spread'; token?: string };
 
@@ -449,6 +459,11 @@ function writeCursor(cursor: ListCursor, spreadStart: string): string {
 
 function invalidContinuation(): BrokerError {
   return new BrokerError('INVALID_REQUEST', 'continuation token is not valid');
+}
+
+function found(connectionId: string, stored: StoredConnection | undefined): StoredConnection {
+  if (!stored) throw new BrokerError('CONNECTION_NOT_FOUND', `connection "${connectionId}" not found`);
+  return stored;
 }
 
 function exists(connectionId: string): BrokerError {

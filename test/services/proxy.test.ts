@@ -116,6 +116,53 @@ describe('proxyRequest', () => {
     expect(sent.headers.authorization).not.toContain('tok-secret');
   });
 
+  it('when calls of one connection come together, then they share its row reads and each answers', async () => {
+    const { connection } = await seedConnected(world);
+    running(world, connection.instanceId);
+    world.provider.answerWith({ status: 200, body: 'ok' });
+    await bodyOf((await proxyRequest(world.runtime, request(connection.connectionId))).body); // caches the token
+    world.provider.takeRequests();
+    const reads = jest.spyOn(world.runtime.connections, 'get');
+
+    const answers = await Promise.all(Array.from({ length: 12 }, () => proxyRequest(world.runtime, request(connection.connectionId))));
+
+    expect(await Promise.all(answers.map(async (answer) => [answer.status, await bodyOf(answer.body)]))).toEqual(Array(12).fill([200, 'ok']));
+    expect(world.provider.takeRequests()).toHaveLength(12);
+    // The first call's read, then one read begun after the other eleven asked.
+    expect(reads).toHaveBeenCalledTimes(2);
+  });
+
+  it('when another host revokes while a read is in flight, then a call made after the revocation is refused although it came during that read', async () => {
+    const { connection } = await seedConnected(world);
+    running(world, connection.instanceId);
+    world.provider.answerWith({ status: 200, body: 'ok' });
+    await bodyOf((await proxyRequest(world.runtime, request(connection.connectionId))).body);
+    world.provider.takeRequests();
+    const { connections } = world.runtime;
+    const readRow = connections.get.bind(connections);
+    let firstReadAnswered!: () => void;
+    const answered = new Promise<void>((resolve) => (firstReadAnswered = resolve));
+    let letFirstReadReturn!: () => void;
+    const held = new Promise<void>((resolve) => (letFirstReadReturn = resolve));
+    jest.spyOn(connections, 'get').mockImplementationOnce(async (clientId, connectionId) => {
+      const row = await readRow(clientId, connectionId);
+      firstReadAnswered();
+      await held;
+      return row;
+    });
+
+    const before = proxyRequest(world.runtime, request(connection.connectionId));
+    await answered; // that read saw the row connected
+    const row = await connections.require(CLIENT, connection.connectionId);
+    await connections.save(row, { ...row.connection, status: 'revoked' }); // what another host's revocation writes
+    const after = proxyRequest(world.runtime, request(connection.connectionId));
+    letFirstReadReturn();
+
+    expect((await before).status).toBe(200);
+    expect((await rejection(after)).code).toBe('CONNECTION_REVOKED');
+    expect(world.provider.takeRequests()).toHaveLength(1);
+  });
+
   it('when the connection was revoked, then CONNECTION_REVOKED and nothing is sent', async () => {
     const { connection } = await seedConnected(world, { status: 'revoked' });
     expect((await rejection(proxyRequest(world.runtime, request(connection.connectionId)))).code).toBe('CONNECTION_REVOKED');
