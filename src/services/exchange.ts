@@ -82,7 +82,8 @@ async function exchange(runtime: Runtime, input: ExchangeInput, pending: Pending
     // An earlier run stored the credentials but stopped before marking the attempt (a storage failure
     // after the save, or the activity run again): what followed the save is done now, and the
     // orchestration goes on to its refresh loop instead of ending as if another attempt had won.
-    return announceConnected(runtime, input, attempt, stored, refreshable, stored.issuedAt ?? stored.connection.updatedAt, pending);
+    const moved = await retireHeldGrant(runtime, attempt);
+    return announceConnected(runtime, input, attempt, stored, refreshable, stored.issuedAt ?? stored.connection.updatedAt, pending, moved);
   }
   if (stored.connection.status === 'merged' && stored.connection.authorizationId === input.authorizationId) return finishMerge(runtime, input, stored, attempt, pending);
   if (stored.connection.status !== 'awaiting_callback') return stale(stored);
@@ -175,6 +176,9 @@ async function exchange(runtime: Runtime, input: ExchangeInput, pending: Pending
     return merging ? finishMerge(runtime, input, merging, attempt, pending) : stale(stored);
   }
   const moving = await movingFrom(runtime, stored, provider.name);
+  // Held on the attempt until it settles: a run that stops after the save below leaves the old grant
+  // for its re-run to revoke (the row no longer has it).
+  if (moving?.credentials) await runtime.authorizations.holdRetiring(attempt, { provider: moving.from.name, credentials: moving.credentials });
   const refreshDueAt = watchdogDueAt(nowIso, expiresAt, isRefreshable(provider, credentials, expiresAt), runtime.settings.refreshMarginMs);
   const saved = await saveWithRetry(runtime, stored, (connection) => {
     if (connection.authorizationId !== input.authorizationId || connection.status !== 'awaiting_callback') return undefined;
@@ -202,8 +206,7 @@ async function exchange(runtime: Runtime, input: ExchangeInput, pending: Pending
   });
   if (!saved) return stale(stored);
   // Only now that the successor's credentials are stored do the old provider's go.
-  const retired = moving ? await revokeAtProvider(runtime, moving.from, moving.credentials) : undefined;
-  const moved = moving ? { movedFrom: moving.from.name, previousRevokedAtProvider: retired?.revoked ?? false } : undefined;
+  const moved = moving ? await retireGrant(runtime, moving.from, moving.credentials) : undefined;
   return announceConnected(runtime, input, attempt, saved, isRefreshable(provider, credentials, expiresAt), nowIso, pending, moved);
 }
 
@@ -233,7 +236,7 @@ async function announceConnected(
   refreshable: boolean,
   nowIso: string,
   pending: PendingAuthorized,
-  moved?: { movedFrom: string; previousRevokedAtProvider: boolean },
+  moved?: Moved,
 ): Promise<ExchangeResult> {
   const { expiresAt, scopes, credentialsVersion } = saved.connection;
   const exchanged: AuditEventInput = {
@@ -277,6 +280,24 @@ async function finishMerge(runtime: Runtime, input: ExchangeInput, written: Stor
   await runtime.authorizations.markExchanged(attempt, at);
   // The orchestration announces the holder connected (its id is what the redirect names).
   return { ...resultFrom(merging, 'merged', false), mergedInto: holder.connection.connectionId, webhooks: runtime.webhooks.has(input.clientId) };
+}
+
+type Moved = { movedFrom: string; previousRevokedAtProvider: boolean };
+
+async function retireGrant(runtime: Runtime, from: ProviderDefinition, credentials: Credentials | undefined): Promise<Moved> {
+  const retired = await revokeAtProvider(runtime, from, credentials);
+  return { movedFrom: from.name, previousRevokedAtProvider: retired.revoked };
+}
+
+/**
+ * The grant an earlier run of this exchange held on the attempt before it stored the successor's
+ * credentials, revoked now (again, if that run got as far: a second revocation is harmless). None
+ * for an exchange that moved nothing, or whose old provider is no longer configured.
+ */
+async function retireHeldGrant(runtime: Runtime, attempt: AuthorizationAttempt): Promise<Moved | undefined> {
+  const grant = await runtime.authorizations.openRetiring(attempt).catch(() => undefined);
+  if (!grant || !runtime.providers.isConfigured(grant.provider)) return undefined;
+  return retireGrant(runtime, runtime.providers.get(grant.provider), grant.credentials);
 }
 
 /** The provider the connection leaves, with its credentials, when this exchange moves it onto another. */

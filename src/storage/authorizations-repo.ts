@@ -2,7 +2,8 @@
  * Pending authorization rows, one per attempt. PartitionKey = authorization id = SHA-256 of the state
  * (OAuth 2.0) or of the request token (OAuth 1.0a), so the callback finds the row from what the
  * browser brings while the row never holds the state itself. Secrets (PKCE verifier, request-token
- * secret, the authorization URL, the code) are sealed, bound to the connection's instance id.
+ * secret, the authorization URL, the code; while an exchange moves the connection onto a successor
+ * provider, the grant it replaces) are sealed, bound to the connection's instance id.
  *
  * A row holds secrets only while they are needed: once the attempt is settled (exchanged, denied,
  * failed, expired) it becomes a tombstone (ids, times, the callback's fingerprint; no secrets), so a
@@ -14,7 +15,7 @@ import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import { BrokerError } from '../domain/errors';
 import type { Protocol } from '../domain/connection';
-import type { AuthorizationSecrets, CallbackSecrets } from './credentials';
+import type { AuthorizationSecrets, CallbackSecrets, Credentials } from './credentials';
 import type { Sealer } from './sealer';
 import { isStatus } from './tables';
 
@@ -54,6 +55,8 @@ interface AuthorizationEntity {
   exchangedAt?: string;
   /** JSON list of fingerprints of callbacks the provider refused (forged or stale codes/verifiers). */
   rejectedFingerprints?: string;
+  /** Sealed RetiringGrant while the exchange moves the connection onto a successor; empty once settled. */
+  retiring?: string;
 }
 
 export interface AuthorizationAttempt {
@@ -83,6 +86,13 @@ export interface AuthorizationAttempt {
   etag: string;
   sealedSecrets?: string;
   sealedCallback?: string;
+  sealedRetiring?: string;
+}
+
+/** The grant an exchange onto a successor provider replaces, kept until it is revoked. */
+export interface RetiringGrant {
+  provider: string;
+  credentials: Credentials;
 }
 
 export class AuthorizationsRepository {
@@ -222,7 +232,7 @@ export class AuthorizationsRepository {
     this.recorded.delete(attempt.authorizationId);
     try {
       await this.table.updateEntity(
-        { partitionKey: attempt.authorizationId, rowKey: ROW_KEY, exchangedAt: at, callbackSecrets: '', secrets: '', settledAt: at },
+        { partitionKey: attempt.authorizationId, rowKey: ROW_KEY, exchangedAt: at, callbackSecrets: '', secrets: '', retiring: '', settledAt: at },
         'Merge',
       );
     } catch (error) {
@@ -232,11 +242,32 @@ export class AuthorizationsRepository {
     }
   }
 
+  /**
+   * Keeps the grant this attempt's exchange is about to replace (a move onto a successor provider)
+   * until the attempt is settled, so a run that stops after storing the new credentials leaves its
+   * re-run something to revoke. An unconditional merge: a re-run writes the same.
+   */
+  async holdRetiring(attempt: AuthorizationAttempt, grant: RetiringGrant): Promise<void> {
+    const { envelope } = await this.sealer.seal(grant, attempt.instanceId);
+    // The copy this process recorded no longer matches the row.
+    this.recorded.delete(attempt.authorizationId);
+    try {
+      await this.table.updateEntity({ partitionKey: attempt.authorizationId, rowKey: ROW_KEY, retiring: envelope }, 'Merge');
+    } catch (error) {
+      throw new BrokerError('STORAGE_UNAVAILABLE', 'could not update the authorization attempt', { cause: error, transient: true });
+    }
+  }
+
+  async openRetiring(attempt: AuthorizationAttempt): Promise<RetiringGrant | undefined> {
+    if (!attempt.sealedRetiring) return undefined;
+    return this.sealer.open<RetiringGrant>(attempt.sealedRetiring, attempt.instanceId);
+  }
+
   /** Turns a settled attempt's row into a tombstone: its sealed secrets and code are erased. */
   async retire(authorizationId: string, at: string): Promise<void> {
     this.recorded.delete(authorizationId);
     try {
-      await this.table.updateEntity({ partitionKey: authorizationId, rowKey: ROW_KEY, secrets: '', callbackSecrets: '', settledAt: at }, 'Merge');
+      await this.table.updateEntity({ partitionKey: authorizationId, rowKey: ROW_KEY, secrets: '', callbackSecrets: '', retiring: '', settledAt: at }, 'Merge');
     } catch (error) {
       if (!isStatus(error, 404)) {
         throw new BrokerError('STORAGE_UNAVAILABLE', 'could not retire the authorization attempt', { cause: error, transient: true });
@@ -311,6 +342,7 @@ function fromEntity(entity: TableEntityResult<AuthorizationEntity>): Authorizati
     etag: entity.etag,
     sealedSecrets: entity.secrets || undefined,
     sealedCallback: entity.callbackSecrets || undefined,
+    sealedRetiring: entity.retiring || undefined,
   };
 }
 

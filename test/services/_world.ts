@@ -282,6 +282,8 @@ function providerDefinitions(origin: string) {
     longlived: { ...oauth2, refreshable: false, verifyUrl: `${origin}/api/me` },
     // Names who connected from its user endpoint (the canned answer serves both endpoints).
     withuser: { ...oauth2, accountInfo: { url: `${origin}/api/user`, subjectField: 'user.id', nameField: 'user.name' } },
+    // Deprecated: its connections can be moved onto acme (POST …/reauthorize {provider}).
+    acmeold: { ...oauth2, deprecatedAfter: '2026-12-31', successor: 'acme' },
     // Machine to machine only: connections fetch their tokens with the client credentials grant.
     machine: { ...oauth2, grants: ['client_credentials'] },
     legacy: {

@@ -7,10 +7,11 @@ import { exchangeCredentials, type ExchangeInput } from '../../src/services/exch
 import { handleCallback } from '../../src/services/callback';
 import { revokeConnection } from '../../src/services/revoke';
 import type { Runtime } from '../../src/services/runtime';
+import { reauthorize } from '../../src/services/reauthorize';
 import { startConnection } from '../../src/services/start-connection';
 import { AuthorizationsRepository } from '../../src/storage/authorizations-repo';
 import { ConnectionsRepository } from '../../src/storage/connections-repo';
-import { CLIENT, servicesFixture, tokenAnswer, tokenRequests, type World } from './_world';
+import { CLIENT, seedConnected, servicesFixture, tokenAnswer, tokenRequests, type World } from './_world';
 
 const fixture = servicesFixture();
 
@@ -119,6 +120,40 @@ describe('exchangeCredentials', () => {
     const events = (await world.audit.list(CLIENT, input.connectionId, { top: 100 })).items;
     expect(events.filter((e) => e.type === 'exchanged')).toEqual([expect.objectContaining({ at: exchangedAt, details: expect.objectContaining({ credentialsVersion: 1 }) })]);
     expect(events.filter((e) => e.type === 'authorized')).toHaveLength(1);
+  });
+
+  it('when a move onto the successor stored the new credentials but stopped before revoking the old grant, then the re-run revokes it', async () => {
+    const { connection } = await seedConnected(world, { provider: 'acmeold' }); // holds at-1 / rt-1
+    const started = await reauthorize(world.runtime, CLIENT, connection.connectionId, { provider: 'acme' });
+    const state = new URL(started.authorizationUrl).searchParams.get('state') ?? '';
+    await handleCallback(world.runtime, 'acme', new URLSearchParams({ code: 'code-2', state }));
+    const { authorizationId = '' } = (await world.runtime.connections.require(CLIENT, connection.connectionId)).connection;
+    const input = { connectionId: connection.connectionId, clientId: CLIENT, authorizationId };
+    world.provider.answerWith(tokenAnswer({ access_token: 'at-2', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-2' }));
+    world.provider.takeRequests();
+    // The run stops right after the save (as if its process died there): the old grant is no longer on the row.
+    const connections = world.runtime.connections;
+    const save = connections.save.bind(connections);
+    jest.spyOn(connections, 'save').mockImplementationOnce(async (...args) => {
+      await save(...args);
+      throw new BrokerError('STORAGE_UNAVAILABLE', 'the instance stopped', { transient: true });
+    });
+    await expect(exchangeCredentials(world.runtime, input)).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+    expect(world.provider.takeRequests().map((r) => r.target)).toEqual(['/token']);
+    expect((await world.runtime.connections.require(CLIENT, connection.connectionId)).connection).toMatchObject({ provider: 'acme', status: 'connected' });
+
+    world.clock.advance(2_000); // the orchestration's retry
+    expect(await exchangeCredentials(world.runtime, input)).toMatchObject({ outcome: 'connected' });
+
+    const sent = world.provider.takeRequests();
+    expect(sent.map((r) => r.target)).toEqual(['/revoke']);
+    expect(new URLSearchParams(sent[0].body).get('token')).toBe('rt-1');
+    const attempt = await world.runtime.authorizations.get(authorizationId);
+    expect(attempt?.sealedRetiring).toBeUndefined();
+    const events = (await world.audit.list(CLIENT, connection.connectionId, { top: 100 })).items;
+    expect(events.filter((e) => e.type === 'exchanged')).toEqual([
+      expect.objectContaining({ details: expect.objectContaining({ movedFrom: 'acmeold', previousRevokedAtProvider: true }) }),
+    ]);
   });
 
   it('when the attempt is no longer the connection’s current one, then stale and nothing is sent', async () => {
