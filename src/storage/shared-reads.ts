@@ -32,9 +32,9 @@ export class SharedReads<T> {
   private begin(key: string, load: () => Promise<T>): Promise<T> {
     const slot: Slot<T> = { current: load() };
     this.slots.set(key, slot);
+    // Only this slot's own `next` replaces it in the map; with callers waiting, their read takes the key.
     const end = () => {
-      // A slot with callers waiting hands the key to their read, which `begin` installs next.
-      if (this.slots.get(key) === slot && !slot.next) this.slots.delete(key);
+      if (!slot.next) this.slots.delete(key);
     };
     slot.current.then(end, end);
     return slot.current;
