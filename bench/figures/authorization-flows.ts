@@ -12,7 +12,7 @@ import { inBatches, round, summarize } from '../support/stats';
 const CONCURRENCIES = [20, 50];
 const WARMUP_CONCURRENCY = 50;
 const AIM_RATIO = 2;
-const PHASE_LIMIT_MS = 20 * 60_000;
+const PHASE_LIMIT_MS = 3 * 60_000;
 
 export interface FlowsOutcome {
   figures: Figure[];
@@ -20,7 +20,7 @@ export interface FlowsOutcome {
 }
 
 export async function benchAuthorizationFlows(world: BenchWorld, ctx: BenchContext): Promise<FlowsOutcome> {
-  const total = ctx.quick ? 100 : 1000;
+  const total = ctx.quick ? 100 : 200;
   const warmup = 50;
   ctx.log(`authorization flows: warm-up ${warmup} + ${total} each way, ${CONCURRENCIES.join(' and ')} at a time`);
   await inBatches(warmup, WARMUP_CONCURRENCY, (i) => directFlow(world, `warm-${i}`));

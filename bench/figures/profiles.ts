@@ -27,7 +27,7 @@ const freshDir = (name: string) => {
 const cpuProf = (dir: string) => ['--cpu-prof', `--cpu-prof-dir=${dir}`];
 
 export async function benchProfiles(ctx: BenchContext): Promise<Figure[]> {
-  const seconds = ctx.quick ? 3 : 15;
+  const seconds = ctx.quick ? 3 : 8;
   const figures: Figure[] = [];
   const proxyUrl = (world: BenchWorld, id: string) => `${world.broker.url}/api/connections/${id}/proxy/resource/item?x=1`;
   const routes: Array<[string, (world: BenchWorld, id: string) => string, Record<string, string>?]> = [

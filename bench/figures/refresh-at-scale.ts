@@ -27,8 +27,12 @@ const AIM_MAX_RSS_MIB = 1024;
 const historyCycles = (ctx: BenchContext) => (ctx.quick ? 20 : 50);
 const HISTORY_CONNECTIONS = 5;
 const HISTORY_LIMIT_MS = 240_000;
-const CREATE_LIMIT_MS = 15 * 60_000;
-const CREATE_REQUEST_TIMEOUT_MS = 60_000;
+/**
+ * Creation stops here so the full run fits its 20 minutes (issue 15) beside the 10-minute window;
+ * a machine that cannot create them all in time reports how many it did (2 cores: about 4,800).
+ */
+const CREATE_LIMIT_MS = 2 * 60_000;
+const CREATE_REQUEST_TIMEOUT_MS = 30_000;
 /** Connections per client app: a client's start counts its held rows (the quota), so a scale run spreads them as a real deployment with many apps would. */
 const CONNECTIONS_PER_APP = 1000;
 

@@ -21,7 +21,7 @@ export const JUDGED = new Set([16, 64]);
 /** The quick run measures only the concurrencies an aim is judged at. */
 const concurrencies = (ctx: BenchContext) => (ctx.quick ? CONCURRENCIES.filter((c) => JUDGED.has(c)) : CONCURRENCIES);
 
-export const halfSeconds = (ctx: BenchContext) => (ctx.quick ? 1.5 : 5);
+export const halfSeconds = (ctx: BenchContext) => (ctx.quick ? 1.5 : 3);
 
 export async function benchTokenReads(world: BenchWorld, connectionId: string, ctx: BenchContext): Promise<Figure[]> {
   const route = `/api/connections/${connectionId}/token`;
