@@ -14,6 +14,7 @@ import { forwardRequest } from './proxy/forward';
 import { createBrokerSecrets } from './secrets';
 import type { Access, Clock, Runtime } from './services/runtime';
 import { AuditTrail } from './services/audit-trail';
+import { StorageHealth } from './services/health';
 import { ClientLimits } from './services/limits';
 import { TokenCache } from './services/token-cache';
 import { DpopNonceBook } from './oauth/oauth2/dpop';
@@ -25,7 +26,7 @@ import { ConnectionsRepository } from './storage/connections-repo';
 import { McpRegistrationsRepository } from './storage/mcp-registrations-repo';
 import { FailedWebhooksRepository } from './storage/failed-webhooks-repo';
 import { createSealer } from './storage/sealer';
-import { openTable, TableNames } from './storage/tables';
+import { openTable, storageRoundTrip, TableNames } from './storage/tables';
 import { noTelemetry, type Telemetry } from './telemetry/port';
 import { tracedForward, tracedMethods, tracedSend } from './telemetry/traced-ports';
 
@@ -96,6 +97,7 @@ export function createWiring(config: BrokerConfig, env: NodeJS.ProcessEnv): Wiri
     tokens: new TokenCache(systemClock),
     dpopNonces: new DpopNonceBook(),
     limits: new ClientLimits(systemClock, config.limits),
+    health: new StorageHealth(systemClock, storageRoundTrip(env)),
     http: { send: tracedSend(telemetry, sendHttpRequest), forward: tracedForward(telemetry, forwardRequest) },
     webhooks: config.webhooks,
     telemetry,

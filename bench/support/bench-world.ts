@@ -5,11 +5,11 @@
  * counting forwarders in front of Azurite.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { AZURITE_ACCOUNT, AZURITE_KEY, AzuriteInstance, freePort, startAzurite } from '../../test/support/azurite';
+import { AzuriteInstance, freePort, startAzurite } from '../../test/support/azurite';
 import { BrokerHost, startBrokerHost } from '../../test/e2e/support/broker-host';
 import { CLIENT_KEY, OPERATOR_KEY, RETURN_URL } from '../../test/e2e/support/world';
 import { BenchOidc, startBenchOidc } from './bench-oidc';
-import { CountingProxy, StorageCounts, startCountingProxy } from './counting-proxy';
+import { CountingProxy, StorageCounts, startCountingProxy } from '../../test/support/counting-proxy';
 import { HelperServer, startHelperServer } from './children';
 
 export { CLIENT_KEY, OPERATOR_KEY, RETURN_URL };
@@ -78,8 +78,8 @@ export async function startBenchWorld(options: BenchWorldOptions): Promise<Bench
     if (options.countStorage) {
       proxies = [await startCountingProxy(azurite.ports.blob), await startCountingProxy(azurite.ports.queue), await startCountingProxy(azurite.ports.table)];
       stops.push(async () => void (await Promise.all(proxies.map((p) => p.stop()))));
-      const [blob, queue, table] = proxies.map((p) => `http://127.0.0.1:${p.port}/${AZURITE_ACCOUNT}`);
-      storage = `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blob};QueueEndpoint=${queue};TableEndpoint=${table};`;
+      const [blob, queue, table] = proxies.map((p) => p.port);
+      storage = azurite.connectionStringVia({ blob, queue, table });
     }
 
     const upstream = await startHelperServer('upstream.js');

@@ -2,7 +2,6 @@
 import { app } from '@azure/functions';
 import { BrokerError } from '../domain/errors';
 import { anonymousRoute, clientRoute, json } from '../http/handler';
-import { pingStorage } from '../storage/tables';
 
 app.http('listProviders', {
   route: 'providers',
@@ -19,9 +18,9 @@ app.http('health', {
   route: 'health',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: anonymousRoute(async () => {
+  handler: anonymousRoute(async ({ runtime }) => {
     try {
-      await pingStorage();
+      await runtime.health.check();
     } catch (error) {
       throw new BrokerError('STORAGE_UNAVAILABLE', 'storage is not reachable yet', { cause: error, transient: true });
     }

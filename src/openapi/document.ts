@@ -681,7 +681,7 @@ export const OPENAPI_DOCUMENT: Json = {
         id: 'health',
         tags: ['public'],
         responses: {
-          '200': answer('Storage is reachable.', { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } }),
+          '200': answer('Storage answered within the last second (one round trip serves every check of that second, so checks never add up to storage load).', { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } }),
           '503': errorResponse('Storage is not reachable yet.'),
         },
       }),

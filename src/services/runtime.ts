@@ -19,6 +19,7 @@ import type { FailedWebhooksRepository } from '../storage/failed-webhooks-repo';
 import type { WebhookRetrySchedule } from '../domain/webhook-retry';
 import type { Telemetry } from '../telemetry/port';
 import type { AuditTrail } from './audit-trail';
+import type { StorageHealth } from './health';
 import type { ClientLimits } from './limits';
 import type { TokenCache } from './token-cache';
 import type { DpopNonceBook } from '../oauth/oauth2/dpop';
@@ -95,6 +96,8 @@ export interface Runtime {
   dpopNonces: PortOf<DpopNonceBook>;
   /** Quotas and rate limits per client (src/services/limits.ts). */
   limits: ClientLimits;
+  /** Whether storage answers, for GET /api/health (src/services/health.ts). */
+  health: PortOf<StorageHealth>;
   http: OutboundHttp;
   /** BROKER_WEBHOOK_URLS / _SECRETS by client id. */
   webhooks: ReadonlyMap<string, WebhookTarget>;

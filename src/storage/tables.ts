@@ -23,17 +23,26 @@ function allowsHttp(connectionString: string): boolean {
  * Accepts a connection string (incl. `UseDevelopmentStorage=true`) or, as on Azure with managed
  * identity, `AzureWebJobsStorage__accountName` (identity-based connections).
  */
-function createClient(tableName: string, env: NodeJS.ProcessEnv): TableClient {
+function tableAccess(env: NodeJS.ProcessEnv): { connectionString: string } | { endpoint: string } {
   const connectionString = env.AzureWebJobsStorage;
-  if (connectionString) {
-    return TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: allowsHttp(connectionString) });
-  }
+  if (connectionString) return { connectionString };
   const accountName = env.AzureWebJobsStorage__accountName;
-  if (accountName) {
-    const endpoint = env.AzureWebJobsStorage__tableServiceUri ?? `https://${accountName}.table.core.windows.net`;
-    return new TableClient(endpoint, tableName, new DefaultAzureCredential());
-  }
+  if (accountName) return { endpoint: env.AzureWebJobsStorage__tableServiceUri ?? `https://${accountName}.table.core.windows.net` };
   throw new BrokerError('CONFIG_INVALID', 'setting "AzureWebJobsStorage" is not set');
+}
+
+function createClient(tableName: string, env: NodeJS.ProcessEnv): TableClient {
+  const access = tableAccess(env);
+  return 'connectionString' in access
+    ? TableClient.fromConnectionString(access.connectionString, tableName, { allowInsecureConnection: allowsHttp(access.connectionString) })
+    : new TableClient(access.endpoint, tableName, new DefaultAzureCredential());
+}
+
+function createServiceClient(env: NodeJS.ProcessEnv): TableServiceClient {
+  const access = tableAccess(env);
+  return 'connectionString' in access
+    ? TableServiceClient.fromConnectionString(access.connectionString, { allowInsecureConnection: allowsHttp(access.connectionString) })
+    : new TableServiceClient(access.endpoint, new DefaultAzureCredential());
 }
 
 /** The table's client, once the table exists (created if missing). */
@@ -47,16 +56,17 @@ export async function openTable(tableName: TableName, env: NodeJS.ProcessEnv = p
   return table;
 }
 
-/** A cheap round trip proving the storage account answers (used by GET /api/health). */
-export async function pingStorage(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const connectionString = env.AzureWebJobsStorage;
-  if (!connectionString) {
-    await openTable(TableNames.Connections, env);
-    return;
-  }
-  const service = TableServiceClient.fromConnectionString(connectionString, { allowInsecureConnection: allowsHttp(connectionString) });
-  const tables = service.listTables().byPage({ maxPageSize: 1 });
-  await tables.next();
+/**
+ * A cheap round trip proving the storage account answers (GET /api/health, through
+ * src/services/health.ts): one table listed. The client is built on first use and kept, so a check
+ * reuses its connection instead of opening one.
+ */
+export function storageRoundTrip(env: NodeJS.ProcessEnv = process.env): () => Promise<void> {
+  let service: TableServiceClient | undefined;
+  return async () => {
+    service ??= createServiceClient(env);
+    await service.listTables().byPage({ maxPageSize: 1 }).next();
+  };
 }
 
 export function isStatus(error: unknown, status: number): boolean {

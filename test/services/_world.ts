@@ -22,6 +22,7 @@ import { revokeConnection } from '../../src/services/revoke';
 import type { Clock, Runtime } from '../../src/services/runtime';
 import { AuditTrail } from '../../src/services/audit-trail';
 import { ClientLimits, DEFAULT_LIMITS } from '../../src/services/limits';
+import { StorageHealth } from '../../src/services/health';
 import { TokenCache } from '../../src/services/token-cache';
 import { DpopNonceBook } from '../../src/oauth/oauth2/dpop';
 import { AuditRepository } from '../../src/storage/audit-repo';
@@ -222,6 +223,7 @@ export function servicesFixture(): Fixture {
       });
       const origin = provider.origin;
       const registry = buildProviderRegistry(CATALOGUE, [{ source: 'services test', json: providerDefinitions(origin) }]);
+      const connectionsTable = await table('conn');
       const runtime: Runtime = {
         settings: {
           baseUrl: 'https://broker.example',
@@ -244,7 +246,7 @@ export function servicesFixture(): Fixture {
           clientSecret: async (definition) => definition.clientSecret,
           privateKey: async (definition) => definition.privateKey,
         },
-        connections: new ConnectionsRepository(await table('conn'), sealer, connectionWrites),
+        connections: new ConnectionsRepository(connectionsTable, sealer, connectionWrites),
         connectionWrites,
         authorizations: new AuthorizationsRepository(await table('auth'), sealer),
         connectLinks: new ConnectLinksRepository(await table('link')),
@@ -253,6 +255,7 @@ export function servicesFixture(): Fixture {
         tokens: new TokenCache(clock),
         dpopNonces: new DpopNonceBook(),
         limits: new ClientLimits(clock, DEFAULT_LIMITS),
+        health: new StorageHealth(clock, async () => void (await connectionsTable.createTable())),
         http: { send: sendHttpRequest, forward: forwardRequest },
         webhooks: options.webhooks ?? new Map(),
         failedWebhooks: new FailedWebhooksRepository<NotifyWebhookInput>(await table('failedhooks')),

@@ -12,6 +12,8 @@ export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2U
 export interface AzuriteInstance {
   connectionString: string;
   ports: { blob: number; queue: number; table: number };
+  /** The same account with some services reached on other loopback ports (e.g. counting forwarders). */
+  connectionStringVia(ports: Partial<AzuriteInstance['ports']>): string;
   stop(): Promise<void>;
   /** Stops and starts the same ports again (data is lost in memory mode; use `location` to keep it). */
   restart(): Promise<void>;
@@ -85,11 +87,13 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
 
   await launch();
   const host = 'http://127.0.0.1';
+  const connectionStringAt = (at: AzuriteInstance['ports']) =>
+    `DefaultEndpointsProtocol=http;AccountName=${accountName};AccountKey=${accountKey};` +
+    `BlobEndpoint=${host}:${at.blob}/${accountName};QueueEndpoint=${host}:${at.queue}/${accountName};` +
+    `TableEndpoint=${host}:${at.table}/${accountName};`;
   return {
-    connectionString:
-      `DefaultEndpointsProtocol=http;AccountName=${accountName};AccountKey=${accountKey};` +
-      `BlobEndpoint=${host}:${ports.blob}/${accountName};QueueEndpoint=${host}:${ports.queue}/${accountName};` +
-      `TableEndpoint=${host}:${ports.table}/${accountName};`,
+    connectionString: connectionStringAt(ports),
+    connectionStringVia: (via) => connectionStringAt({ ...ports, ...via }),
     ports,
     stop,
     async restart() {

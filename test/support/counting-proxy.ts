@@ -1,7 +1,8 @@
 /**
  * A loopback HTTP forwarder in front of one Azurite service that counts the storage requests the
- * broker makes (and, inside entity-group transactions, the operations each batch carries), so the
- * refresh bench can report storage operations per refresh cycle.
+ * broker makes (and, inside entity-group transactions, the operations each batch carries): the
+ * benches report storage operations per flow and per refresh cycle with it, and tests bound what a
+ * request may cost storage.
  */
 import http from 'node:http';
 import net from 'node:net';
