@@ -80,9 +80,9 @@ function printUrls(baseUrl, demo) {
     ['Health', `${baseUrl}/api/health`, ''],
   ];
   if (demo) rows.push(['Demo provider', demo.issuer, 'sign in with any login and password']);
-  console.log('\nThe broker is ready. Open:');
-  for (const [label, url, note] of rows) console.log(`  ${label.padEnd(14)} ${url}${note ? `   (${note})` : ''}`);
-  console.log('Settings: local.settings.json (environment variables win). Press Ctrl+C to stop.\n');
+  // One write, so whoever reads the output (a terminal, a pipe) gets the whole list at once.
+  const lines = rows.map(([label, url, note]) => `  ${label.padEnd(14)} ${url}${note ? `   (${note})` : ''}`);
+  console.log(['\nThe broker is ready. Open:', ...lines, 'Settings: local.settings.json (environment variables win). Press Ctrl+C to stop.\n'].join('\n'));
 }
 
 async function main() {
