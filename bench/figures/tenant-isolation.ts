@@ -41,15 +41,16 @@ async function connectAs(world: World, key: string): Promise<string> {
   return started.json.connectionId as string;
 }
 
-interface FloodResult {
+/** What the third client's process saw over one run, at its limits or flooding. */
+interface ThirdClientResult {
   statuses: Record<FloodKind, number[]>;
-  /** Sends the pace asked for but held back while too many were waiting (the flood's own cap). */
+  /** Sends the pace asked for but held back while too many were waiting (the process's own cap). */
   heldBack: number;
   seconds: number;
 }
 
 /** Starts the third client's traffic at `times` each limit in its own process; `stop` ends it and answers what it saw. */
-async function startFlood(world: World, connectionId: string, times: number): Promise<{ stop(): Promise<FloodResult> }> {
+async function startThirdClient(world: World, connectionId: string, times: number): Promise<{ stop(): Promise<ThirdClientResult> }> {
   const options = {
     baseUrl: world.broker.url,
     key: FLOODER_KEY,
@@ -62,9 +63,9 @@ async function startFlood(world: World, connectionId: string, times: number): Pr
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`the flood process exited (${code}) before answering`)));
   };
-  const result = new Promise<FloodResult>((resolve, reject) => {
+  const result = new Promise<ThirdClientResult>((resolve, reject) => {
     child.on('message', (message) => {
-      if (message !== 'started') resolve(message as FloodResult);
+      if (message !== 'started') resolve(message as ThirdClientResult);
     });
     rejectOnExit(reject);
   });
@@ -111,13 +112,14 @@ export async function benchTenantIsolation(ctx: BenchContext): Promise<Figure[]>
       cpu.quiet += readCpuMs(pid) - before;
       return answers;
     };
-    const withThird = async (times: number): Promise<{ answers: TimedAnswer[]; flood: FloodResult }> => {
-      const running = await startFlood(world, flooder, times);
+    type ThirdClientRun = { answers: TimedAnswer[]; third: ThirdClientResult };
+    const withThird = async (times: number): Promise<ThirdClientRun> => {
+      const running = await startThirdClient(world, flooder, times);
       const before = readCpuMs(pid);
       const answers = await both();
-      const flood = await running.stop();
+      const third = await running.stop();
       if (times === FLOOD_TIMES) cpu.loud += readCpuMs(pid) - before;
-      return { answers, flood };
+      return { answers, third };
     };
     await politeWarmUp();
     const quiet = await quietRun();
@@ -127,8 +129,8 @@ export async function benchTenantIsolation(ctx: BenchContext): Promise<Figure[]>
     quiet.push(...(await quietRun()));
     const loud = floods.flatMap((f) => f.answers);
     const atLimits = atLimitsRuns.flatMap((f) => f.answers);
-    const statusesOf = (runs: typeof floods) => runs.flatMap((f) => Object.values(f.flood.statuses).flat());
-    const perSecondOf = (runs: typeof floods) => round(statusesOf(runs).length / runs.reduce((sum, f) => sum + f.flood.seconds, 0), 1);
+    const statusesOf = (runs: ThirdClientRun[]) => runs.flatMap((run) => Object.values(run.third.statuses).flat());
+    const perSecondOf = (runs: ThirdClientRun[]) => round(statusesOf(runs).length / runs.reduce((sum, run) => sum + run.third.seconds, 0), 1);
     const p99 = { quiet: percentile(quiet, 99), loud: percentile(loud, 99), atLimits: percentile(atLimits, 99) };
     // Which of their requests the tail is made of: per-route p99 (refresh and start have two samples per run).
     const byRoute = (answers: TimedAnswer[]) =>
@@ -155,7 +157,7 @@ export async function benchTenantIsolation(ctx: BenchContext): Promise<Figure[]>
           flooderRequests,
           flooderPerSecond: perSecondOf(floods),
           flooderRefused: refusedFlood,
-          flooderHeldBack: floods.reduce((sum, f) => sum + f.flood.heldBack, 0),
+          flooderHeldBack: floods.reduce((sum, run) => sum + run.third.heldBack, 0),
           brokerCpuMsPerFloodRequest: cpuMsPerFloodRequest,
           p99ByRouteMs: byRoute(loud),
           // The third client sending exactly its limits instead: what its admitted share alone costs them.
