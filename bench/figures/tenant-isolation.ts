@@ -22,12 +22,13 @@ import { round } from '../support/stats';
 
 const FLOODER_KEY = 'app3-key-0123456789';
 // Limits are one setting for every client, so they must admit the polite workload: each polite
-// client starts once and force-refreshes once per run (five runs in about a minute) and proxies at
-// most 10 times a second (ROUND_EVERY_MS), half the proxy rate, which is the end-to-end test's;
-// twice that for starts and refreshes leaves room for a slow machine. At ten times these the flood is nearly all refusals (it
-// is admitted 12 starts, 12 refreshes and 20 proxied calls a second);
-// generous start and refresh limits instead let the flood's admitted work (each start and refresh
-// is a storage write, an orchestration and a provider call) be the measured cost, not its refusals.
+// client starts once and force-refreshes once per run (six runs and the warm-up's two halves: eight
+// in about 70 s, so 12 a minute leaves room for a slow machine) and proxies at most 10 times a
+// second (ROUND_EVERY_MS), half the proxy rate, as in the end-to-end test. At ten times these the
+// flood is nearly all refusals: it is admitted 12 starts and 12 refreshes a minute and 20 proxied
+// calls a second. Generous start and refresh limits would instead make the flood's admitted work
+// (each start and refresh is a storage write, an orchestration and a provider call) the measured
+// cost, not its refusals.
 const LIMITS = { startsPerMinute: 12, forcedRefreshesPerMinute: 12, proxyRequestsPerSecond: 20 };
 const AIM_RATIO = 1.5;
 const FLOOD_TIMES = 10;
