@@ -3,6 +3,7 @@
  * memory. Returns a connection string with explicit endpoints, as a real account would have.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -19,14 +20,43 @@ export interface AzuriteInstance {
   restart(): Promise<void>;
 }
 
+/**
+ * A loopback port nothing listens on, for a server started later. It is chosen below the machine's
+ * ephemeral range: a port the kernel hands out for `listen(0)` is also one it hands out as the
+ * local end of outgoing connections, so between the check and the later listen a connection could
+ * take it (seen once as EADDRINUSE when the bench started a world beside thousands of sockets).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const [low] = ephemeralPortRange();
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = FIRST_LISTEN_PORT + Math.floor(Math.random() * (low - FIRST_LISTEN_PORT));
+    if (!handedOut.has(port) && (await canListen(port))) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free loopback port from ${FIRST_LISTEN_PORT} to ${low - 1}`);
+}
+
+const FIRST_LISTEN_PORT = 10_000;
+/** Ports this process has handed out, never handed out twice (each is checked then closed). */
+const handedOut = new Set<number>();
+
+function ephemeralPortRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low > FIRST_LISTEN_PORT + 1000) return [low, high];
+  } catch {
+    // not Linux: use the IANA range, which Windows and macOS keep to by default
+  }
+  return [49_152, 65_535];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
