@@ -27,7 +27,7 @@ export interface AzuriteInstance {
  * take it (seen once as EADDRINUSE when the bench started a world beside thousands of sockets).
  */
 export async function freePort(): Promise<number> {
-  const [low] = ephemeralPortRange();
+  const low = ephemeralLow();
   for (let attempt = 0; attempt < 100; attempt += 1) {
     const port = FIRST_LISTEN_PORT + Math.floor(Math.random() * (low - FIRST_LISTEN_PORT));
     if (!handedOut.has(port) && (await canListen(port))) {
@@ -41,15 +41,20 @@ export async function freePort(): Promise<number> {
 const FIRST_LISTEN_PORT = 10_000;
 /** Ports this process has handed out, never handed out twice (each is checked then closed). */
 const handedOut = new Set<number>();
+const IANA_EPHEMERAL_LOW = 49_152;
+let ephemeralLowPort: number | undefined;
 
-function ephemeralPortRange(): [number, number] {
-  try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (low > FIRST_LISTEN_PORT + 1000) return [low, high];
-  } catch {
-    // not Linux: use the IANA range, which Windows and macOS keep to by default
+/** The first port of the machine's ephemeral range, read once. */
+function ephemeralLow(): number {
+  if (ephemeralLowPort === undefined) {
+    try {
+      const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+      ephemeralLowPort = low > FIRST_LISTEN_PORT + 1000 ? low : IANA_EPHEMERAL_LOW;
+    } catch {
+      ephemeralLowPort = IANA_EPHEMERAL_LOW; // not Linux: Windows and macOS keep to the IANA range by default
+    }
   }
-  return [49_152, 65_535];
+  return ephemeralLowPort;
 }
 
 function canListen(port: number): Promise<boolean> {
